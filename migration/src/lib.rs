@@ -1,0 +1,17 @@
+//! Roster's schema migrations. Each step is small and idempotent because
+//! MySQL/MariaDB DDL commits implicitly: a step that fails halfway must be
+//! safe to run again.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_initial;
+mod util;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,45 @@
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+/// Creates a table unless it exists, with MySQL-only table options: sea-query
+/// prints engine/charset clauses for every backend, and SQLite rejects them.
+pub async fn create_table(
+    manager: &SchemaManager<'_>,
+    mut table: TableCreateStatement,
+) -> Result<(), DbErr> {
+    if manager.get_database_backend() == DbBackend::MySql {
+        // A server started without a config file defaults to latin1.
+        table
+            .engine("InnoDB")
+            .character_set("utf8mb4")
+            .collate("utf8mb4_unicode_ci");
+    }
+    manager.create_table(table.if_not_exists().to_owned()).await
+}
+
+/// Creates index `name` on `table` unless it exists. The MySQL builder
+/// drops `IF NOT EXISTS`, so existence is checked first.
+pub async fn create_index(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    name: &str,
+    mut index: IndexCreateStatement,
+) -> Result<(), DbErr> {
+    if manager.has_index(table, name).await? {
+        return Ok(());
+    }
+    index.name(name).table(Alias::new(table));
+    manager.create_index(index).await
+}
+
+/// A string column that compares byte-for-byte. Case-folded keys and
+/// `caseExact` attributes must not meet MariaDB's case- and
+/// accent-insensitive default collations.
+pub fn binary_string(manager: &SchemaManager<'_>, col: impl IntoIden, len: u32) -> ColumnDef {
+    let mut def = ColumnDef::new(col);
+    def.string_len(len);
+    if manager.get_database_backend() == DbBackend::MySql {
+        def.extra("COLLATE utf8mb4_bin");
+    }
+    def
+}

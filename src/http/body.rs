@@ -1,0 +1,91 @@
+//! Request bodies and response building.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{CONTENT_TYPE, ETAG, LOCATION};
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::scim::ScimError;
+use crate::service::ResourceView;
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// A JSON request body. Accepts `application/scim+json`, `application/json`
+/// (Okta's create calls), any `+json` type, and no content type at all
+/// (Entra's probes); refuses other media types with 415.
+pub struct ScimJson(pub Value);
+
+impl FromRequest for ScimJson {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            check_content_type(&req)?;
+            let limit = req.app_data::<web::Data<AppState>>().map_or(1 << 20, |s| s.max_body_bytes);
+            let bytes = web::Bytes::from_request(&req, &mut payload).await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ScimError::too_large(format!("the request body exceeds {limit} bytes"))
+                } else {
+                    ScimError::invalid_syntax(format!("the request body could not be read: {e}"))
+                }
+            })?;
+            if bytes.is_empty() {
+                return Err(ScimError::invalid_syntax("the request body is empty").into());
+            }
+            serde_json::from_slice(&bytes)
+                .map(ScimJson)
+                .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")).into())
+        })
+    }
+}
+
+fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let Some(ct) = req.headers().get(CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = ct
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence.is_empty() || essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+        return Ok(());
+    }
+    Err(ScimError::new(415, None, format!("unsupported content type {essence:?}; send application/scim+json")).into())
+}
+
+pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(SCIM_CONTENT_TYPE)
+        .body(body.to_string())
+}
+
+/// A single resource with its `ETag` (and `Location` when created).
+pub fn resource_response(status: StatusCode, view: ResourceView) -> HttpResponse {
+    let mut resp = HttpResponse::build(status);
+    resp.content_type(SCIM_CONTENT_TYPE)
+        .insert_header((ETAG, crate::scim::resource::etag(view.version)));
+    if status == StatusCode::CREATED {
+        resp.insert_header((LOCATION, view.location.clone()));
+    }
+    resp.body(Value::Object(view.body).to_string())
+}
+
+/// Decoded query pairs; `+` and percent-encoding are undone here.
+pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| ScimError::invalid_syntax(format!("the query string is malformed: {e}")).into())
+}

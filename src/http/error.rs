@@ -1,0 +1,73 @@
+//! The single mapping from errors to RFC 7644 §3.12 responses.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+
+use super::body::SCIM_CONTENT_TYPE;
+use crate::scim::ScimError;
+use crate::service::ServiceError;
+
+/// An error on its way to the client.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ApiError(pub ScimError);
+
+impl From<ScimError> for ApiError {
+    fn from(e: ScimError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Scim(e) => Self(e),
+            ServiceError::NotFound { kind, id } => {
+                Self(ScimError::not_found(format!("{} {id} not found", kind.name())))
+            }
+            ServiceError::Db(e) => {
+                // The detail stays generic: database errors can carry data.
+                log::error!("database error: {e}");
+                let status = if crate::store::is_retryable(&e) { 503 } else { 500 };
+                Self(ScimError::new(status, None, "the request could not be completed; try again"))
+            }
+            ServiceError::Internal(msg) => {
+                log::error!("internal error: {msg}");
+                Self(ScimError::new(500, None, "internal server error"))
+            }
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        scim_error_response(&self.0)
+    }
+}
+
+pub fn scim_error_response(e: &ScimError) -> HttpResponse {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = HttpResponse::build(status);
+    resp.content_type(SCIM_CONTENT_TYPE);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // Okta backs off for minutes without an integer Retry-After.
+        resp.insert_header(("Retry-After", "1"));
+    }
+    resp.body(e.to_json().to_string())
+}
+
+pub async fn unknown_route(req: HttpRequest) -> HttpResponse {
+    scim_error_response(&ScimError::not_found(format!("no such endpoint: {}", req.path())))
+}
+
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    scim_error_response(&ScimError::new(
+        405,
+        None,
+        format!("{} is not supported on {}", req.method(), req.path()),
+    ))
+}

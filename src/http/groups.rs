@@ -1,0 +1,66 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::AppState;
+use super::body::{ScimJson, json_response, query_pairs, resource_response};
+use super::error::{ApiError, method_not_allowed};
+use crate::scim::list::{ListParams, list_response};
+use crate::service::groups::GroupWrite;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/Groups")
+            .route(web::get().to(list))
+            .route(web::post().to(create))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Groups/{id}")
+            .route(web::get().to(get))
+            .route(web::put().to(replace))
+            .route(web::patch().to(patch))
+            .route(web::delete().to(delete))
+            .default_service(web::to(method_not_allowed)),
+    );
+}
+
+fn params(state: &AppState, req: &HttpRequest) -> Result<ListParams, ApiError> {
+    Ok(ListParams::from_pairs(&query_pairs(req)?, state.services.settings.page_limits)?)
+}
+
+async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let params = params(&state, &req)?;
+    let page = state.services.list_groups(&state.ctx(&req), &params).await?;
+    let resources = page.resources.into_iter().map(|v| serde_json::Value::Object(v.body)).collect();
+    Ok(json_response(StatusCode::OK, &list_response(page.total, page.start_index, resources)))
+}
+
+async fn create(state: web::Data<AppState>, req: HttpRequest, body: ScimJson) -> Result<HttpResponse, ApiError> {
+    let view = state.services.create_group(&state.ctx(&req), body.0).await?;
+    Ok(resource_response(StatusCode::CREATED, view))
+}
+
+async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    // Entra reads groups with excludedAttributes=members: skip loading them.
+    let with_members = params(&state, &req)?.wants("members");
+    let view = state.services.get_group(&state.ctx(&req), &id, with_members).await?;
+    Ok(resource_response(StatusCode::OK, view))
+}
+
+async fn replace(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, body: ScimJson) -> Result<HttpResponse, ApiError> {
+    let view = state.services.replace_group(&state.ctx(&req), &id, body.0).await?;
+    Ok(resource_response(StatusCode::OK, view))
+}
+
+async fn patch(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, body: ScimJson) -> Result<HttpResponse, ApiError> {
+    let want_body = !state.group_patch_no_content;
+    match state.services.patch_group(&state.ctx(&req), &id, body.0, want_body).await? {
+        GroupWrite::View(view) => Ok(resource_response(StatusCode::OK, view)),
+        GroupWrite::Done => Ok(HttpResponse::NoContent().finish()),
+    }
+}
+
+async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    state.services.delete_group(&state.ctx(&req), &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

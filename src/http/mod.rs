@@ -1,0 +1,64 @@
+//! HTTP: routes, extractors, and the one place errors become SCIM error
+//! responses. Handlers only translate between HTTP and the service layer.
+
+mod body;
+mod discovery;
+pub mod error;
+mod groups;
+mod users;
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, middleware, web};
+
+use crate::auth::{Verifier, guard::require_auth};
+use crate::scim::schema::Capabilities;
+use crate::service::{Ctx, DEFAULT_TENANT, Services};
+
+pub use body::SCIM_CONTENT_TYPE;
+
+/// Everything a handler needs, shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub base_path: String,
+    /// The externally visible base URL, when configured.
+    pub public_url: Option<String>,
+    pub capabilities: Arc<Capabilities>,
+    pub max_body_bytes: usize,
+    pub group_patch_no_content: bool,
+}
+
+impl AppState {
+    /// The base URL resources are addressed by: the configured public URL,
+    /// or what the client used to reach us.
+    pub fn ctx(&self, req: &HttpRequest) -> Ctx {
+        let base_url = match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let info = req.connection_info();
+                format!("{}://{}{}", info.scheme(), info.host(), self.base_path)
+            }
+        };
+        Ctx {
+            tenant: DEFAULT_TENANT,
+            base_url,
+        }
+    }
+}
+
+/// Registers Roster's routes; `main` and the tests share it.
+pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, verifier: Arc<Verifier>) {
+    let base = if state.base_path == "/" { String::new() } else { state.base_path.clone() };
+    cfg.app_data(web::PayloadConfig::new(state.max_body_bytes))
+        .app_data(web::Data::new(state))
+        .app_data(web::Data::from(verifier))
+        .service(
+            web::scope(&base)
+                .wrap(middleware::from_fn(require_auth))
+                .configure(users::routes)
+                .configure(groups::routes)
+                .configure(discovery::routes)
+                .default_service(web::to(error::unknown_route)),
+        );
+}

@@ -1,0 +1,17 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use roster::cli::{Cli, run};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // A bad configuration ends start-up with one human line, no backtrace.
+    match actix_web::rt::System::new().block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("roster: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

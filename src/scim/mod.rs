@@ -1,0 +1,15 @@
+//! The SCIM protocol, pure: no I/O, no database, no HTTP.
+
+pub mod error;
+pub mod filter;
+pub mod group;
+pub mod list;
+pub mod normalize;
+pub mod patch;
+pub mod resource;
+pub mod schema;
+pub mod user;
+pub mod validate;
+pub mod value_filter;
+
+pub use error::{ScimError, ScimType};

@@ -1,0 +1,332 @@
+//! Schema-driven checking of client-supplied resources (RFC 7643 §2, §7).
+//!
+//! Produces the document Roster stores: attribute names in their canonical
+//! case, read-only attributes and nulls dropped, every value of the type its
+//! schema declares. Unknown extension URNs are kept untouched, so attributes
+//! of schemas the operator has not loaded still round-trip.
+
+use serde_json::{Map, Value};
+
+use super::ScimError;
+use super::schema::{AttrType, AttributeDef, Mutability, ResourceTypeDef, SchemaRegistry};
+
+/// Checks `input` against the schemas of `resource_type` and returns the
+/// document to store.
+pub fn normalize_resource(
+    registry: &SchemaRegistry,
+    resource_type: &str,
+    input: Value,
+) -> Result<Map<String, Value>, ScimError> {
+    let Value::Object(input) = input else {
+        return Err(ScimError::invalid_syntax("the resource must be a JSON object"));
+    };
+    let rt = registry
+        .resource_type(resource_type)
+        .ok_or_else(|| ScimError::invalid_syntax(format!("unknown resource type {resource_type}")))?;
+    let mut doc = Map::new();
+    for (key, value) in input {
+        if value.is_null() {
+            continue;
+        }
+        put_top_level(registry, rt, &mut doc, &key, value)?;
+    }
+    Ok(doc)
+}
+
+fn put_top_level(
+    registry: &SchemaRegistry,
+    rt: &ResourceTypeDef,
+    doc: &mut Map<String, Value>,
+    key: &str,
+    value: Value,
+) -> Result<(), ScimError> {
+    if key.eq_ignore_ascii_case("schemas") {
+        return check_schemas_list(&value);
+    }
+    if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("meta") {
+        return Ok(()); // readOnly: RFC 7644 §3.5.1 says such values SHALL be ignored
+    }
+    if key.eq_ignore_ascii_case("externalId") {
+        let value = coerce_string(value, "externalId")?;
+        doc.insert("externalId".to_owned(), value);
+        return Ok(());
+    }
+    if key.contains(':') {
+        return put_extension(registry, rt, doc, key, value);
+    }
+    let core = registry
+        .schema(&rt.schema)
+        .ok_or_else(|| ScimError::invalid_syntax("resource type without a core schema"))?;
+    let Some(def) = find(&core.attributes, key) else {
+        return Err(ScimError::invalid_syntax(format!(
+            "unknown attribute '{key}' for {}",
+            rt.name
+        )));
+    };
+    if let Some(v) = check_attribute(def, value, &def.name)? {
+        doc.insert(def.name.clone(), v);
+    }
+    Ok(())
+}
+
+fn check_schemas_list(value: &Value) -> Result<(), ScimError> {
+    match value {
+        Value::Array(items) if items.iter().all(Value::is_string) => Ok(()),
+        _ => Err(ScimError::invalid_syntax("'schemas' must be an array of URN strings")),
+    }
+}
+
+/// An extension object (`"urn:…:enterprise:2.0:User": {…}`), or a
+/// URN-qualified attribute written as a top-level key.
+fn put_extension(
+    registry: &SchemaRegistry,
+    rt: &ResourceTypeDef,
+    doc: &mut Map<String, Value>,
+    key: &str,
+    value: Value,
+) -> Result<(), ScimError> {
+    let known = rt
+        .schema_extensions
+        .iter()
+        .find(|e| e.schema.eq_ignore_ascii_case(key))
+        .and_then(|e| registry.schema(&e.schema));
+    let Some(schema) = known else {
+        if key.eq_ignore_ascii_case(&rt.schema) {
+            return merge_core_object(registry, rt, doc, value);
+        }
+        // An extension this server does not know: kept as sent, lossless.
+        if !value.is_object() {
+            return Err(ScimError::invalid_syntax(format!(
+                "extension '{key}' must be a JSON object"
+            )));
+        }
+        doc.insert(key.to_owned(), value);
+        return Ok(());
+    };
+    let Value::Object(fields) = value else {
+        return Err(ScimError::invalid_syntax(format!(
+            "extension '{}' must be a JSON object",
+            schema.id
+        )));
+    };
+    let mut out = match doc.remove(&schema.id) {
+        Some(Value::Object(existing)) => existing,
+        _ => Map::new(),
+    };
+    for (name, v) in fields {
+        if v.is_null() {
+            continue;
+        }
+        let def = find(&schema.attributes, &name).ok_or_else(|| {
+            ScimError::invalid_syntax(format!("unknown attribute '{name}' in {}", schema.id))
+        })?;
+        if let Some(v) = check_attribute(def, v, &def.name)? {
+            out.insert(def.name.clone(), v);
+        }
+    }
+    if !out.is_empty() {
+        doc.insert(schema.id.clone(), Value::Object(out));
+    }
+    Ok(())
+}
+
+/// Some clients nest core attributes under the core schema URN.
+fn merge_core_object(
+    registry: &SchemaRegistry,
+    rt: &ResourceTypeDef,
+    doc: &mut Map<String, Value>,
+    value: Value,
+) -> Result<(), ScimError> {
+    let Value::Object(fields) = value else {
+        return Err(ScimError::invalid_syntax("core schema object must be a JSON object"));
+    };
+    for (k, v) in fields {
+        if !v.is_null() && !k.contains(':') {
+            put_top_level(registry, rt, doc, &k, v)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn find<'a>(defs: &'a [AttributeDef], name: &str) -> Option<&'a AttributeDef> {
+    defs.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+}
+
+/// Checks one attribute's value. `Ok(None)` means "store nothing": the value
+/// was empty, or the attribute is read-only and so ignored.
+pub fn check_attribute(
+    def: &AttributeDef,
+    value: Value,
+    path: &str,
+) -> Result<Option<Value>, ScimError> {
+    if value.is_null() || def.mutability == Mutability::ReadOnly {
+        return Ok(None);
+    }
+    if !def.multi_valued {
+        return check_single(def, value, path);
+    }
+    // A lone value where a list belongs is accepted as a list of one.
+    let items = match value {
+        Value::Array(items) => items,
+        other => vec![other],
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if let Some(v) = check_single(def, item, path)? {
+            out.push(v);
+        }
+    }
+    check_single_primary(&out, path)?;
+    Ok((!out.is_empty()).then_some(Value::Array(out)))
+}
+
+/// RFC 7643 §2.4: "The primary attribute value 'true' MUST appear no more
+/// than once."
+fn check_single_primary(values: &[Value], path: &str) -> Result<(), ScimError> {
+    let primaries = values
+        .iter()
+        .filter(|v| v.get("primary") == Some(&Value::Bool(true)))
+        .count();
+    if primaries > 1 {
+        return Err(ScimError::invalid_value(format!(
+            "at most one value of '{path}' may be primary"
+        )));
+    }
+    Ok(())
+}
+
+fn check_single(def: &AttributeDef, value: Value, path: &str) -> Result<Option<Value>, ScimError> {
+    match def.attr_type {
+        AttrType::Complex => check_complex(def, value, path),
+        AttrType::String | AttrType::Reference | AttrType::Binary => {
+            coerce_string(value, path).map(Some)
+        }
+        AttrType::Boolean => coerce_bool(value, path).map(Some),
+        AttrType::Integer => match value {
+            Value::Number(n) if n.is_i64() || n.is_u64() => Ok(Some(Value::Number(n))),
+            _ => Err(type_error(path, "an integer")),
+        },
+        AttrType::Decimal => match value {
+            Value::Number(n) => Ok(Some(Value::Number(n))),
+            _ => Err(type_error(path, "a number")),
+        },
+        AttrType::DateTime => match value {
+            Value::String(s) if crate::time::parse_datetime_ms(&s).is_some() => {
+                Ok(Some(Value::String(s)))
+            }
+            _ => Err(type_error(path, "an xsd:dateTime string")),
+        },
+    }
+}
+
+fn check_complex(def: &AttributeDef, value: Value, path: &str) -> Result<Option<Value>, ScimError> {
+    let fields = match value {
+        Value::Object(fields) => fields,
+        // Microsoft Entra sends `"manager": "<id>"` for a complex attribute.
+        Value::String(s) if find(&def.sub_attributes, "value").is_some() => {
+            let mut m = Map::new();
+            m.insert("value".to_owned(), Value::String(s));
+            m
+        }
+        _ => return Err(type_error(path, "a JSON object")),
+    };
+    let mut out = Map::new();
+    for (name, v) in fields {
+        let Some(sub) = find(&def.sub_attributes, &name) else {
+            return Err(ScimError::invalid_syntax(format!(
+                "unknown sub-attribute '{name}' of '{path}'"
+            )));
+        };
+        let sub_path = format!("{path}.{}", sub.name);
+        if let Some(v) = check_attribute(sub, v, &sub_path)? {
+            out.insert(sub.name.clone(), v);
+        }
+    }
+    Ok((!out.is_empty()).then_some(Value::Object(out)))
+}
+
+fn coerce_string(value: Value, path: &str) -> Result<Value, ScimError> {
+    match value {
+        Value::String(s) => Ok(Value::String(s)),
+        // Some IdPs send employee and phone numbers as JSON numbers.
+        Value::Number(n) => Ok(Value::String(n.to_string())),
+        _ => Err(type_error(path, "a string")),
+    }
+}
+
+/// Microsoft Entra sends booleans as strings ("True", "false").
+fn coerce_bool(value: Value, path: &str) -> Result<Value, ScimError> {
+    match value {
+        Value::Bool(b) => Ok(Value::Bool(b)),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
+        _ => Err(type_error(path, "a boolean")),
+    }
+}
+
+fn type_error(path: &str, expected: &str) -> ScimError {
+    ScimError::invalid_value(format!("'{path}' must be {expected}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(v: Value) -> Result<Map<String, Value>, ScimError> {
+        normalize_resource(&SchemaRegistry::rfc(), "User", v)
+    }
+
+    #[test]
+    fn canonicalizes_names_and_drops_read_only_and_nulls() {
+        let doc = user(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "id": "client-chosen", "meta": {"resourceType": "User"},
+            "UserName": "bjensen", "NAME": {"GIVENNAME": "Barbara"},
+            "addresses": null, "groups": [{"value": "g1"}],
+            "active": "False", "externalid": "x1"
+        }))
+        .unwrap();
+        assert_eq!(doc["userName"], "bjensen");
+        assert_eq!(doc["name"]["givenName"], "Barbara");
+        assert_eq!(doc["active"], false);
+        assert_eq!(doc["externalId"], "x1");
+        for gone in ["id", "meta", "addresses", "groups", "schemas"] {
+            assert!(!doc.contains_key(gone), "{gone} should be dropped");
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_attributes_and_wrong_types() {
+        let e = user(json!({"userName": "a", "shoeSize": 9})).unwrap_err();
+        assert_eq!(e.scim_type, Some(crate::scim::ScimType::InvalidSyntax));
+        assert!(e.detail.contains("shoeSize"));
+        let e = user(json!({"userName": "a", "active": "maybe"})).unwrap_err();
+        assert!(e.detail.contains("active"));
+        let e = user(json!({"userName": "a", "name": "Barbara"})).unwrap_err();
+        assert!(e.detail.contains("name"));
+        let e = user(json!({"userName": "a", "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]})).unwrap_err();
+        assert!(e.detail.contains("primary"));
+        assert!(user(json!(["not", "an", "object"])).is_err());
+    }
+
+    #[test]
+    fn keeps_extensions_known_and_unknown() {
+        let doc = user(json!({
+            "userName": "a",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": 42, "manager": "m-1"},
+            "urn:example:custom:2.0:User": {"shoe": {"size": 9}}
+        }))
+        .unwrap();
+        let ent = &doc["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
+        assert_eq!(ent["employeeNumber"], "42");
+        assert_eq!(ent["manager"]["value"], "m-1");
+        assert_eq!(doc["urn:example:custom:2.0:User"]["shoe"]["size"], 9);
+    }
+
+    #[test]
+    fn wraps_a_lone_value_of_a_multi_valued_attribute() {
+        let doc = user(json!({"userName": "a", "emails": {"value": "a@x"}})).unwrap();
+        assert_eq!(doc["emails"][0]["value"], "a@x");
+    }
+}

@@ -1,0 +1,266 @@
+use std::collections::HashSet;
+
+use entity::group;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::render::{ResourceView, group_by, group_view};
+use super::retry::with_retry;
+use super::{Ctx, ServiceError, Services, parse_id};
+use crate::scim::ScimError;
+use crate::scim::group::{GroupRecord, MemberRef};
+use crate::scim::list::ListParams;
+use crate::scim::patch::{self, MemberPlan, Target};
+use crate::scim::resource::ResourceKind;
+use crate::store::{self, filter_sql, groups as group_store, users as user_store};
+use crate::time::now_ms;
+
+const KIND: ResourceKind = ResourceKind::Group;
+
+pub struct GroupPage {
+    pub total: u64,
+    pub start_index: u64,
+    pub resources: Vec<ResourceView>,
+}
+
+/// What a write returns: the group, or only that it succeeded when the
+/// caller does not want a body (large groups answered with 204).
+pub enum GroupWrite {
+    View(ResourceView),
+    Done,
+}
+
+impl Services {
+    pub async fn create_group(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
+        let record = GroupRecord::from_json(&self.registry, input)?;
+        let id = Uuid::new_v4();
+        let now = now_ms();
+        let model = group::ActiveModel {
+            tenant_id: Set(ctx.tenant),
+            id: Set(id),
+            created_at: Set(now),
+            ..columns(&record, now, 1)
+        };
+        let txn = store::begin_write(&self.db).await?;
+        group_store::insert(&txn, model).await?;
+        if let Some(members) = &record.members {
+            let resolved = self.resolve_members(&txn, ctx, id, members).await?;
+            group_store::add_members(&txn, ctx.tenant, id, &resolved).await?;
+        }
+        let view = self.load_group(&txn, ctx, id, true).await?;
+        txn.commit().await?;
+        Ok(view)
+    }
+
+    pub async fn get_group(&self, ctx: &Ctx, id: &str, with_members: bool) -> Result<ResourceView, ServiceError> {
+        let gid = parse_id(KIND, id)?;
+        let txn = self.db.begin().await?;
+        let view = self.load_group(&txn, ctx, gid, with_members).await;
+        txn.commit().await?;
+        view.map_err(|e| match e {
+            ServiceError::NotFound { .. } => ServiceError::not_found(KIND, id),
+            other => other,
+        })
+    }
+
+    pub async fn list_groups(&self, ctx: &Ctx, params: &ListParams) -> Result<GroupPage, ServiceError> {
+        let cond = match &params.filter {
+            Some(f) => filter_sql::group_condition(f, &self.registry)?,
+            None => sea_orm::Condition::all(),
+        };
+        let txn = self.db.begin().await?;
+        let total = group_store::count(&txn, ctx.tenant, cond.clone()).await?;
+        let rows = if params.count == 0 {
+            Vec::new()
+        } else {
+            group_store::page(&txn, ctx.tenant, cond, params.start_index - 1, u64::from(params.count)).await?
+        };
+        let with_members = params.wants("members");
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let members = if with_members && !ids.is_empty() {
+            group_store::members_of(&txn, ctx.tenant, &ids).await?
+        } else {
+            Vec::new()
+        };
+        txn.commit().await?;
+        let by_group = group_by(&members, |m| m.group_id);
+        let resources = rows
+            .iter()
+            .map(|r| {
+                let m = with_members.then(|| by_group.get(&r.id).map_or(&[][..], Vec::as_slice));
+                group_view(ctx, r, m)
+            })
+            .collect();
+        Ok(GroupPage {
+            total,
+            start_index: params.start_index,
+            resources,
+        })
+    }
+
+    /// PUT replaces the group, members included: members left out are
+    /// removed (RFC 7644 §3.5.1), as Okta's custom apps expect.
+    pub async fn replace_group(&self, ctx: &Ctx, id: &str, input: Value) -> Result<ResourceView, ServiceError> {
+        let gid = parse_id(KIND, id)?;
+        let record = GroupRecord::from_json(&self.registry, input)?;
+        let plan = MemberPlan {
+            clear: true,
+            add: record.members.clone().unwrap_or_default(),
+            remove: Default::default(),
+        };
+        let written = with_retry(|| async {
+            let txn = store::begin_write(&self.db).await?;
+            let current = self.lock_group(&txn, ctx, gid, id).await?;
+            self.write_group(txn, ctx, &current, &record, &plan, true).await
+        })
+        .await?;
+        match written {
+            GroupWrite::View(v) => Ok(v),
+            GroupWrite::Done => Err(ServiceError::Internal("no view after replace".to_owned())),
+        }
+    }
+
+    pub async fn patch_group(&self, ctx: &Ctx, id: &str, body: Value, want_body: bool) -> Result<GroupWrite, ServiceError> {
+        let gid = parse_id(KIND, id)?;
+        let ops = patch::parse_request(body)?;
+        with_retry(|| async {
+            let txn = store::begin_write(&self.db).await?;
+            let current = self.lock_group(&txn, ctx, gid, id).await?;
+            let mut doc = current.doc.as_object().cloned().unwrap_or_default();
+            let mut plan = MemberPlan::default();
+            let mut target = Target {
+                registry: &self.registry,
+                resource_type: "Group",
+                id,
+                members: Some(&mut plan),
+            };
+            patch::apply(&mut doc, &ops, &mut target)?;
+            let record = GroupRecord::from_json(&self.registry, Value::Object(doc))?;
+            self.write_group(txn, ctx, &current, &record, &plan, want_body).await
+        })
+        .await
+    }
+
+    pub async fn delete_group(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
+        let gid = parse_id(KIND, id)?;
+        with_retry(|| async {
+            let txn = store::begin_write(&self.db).await?;
+            group_store::remove_from_all_groups(&txn, ctx.tenant, gid).await?;
+            if !group_store::delete(&txn, ctx.tenant, gid).await? {
+                return Err(ServiceError::not_found(KIND, id));
+            }
+            txn.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn lock_group(&self, txn: &DatabaseTransaction, ctx: &Ctx, gid: Uuid, id: &str) -> Result<group::Model, ServiceError> {
+        group_store::find_for_update(txn, ctx.tenant, gid)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(KIND, id))
+    }
+
+    async fn write_group(
+        &self,
+        txn: DatabaseTransaction,
+        ctx: &Ctx,
+        current: &group::Model,
+        record: &GroupRecord,
+        plan: &MemberPlan,
+        want_body: bool,
+    ) -> Result<GroupWrite, ServiceError> {
+        let model = columns(record, now_ms(), current.version + 1);
+        if !group_store::update(&txn, model, ctx.tenant, current.id, current.version).await? {
+            return Err(ServiceError::Internal("group changed while locked".to_owned()));
+        }
+        self.apply_member_plan(&txn, ctx, current.id, plan).await?;
+        let result = if want_body {
+            GroupWrite::View(self.load_group(&txn, ctx, current.id, true).await?)
+        } else {
+            GroupWrite::Done
+        };
+        txn.commit().await?;
+        Ok(result)
+    }
+
+    /// Set operations in SQL: the cost follows the number of members named,
+    /// never the size of the group.
+    async fn apply_member_plan(&self, txn: &DatabaseTransaction, ctx: &Ctx, gid: Uuid, plan: &MemberPlan) -> Result<(), ServiceError> {
+        if plan.clear {
+            group_store::clear_members(txn, ctx.tenant, gid).await?;
+        }
+        // Removing an id that is no member, or no id at all, is a no-op.
+        let remove: Vec<Uuid> = plan.remove.iter().filter_map(|v| Uuid::parse_str(v).ok()).collect();
+        group_store::remove_members(txn, ctx.tenant, gid, &remove).await?;
+        let add = self.resolve_members(txn, ctx, gid, &plan.add).await?;
+        group_store::add_members(txn, ctx.tenant, gid, &add).await?;
+        Ok(())
+    }
+
+    /// Checks that every named member exists and says what it is. Unknown
+    /// ids fail the whole request: a group must never list a ghost.
+    async fn resolve_members(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        gid: Uuid,
+        members: &[MemberRef],
+    ) -> Result<Vec<(Uuid, &'static str)>, ServiceError> {
+        let mut ids = Vec::with_capacity(members.len());
+        for m in members {
+            let id = Uuid::parse_str(&m.value)
+                .map_err(|_| ScimError::invalid_value(format!("member '{}' does not exist", m.value)))?;
+            if id == gid {
+                return Err(ScimError::invalid_value("a group cannot be a member of itself").into());
+            }
+            ids.push(id);
+        }
+        let users: HashSet<Uuid> = user_store::existing_ids(txn, ctx.tenant, &ids).await?.into_iter().collect();
+        let missing: Vec<Uuid> = ids.iter().copied().filter(|id| !users.contains(id)).collect();
+        let groups: HashSet<Uuid> = if missing.is_empty() {
+            HashSet::new()
+        } else {
+            group_store::existing_ids(txn, ctx.tenant, &missing).await?.into_iter().collect()
+        };
+        ids.into_iter()
+            .map(|id| {
+                if users.contains(&id) {
+                    Ok((id, "User"))
+                } else if groups.contains(&id) {
+                    Ok((id, "Group"))
+                } else {
+                    Err(ScimError::invalid_value(format!("member '{id}' does not exist")).into())
+                }
+            })
+            .collect()
+    }
+
+    async fn load_group(&self, txn: &DatabaseTransaction, ctx: &Ctx, gid: Uuid, with_members: bool) -> Result<ResourceView, ServiceError> {
+        let row = group_store::find(txn, ctx.tenant, gid)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(KIND, &gid.to_string()))?;
+        if !with_members {
+            return Ok(group_view(ctx, &row, None));
+        }
+        let members = group_store::members_of(txn, ctx.tenant, &[gid]).await?;
+        let refs: Vec<_> = members.iter().collect();
+        Ok(group_view(ctx, &row, Some(&refs)))
+    }
+}
+
+fn columns(record: &GroupRecord, now: i64, version: i64) -> group::ActiveModel {
+    group::ActiveModel {
+        tenant_id: NotSet,
+        id: NotSet,
+        display_name: Set(record.display_name.clone()),
+        display_name_norm: Set(record.display_name_norm.clone()),
+        external_id: Set(record.external_id.clone()),
+        created_at: NotSet,
+        modified_at: Set(now),
+        version: Set(version),
+        doc: Set(Value::Object(record.doc.clone())),
+    }
+}

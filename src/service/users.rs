@@ -1,0 +1,217 @@
+use entity::user;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::render::{ResourceView, group_by, user_view};
+use super::retry::with_retry;
+use super::{Ctx, ServiceError, Services, parse_id};
+use crate::scim::ScimError;
+use crate::scim::list::ListParams;
+use crate::scim::patch::{self, Target};
+use crate::scim::resource::ResourceKind;
+use crate::scim::user::UserRecord;
+use crate::store::{self, filter_sql, groups as group_store, users as user_store};
+use crate::time::now_ms;
+
+const KIND: ResourceKind = ResourceKind::User;
+
+pub struct UserPage {
+    pub total: u64,
+    pub start_index: u64,
+    pub resources: Vec<ResourceView>,
+}
+
+impl Services {
+    pub async fn create_user(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
+        let record = UserRecord::from_json(&self.registry, input)?;
+        let password_hash = self.hash_password(record.password.clone()).await?;
+        let id = Uuid::new_v4();
+        let now = now_ms();
+        let model = user::ActiveModel {
+            tenant_id: Set(ctx.tenant),
+            id: Set(id),
+            created_at: Set(now),
+            password_hash: Set(password_hash),
+            ..columns(&record, now, 1)
+        };
+        let txn = self.db.begin().await?;
+        user_store::insert(&txn, model).await.map_err(|e| unique_user_name(e, &record))?;
+        user_store::replace_emails(&txn, ctx.tenant, id, &record.emails).await?;
+        let row = user_store::find(&txn, ctx.tenant, id)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("created user vanished".to_owned()))?;
+        txn.commit().await?;
+        Ok(user_view(ctx, &row, &[]))
+    }
+
+    pub async fn get_user(&self, ctx: &Ctx, id: &str) -> Result<ResourceView, ServiceError> {
+        let uid = parse_id(KIND, id)?;
+        let row = user_store::find(&self.db, ctx.tenant, uid)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(KIND, id))?;
+        let groups = group_store::groups_of(&self.db, ctx.tenant, &[uid]).await?;
+        Ok(user_view(ctx, &row, &groups.iter().collect::<Vec<_>>()))
+    }
+
+    pub async fn list_users(&self, ctx: &Ctx, params: &ListParams) -> Result<UserPage, ServiceError> {
+        let cond = match &params.filter {
+            Some(f) => filter_sql::user_condition(f, &self.registry)?,
+            None => sea_orm::Condition::all(),
+        };
+        // One read transaction so the count and the page agree.
+        let txn = self.db.begin().await?;
+        let total = user_store::count(&txn, ctx.tenant, cond.clone()).await?;
+        let rows = if params.count == 0 {
+            Vec::new()
+        } else {
+            user_store::page(&txn, ctx.tenant, cond, params.start_index - 1, u64::from(params.count)).await?
+        };
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let memberships = if params.wants("groups") && !ids.is_empty() {
+            group_store::groups_of(&txn, ctx.tenant, &ids).await?
+        } else {
+            Vec::new()
+        };
+        txn.commit().await?;
+        let by_user = group_by(&memberships, |m| m.member_id);
+        let resources = rows
+            .iter()
+            .map(|r| user_view(ctx, r, by_user.get(&r.id).map_or(&[][..], Vec::as_slice)))
+            .collect();
+        Ok(UserPage {
+            total,
+            start_index: params.start_index,
+            resources,
+        })
+    }
+
+    /// PUT: replaces every writable attribute. Read-only ones the client
+    /// echoes (`id`, `meta`, `groups`) are ignored; a password left out is
+    /// kept, since it is write-only and clients cannot echo it.
+    pub async fn replace_user(&self, ctx: &Ctx, id: &str, input: Value) -> Result<ResourceView, ServiceError> {
+        let uid = parse_id(KIND, id)?;
+        let record = UserRecord::from_json(&self.registry, input)?;
+        let password_hash = self.hash_password(record.password.clone()).await?;
+        with_retry(|| async {
+            let txn = store::begin_write(&self.db).await?;
+            let current = self.lock_user(&txn, ctx, uid, id).await?;
+            let mut model = columns(&record, now_ms(), current.version + 1);
+            if let Some(hash) = &password_hash {
+                model.password_hash = Set(Some(hash.clone()));
+            }
+            self.write_user(txn, ctx, &current, model, &record).await
+        })
+        .await
+    }
+
+    pub async fn patch_user(&self, ctx: &Ctx, id: &str, body: Value) -> Result<ResourceView, ServiceError> {
+        let uid = parse_id(KIND, id)?;
+        let ops = patch::parse_request(body)?;
+        with_retry(|| async {
+            let txn = store::begin_write(&self.db).await?;
+            let current = self.lock_user(&txn, ctx, uid, id).await?;
+            let mut doc = current.doc.as_object().cloned().unwrap_or_default();
+            let mut target = Target {
+                registry: &self.registry,
+                resource_type: "User",
+                id,
+                members: None,
+            };
+            patch::apply(&mut doc, &ops, &mut target)?;
+            let record = UserRecord::from_json(&self.registry, Value::Object(doc))?;
+            let mut model = columns(&record, now_ms(), current.version + 1);
+            if let Some(hash) = self.hash_password(record.password.clone()).await? {
+                model.password_hash = Set(Some(hash));
+            }
+            self.write_user(txn, ctx, &current, model, &record).await
+        })
+        .await
+    }
+
+    pub async fn delete_user(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
+        let uid = parse_id(KIND, id)?;
+        with_retry(|| async {
+            let txn = store::begin_write(&self.db).await?;
+            // Memberships first, so no group ever lists a missing user.
+            group_store::remove_from_all_groups(&txn, ctx.tenant, uid).await?;
+            if !user_store::delete(&txn, ctx.tenant, uid).await? {
+                return Err(ServiceError::not_found(KIND, id));
+            }
+            txn.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn lock_user(&self, txn: &DatabaseTransaction, ctx: &Ctx, uid: Uuid, id: &str) -> Result<user::Model, ServiceError> {
+        user_store::find_for_update(txn, ctx.tenant, uid)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(KIND, id))
+    }
+
+    async fn write_user(
+        &self,
+        txn: DatabaseTransaction,
+        ctx: &Ctx,
+        current: &user::Model,
+        model: user::ActiveModel,
+        record: &UserRecord,
+    ) -> Result<ResourceView, ServiceError> {
+        let written = user_store::update(&txn, model, ctx.tenant, current.id, current.version)
+            .await
+            .map_err(|e| unique_user_name(e, record))?;
+        if !written {
+            return Err(ServiceError::Internal("user changed while locked".to_owned()));
+        }
+        user_store::replace_emails(&txn, ctx.tenant, current.id, &record.emails).await?;
+        let row = user_store::find(&txn, ctx.tenant, current.id)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("updated user vanished".to_owned()))?;
+        let groups = group_store::groups_of(&txn, ctx.tenant, &[current.id]).await?;
+        txn.commit().await?;
+        Ok(user_view(ctx, &row, &groups.iter().collect::<Vec<_>>()))
+    }
+
+    /// Argon2 is deliberately slow, so it runs off the async workers.
+    async fn hash_password(&self, password: Option<String>) -> Result<Option<String>, ServiceError> {
+        let Some(password) = password.filter(|_| self.settings.store_password_hashes) else {
+            return Ok(None);
+        };
+        let hash = tokio::task::spawn_blocking(move || crate::auth::hash_secret(&password))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(ServiceError::Internal)?;
+        Ok(Some(hash))
+    }
+}
+
+/// The projected columns and document of a user record.
+fn columns(record: &UserRecord, now: i64, version: i64) -> user::ActiveModel {
+    user::ActiveModel {
+        tenant_id: NotSet,
+        id: NotSet,
+        user_name: Set(record.user_name.clone()),
+        user_name_norm: Set(record.user_name_norm.clone()),
+        external_id: Set(record.external_id.clone()),
+        display_name: Set(record.display_name.clone()),
+        active: Set(record.active),
+        created_at: NotSet,
+        modified_at: Set(now),
+        version: Set(version),
+        doc: Set(Value::Object(record.doc.clone())),
+        password_hash: NotSet,
+    }
+}
+
+fn unique_user_name(e: sea_orm::DbErr, record: &UserRecord) -> ServiceError {
+    if store::is_unique_violation(&e) {
+        return ScimError::uniqueness(format!(
+            "userName '{}' is already taken (userName is case-insensitive)",
+            record.user_name
+        ))
+        .into();
+    }
+    e.into()
+}

@@ -1,0 +1,157 @@
+//! Building the application from configuration: database, migrations,
+//! credentials, shared state, and the HTTP server.
+
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, middleware, web};
+use sea_orm::{DatabaseConnection, DbErr};
+
+use crate::auth::Verifier;
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::scim::list::PageLimits;
+use crate::scim::schema::{AuthScheme, Capabilities, Pagination, SchemaRegistry};
+use crate::service::{self, DEFAULT_TENANT, Services, Settings};
+use crate::store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot open the database {url}: {source}")]
+    Database { url: String, source: DbErr },
+    #[error("cannot migrate the database: {0}")]
+    Migration(DbErr),
+    #[error("invalid credentials in the configuration: {0}")]
+    Credentials(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("{0}")]
+    Service(#[from] service::ServiceError),
+}
+
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {
+    store::connect(&config.database.url, config.database.max_connections)
+        .await
+        .map_err(|source| StartupError::Database {
+            url: config.database.url.to_string(),
+            source,
+        })
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartupError> {
+    store::migrate(db).await.map_err(StartupError::Migration)
+}
+
+/// The shared state handlers run on, and the auth guard's verifier.
+pub fn app_state(config: &Config, db: DatabaseConnection) -> Result<(AppState, Arc<Verifier>), StartupError> {
+    let verifier = Verifier::new(&config.auth.bearer_tokens, &config.auth.basic, db.clone())
+        .map_err(|e| StartupError::Credentials(e.to_string()))?;
+    let limits = PageLimits {
+        default_count: config.scim.default_page_size,
+        max_count: config.scim.max_page_size,
+    };
+    let services = Services {
+        db,
+        registry: Arc::new(SchemaRegistry::rfc()),
+        settings: Settings {
+            page_limits: limits,
+            store_password_hashes: config.scim.store_password_hashes,
+        },
+    };
+    let state = AppState {
+        services,
+        base_path: config.server.base_path.clone(),
+        public_url: config.server.public_url.clone(),
+        capabilities: Arc::new(capabilities(limits, verifier.basic_enabled())),
+        max_body_bytes: config.server.max_body_bytes,
+        group_patch_no_content: config.scim.group_patch_no_content,
+    };
+    Ok((state, Arc::new(verifier)))
+}
+
+/// What ServiceProviderConfig advertises: exactly what this build does.
+fn capabilities(limits: PageLimits, basic: bool) -> Capabilities {
+    let mut schemes = vec![AuthScheme {
+        scheme_type: "oauthbearertoken".to_owned(),
+        name: "Bearer token".to_owned(),
+        description: "A static bearer token in the Authorization header".to_owned(),
+        spec_uri: Some("https://www.rfc-editor.org/rfc/rfc6750".to_owned()),
+        documentation_uri: None,
+        primary: true,
+    }];
+    if basic {
+        schemes.push(AuthScheme {
+            scheme_type: "httpbasic".to_owned(),
+            name: "HTTP Basic".to_owned(),
+            description: "HTTP Basic authentication with configured credentials".to_owned(),
+            spec_uri: Some("https://www.rfc-editor.org/rfc/rfc7617".to_owned()),
+            documentation_uri: None,
+            primary: false,
+        });
+    }
+    Capabilities {
+        documentation_uri: None,
+        patch: true,
+        bulk: None,
+        filter_max_results: limits.max_count,
+        change_password: false,
+        sort: false,
+        etag: false,
+        pagination: Some(Pagination {
+            cursor: false,
+            index: true,
+            default_pagination_method: "index".to_owned(),
+            default_page_size: limits.default_count,
+            max_page_size: limits.max_count,
+            cursor_timeout: None,
+        }),
+        authentication_schemes: schemes,
+    }
+}
+
+/// `roster serve`: runs until the process is stopped.
+pub async fn serve(config: Config) -> Result<(), StartupError> {
+    let db = connect(&config).await?;
+    if config.database.migrate_on_start {
+        migrate(&db).await?;
+    }
+    let (state, verifier) = app_state(&config, db.clone())?;
+    if !verifier.has_configured_credentials()
+        && let Some(minted) = service::tokens::ensure_bootstrap(&db, DEFAULT_TENANT).await?
+    {
+        // Printed, not logged: it must reach the operator once and no log file.
+        println!("Roster generated an API token (shown only this once; only its hash is stored):");
+        println!("    {}", minted.token);
+        println!("Send it as 'Authorization: Bearer <token>'; mint more with 'roster token create'.");
+    }
+    let mut modes = vec!["bearer token"];
+    if verifier.basic_enabled() {
+        modes.push("HTTP basic");
+    }
+    log::info!(
+        "Roster serving SCIM 2.0 at http://{}{} (database: {}, auth: {})",
+        config.server.bind,
+        config.server.base_path,
+        config.database.url.kind(),
+        modes.join(", ")
+    );
+    let addr = config.server.bind.clone();
+    let mut server = HttpServer::new(move || {
+        let (state, verifier) = (state.clone(), verifier.clone());
+        App::new()
+            .wrap(middleware::Compress::default())
+            .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#))
+            .configure(move |cfg| http::configure(cfg, state, verifier))
+            .default_service(web::to(http::error::unknown_route))
+    });
+    if config.server.workers > 0 {
+        server = server.workers(config.server.workers);
+    }
+    server
+        .bind(&addr)
+        .map_err(|source| StartupError::Bind { addr: addr.clone(), source })?
+        .run()
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })
+}

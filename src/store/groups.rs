@@ -1,0 +1,222 @@
+use entity::{group, group_member, user};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+pub async fn find<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
+    group::Entity::find_by_id((tenant, id)).one(c).await
+}
+
+/// Reads a group and locks its row until the transaction ends, so that
+/// concurrent member changes to one group queue instead of racing.
+pub async fn find_for_update<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
+    group::Entity::find_by_id((tenant, id)).lock_exclusive().one(c).await
+}
+
+pub async fn insert<C: ConnectionTrait>(c: &C, model: group::ActiveModel) -> Result<(), DbErr> {
+    group::Entity::insert(model).exec_without_returning(c).await.map(|_| ())
+}
+
+pub async fn update<C: ConnectionTrait>(c: &C, model: group::ActiveModel, tenant: Uuid, id: Uuid, expected_version: i64) -> Result<bool, DbErr> {
+    let res = group::Entity::update_many()
+        .set(model)
+        .filter(group::Column::TenantId.eq(tenant))
+        .filter(group::Column::Id.eq(id))
+        .filter(group::Column::Version.eq(expected_version))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn delete<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result<bool, DbErr> {
+    clear_members(c, tenant, id).await?;
+    let res = group::Entity::delete_by_id((tenant, id)).exec(c).await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn page<C: ConnectionTrait>(c: &C, tenant: Uuid, cond: Condition, offset: u64, limit: u64) -> Result<Vec<group::Model>, DbErr> {
+    group::Entity::find()
+        .filter(group::Column::TenantId.eq(tenant))
+        .filter(cond)
+        .order_by_asc(group::Column::CreatedAt)
+        .order_by_asc(group::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(c)
+        .await
+}
+
+pub async fn count<C: ConnectionTrait>(c: &C, tenant: Uuid, cond: Condition) -> Result<u64, DbErr> {
+    group::Entity::find()
+        .filter(group::Column::TenantId.eq(tenant))
+        .filter(cond)
+        .count(c)
+        .await
+}
+
+pub async fn existing_ids<C: ConnectionTrait>(c: &C, tenant: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(super::CHUNK) {
+        let rows: Vec<Uuid> = group::Entity::find()
+            .select_only()
+            .column(group::Column::Id)
+            .filter(group::Column::TenantId.eq(tenant))
+            .filter(group::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(c)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Adds members; ones already present are left alone, so adds are idempotent.
+pub async fn add_members<C: ConnectionTrait>(c: &C, tenant: Uuid, group_id: Uuid, members: &[(Uuid, &'static str)]) -> Result<(), DbErr> {
+    for chunk in members.chunks(super::CHUNK) {
+        let models = chunk.iter().map(|(id, kind)| group_member::ActiveModel {
+            tenant_id: Set(tenant),
+            group_id: Set(group_id),
+            member_id: Set(*id),
+            member_type: Set((*kind).to_owned()),
+        });
+        group_member::Entity::insert_many(models)
+            .on_conflict_do_nothing()
+            .exec_without_returning(c)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn remove_members<C: ConnectionTrait>(c: &C, tenant: Uuid, group_id: Uuid, ids: &[Uuid]) -> Result<(), DbErr> {
+    for chunk in ids.chunks(super::CHUNK) {
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::TenantId.eq(tenant))
+            .filter(group_member::Column::GroupId.eq(group_id))
+            .filter(group_member::Column::MemberId.is_in(chunk.iter().copied()))
+            .exec(c)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn clear_members<C: ConnectionTrait>(c: &C, tenant: Uuid, group_id: Uuid) -> Result<(), DbErr> {
+    group_member::Entity::delete_many()
+        .filter(group_member::Column::TenantId.eq(tenant))
+        .filter(group_member::Column::GroupId.eq(group_id))
+        .exec(c)
+        .await
+        .map(|_| ())
+}
+
+/// Removes a deleted user or group from every group it belonged to.
+pub async fn remove_from_all_groups<C: ConnectionTrait>(c: &C, tenant: Uuid, member_id: Uuid) -> Result<(), DbErr> {
+    group_member::Entity::delete_many()
+        .filter(group_member::Column::TenantId.eq(tenant))
+        .filter(group_member::Column::MemberId.eq(member_id))
+        .exec(c)
+        .await
+        .map(|_| ())
+}
+
+/// A member with what it needs for `display`.
+#[derive(Debug, FromQueryResult)]
+pub struct MemberRow {
+    pub group_id: Uuid,
+    pub member_id: Uuid,
+    pub member_type: String,
+    pub user_name: Option<String>,
+    pub user_display_name: Option<String>,
+    pub group_display_name: Option<String>,
+}
+
+impl MemberRow {
+    /// A user's displayName, else its userName; a group's displayName.
+    pub fn display(&self) -> Option<&str> {
+        self.user_display_name
+            .as_deref()
+            .or(self.user_name.as_deref())
+            .or(self.group_display_name.as_deref())
+    }
+}
+
+/// Members of the given groups in one query (no query per group or member).
+pub async fn members_of<C: ConnectionTrait>(c: &C, tenant: Uuid, group_ids: &[Uuid]) -> Result<Vec<MemberRow>, DbErr> {
+    let mut rows = Vec::new();
+    for chunk in group_ids.chunks(super::CHUNK) {
+        let stmt = members_query(tenant, chunk);
+        let found = MemberRow::find_by_statement(c.get_database_backend().build(&stmt)).all(c).await?;
+        rows.extend(found);
+    }
+    Ok(rows)
+}
+
+fn members_query(tenant: Uuid, group_ids: &[Uuid]) -> SelectStatement {
+    let (gm, mu, mg) = (group_member::Entity, Alias::new("mu"), Alias::new("mg"));
+    Query::select()
+        .column((gm, group_member::Column::GroupId))
+        .column((gm, group_member::Column::MemberId))
+        .column((gm, group_member::Column::MemberType))
+        .expr_as(Expr::col((mu.clone(), user::Column::UserName)), Alias::new("user_name"))
+        .expr_as(Expr::col((mu.clone(), user::Column::DisplayName)), Alias::new("user_display_name"))
+        .expr_as(Expr::col((mg.clone(), group::Column::DisplayName)), Alias::new("group_display_name"))
+        .from(gm)
+        .join_as(
+            JoinType::LeftJoin,
+            user::Entity,
+            mu.clone(),
+            Condition::all()
+                .add(Expr::col((mu.clone(), user::Column::TenantId)).equals((gm, group_member::Column::TenantId)))
+                .add(Expr::col((mu, user::Column::Id)).equals((gm, group_member::Column::MemberId))),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            group::Entity,
+            mg.clone(),
+            Condition::all()
+                .add(Expr::col((mg.clone(), group::Column::TenantId)).equals((gm, group_member::Column::TenantId)))
+                .add(Expr::col((mg, group::Column::Id)).equals((gm, group_member::Column::MemberId))),
+        )
+        .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant))
+        .and_where(Expr::col((gm, group_member::Column::GroupId)).is_in(group_ids.iter().copied()))
+        .order_by((gm, group_member::Column::GroupId), sea_orm::Order::Asc)
+        .order_by((gm, group_member::Column::MemberId), sea_orm::Order::Asc)
+        .to_owned()
+}
+
+/// A group that a user (or group) belongs to, for the read-only `groups`.
+#[derive(Debug, FromQueryResult)]
+pub struct MembershipRow {
+    pub member_id: Uuid,
+    pub group_id: Uuid,
+    pub display_name: String,
+}
+
+/// The direct groups of the given members, in one query per chunk.
+pub async fn groups_of<C: ConnectionTrait>(c: &C, tenant: Uuid, member_ids: &[Uuid]) -> Result<Vec<MembershipRow>, DbErr> {
+    let (gm, g) = (group_member::Entity, group::Entity);
+    let mut rows = Vec::new();
+    for chunk in member_ids.chunks(super::CHUNK) {
+        let stmt = Query::select()
+            .column((gm, group_member::Column::MemberId))
+            .column((gm, group_member::Column::GroupId))
+            .column((g, group::Column::DisplayName))
+            .from(gm)
+            .inner_join(
+                g,
+                Condition::all()
+                    .add(Expr::col((g, group::Column::TenantId)).equals((gm, group_member::Column::TenantId)))
+                    .add(Expr::col((g, group::Column::Id)).equals((gm, group_member::Column::GroupId))),
+            )
+            .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant))
+            .and_where(Expr::col((gm, group_member::Column::MemberId)).is_in(chunk.iter().copied()))
+            .order_by((g, group::Column::DisplayName), sea_orm::Order::Asc)
+            .order_by((gm, group_member::Column::GroupId), sea_orm::Order::Asc)
+            .to_owned();
+        let found = MembershipRow::find_by_statement(c.get_database_backend().build(&stmt)).all(c).await?;
+        rows.extend(found);
+    }
+    Ok(rows)
+}
