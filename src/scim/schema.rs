@@ -617,6 +617,7 @@ fn apply_rfc_corrections(schemas: &mut [SchemaDef]) {
     if let Some(members) = attribute_mut(schemas, GROUP_URN, "members") {
         add_member_display(members);
     }
+    add_missing_primary(schemas);
     mark_id_values_case_exact(schemas);
     for schema in schemas.iter_mut() {
         for_each_attribute_mut(&mut schema.attributes, &mut apply_type_case_exactness);
@@ -663,6 +664,27 @@ fn add_member_display(members: &mut AttributeDef) {
         mutability: Mutability::Immutable,
         ..simple_attribute("display", AttrType::String)
     });
+}
+
+/// §2.4 names `primary` a default sub-attribute of multi-valued attributes,
+/// and the §4.1.2 `addresses` example uses it, but the §8.7.1 definition of
+/// `addresses` omits it. Every User list an IdP may mark primary gets it.
+fn add_missing_primary(schemas: &mut [SchemaDef]) {
+    let Some(user) = schemas.iter_mut().find(|s| s.id == USER_URN) else {
+        return;
+    };
+    let lists = user
+        .attributes
+        .iter_mut()
+        .filter(|a| a.multi_valued && a.attr_type == AttrType::Complex && a.mutability != Mutability::ReadOnly);
+    for attr in lists {
+        if attr.sub_attribute("primary").is_none() {
+            attr.sub_attributes.push(AttributeDef {
+                description: "A Boolean value indicating the 'primary' or preferred attribute value.".into(),
+                ..simple_attribute("primary", AttrType::Boolean)
+            });
+        }
+    }
 }
 
 /// These `value`s hold another resource's `id`, which §3.1 makes caseExact;

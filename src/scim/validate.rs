@@ -222,8 +222,9 @@ fn check_single(def: &AttributeDef, value: Value, path: &str) -> Result<Option<V
 fn check_complex(def: &AttributeDef, value: Value, path: &str) -> Result<Option<Value>, ScimError> {
     let fields = match value {
         Value::Object(fields) => fields,
-        // Microsoft Entra sends `"manager": "<id>"` for a complex attribute.
-        Value::String(s) if find(&def.sub_attributes, "value").is_some() => {
+        // Microsoft Entra sends `"manager": "<id>"` for a single complex
+        // attribute; for multi-valued ones a bare string is a client error.
+        Value::String(s) if !def.multi_valued && find(&def.sub_attributes, "value").is_some() => {
             let mut m = Map::new();
             m.insert("value".to_owned(), Value::String(s));
             m
@@ -248,8 +249,6 @@ fn check_complex(def: &AttributeDef, value: Value, path: &str) -> Result<Option<
 fn coerce_string(value: Value, path: &str) -> Result<Value, ScimError> {
     match value {
         Value::String(s) => Ok(Value::String(s)),
-        // Some IdPs send employee and phone numbers as JSON numbers.
-        Value::Number(n) => Ok(Value::String(n.to_string())),
         _ => Err(type_error(path, "a string")),
     }
 }
@@ -303,6 +302,8 @@ mod tests {
         assert!(e.detail.contains("shoeSize"));
         let e = user(json!({"userName": "a", "active": "maybe"})).unwrap_err();
         assert!(e.detail.contains("active"));
+        let e = user(json!({"userName": 42})).unwrap_err();
+        assert!(e.detail.contains("userName"));
         let e = user(json!({"userName": "a", "name": "Barbara"})).unwrap_err();
         assert!(e.detail.contains("name"));
         let e = user(json!({"userName": "a", "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]})).unwrap_err();
@@ -314,7 +315,7 @@ mod tests {
     fn keeps_extensions_known_and_unknown() {
         let doc = user(json!({
             "userName": "a",
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": 42, "manager": "m-1"},
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "42", "manager": "m-1"},
             "urn:example:custom:2.0:User": {"shoe": {"size": 9}}
         }))
         .unwrap();

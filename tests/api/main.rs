@@ -1,1 +1,12 @@
-fn main(){}
+//! Integration tests: the real HTTP app against a real database, each test
+//! on SQLite and on MariaDB. One binary, so the suite links once.
+
+mod helpers;
+
+mod auth;
+mod binary;
+mod discovery;
+mod errors;
+mod groups;
+mod okta;
+mod users;
