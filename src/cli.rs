@@ -35,10 +35,22 @@ pub struct Opts {
     #[arg(long, env = "ROSTER_BASE_PATH", global = true)]
     pub base_path: Option<String>,
     /// Static bearer token(s), comma-separated
-    #[arg(long, env = "ROSTER_BEARER_TOKEN", global = true, value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ROSTER_BEARER_TOKEN",
+        global = true,
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     pub bearer_token: Option<Vec<String>>,
     /// Basic credentials user:password, comma-separated
-    #[arg(long, env = "ROSTER_BASIC_AUTH", global = true, value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ROSTER_BASIC_AUTH",
+        global = true,
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     pub basic_auth: Option<Vec<String>>,
 }
 
@@ -74,12 +86,20 @@ impl Opts {
             bind: self.bind.clone(),
             base_path: self.base_path.clone(),
         });
-        let database = self.database_url.clone().map(|url| DatabaseOverrides { url: Some(url) });
-        let auth = (self.bearer_token.is_some() || self.basic_auth.is_some()).then(|| AuthOverrides {
-            bearer_tokens: self.bearer_token.clone(),
-            basic: self.basic_auth.clone(),
-        });
-        Overrides { server, database, auth }
+        let database = self
+            .database_url
+            .clone()
+            .map(|url| DatabaseOverrides { url: Some(url) });
+        let auth =
+            (self.bearer_token.is_some() || self.basic_auth.is_some()).then(|| AuthOverrides {
+                bearer_tokens: self.bearer_token.clone(),
+                basic: self.basic_auth.clone(),
+            });
+        Overrides {
+            server,
+            database,
+            auth,
+        }
     }
 }
 
@@ -104,12 +124,25 @@ async fn token_command(config: &Config, command: TokenCommand) -> Result<(), Sta
         TokenCommand::Create { name } => {
             let t = tokens::create(&db, DEFAULT_TENANT, &name).await?;
             println!("{}", t.token);
-            eprintln!("token '{}' created with id {} (shown only this once)", t.name, t.id);
+            eprintln!(
+                "token '{}' created with id {} (shown only this once)",
+                t.name, t.id
+            );
         }
         TokenCommand::List => {
             for t in tokens::list(&db, DEFAULT_TENANT).await? {
-                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("{}\t{}\t{}\t{}", t.id, t.name, crate::time::format_ms(t.created_at), state);
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    t.id,
+                    t.name,
+                    crate::time::format_ms(t.created_at),
+                    state
+                );
             }
         }
         TokenCommand::Revoke { id } => {

@@ -25,7 +25,10 @@ pub enum StartupError {
     #[error("invalid credentials in the configuration: {0}")]
     Credentials(String),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Service(#[from] service::ServiceError),
 }
@@ -44,7 +47,10 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartupError> {
 }
 
 /// The shared state handlers run on, and the auth guard's verifier.
-pub fn app_state(config: &Config, db: DatabaseConnection) -> Result<(AppState, Arc<Verifier>), StartupError> {
+pub fn app_state(
+    config: &Config,
+    db: DatabaseConnection,
+) -> Result<(AppState, Arc<Verifier>), StartupError> {
     let verifier = Verifier::new(&config.auth.bearer_tokens, &config.auth.basic, db.clone())
         .map_err(|e| StartupError::Credentials(e.to_string()))?;
     let limits = PageLimits {
@@ -123,7 +129,9 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         // Printed, not logged: it must reach the operator once and no log file.
         println!("Roster generated an API token (shown only this once; only its hash is stored):");
         println!("    {}", minted.token);
-        println!("Send it as 'Authorization: Bearer <token>'; mint more with 'roster token create'.");
+        println!(
+            "Send it as 'Authorization: Bearer <token>'; mint more with 'roster token create'."
+        );
     }
     let mut modes = vec!["bearer token"];
     if verifier.basic_enabled() {
@@ -150,7 +158,10 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     }
     server
         .bind(&addr)
-        .map_err(|source| StartupError::Bind { addr: addr.clone(), source })?
+        .map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?
         .run()
         .await
         .map_err(|source| StartupError::Bind { addr, source })

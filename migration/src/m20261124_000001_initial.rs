@@ -42,16 +42,28 @@ async fn users(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         .table(Users::Table)
         .col(ColumnDef::new(Users::TenantId).uuid().not_null())
         .col(ColumnDef::new(Users::Id).uuid().not_null())
-        .col(ColumnDef::new(Users::UserName).string_len(KEY_LEN).not_null())
+        .col(
+            ColumnDef::new(Users::UserName)
+                .string_len(KEY_LEN)
+                .not_null(),
+        )
         .col(binary_string(m, Users::UserNameNorm, KEY_LEN).not_null())
         .col(binary_string(m, Users::ExternalId, KEY_LEN).null())
-        .col(ColumnDef::new(Users::DisplayName).string_len(KEY_LEN).null())
+        .col(
+            ColumnDef::new(Users::DisplayName)
+                .string_len(KEY_LEN)
+                .null(),
+        )
         .col(ColumnDef::new(Users::Active).boolean().not_null())
         .col(ColumnDef::new(Users::CreatedAt).big_integer().not_null())
         .col(ColumnDef::new(Users::ModifiedAt).big_integer().not_null())
         .col(ColumnDef::new(Users::Version).big_integer().not_null())
         .col(ColumnDef::new(Users::Doc).json().not_null())
-        .col(ColumnDef::new(Users::PasswordHash).string_len(KEY_LEN).null())
+        .col(
+            ColumnDef::new(Users::PasswordHash)
+                .string_len(KEY_LEN)
+                .null(),
+        )
         .primary_key(Index::create().col(Users::TenantId).col(Users::Id))
         .to_owned();
     create_table(m, table).await?;
@@ -65,10 +77,7 @@ async fn users(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         ("ix_users_external_id", Users::ExternalId),
         ("ix_users_modified_at", Users::ModifiedAt),
     ] {
-        let ix = Index::create()
-            .col(Users::TenantId)
-            .col(col)
-            .to_owned();
+        let ix = Index::create().col(Users::TenantId).col(col).to_owned();
         create_index(m, "users", name, ix).await?;
     }
     // Default list order: creation time with the id as tiebreak, so pages
@@ -99,9 +108,17 @@ async fn user_emails(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         .col(ColumnDef::new(UserEmails::TenantId).uuid().not_null())
         .col(ColumnDef::new(UserEmails::UserId).uuid().not_null())
         .col(ColumnDef::new(UserEmails::Position).integer().not_null())
-        .col(ColumnDef::new(UserEmails::Value).string_len(KEY_LEN).not_null())
+        .col(
+            ColumnDef::new(UserEmails::Value)
+                .string_len(KEY_LEN)
+                .not_null(),
+        )
         .col(binary_string(m, UserEmails::ValueNorm, KEY_LEN).not_null())
-        .col(ColumnDef::new(UserEmails::EmailType).string_len(KEY_LEN).null())
+        .col(
+            ColumnDef::new(UserEmails::EmailType)
+                .string_len(KEY_LEN)
+                .null(),
+        )
         .col(ColumnDef::new(UserEmails::IsPrimary).boolean().not_null())
         .primary_key(
             Index::create()
@@ -137,7 +154,11 @@ async fn groups(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         .table(Groups::Table)
         .col(ColumnDef::new(Groups::TenantId).uuid().not_null())
         .col(ColumnDef::new(Groups::Id).uuid().not_null())
-        .col(ColumnDef::new(Groups::DisplayName).string_len(KEY_LEN).not_null())
+        .col(
+            ColumnDef::new(Groups::DisplayName)
+                .string_len(KEY_LEN)
+                .not_null(),
+        )
         .col(binary_string(m, Groups::DisplayNameNorm, KEY_LEN).not_null())
         .col(binary_string(m, Groups::ExternalId, KEY_LEN).null())
         .col(ColumnDef::new(Groups::CreatedAt).big_integer().not_null())
@@ -152,10 +173,7 @@ async fn groups(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         ("ix_groups_external_id", Groups::ExternalId),
         ("ix_groups_modified_at", Groups::ModifiedAt),
     ] {
-        let ix = Index::create()
-            .col(Groups::TenantId)
-            .col(col)
-            .to_owned();
+        let ix = Index::create().col(Groups::TenantId).col(col).to_owned();
         create_index(m, "groups", name, ix).await?;
     }
     let order = Index::create()
@@ -181,7 +199,11 @@ async fn group_members(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         .col(ColumnDef::new(GroupMembers::TenantId).uuid().not_null())
         .col(ColumnDef::new(GroupMembers::GroupId).uuid().not_null())
         .col(ColumnDef::new(GroupMembers::MemberId).uuid().not_null())
-        .col(ColumnDef::new(GroupMembers::MemberType).string_len(16).not_null())
+        .col(
+            ColumnDef::new(GroupMembers::MemberType)
+                .string_len(16)
+                .not_null(),
+        )
         .primary_key(
             Index::create()
                 .col(GroupMembers::TenantId)
@@ -213,9 +235,17 @@ async fn api_tokens(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         .table(ApiTokens::Table)
         .col(ColumnDef::new(ApiTokens::TenantId).uuid().not_null())
         .col(ColumnDef::new(ApiTokens::Id).uuid().not_null())
-        .col(ColumnDef::new(ApiTokens::Name).string_len(KEY_LEN).not_null())
+        .col(
+            ColumnDef::new(ApiTokens::Name)
+                .string_len(KEY_LEN)
+                .not_null(),
+        )
         .col(binary_string(m, ApiTokens::TokenHash, 64).not_null())
-        .col(ColumnDef::new(ApiTokens::CreatedAt).big_integer().not_null())
+        .col(
+            ColumnDef::new(ApiTokens::CreatedAt)
+                .big_integer()
+                .not_null(),
+        )
         .col(ColumnDef::new(ApiTokens::RevokedAt).big_integer().null())
         .primary_key(Index::create().col(ApiTokens::TenantId).col(ApiTokens::Id))
         .to_owned();

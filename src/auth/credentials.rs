@@ -65,9 +65,19 @@ pub struct Verifier {
 pub struct CredentialConfigError(String);
 
 impl Verifier {
-    pub fn new(bearer: &[Secret], basic: &[Secret], db: DatabaseConnection) -> Result<Self, CredentialConfigError> {
-        let bearer_digests = bearer.iter().map(|s| bearer_digest(s.expose())).collect::<Result<_, _>>()?;
-        let basic = basic.iter().map(|s| basic_credential(s.expose())).collect::<Result<_, _>>()?;
+    pub fn new(
+        bearer: &[Secret],
+        basic: &[Secret],
+        db: DatabaseConnection,
+    ) -> Result<Self, CredentialConfigError> {
+        let bearer_digests = bearer
+            .iter()
+            .map(|s| bearer_digest(s.expose()))
+            .collect::<Result<_, _>>()?;
+        let basic = basic
+            .iter()
+            .map(|s| basic_credential(s.expose()))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             bearer_digests,
             basic,
@@ -140,7 +150,12 @@ impl Verifier {
         Err(AuthError::BadBasic)
     }
 
-    async fn check_argon2(&self, key: [u8; 32], password: &str, phc: &str) -> Result<bool, AuthError> {
+    async fn check_argon2(
+        &self,
+        key: [u8; 32],
+        password: &str,
+        phc: &str,
+    ) -> Result<bool, AuthError> {
         let now = Instant::now();
         if let Ok(cache) = self.basic_cache.lock()
             && cache.get(&key).is_some_and(|exp| *exp > now)
@@ -166,11 +181,15 @@ impl Verifier {
 fn bearer_digest(s: &str) -> Result<[u8; 32], CredentialConfigError> {
     let Some(hex) = s.strip_prefix("sha256:") else {
         if s.trim().is_empty() {
-            return Err(CredentialConfigError("an empty bearer token is not allowed".to_owned()));
+            return Err(CredentialConfigError(
+                "an empty bearer token is not allowed".to_owned(),
+            ));
         }
         return Ok(sha256(s.as_bytes()));
     };
-    decode_hex32(hex).ok_or_else(|| CredentialConfigError("a 'sha256:' bearer token needs 64 hex digits".to_owned()))
+    decode_hex32(hex).ok_or_else(|| {
+        CredentialConfigError("a 'sha256:' bearer token needs 64 hex digits".to_owned())
+    })
 }
 
 fn decode_hex32(hex: &str) -> Option<[u8; 32]> {
@@ -188,7 +207,9 @@ fn basic_credential(s: &str) -> Result<BasicCredential, CredentialConfigError> {
     let (user, secret) = s
         .split_once(':')
         .filter(|(u, p)| !u.is_empty() && !p.is_empty())
-        .ok_or_else(|| CredentialConfigError("basic credentials must look like user:password".to_owned()))?;
+        .ok_or_else(|| {
+            CredentialConfigError("basic credentials must look like user:password".to_owned())
+        })?;
     let secret = if secret.starts_with("$argon2") {
         BasicSecret::Argon2(secret.to_owned())
     } else {
@@ -209,10 +230,19 @@ mod tests {
         assert!(bearer_digest("").is_err());
         assert!(bearer_digest("sha256:abc").is_err());
         let hex = sha256_hex(b"tok");
-        assert_eq!(bearer_digest(&format!("sha256:{hex}")).unwrap(), sha256(b"tok"));
+        assert_eq!(
+            bearer_digest(&format!("sha256:{hex}")).unwrap(),
+            sha256(b"tok")
+        );
         assert!(basic_credential("nopassword").is_err());
         assert!(basic_credential(":p").is_err());
-        assert!(matches!(basic_credential("u:p:with:colons").unwrap().secret, BasicSecret::Digest(_)));
-        assert!(matches!(basic_credential("u:$argon2id$v=19$...").unwrap().secret, BasicSecret::Argon2(_)));
+        assert!(matches!(
+            basic_credential("u:p:with:colons").unwrap().secret,
+            BasicSecret::Digest(_)
+        ));
+        assert!(matches!(
+            basic_credential("u:$argon2id$v=19$...").unwrap().secret,
+            BasicSecret::Argon2(_)
+        ));
     }
 }

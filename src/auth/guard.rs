@@ -16,17 +16,30 @@ pub async fn require_auth(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let Some(verifier) = req.app_data::<web::Data<Verifier>>().cloned() else {
-        let resp = scim_error_response(&ScimError::new(500, None, "authentication is not configured"));
+        let resp = scim_error_response(&ScimError::new(
+            500,
+            None,
+            "authentication is not configured",
+        ));
         return Ok(req.into_response(resp).map_into_right_body());
     };
     match verifier.verify(req.headers().get(AUTHORIZATION)).await {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
-            next.call(req).await.map(ServiceResponse::map_into_left_body)
+            next.call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body)
         }
         Err(e) => {
-            let peer = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-            log::warn!("authentication failed from {peer} for {} {}: {e}", req.method(), req.path());
+            let peer = req
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default();
+            log::warn!(
+                "authentication failed from {peer} for {} {}: {e}",
+                req.method(),
+                req.path()
+            );
             let resp = unauthorized(&verifier, e);
             Ok(req.into_response(resp).map_into_right_body())
         }
@@ -35,7 +48,10 @@ pub async fn require_auth(
 
 fn unauthorized(verifier: &Verifier, e: AuthError) -> actix_web::HttpResponse {
     let (status, detail) = match e {
-        AuthError::Unavailable => (503, "credentials could not be checked; try again".to_owned()),
+        AuthError::Unavailable => (
+            503,
+            "credentials could not be checked; try again".to_owned(),
+        ),
         other => (401, format!("authentication required: {other}")),
     };
     let mut resp = scim_error_response(&ScimError::new(status, None, detail));
@@ -49,7 +65,10 @@ fn unauthorized(verifier: &Verifier, e: AuthError) -> actix_web::HttpResponse {
         let headers = resp.headers_mut();
         headers.append(WWW_AUTHENTICATE, HeaderValue::from_static(bearer));
         if verifier.basic_enabled() {
-            headers.append(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="roster", charset="UTF-8""#));
+            headers.append(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="roster", charset="UTF-8""#),
+            );
         }
     }
     resp

@@ -44,7 +44,11 @@ pub fn hash_secret(secret: &str) -> Result<String, String> {
 }
 
 pub fn verify_secret(secret: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(secret.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]

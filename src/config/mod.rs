@@ -191,6 +191,7 @@ fn one_line(e: &figment::Error) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail dictates the error type
 mod tests {
     use super::*;
 
@@ -229,7 +230,10 @@ mod tests {
 
     #[test]
     fn named_missing_file_and_bad_values_are_errors() {
-        let missing = Config::load(Some(Path::new("/nonexistent/roster.toml")), &Overrides::default());
+        let missing = Config::load(
+            Some(Path::new("/nonexistent/roster.toml")),
+            &Overrides::default(),
+        );
         assert!(matches!(missing, Err(ConfigError::Missing(_))));
         figment::Jail::expect_with(|jail| {
             jail.create_file("bad.toml", "[server]\nbase_path = \"scim\"\n")?;

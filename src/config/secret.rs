@@ -79,7 +79,10 @@ mod tests {
         let url = DatabaseUrl::new("mysql://scim:p@ss:w0rd@db.local:3306/scim");
         assert_eq!(url.to_string(), "mysql://scim:***@db.local:3306/scim");
         assert!(!format!("{url:?}").contains("w0rd"));
-        assert_eq!(DatabaseUrl::new("sqlite://x.db").to_string(), "sqlite://x.db");
+        assert_eq!(
+            DatabaseUrl::new("sqlite://x.db").to_string(),
+            "sqlite://x.db"
+        );
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
     }
 }

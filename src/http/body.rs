@@ -4,8 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{CONTENT_TYPE, ETAG, LOCATION};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, ETAG, LOCATION};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
@@ -30,20 +30,26 @@ impl FromRequest for ScimJson {
         let mut payload = payload.take();
         Box::pin(async move {
             check_content_type(&req)?;
-            let limit = req.app_data::<web::Data<AppState>>().map_or(1 << 20, |s| s.max_body_bytes);
-            let bytes = web::Bytes::from_request(&req, &mut payload).await.map_err(|e| {
-                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ScimError::too_large(format!("the request body exceeds {limit} bytes"))
-                } else {
-                    ScimError::invalid_syntax(format!("the request body could not be read: {e}"))
-                }
-            })?;
+            let limit = req
+                .app_data::<web::Data<AppState>>()
+                .map_or(1 << 20, |s| s.max_body_bytes);
+            let bytes = web::Bytes::from_request(&req, &mut payload)
+                .await
+                .map_err(|e| {
+                    if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ScimError::too_large(format!("the request body exceeds {limit} bytes"))
+                    } else {
+                        ScimError::invalid_syntax(format!(
+                            "the request body could not be read: {e}"
+                        ))
+                    }
+                })?;
             if bytes.is_empty() {
                 return Err(ScimError::invalid_syntax("the request body is empty").into());
             }
-            serde_json::from_slice(&bytes)
-                .map(ScimJson)
-                .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")).into())
+            serde_json::from_slice(&bytes).map(ScimJson).map_err(|e| {
+                ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")).into()
+            })
         })
     }
 }
@@ -60,10 +66,18 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    if essence.is_empty() || essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+    if essence.is_empty()
+        || essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
         return Ok(());
     }
-    Err(ScimError::new(415, None, format!("unsupported content type {essence:?}; send application/scim+json")).into())
+    Err(ScimError::new(
+        415,
+        None,
+        format!("unsupported content type {essence:?}; send application/scim+json"),
+    )
+    .into())
 }
 
 pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
@@ -87,5 +101,7 @@ pub fn resource_response(status: StatusCode, view: ResourceView) -> HttpResponse
 pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
     web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(web::Query::into_inner)
-        .map_err(|e| ScimError::invalid_syntax(format!("the query string is malformed: {e}")).into())
+        .map_err(|e| {
+            ScimError::invalid_syntax(format!("the query string is malformed: {e}")).into()
+        })
 }

@@ -14,19 +14,29 @@ use crate::scim::schema::service_provider_config_json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     for (path, handler) in [
-        ("/ServiceProviderConfig", web::get().to(service_provider_config)),
+        (
+            "/ServiceProviderConfig",
+            web::get().to(service_provider_config),
+        ),
         ("/ResourceTypes", web::get().to(resource_types)),
         ("/ResourceTypes/{name}", web::get().to(resource_type)),
         ("/Schemas", web::get().to(schemas)),
         ("/Schemas/{id}", web::get().to(schema)),
     ] {
-        cfg.service(web::resource(path).route(handler).default_service(web::to(method_not_allowed)));
+        cfg.service(
+            web::resource(path)
+                .route(handler)
+                .default_service(web::to(method_not_allowed)),
+        );
     }
 }
 
 async fn service_provider_config(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let ctx = state.ctx(&req);
-    json_response(StatusCode::OK, &service_provider_config_json(&state.capabilities, &ctx.base_url))
+    json_response(
+        StatusCode::OK,
+        &service_provider_config_json(&state.capabilities, &ctx.base_url),
+    )
 }
 
 async fn resource_types(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -40,27 +50,45 @@ async fn resource_types(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
     json_response(StatusCode::OK, &list_response(all.len() as u64, 1, all))
 }
 
-async fn resource_type(state: web::Data<AppState>, req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn resource_type(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let ctx = state.ctx(&req);
     let registry = &state.services.registry;
     let rt = registry
         .resource_type(&name)
         .ok_or_else(|| ScimError::not_found(format!("no resource type {name}")))?;
-    Ok(json_response(StatusCode::OK, &registry.resource_type_json(rt, &ctx.base_url)))
+    Ok(json_response(
+        StatusCode::OK,
+        &registry.resource_type_json(rt, &ctx.base_url),
+    ))
 }
 
 async fn schemas(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let ctx = state.ctx(&req);
     let registry = &state.services.registry;
-    let all: Vec<Value> = registry.schemas().iter().map(|s| registry.schema_json(s, &ctx.base_url)).collect();
+    let all: Vec<Value> = registry
+        .schemas()
+        .iter()
+        .map(|s| registry.schema_json(s, &ctx.base_url))
+        .collect();
     json_response(StatusCode::OK, &list_response(all.len() as u64, 1, all))
 }
 
-async fn schema(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn schema(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let ctx = state.ctx(&req);
     let registry = &state.services.registry;
     let s = registry
         .schema(&id)
         .ok_or_else(|| ScimError::not_found(format!("no schema {id}")))?;
-    Ok(json_response(StatusCode::OK, &registry.schema_json(s, &ctx.base_url)))
+    Ok(json_response(
+        StatusCode::OK,
+        &registry.schema_json(s, &ctx.base_url),
+    ))
 }

@@ -22,14 +22,23 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Scim(e) => Self(e),
-            ServiceError::NotFound { kind, id } => {
-                Self(ScimError::not_found(format!("{} {id} not found", kind.name())))
-            }
+            ServiceError::NotFound { kind, id } => Self(ScimError::not_found(format!(
+                "{} {id} not found",
+                kind.name()
+            ))),
             ServiceError::Db(e) => {
                 // The detail stays generic: database errors can carry data.
                 log::error!("database error: {e}");
-                let status = if crate::store::is_retryable(&e) { 503 } else { 500 };
-                Self(ScimError::new(status, None, "the request could not be completed; try again"))
+                let status = if crate::store::is_retryable(&e) {
+                    503
+                } else {
+                    500
+                };
+                Self(ScimError::new(
+                    status,
+                    None,
+                    "the request could not be completed; try again",
+                ))
             }
             ServiceError::Internal(msg) => {
                 log::error!("internal error: {msg}");
@@ -61,7 +70,10 @@ pub fn scim_error_response(e: &ScimError) -> HttpResponse {
 }
 
 pub async fn unknown_route(req: HttpRequest) -> HttpResponse {
-    scim_error_response(&ScimError::not_found(format!("no such endpoint: {}", req.path())))
+    scim_error_response(&ScimError::not_found(format!(
+        "no such endpoint: {}",
+        req.path()
+    )))
 }
 
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {

@@ -25,42 +25,90 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 fn params(state: &AppState, req: &HttpRequest) -> Result<ListParams, ApiError> {
-    Ok(ListParams::from_pairs(&query_pairs(req)?, state.services.settings.page_limits)?)
+    Ok(ListParams::from_pairs(
+        &query_pairs(req)?,
+        state.services.settings.page_limits,
+    )?)
 }
 
 async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params = params(&state, &req)?;
-    let page = state.services.list_groups(&state.ctx(&req), &params).await?;
-    let resources = page.resources.into_iter().map(|v| serde_json::Value::Object(v.body)).collect();
-    Ok(json_response(StatusCode::OK, &list_response(page.total, page.start_index, resources)))
+    let page = state
+        .services
+        .list_groups(&state.ctx(&req), &params)
+        .await?;
+    let resources = page
+        .resources
+        .into_iter()
+        .map(|v| serde_json::Value::Object(v.body))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &list_response(page.total, page.start_index, resources),
+    ))
 }
 
-async fn create(state: web::Data<AppState>, req: HttpRequest, body: ScimJson) -> Result<HttpResponse, ApiError> {
-    let view = state.services.create_group(&state.ctx(&req), body.0).await?;
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ScimJson,
+) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .services
+        .create_group(&state.ctx(&req), body.0)
+        .await?;
     Ok(resource_response(StatusCode::CREATED, view))
 }
 
-async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     // Entra reads groups with excludedAttributes=members: skip loading them.
     let with_members = params(&state, &req)?.wants("members");
-    let view = state.services.get_group(&state.ctx(&req), &id, with_members).await?;
+    let view = state
+        .services
+        .get_group(&state.ctx(&req), &id, with_members)
+        .await?;
     Ok(resource_response(StatusCode::OK, view))
 }
 
-async fn replace(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, body: ScimJson) -> Result<HttpResponse, ApiError> {
-    let view = state.services.replace_group(&state.ctx(&req), &id, body.0).await?;
+async fn replace(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimJson,
+) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .services
+        .replace_group(&state.ctx(&req), &id, body.0)
+        .await?;
     Ok(resource_response(StatusCode::OK, view))
 }
 
-async fn patch(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, body: ScimJson) -> Result<HttpResponse, ApiError> {
+async fn patch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimJson,
+) -> Result<HttpResponse, ApiError> {
     let want_body = !state.group_patch_no_content;
-    match state.services.patch_group(&state.ctx(&req), &id, body.0, want_body).await? {
+    match state
+        .services
+        .patch_group(&state.ctx(&req), &id, body.0, want_body)
+        .await?
+    {
         GroupWrite::View(view) => Ok(resource_response(StatusCode::OK, view)),
         GroupWrite::Done => Ok(HttpResponse::NoContent().finish()),
     }
 }
 
-async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     state.services.delete_group(&state.ctx(&req), &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

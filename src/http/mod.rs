@@ -49,7 +49,11 @@ impl AppState {
 
 /// Registers Roster's routes; `main` and the tests share it.
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, verifier: Arc<Verifier>) {
-    let base = if state.base_path == "/" { String::new() } else { state.base_path.clone() };
+    let base = if state.base_path == "/" {
+        String::new()
+    } else {
+        state.base_path.clone()
+    };
     cfg.app_data(web::PayloadConfig::new(state.max_body_bytes))
         .app_data(web::Data::new(state))
         .app_data(web::Data::from(verifier))

@@ -26,31 +26,66 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params = ListParams::from_pairs(&query_pairs(&req)?, state.services.settings.page_limits)?;
     let page = state.services.list_users(&state.ctx(&req), &params).await?;
-    let resources = page.resources.into_iter().map(|v| serde_json::Value::Object(v.body)).collect();
-    Ok(json_response(StatusCode::OK, &list_response(page.total, page.start_index, resources)))
+    let resources = page
+        .resources
+        .into_iter()
+        .map(|v| serde_json::Value::Object(v.body))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &list_response(page.total, page.start_index, resources),
+    ))
 }
 
-async fn create(state: web::Data<AppState>, req: HttpRequest, body: ScimJson) -> Result<HttpResponse, ApiError> {
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ScimJson,
+) -> Result<HttpResponse, ApiError> {
     let view = state.services.create_user(&state.ctx(&req), body.0).await?;
     Ok(resource_response(StatusCode::CREATED, view))
 }
 
-async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let view = state.services.get_user(&state.ctx(&req), &id).await?;
     Ok(resource_response(StatusCode::OK, view))
 }
 
-async fn replace(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, body: ScimJson) -> Result<HttpResponse, ApiError> {
-    let view = state.services.replace_user(&state.ctx(&req), &id, body.0).await?;
+async fn replace(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimJson,
+) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .services
+        .replace_user(&state.ctx(&req), &id, body.0)
+        .await?;
     Ok(resource_response(StatusCode::OK, view))
 }
 
-async fn patch(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, body: ScimJson) -> Result<HttpResponse, ApiError> {
-    let view = state.services.patch_user(&state.ctx(&req), &id, body.0).await?;
+async fn patch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimJson,
+) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .services
+        .patch_user(&state.ctx(&req), &id, body.0)
+        .await?;
     Ok(resource_response(StatusCode::OK, view))
 }
 
-async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     state.services.delete_user(&state.ctx(&req), &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -98,7 +98,15 @@ mod tests {
         assert_eq!(body["status"], "409");
         assert_eq!(body["scimType"], "uniqueness");
         assert_eq!(body["detail"], "userName taken");
-        assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
-        assert!(ScimError::not_found("x").to_json().get("scimType").is_none());
+        assert_eq!(
+            body["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+        );
+        assert!(
+            ScimError::not_found("x")
+                .to_json()
+                .get("scimType")
+                .is_none()
+        );
     }
 }

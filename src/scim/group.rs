@@ -35,11 +35,18 @@ impl GroupRecord {
         };
         let display_name = match doc.get("displayName") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            _ => return Err(ScimError::invalid_value("displayName is required and must not be empty")),
+            _ => {
+                return Err(ScimError::invalid_value(
+                    "displayName is required and must not be empty",
+                ));
+            }
         };
         let display_name_norm = fold_case(&display_name);
         check_key_len("displayName", &display_name_norm)?;
-        let external_id = doc.get("externalId").and_then(Value::as_str).map(str::to_owned);
+        let external_id = doc
+            .get("externalId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         if let Some(e) = &external_id {
             check_key_len("externalId", e)?;
         }
@@ -69,7 +76,9 @@ fn member_ref(item: &Value) -> Result<MemberRef, ScimError> {
         .get("value")
         .and_then(Value::as_str)
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| ScimError::invalid_value("each member needs a 'value' with the member's id"))?;
+        .ok_or_else(|| {
+            ScimError::invalid_value("each member needs a 'value' with the member's id")
+        })?;
     let member_type = item.get("type").and_then(Value::as_str).map(str::to_owned);
     Ok(MemberRef {
         value: value.to_owned(),

@@ -106,8 +106,10 @@ mod tests {
     };
 
     fn params(q: &[(&str, &str)]) -> Result<ListParams, ScimError> {
-        let pairs: Vec<(String, String)> =
-            q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = q
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         ListParams::from_pairs(&pairs, LIMITS)
     }
 
@@ -131,9 +133,21 @@ mod tests {
 
     #[test]
     fn projection_decides_what_is_loaded() {
-        assert!(!params(&[("excludedAttributes", "members")]).unwrap().wants("members"));
-        assert!(!params(&[("attributes", "displayName")]).unwrap().wants("members"));
-        assert!(params(&[("attributes", "displayName,Members")]).unwrap().wants("members"));
+        assert!(
+            !params(&[("excludedAttributes", "members")])
+                .unwrap()
+                .wants("members")
+        );
+        assert!(
+            !params(&[("attributes", "displayName")])
+                .unwrap()
+                .wants("members")
+        );
+        assert!(
+            params(&[("attributes", "displayName,Members")])
+                .unwrap()
+                .wants("members")
+        );
         assert!(params(&[]).unwrap().wants("members"));
     }
 }

@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::ScimError;
-use super::filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath, parse_attr_path, parse_patch_path};
+use super::filter::{
+    AttrPath, CompValue, CompareOp, Filter, PatchPath, parse_attr_path, parse_patch_path,
+};
 use super::group::{MemberRef, member_refs};
 use super::schema::{AttrType, AttributeDef, Mutability, PATCH_OP_URN, SchemaRegistry};
 use super::value_filter::{get_ci, matches};
@@ -35,18 +37,27 @@ pub struct Operation {
 /// Microsoft Entra sends `"Add"`, `"Replace"` and `"Remove"`.
 pub fn parse_request(body: Value) -> Result<Vec<Operation>, ScimError> {
     let Value::Object(body) = body else {
-        return Err(ScimError::invalid_syntax("a PATCH body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "a PATCH body must be a JSON object",
+        ));
     };
     if let Some(schemas) = get_key(&body, "schemas") {
-        let ok = schemas
-            .as_array()
-            .is_some_and(|s| s.iter().any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP_URN))));
+        let ok = schemas.as_array().is_some_and(|s| {
+            s.iter().any(|u| {
+                u.as_str()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP_URN))
+            })
+        });
         if !ok {
-            return Err(ScimError::invalid_syntax(format!("'schemas' must contain {PATCH_OP_URN}")));
+            return Err(ScimError::invalid_syntax(format!(
+                "'schemas' must contain {PATCH_OP_URN}"
+            )));
         }
     }
     let Some(Value::Array(ops)) = get_key(&body, "Operations") else {
-        return Err(ScimError::invalid_syntax("'Operations' must be an array of operations"));
+        return Err(ScimError::invalid_syntax(
+            "'Operations' must be an array of operations",
+        ));
     };
     if ops.is_empty() || ops.len() > MAX_OPERATIONS {
         return Err(ScimError::invalid_syntax(format!(
@@ -60,12 +71,16 @@ pub fn parse_request(body: Value) -> Result<Vec<Operation>, ScimError> {
 }
 
 fn get_key<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    map.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
 }
 
 fn parse_operation(op: &Value) -> Result<Operation, ScimError> {
     let Value::Object(fields) = op else {
-        return Err(ScimError::invalid_syntax("an operation must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "an operation must be a JSON object",
+        ));
     };
     let kind = match get_key(fields, "op").and_then(Value::as_str) {
         Some(s) if s.eq_ignore_ascii_case("add") => OpKind::Add,
@@ -81,7 +96,9 @@ fn parse_operation(op: &Value) -> Result<Operation, ScimError> {
     let path = match get_key(fields, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => Some(parse_patch_path(s.trim()).map_err(|e| ScimError::invalid_path(e.detail))?),
+        Some(Value::String(s)) => {
+            Some(parse_patch_path(s.trim()).map_err(|e| ScimError::invalid_path(e.detail))?)
+        }
         Some(_) => return Err(ScimError::invalid_path("'path' must be a string")),
     };
     let value = get_key(fields, "value").filter(|v| !v.is_null()).cloned();
@@ -94,7 +111,11 @@ fn parse_operation(op: &Value) -> Result<Operation, ScimError> {
         (OpKind::Add, Some(_), None) => Err(ScimError::invalid_value("add needs a 'value'")),
         _ => Ok(()),
     }?;
-    Ok(Operation { op: kind, path, value })
+    Ok(Operation {
+        op: kind,
+        path,
+        value,
+    })
 }
 
 /// Membership changes gathered from a request, in request order: a later
@@ -147,21 +168,42 @@ pub struct Target<'a> {
 
 /// Applies all operations to `doc`; on error `doc` may be partly changed and
 /// must be discarded by the caller.
-pub fn apply(doc: &mut Map<String, Value>, ops: &[Operation], target: &mut Target<'_>) -> Result<(), ScimError> {
+pub fn apply(
+    doc: &mut Map<String, Value>,
+    ops: &[Operation],
+    target: &mut Target<'_>,
+) -> Result<(), ScimError> {
     for (i, op) in ops.iter().enumerate() {
         apply_one(doc, op, target).map_err(|e| e.context(format!("Operations[{i}]")))?;
     }
     Ok(())
 }
 
-fn apply_one(doc: &mut Map<String, Value>, op: &Operation, target: &mut Target<'_>) -> Result<(), ScimError> {
+fn apply_one(
+    doc: &mut Map<String, Value>,
+    op: &Operation,
+    target: &mut Target<'_>,
+) -> Result<(), ScimError> {
     match (&op.path, &op.value) {
         (None, Some(Value::Object(fields))) => apply_pathless(doc, op.op, fields, target),
         (None, _) => Err(ScimError::invalid_value("'value' must be an object")),
         (Some(PatchPath::Attr(path)), value) => apply_path(doc, op.op, path, value.clone(), target),
-        (Some(PatchPath::ValuePath { attr, filter, sub_attr }), value) => {
-            apply_value_path(doc, op.op, attr, filter, sub_attr.as_deref(), value.clone(), target)
-        }
+        (
+            Some(PatchPath::ValuePath {
+                attr,
+                filter,
+                sub_attr,
+            }),
+            value,
+        ) => apply_value_path(
+            doc,
+            op.op,
+            attr,
+            filter,
+            sub_attr.as_deref(),
+            value.clone(),
+            target,
+        ),
     }
 }
 
@@ -186,10 +228,16 @@ fn apply_pathless(
         }
         if let Some(urn) = extension_urn(target, key) {
             let Value::Object(ext) = value else {
-                return Err(ScimError::invalid_value(format!("'{urn}' must be an object")));
+                return Err(ScimError::invalid_value(format!(
+                    "'{urn}' must be an object"
+                )));
             };
             for (name, v) in ext {
-                let path = AttrPath { uri: Some(urn.clone()), name: name.clone(), sub_attr: None };
+                let path = AttrPath {
+                    uri: Some(urn.clone()),
+                    name: name.clone(),
+                    sub_attr: None,
+                };
                 apply_path(doc, kind, &path, Some(v.clone()), target)?;
             }
             continue;
@@ -219,10 +267,22 @@ struct Resolved {
 fn resolve(target: &Target<'_>, path: &AttrPath) -> Result<Resolved, ScimError> {
     let r = target
         .registry
-        .resolve(target.resource_type, path.uri.as_deref(), &path.name, path.sub_attr.as_deref())
-        .ok_or_else(|| ScimError::invalid_path(format!("unknown attribute '{}'", display_path(path))))?;
-    if r.attr.mutability == Mutability::ReadOnly || r.sub.is_some_and(|s| s.mutability == Mutability::ReadOnly) {
-        return Err(ScimError::mutability(format!("'{}' is read-only", display_path(path))));
+        .resolve(
+            target.resource_type,
+            path.uri.as_deref(),
+            &path.name,
+            path.sub_attr.as_deref(),
+        )
+        .ok_or_else(|| {
+            ScimError::invalid_path(format!("unknown attribute '{}'", display_path(path)))
+        })?;
+    if r.attr.mutability == Mutability::ReadOnly
+        || r.sub.is_some_and(|s| s.mutability == Mutability::ReadOnly)
+    {
+        return Err(ScimError::mutability(format!(
+            "'{}' is read-only",
+            display_path(path)
+        )));
     }
     Ok(Resolved {
         container: (!r.is_core_schema).then(|| r.schema_urn.to_owned()),
@@ -247,9 +307,16 @@ fn is_members(target: &Target<'_>, r: &Resolved) -> bool {
 
 /// The object an attribute lives in: the document itself for the core
 /// schema, or the extension's object.
-fn container<'d>(doc: &'d mut Map<String, Value>, r: &Resolved) -> Result<&'d mut Map<String, Value>, ScimError> {
-    let Some(urn) = &r.container else { return Ok(doc) };
-    let slot = doc.entry(urn.clone()).or_insert_with(|| Value::Object(Map::new()));
+fn container<'d>(
+    doc: &'d mut Map<String, Value>,
+    r: &Resolved,
+) -> Result<&'d mut Map<String, Value>, ScimError> {
+    let Some(urn) = &r.container else {
+        return Ok(doc);
+    };
+    let slot = doc
+        .entry(urn.clone())
+        .or_insert_with(|| Value::Object(Map::new()));
     slot.as_object_mut()
         .ok_or_else(|| ScimError::invalid_value(format!("'{urn}' is not an object")))
 }
@@ -271,7 +338,9 @@ fn apply_path(
         (OpKind::Remove, None, _) | (OpKind::Replace, None, None) => {
             obj.remove(&name);
         }
-        (OpKind::Remove, Some(sub), _) | (OpKind::Replace, Some(sub), None) => remove_sub(obj, &name, &sub.name),
+        (OpKind::Remove, Some(sub), _) | (OpKind::Replace, Some(sub), None) => {
+            remove_sub(obj, &name, &sub.name)
+        }
         (_, Some(sub), Some(v)) => set_sub(obj, &r.attr, &sub.name, v)?,
         (OpKind::Add, None, Some(v)) => add_value(obj, &r.attr, v),
         (OpKind::Replace, None, Some(v)) => replace_value(obj, &r.attr, v),
@@ -296,14 +365,21 @@ fn remove_sub(obj: &mut Map<String, Value>, name: &str, sub: &str) {
     }
 }
 
-fn set_sub(obj: &mut Map<String, Value>, attr: &AttributeDef, sub: &str, v: Value) -> Result<(), ScimError> {
+fn set_sub(
+    obj: &mut Map<String, Value>,
+    attr: &AttributeDef,
+    sub: &str,
+    v: Value,
+) -> Result<(), ScimError> {
     if attr.multi_valued {
         return Err(ScimError::invalid_path(format!(
             "select the values of '{}' to change with a filter, e.g. {}[type eq \"work\"].{sub}",
             attr.name, attr.name
         )));
     }
-    let slot = obj.entry(attr.name.clone()).or_insert_with(|| Value::Object(Map::new()));
+    let slot = obj
+        .entry(attr.name.clone())
+        .or_insert_with(|| Value::Object(Map::new()));
     if !slot.is_object() {
         *slot = Value::Object(Map::new());
     }
@@ -323,7 +399,9 @@ fn add_value(obj: &mut Map<String, Value>, attr: &AttributeDef, v: Value) {
         Value::Array(items) => items,
         single => vec![single],
     };
-    let slot = obj.entry(attr.name.clone()).or_insert_with(|| Value::Array(Vec::new()));
+    let slot = obj
+        .entry(attr.name.clone())
+        .or_insert_with(|| Value::Array(Vec::new()));
     if !slot.is_array() {
         *slot = Value::Array(Vec::new());
     }
@@ -356,7 +434,9 @@ fn replace_value(obj: &mut Map<String, Value>, attr: &AttributeDef, v: Value) {
 }
 
 fn is_primary(v: &Value) -> bool {
-    get_ci(v, "primary").is_some_and(|p| p == &Value::Bool(true) || p.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")))
+    get_ci(v, "primary").is_some_and(|p| {
+        p == &Value::Bool(true) || p.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+    })
 }
 
 /// Only one value may be primary; a newly added primary value wins.
@@ -371,7 +451,10 @@ fn demote_primaries(items: &mut [Value]) {
 /// Drops an extension object left empty, so `schemas` stays truthful.
 fn prune_empty(doc: &mut Map<String, Value>, r: &Resolved) {
     if let Some(urn) = &r.container
-        && doc.get(urn).and_then(Value::as_object).is_some_and(Map::is_empty)
+        && doc
+            .get(urn)
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
     {
         doc.remove(urn);
     }
@@ -386,7 +469,10 @@ fn apply_value_path(
     value: Option<Value>,
     target: &mut Target<'_>,
 ) -> Result<(), ScimError> {
-    let path = AttrPath { sub_attr: None, ..attr_path.clone() };
+    let path = AttrPath {
+        sub_attr: None,
+        ..attr_path.clone()
+    };
     let r = resolve(target, &path)?;
     if !r.attr.multi_valued || r.attr.attr_type != AttrType::Complex {
         return Err(ScimError::invalid_path(format!(
@@ -401,14 +487,19 @@ fn apply_value_path(
     if let Some(s) = sub
         && !subs.iter().any(|d| d.name.eq_ignore_ascii_case(s))
     {
-        return Err(ScimError::invalid_path(format!("'{}' has no sub-attribute '{s}'", r.attr.name)));
+        return Err(ScimError::invalid_path(format!(
+            "'{}' has no sub-attribute '{s}'",
+            r.attr.name
+        )));
     }
     let obj = container(doc, &r)?;
     let mut items = match obj.remove(&r.attr.name) {
         Some(Value::Array(items)) => items,
         _ => Vec::new(),
     };
-    let hits: Vec<usize> = (0..items.len()).filter(|&i| matches(&items[i], filter, &subs)).collect();
+    let hits: Vec<usize> = (0..items.len())
+        .filter(|&i| matches(&items[i], filter, &subs))
+        .collect();
     let result = edit_matches(&mut items, &hits, kind, filter, sub, value);
     if !items.is_empty() {
         obj.insert(r.attr.name.clone(), Value::Array(items));
@@ -476,7 +567,11 @@ fn new_element(filter: &Filter, sub: Option<&str>, value: Value) -> Result<Value
 
 fn collect_equalities(filter: &Filter, out: &mut Map<String, Value>) -> bool {
     match filter {
-        Filter::Compare { path, op: CompareOp::Eq, value } if path.sub_attr.is_none() => {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value,
+        } if path.sub_attr.is_none() => {
             let v = match value {
                 CompValue::Str(s) => Value::String(s.clone()),
                 CompValue::Bool(b) => Value::Bool(*b),
@@ -491,12 +586,19 @@ fn collect_equalities(filter: &Filter, out: &mut Map<String, Value>) -> bool {
     }
 }
 
-fn apply_members(kind: OpKind, r: &Resolved, value: Option<Value>, target: &mut Target<'_>) -> Result<(), ScimError> {
+fn apply_members(
+    kind: OpKind,
+    r: &Resolved,
+    value: Option<Value>,
+    target: &mut Target<'_>,
+) -> Result<(), ScimError> {
     let Some(plan) = target.members.as_deref_mut() else {
         return Ok(());
     };
     if r.sub.is_some() {
-        return Err(ScimError::invalid_path("change members with 'members' or 'members[value eq \"id\"]'"));
+        return Err(ScimError::invalid_path(
+            "change members with 'members' or 'members[value eq \"id\"]'",
+        ));
     }
     let refs = match &value {
         Some(v) => member_refs(v)?,
@@ -517,7 +619,12 @@ fn apply_members(kind: OpKind, r: &Resolved, value: Option<Value>, target: &mut 
     Ok(())
 }
 
-fn remove_filtered_members(kind: OpKind, filter: &Filter, sub: Option<&str>, target: &mut Target<'_>) -> Result<(), ScimError> {
+fn remove_filtered_members(
+    kind: OpKind,
+    filter: &Filter,
+    sub: Option<&str>,
+    target: &mut Target<'_>,
+) -> Result<(), ScimError> {
     let Some(plan) = target.members.as_deref_mut() else {
         return Ok(());
     };
@@ -540,9 +647,11 @@ fn remove_filtered_members(kind: OpKind, filter: &Filter, sub: Option<&str>, tar
 /// side names the value (`display eq "x" and value eq "a"`).
 fn member_ids(filter: &Filter, out: &mut Vec<String>) -> bool {
     match filter {
-        Filter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(id) }
-            if path.name.eq_ignore_ascii_case("value") && path.sub_attr.is_none() =>
-        {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::Str(id),
+        } if path.name.eq_ignore_ascii_case("value") && path.sub_attr.is_none() => {
             out.push(id.clone());
             true
         }

@@ -52,7 +52,12 @@ pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
 
 /// Builds the response body: `schemas` (core plus every extension present),
 /// `id`, then the stored attributes, then `meta`.
-pub fn render(kind: ResourceKind, doc: &Map<String, Value>, stored: &Stored, base_url: &str) -> Map<String, Value> {
+pub fn render(
+    kind: ResourceKind,
+    doc: &Map<String, Value>,
+    stored: &Stored,
+    base_url: &str,
+) -> Map<String, Value> {
     let mut schemas = vec![Value::String(kind.core_urn().to_owned())];
     schemas.extend(
         doc.keys()

@@ -673,14 +673,14 @@ fn add_missing_primary(schemas: &mut [SchemaDef]) {
     let Some(user) = schemas.iter_mut().find(|s| s.id == USER_URN) else {
         return;
     };
-    let lists = user
-        .attributes
-        .iter_mut()
-        .filter(|a| a.multi_valued && a.attr_type == AttrType::Complex && a.mutability != Mutability::ReadOnly);
+    let lists = user.attributes.iter_mut().filter(|a| {
+        a.multi_valued && a.attr_type == AttrType::Complex && a.mutability != Mutability::ReadOnly
+    });
     for attr in lists {
         if attr.sub_attribute("primary").is_none() {
             attr.sub_attributes.push(AttributeDef {
-                description: "A Boolean value indicating the 'primary' or preferred attribute value.".into(),
+                description:
+                    "A Boolean value indicating the 'primary' or preferred attribute value.".into(),
                 ..simple_attribute("primary", AttrType::Boolean)
             });
         }

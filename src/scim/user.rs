@@ -41,7 +41,11 @@ impl UserRecord {
         };
         let user_name = match doc.get("userName") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            _ => return Err(ScimError::invalid_value("userName is required and must not be empty")),
+            _ => {
+                return Err(ScimError::invalid_value(
+                    "userName is required and must not be empty",
+                ));
+            }
         };
         let user_name_norm = fold_case(&user_name);
         check_key_len("userName", &user_name_norm)?;
@@ -100,7 +104,10 @@ fn email_rows(doc: &Map<String, Value>) -> Result<Vec<EmailRow>, ScimError> {
             value: value.to_owned(),
             value_norm: fold_case(value),
             email_type,
-            primary: item.get("primary").and_then(Value::as_bool).unwrap_or(false),
+            primary: item
+                .get("primary")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         });
     }
     Ok(rows)

@@ -18,11 +18,13 @@ pub fn normalize_resource(
     input: Value,
 ) -> Result<Map<String, Value>, ScimError> {
     let Value::Object(input) = input else {
-        return Err(ScimError::invalid_syntax("the resource must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the resource must be a JSON object",
+        ));
     };
-    let rt = registry
-        .resource_type(resource_type)
-        .ok_or_else(|| ScimError::invalid_syntax(format!("unknown resource type {resource_type}")))?;
+    let rt = registry.resource_type(resource_type).ok_or_else(|| {
+        ScimError::invalid_syntax(format!("unknown resource type {resource_type}"))
+    })?;
     let mut doc = Map::new();
     for (key, value) in input {
         if value.is_null() {
@@ -72,7 +74,9 @@ fn put_top_level(
 fn check_schemas_list(value: &Value) -> Result<(), ScimError> {
     match value {
         Value::Array(items) if items.iter().all(Value::is_string) => Ok(()),
-        _ => Err(ScimError::invalid_syntax("'schemas' must be an array of URN strings")),
+        _ => Err(ScimError::invalid_syntax(
+            "'schemas' must be an array of URN strings",
+        )),
     }
 }
 
@@ -138,7 +142,9 @@ fn merge_core_object(
     value: Value,
 ) -> Result<(), ScimError> {
     let Value::Object(fields) = value else {
-        return Err(ScimError::invalid_syntax("core schema object must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "core schema object must be a JSON object",
+        ));
     };
     for (k, v) in fields {
         if !v.is_null() && !k.contains(':') {

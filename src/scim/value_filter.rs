@@ -46,7 +46,12 @@ fn is_present(v: Option<&Value>) -> bool {
     }
 }
 
-fn compare(actual: Option<&Value>, op: CompareOp, expected: &CompValue, def: Option<&AttributeDef>) -> bool {
+fn compare(
+    actual: Option<&Value>,
+    op: CompareOp,
+    expected: &CompValue,
+    def: Option<&AttributeDef>,
+) -> bool {
     let actual = actual.filter(|v| !v.is_null());
     match (actual, expected) {
         (None, CompValue::Null) => op == CompareOp::Eq,
@@ -68,7 +73,12 @@ fn compare(actual: Option<&Value>, op: CompareOp, expected: &CompValue, def: Opt
     }
 }
 
-fn compare_strings(actual: &str, op: CompareOp, expected: &str, def: Option<&AttributeDef>) -> bool {
+fn compare_strings(
+    actual: &str,
+    op: CompareOp,
+    expected: &str,
+    def: Option<&AttributeDef>,
+) -> bool {
     if def.is_some_and(|d| d.attr_type == AttrType::DateTime) {
         let (a, e) = (
             crate::time::parse_datetime_ms(actual),
@@ -128,7 +138,10 @@ mod tests {
         let e = json!({"value": "Bjensen@Example.com", "type": "work", "primary": true});
         assert!(check(r#"type eq "WORK""#, e.clone()));
         assert!(check(r#"value co "example""#, e.clone()));
-        assert!(check(r#"value sw "bjensen" and primary eq true"#, e.clone()));
+        assert!(check(
+            r#"value sw "bjensen" and primary eq true"#,
+            e.clone()
+        ));
         assert!(check(r#"value ew ".COM""#, e.clone()));
         assert!(check(r#"type ne "home""#, e.clone()));
         assert!(check(r#"display ne "x""#, e.clone()));

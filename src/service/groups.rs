@@ -33,7 +33,11 @@ pub enum GroupWrite {
 }
 
 impl Services {
-    pub async fn create_group(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
+    pub async fn create_group(
+        &self,
+        ctx: &Ctx,
+        input: Value,
+    ) -> Result<ResourceView, ServiceError> {
         let record = GroupRecord::from_json(&self.registry, input)?;
         let id = Uuid::new_v4();
         let now = now_ms();
@@ -54,7 +58,12 @@ impl Services {
         Ok(view)
     }
 
-    pub async fn get_group(&self, ctx: &Ctx, id: &str, with_members: bool) -> Result<ResourceView, ServiceError> {
+    pub async fn get_group(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        with_members: bool,
+    ) -> Result<ResourceView, ServiceError> {
         let gid = parse_id(KIND, id)?;
         let txn = self.db.begin().await?;
         let view = self.load_group(&txn, ctx, gid, with_members).await;
@@ -65,7 +74,11 @@ impl Services {
         })
     }
 
-    pub async fn list_groups(&self, ctx: &Ctx, params: &ListParams) -> Result<GroupPage, ServiceError> {
+    pub async fn list_groups(
+        &self,
+        ctx: &Ctx,
+        params: &ListParams,
+    ) -> Result<GroupPage, ServiceError> {
         let cond = match &params.filter {
             Some(f) => filter_sql::group_condition(f, &self.registry)?,
             None => sea_orm::Condition::all(),
@@ -75,7 +88,14 @@ impl Services {
         let rows = if params.count == 0 {
             Vec::new()
         } else {
-            group_store::page(&txn, ctx.tenant, cond, params.start_index - 1, u64::from(params.count)).await?
+            group_store::page(
+                &txn,
+                ctx.tenant,
+                cond,
+                params.start_index - 1,
+                u64::from(params.count),
+            )
+            .await?
         };
         let with_members = params.wants("members");
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
@@ -102,7 +122,12 @@ impl Services {
 
     /// PUT replaces the group, members included: members left out are
     /// removed (RFC 7644 §3.5.1), as Okta's custom apps expect.
-    pub async fn replace_group(&self, ctx: &Ctx, id: &str, input: Value) -> Result<ResourceView, ServiceError> {
+    pub async fn replace_group(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        input: Value,
+    ) -> Result<ResourceView, ServiceError> {
         let gid = parse_id(KIND, id)?;
         let record = GroupRecord::from_json(&self.registry, input)?;
         let plan = MemberPlan {
@@ -113,7 +138,8 @@ impl Services {
         let written = with_retry(|| async {
             let txn = store::begin_write(&self.db).await?;
             let current = self.lock_group(&txn, ctx, gid, id).await?;
-            self.write_group(txn, ctx, &current, &record, &plan, true).await
+            self.write_group(txn, ctx, &current, &record, &plan, true)
+                .await
         })
         .await?;
         match written {
@@ -122,7 +148,13 @@ impl Services {
         }
     }
 
-    pub async fn patch_group(&self, ctx: &Ctx, id: &str, body: Value, want_body: bool) -> Result<GroupWrite, ServiceError> {
+    pub async fn patch_group(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        body: Value,
+        want_body: bool,
+    ) -> Result<GroupWrite, ServiceError> {
         let gid = parse_id(KIND, id)?;
         let ops = patch::parse_request(body)?;
         with_retry(|| async {
@@ -138,7 +170,8 @@ impl Services {
             };
             patch::apply(&mut doc, &ops, &mut target)?;
             let record = GroupRecord::from_json(&self.registry, Value::Object(doc))?;
-            self.write_group(txn, ctx, &current, &record, &plan, want_body).await
+            self.write_group(txn, ctx, &current, &record, &plan, want_body)
+                .await
         })
         .await
     }
@@ -157,7 +190,13 @@ impl Services {
         .await
     }
 
-    async fn lock_group(&self, txn: &DatabaseTransaction, ctx: &Ctx, gid: Uuid, id: &str) -> Result<group::Model, ServiceError> {
+    async fn lock_group(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        gid: Uuid,
+        id: &str,
+    ) -> Result<group::Model, ServiceError> {
         group_store::find_for_update(txn, ctx.tenant, gid)
             .await?
             .ok_or_else(|| ServiceError::not_found(KIND, id))
@@ -174,7 +213,9 @@ impl Services {
     ) -> Result<GroupWrite, ServiceError> {
         let model = columns(record, now_ms(), current.version + 1);
         if !group_store::update(&txn, model, ctx.tenant, current.id, current.version).await? {
-            return Err(ServiceError::Internal("group changed while locked".to_owned()));
+            return Err(ServiceError::Internal(
+                "group changed while locked".to_owned(),
+            ));
         }
         self.apply_member_plan(&txn, ctx, current.id, plan).await?;
         let result = if want_body {
@@ -188,12 +229,22 @@ impl Services {
 
     /// Set operations in SQL: the cost follows the number of members named,
     /// never the size of the group.
-    async fn apply_member_plan(&self, txn: &DatabaseTransaction, ctx: &Ctx, gid: Uuid, plan: &MemberPlan) -> Result<(), ServiceError> {
+    async fn apply_member_plan(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        gid: Uuid,
+        plan: &MemberPlan,
+    ) -> Result<(), ServiceError> {
         if plan.clear {
             group_store::clear_members(txn, ctx.tenant, gid).await?;
         }
         // Removing an id that is no member, or no id at all, is a no-op.
-        let remove: Vec<Uuid> = plan.remove.iter().filter_map(|v| Uuid::parse_str(v).ok()).collect();
+        let remove: Vec<Uuid> = plan
+            .remove
+            .iter()
+            .filter_map(|v| Uuid::parse_str(v).ok())
+            .collect();
         group_store::remove_members(txn, ctx.tenant, gid, &remove).await?;
         let add = self.resolve_members(txn, ctx, gid, &plan.add).await?;
         group_store::add_members(txn, ctx.tenant, gid, &add).await?;
@@ -211,19 +262,32 @@ impl Services {
     ) -> Result<Vec<(Uuid, &'static str)>, ServiceError> {
         let mut ids = Vec::with_capacity(members.len());
         for m in members {
-            let id = Uuid::parse_str(&m.value)
-                .map_err(|_| ScimError::invalid_value(format!("member '{}' does not exist", m.value)))?;
+            let id = Uuid::parse_str(&m.value).map_err(|_| {
+                ScimError::invalid_value(format!("member '{}' does not exist", m.value))
+            })?;
             if id == gid {
-                return Err(ScimError::invalid_value("a group cannot be a member of itself").into());
+                return Err(
+                    ScimError::invalid_value("a group cannot be a member of itself").into(),
+                );
             }
             ids.push(id);
         }
-        let users: HashSet<Uuid> = user_store::existing_ids(txn, ctx.tenant, &ids).await?.into_iter().collect();
-        let missing: Vec<Uuid> = ids.iter().copied().filter(|id| !users.contains(id)).collect();
+        let users: HashSet<Uuid> = user_store::existing_ids(txn, ctx.tenant, &ids)
+            .await?
+            .into_iter()
+            .collect();
+        let missing: Vec<Uuid> = ids
+            .iter()
+            .copied()
+            .filter(|id| !users.contains(id))
+            .collect();
         let groups: HashSet<Uuid> = if missing.is_empty() {
             HashSet::new()
         } else {
-            group_store::existing_ids(txn, ctx.tenant, &missing).await?.into_iter().collect()
+            group_store::existing_ids(txn, ctx.tenant, &missing)
+                .await?
+                .into_iter()
+                .collect()
         };
         ids.into_iter()
             .map(|id| {
@@ -238,7 +302,13 @@ impl Services {
             .collect()
     }
 
-    async fn load_group(&self, txn: &DatabaseTransaction, ctx: &Ctx, gid: Uuid, with_members: bool) -> Result<ResourceView, ServiceError> {
+    async fn load_group(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        gid: Uuid,
+        with_members: bool,
+    ) -> Result<ResourceView, ServiceError> {
         let row = group_store::find(txn, ctx.tenant, gid)
             .await?
             .ok_or_else(|| ServiceError::not_found(KIND, &gid.to_string()))?;

@@ -57,7 +57,12 @@ pub fn group_view(ctx: &Ctx, m: &group::Model, members: Option<&[&MemberRow]>) -
         modified_ms: m.modified_at,
         version: m.version,
     };
-    let mut body = render(ResourceKind::Group, &doc_map(&m.doc), &stored, &ctx.base_url);
+    let mut body = render(
+        ResourceKind::Group,
+        &doc_map(&m.doc),
+        &stored,
+        &ctx.base_url,
+    );
     if let Some(members) = members.filter(|m| !m.is_empty()) {
         let list: Vec<Value> = members.iter().map(|r| member_json(ctx, r)).collect();
         body.insert("members".to_owned(), Value::Array(list));
@@ -74,7 +79,10 @@ fn member_json(ctx: &Ctx, r: &MemberRow) -> Value {
     };
     let mut m = Map::new();
     m.insert("value".to_owned(), Value::String(id.clone()));
-    m.insert("$ref".to_owned(), Value::String(location(&ctx.base_url, kind, &id)));
+    m.insert(
+        "$ref".to_owned(),
+        Value::String(location(&ctx.base_url, kind, &id)),
+    );
     if let Some(d) = r.display() {
         m.insert("display".to_owned(), Value::String(d.to_owned()));
     }

@@ -17,7 +17,11 @@ pub struct MintedToken {
     pub token: String,
 }
 
-pub async fn create(db: &DatabaseConnection, tenant: Uuid, name: &str) -> Result<MintedToken, ServiceError> {
+pub async fn create(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+    name: &str,
+) -> Result<MintedToken, ServiceError> {
     let token = generate_token().map_err(ServiceError::Internal)?;
     let id = Uuid::new_v4();
     let model = api_token::ActiveModel {
@@ -36,7 +40,10 @@ pub async fn create(db: &DatabaseConnection, tenant: Uuid, name: &str) -> Result
     })
 }
 
-pub async fn list(db: &DatabaseConnection, tenant: Uuid) -> Result<Vec<api_token::Model>, ServiceError> {
+pub async fn list(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+) -> Result<Vec<api_token::Model>, ServiceError> {
     Ok(token_store::list(db, tenant).await?)
 }
 
@@ -46,7 +53,10 @@ pub async fn revoke(db: &DatabaseConnection, tenant: Uuid, id: Uuid) -> Result<b
 
 /// With no credential configured and none minted yet, mints the first
 /// token so that a fresh server is usable but never open.
-pub async fn ensure_bootstrap(db: &DatabaseConnection, tenant: Uuid) -> Result<Option<MintedToken>, ServiceError> {
+pub async fn ensure_bootstrap(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+) -> Result<Option<MintedToken>, ServiceError> {
     if token_store::count_active(db).await? > 0 {
         return Ok(None);
     }

@@ -37,7 +37,9 @@ impl Services {
             ..columns(&record, now, 1)
         };
         let txn = self.db.begin().await?;
-        user_store::insert(&txn, model).await.map_err(|e| unique_user_name(e, &record))?;
+        user_store::insert(&txn, model)
+            .await
+            .map_err(|e| unique_user_name(e, &record))?;
         user_store::replace_emails(&txn, ctx.tenant, id, &record.emails).await?;
         let row = user_store::find(&txn, ctx.tenant, id)
             .await?
@@ -55,7 +57,11 @@ impl Services {
         Ok(user_view(ctx, &row, &groups.iter().collect::<Vec<_>>()))
     }
 
-    pub async fn list_users(&self, ctx: &Ctx, params: &ListParams) -> Result<UserPage, ServiceError> {
+    pub async fn list_users(
+        &self,
+        ctx: &Ctx,
+        params: &ListParams,
+    ) -> Result<UserPage, ServiceError> {
         let cond = match &params.filter {
             Some(f) => filter_sql::user_condition(f, &self.registry)?,
             None => sea_orm::Condition::all(),
@@ -66,7 +72,14 @@ impl Services {
         let rows = if params.count == 0 {
             Vec::new()
         } else {
-            user_store::page(&txn, ctx.tenant, cond, params.start_index - 1, u64::from(params.count)).await?
+            user_store::page(
+                &txn,
+                ctx.tenant,
+                cond,
+                params.start_index - 1,
+                u64::from(params.count),
+            )
+            .await?
         };
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let memberships = if params.wants("groups") && !ids.is_empty() {
@@ -90,7 +103,12 @@ impl Services {
     /// PUT: replaces every writable attribute. Read-only ones the client
     /// echoes (`id`, `meta`, `groups`) are ignored; a password left out is
     /// kept, since it is write-only and clients cannot echo it.
-    pub async fn replace_user(&self, ctx: &Ctx, id: &str, input: Value) -> Result<ResourceView, ServiceError> {
+    pub async fn replace_user(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        input: Value,
+    ) -> Result<ResourceView, ServiceError> {
         let uid = parse_id(KIND, id)?;
         let record = UserRecord::from_json(&self.registry, input)?;
         let password_hash = self.hash_password(record.password.clone()).await?;
@@ -106,7 +124,12 @@ impl Services {
         .await
     }
 
-    pub async fn patch_user(&self, ctx: &Ctx, id: &str, body: Value) -> Result<ResourceView, ServiceError> {
+    pub async fn patch_user(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        body: Value,
+    ) -> Result<ResourceView, ServiceError> {
         let uid = parse_id(KIND, id)?;
         let ops = patch::parse_request(body)?;
         with_retry(|| async {
@@ -145,7 +168,13 @@ impl Services {
         .await
     }
 
-    async fn lock_user(&self, txn: &DatabaseTransaction, ctx: &Ctx, uid: Uuid, id: &str) -> Result<user::Model, ServiceError> {
+    async fn lock_user(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        uid: Uuid,
+        id: &str,
+    ) -> Result<user::Model, ServiceError> {
         user_store::find_for_update(txn, ctx.tenant, uid)
             .await?
             .ok_or_else(|| ServiceError::not_found(KIND, id))
@@ -163,7 +192,9 @@ impl Services {
             .await
             .map_err(|e| unique_user_name(e, record))?;
         if !written {
-            return Err(ServiceError::Internal("user changed while locked".to_owned()));
+            return Err(ServiceError::Internal(
+                "user changed while locked".to_owned(),
+            ));
         }
         user_store::replace_emails(&txn, ctx.tenant, current.id, &record.emails).await?;
         let row = user_store::find(&txn, ctx.tenant, current.id)
@@ -175,7 +206,10 @@ impl Services {
     }
 
     /// Argon2 is deliberately slow, so it runs off the async workers.
-    async fn hash_password(&self, password: Option<String>) -> Result<Option<String>, ServiceError> {
+    async fn hash_password(
+        &self,
+        password: Option<String>,
+    ) -> Result<Option<String>, ServiceError> {
         let Some(password) = password.filter(|_| self.settings.store_password_hashes) else {
             return Ok(None);
         };

@@ -35,11 +35,19 @@ enum Column {
 type SimpleExprFn = fn() -> SimpleExpr;
 
 pub fn user_condition(filter: &Filter, registry: &SchemaRegistry) -> Result<Condition, ScimError> {
-    compile(filter, &|path| user_column(path, registry), &|attr, inner| user_value_path(attr, inner))
+    compile(
+        filter,
+        &|path| user_column(path, registry),
+        &|attr, inner| user_value_path(attr, inner),
+    )
 }
 
 pub fn group_condition(filter: &Filter, registry: &SchemaRegistry) -> Result<Condition, ScimError> {
-    compile(filter, &|path| group_column(path, registry), &|attr, inner| group_value_path(attr, inner))
+    compile(
+        filter,
+        &|path| group_column(path, registry),
+        &|attr, inner| group_value_path(attr, inner),
+    )
 }
 
 type ColumnOf<'a> = dyn Fn(&AttrPath) -> Result<Leaf, ScimError> + 'a;
@@ -52,16 +60,20 @@ enum Leaf {
     Related(fn(Condition) -> Condition, Column),
 }
 
-fn compile(f: &Filter, column_of: &ColumnOf<'_>, value_path: &ValuePathOf<'_>) -> Result<Condition, ScimError> {
+fn compile(
+    f: &Filter,
+    column_of: &ColumnOf<'_>,
+    value_path: &ValuePathOf<'_>,
+) -> Result<Condition, ScimError> {
     Ok(match f {
-        Filter::And(all) => all
-            .iter()
-            .try_fold(Condition::all(), |c, f| Ok::<_, ScimError>(c.add(compile(f, column_of, value_path)?)))?,
-        Filter::Or(any) => any
-            .iter()
-            .try_fold(Condition::any(), |c, f| Ok::<_, ScimError>(c.add(compile(f, column_of, value_path)?)))?,
+        Filter::And(all) => all.iter().try_fold(Condition::all(), |c, f| {
+            Ok::<_, ScimError>(c.add(compile(f, column_of, value_path)?))
+        })?,
+        Filter::Or(any) => any.iter().try_fold(Condition::any(), |c, f| {
+            Ok::<_, ScimError>(c.add(compile(f, column_of, value_path)?))
+        })?,
         Filter::Not(inner) => compile(inner, column_of, value_path)?.not(),
-        Filter::Present(path) => leaf_condition(column_of(path)?, |col| present(col)),
+        Filter::Present(path) => leaf_condition(column_of(path)?, present),
         Filter::Compare { path, op, value } => {
             let leaf = column_of(path)?;
             let name = path_name(path);
@@ -101,7 +113,11 @@ fn canonical(registry: &SchemaRegistry, rt: &str, p: &AttrPath) -> Result<String
     let r = registry
         .resolve(rt, p.uri.as_deref(), &p.name, p.sub_attr.as_deref())
         .ok_or_else(|| unknown(p))?;
-    let mut s = if r.is_core_schema { String::new() } else { format!("{}:", r.schema_urn) };
+    let mut s = if r.is_core_schema {
+        String::new()
+    } else {
+        format!("{}:", r.schema_urn)
+    };
     s.push_str(&r.attr.name);
     if let Some(sub) = r.sub {
         s.push('.');
@@ -111,13 +127,16 @@ fn canonical(registry: &SchemaRegistry, rt: &str, p: &AttrPath) -> Result<String
 }
 
 fn col<C: ColumnTrait>(c: C) -> SimpleExpr {
-    Expr::col(c).into()
+    Expr::col(c)
 }
 
 fn user_column(p: &AttrPath, registry: &SchemaRegistry) -> Result<Leaf, ScimError> {
     Ok(match canonical(registry, "User", p)?.as_str() {
         "id" => Leaf::Column(Column::Id(|| col(user::Column::Id))),
-        "userName" => Leaf::Column(Column::Str(|| col(user::Column::UserNameNorm), Case::Folded)),
+        "userName" => Leaf::Column(Column::Str(
+            || col(user::Column::UserNameNorm),
+            Case::Folded,
+        )),
         "externalId" => Leaf::Column(Column::Str(|| col(user::Column::ExternalId), Case::Exact)),
         "active" => Leaf::Column(Column::Bool(|| col(user::Column::Active))),
         "meta.created" => Leaf::Column(Column::Time(|| col(user::Column::CreatedAt))),
@@ -145,18 +164,26 @@ fn user_value_path(attr: &AttrPath, inner: &Filter) -> Result<Condition, ScimErr
     if !attr.name.eq_ignore_ascii_case("emails") || attr.uri.is_some() {
         return Err(unsupported(attr));
     }
-    let cond = compile(inner, &|p| email_column(p).map(Leaf::Column), &|a, _| Err(unsupported(a)))?;
+    let cond = compile(inner, &|p| email_column(p).map(Leaf::Column), &|a, _| {
+        Err(unsupported(a))
+    })?;
     Ok(crate::store::users::email_exists(cond))
 }
 
 fn group_column(p: &AttrPath, registry: &SchemaRegistry) -> Result<Leaf, ScimError> {
     Ok(match canonical(registry, "Group", p)?.as_str() {
         "id" => Leaf::Column(Column::Id(|| col(group::Column::Id))),
-        "displayName" => Leaf::Column(Column::Str(|| col(group::Column::DisplayNameNorm), Case::Folded)),
+        "displayName" => Leaf::Column(Column::Str(
+            || col(group::Column::DisplayNameNorm),
+            Case::Folded,
+        )),
         "externalId" => Leaf::Column(Column::Str(|| col(group::Column::ExternalId), Case::Exact)),
         "meta.created" => Leaf::Column(Column::Time(|| col(group::Column::CreatedAt))),
         "meta.lastModified" => Leaf::Column(Column::Time(|| col(group::Column::ModifiedAt))),
-        "members.value" | "members" => Leaf::Related(member_exists, Column::Id(|| col(group_member::Column::MemberId))),
+        "members.value" | "members" => Leaf::Related(
+            member_exists,
+            Column::Id(|| col(group_member::Column::MemberId)),
+        ),
         _ => return Err(unsupported(p)),
     })
 }
@@ -166,7 +193,9 @@ fn group_value_path(attr: &AttrPath, inner: &Filter) -> Result<Condition, ScimEr
         return Err(unsupported(attr));
     }
     let member_column = |p: &AttrPath| match p.name.to_ascii_lowercase().as_str() {
-        "value" => Ok(Leaf::Column(Column::Id(|| col(group_member::Column::MemberId)))),
+        "value" => Ok(Leaf::Column(Column::Id(|| {
+            col(group_member::Column::MemberId)
+        }))),
         _ => Err(unsupported(p)),
     };
     let cond = compile(inner, &member_column, &|a, _| Err(unsupported(a)))?;
@@ -177,8 +206,14 @@ fn member_exists(cond: Condition) -> Condition {
     let sub = Query::select()
         .expr(Expr::val(1))
         .from(group_member::Entity)
-        .and_where(Expr::col((group_member::Entity, group_member::Column::TenantId)).equals((group::Entity, group::Column::TenantId)))
-        .and_where(Expr::col((group_member::Entity, group_member::Column::GroupId)).equals((group::Entity, group::Column::Id)))
+        .and_where(
+            Expr::col((group_member::Entity, group_member::Column::TenantId))
+                .equals((group::Entity, group::Column::TenantId)),
+        )
+        .and_where(
+            Expr::col((group_member::Entity, group_member::Column::GroupId))
+                .equals((group::Entity, group::Column::Id)),
+        )
         .cond_where(cond)
         .to_owned();
     Condition::all().add(Expr::exists(sub))
@@ -187,11 +222,18 @@ fn member_exists(cond: Condition) -> Condition {
 fn present(c: Column) -> Condition {
     match c {
         Column::Str(e, _) => Condition::all().add(e().is_not_null()).add(e().ne("")),
-        Column::Id(e) | Column::Bool(e) | Column::Time(e) => Condition::all().add(e().is_not_null()),
+        Column::Id(e) | Column::Bool(e) | Column::Time(e) => {
+            Condition::all().add(e().is_not_null())
+        }
     }
 }
 
-fn compare(c: Column, op: CompareOp, value: &CompValue, name: &str) -> Result<Condition, ScimError> {
+fn compare(
+    c: Column,
+    op: CompareOp,
+    value: &CompValue,
+    name: &str,
+) -> Result<Condition, ScimError> {
     if matches!(value, CompValue::Null) {
         return null_compare(c, op, name);
     }
@@ -206,7 +248,9 @@ fn compare(c: Column, op: CompareOp, value: &CompValue, name: &str) -> Result<Co
 fn expect_str<'v>(value: &'v CompValue, name: &str) -> Result<&'v str, ScimError> {
     match value {
         CompValue::Str(s) => Ok(s),
-        _ => Err(ScimError::invalid_filter(format!("'{name}' is compared with a string value"))),
+        _ => Err(ScimError::invalid_filter(format!(
+            "'{name}' is compared with a string value"
+        ))),
     }
 }
 
@@ -215,11 +259,18 @@ fn null_compare(c: Column, op: CompareOp, name: &str) -> Result<Condition, ScimE
     match op {
         CompareOp::Eq => Ok(present(c).not()),
         CompareOp::Ne => Ok(present(c)),
-        _ => Err(ScimError::invalid_filter(format!("only eq and ne compare '{name}' with null"))),
+        _ => Err(ScimError::invalid_filter(format!(
+            "only eq and ne compare '{name}' with null"
+        ))),
     }
 }
 
-fn string_compare(e: SimpleExprFn, case: Case, op: CompareOp, v: &str) -> Result<Condition, ScimError> {
+fn string_compare(
+    e: SimpleExprFn,
+    case: Case,
+    op: CompareOp,
+    v: &str,
+) -> Result<Condition, ScimError> {
     let v = match case {
         Case::Folded => fold_case(v),
         Case::Exact => v.to_owned(),
@@ -244,7 +295,9 @@ fn like(pattern: &str) -> LikeExpr {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn id_compare(e: SimpleExprFn, op: CompareOp, v: &str, name: &str) -> Result<Condition, ScimError> {
@@ -255,24 +308,45 @@ fn id_compare(e: SimpleExprFn, op: CompareOp, v: &str, name: &str) -> Result<Con
         (CompareOp::Eq, None) => Condition::all().add(Expr::val(1).eq(0)),
         (CompareOp::Ne, Some(id)) => Condition::all().add(e().ne(id)),
         (CompareOp::Ne, None) => Condition::all(),
-        _ => return Err(ScimError::invalid_filter(format!("'{name}' supports only eq and ne"))),
+        _ => {
+            return Err(ScimError::invalid_filter(format!(
+                "'{name}' supports only eq and ne"
+            )));
+        }
     })
 }
 
-fn bool_compare(e: SimpleExprFn, op: CompareOp, value: &CompValue, name: &str) -> Result<Condition, ScimError> {
+fn bool_compare(
+    e: SimpleExprFn,
+    op: CompareOp,
+    value: &CompValue,
+    name: &str,
+) -> Result<Condition, ScimError> {
     let CompValue::Bool(b) = value else {
-        return Err(ScimError::invalid_filter(format!("'{name}' is compared with true or false")));
+        return Err(ScimError::invalid_filter(format!(
+            "'{name}' is compared with true or false"
+        )));
     };
     Ok(match op {
         CompareOp::Eq => Condition::all().add(e().eq(*b)),
         CompareOp::Ne => Condition::all().add(e().ne(*b)),
-        _ => return Err(ScimError::invalid_filter(format!("'{name}' supports only eq and ne"))),
+        _ => {
+            return Err(ScimError::invalid_filter(format!(
+                "'{name}' supports only eq and ne"
+            )));
+        }
     })
 }
 
-fn time_compare(e: SimpleExprFn, op: CompareOp, v: &str, name: &str) -> Result<Condition, ScimError> {
-    let ms = parse_datetime_ms(v)
-        .ok_or_else(|| ScimError::invalid_filter(format!("'{name}' needs an xsd:dateTime value, got {v:?}")))?;
+fn time_compare(
+    e: SimpleExprFn,
+    op: CompareOp,
+    v: &str,
+    name: &str,
+) -> Result<Condition, ScimError> {
+    let ms = parse_datetime_ms(v).ok_or_else(|| {
+        ScimError::invalid_filter(format!("'{name}' needs an xsd:dateTime value, got {v:?}"))
+    })?;
     let cond = Condition::all();
     Ok(match op {
         CompareOp::Eq => cond.add(e().eq(ms)),
@@ -281,7 +355,10 @@ fn time_compare(e: SimpleExprFn, op: CompareOp, v: &str, name: &str) -> Result<C
         CompareOp::Ge => cond.add(e().gte(ms)),
         CompareOp::Lt => cond.add(e().lt(ms)),
         CompareOp::Le => cond.add(e().lte(ms)),
-        _ => return Err(ScimError::invalid_filter(format!("'{name}' supports eq, ne, gt, ge, lt and le"))),
+        _ => {
+            return Err(ScimError::invalid_filter(format!(
+                "'{name}' supports eq, ne, gt, ge, lt and le"
+            )));
+        }
     })
 }
-

@@ -6,21 +6,41 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub async fn find<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
+pub async fn find<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<group::Model>, DbErr> {
     group::Entity::find_by_id((tenant, id)).one(c).await
 }
 
 /// Reads a group and locks its row until the transaction ends, so that
 /// concurrent member changes to one group queue instead of racing.
-pub async fn find_for_update<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
-    group::Entity::find_by_id((tenant, id)).lock_exclusive().one(c).await
+pub async fn find_for_update<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<group::Model>, DbErr> {
+    group::Entity::find_by_id((tenant, id))
+        .lock_exclusive()
+        .one(c)
+        .await
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, model: group::ActiveModel) -> Result<(), DbErr> {
-    group::Entity::insert(model).exec_without_returning(c).await.map(|_| ())
+    group::Entity::insert(model)
+        .exec_without_returning(c)
+        .await
+        .map(|_| ())
 }
 
-pub async fn update<C: ConnectionTrait>(c: &C, model: group::ActiveModel, tenant: Uuid, id: Uuid, expected_version: i64) -> Result<bool, DbErr> {
+pub async fn update<C: ConnectionTrait>(
+    c: &C,
+    model: group::ActiveModel,
+    tenant: Uuid,
+    id: Uuid,
+    expected_version: i64,
+) -> Result<bool, DbErr> {
     let res = group::Entity::update_many()
         .set(model)
         .filter(group::Column::TenantId.eq(tenant))
@@ -37,7 +57,13 @@ pub async fn delete<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result
     Ok(res.rows_affected == 1)
 }
 
-pub async fn page<C: ConnectionTrait>(c: &C, tenant: Uuid, cond: Condition, offset: u64, limit: u64) -> Result<Vec<group::Model>, DbErr> {
+pub async fn page<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    cond: Condition,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<group::Model>, DbErr> {
     group::Entity::find()
         .filter(group::Column::TenantId.eq(tenant))
         .filter(cond)
@@ -57,7 +83,11 @@ pub async fn count<C: ConnectionTrait>(c: &C, tenant: Uuid, cond: Condition) -> 
         .await
 }
 
-pub async fn existing_ids<C: ConnectionTrait>(c: &C, tenant: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+pub async fn existing_ids<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, DbErr> {
     let mut found = Vec::new();
     for chunk in ids.chunks(super::CHUNK) {
         let rows: Vec<Uuid> = group::Entity::find()
@@ -74,7 +104,12 @@ pub async fn existing_ids<C: ConnectionTrait>(c: &C, tenant: Uuid, ids: &[Uuid])
 }
 
 /// Adds members; ones already present are left alone, so adds are idempotent.
-pub async fn add_members<C: ConnectionTrait>(c: &C, tenant: Uuid, group_id: Uuid, members: &[(Uuid, &'static str)]) -> Result<(), DbErr> {
+pub async fn add_members<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    group_id: Uuid,
+    members: &[(Uuid, &'static str)],
+) -> Result<(), DbErr> {
     for chunk in members.chunks(super::CHUNK) {
         let models = chunk.iter().map(|(id, kind)| group_member::ActiveModel {
             tenant_id: Set(tenant),
@@ -90,7 +125,12 @@ pub async fn add_members<C: ConnectionTrait>(c: &C, tenant: Uuid, group_id: Uuid
     Ok(())
 }
 
-pub async fn remove_members<C: ConnectionTrait>(c: &C, tenant: Uuid, group_id: Uuid, ids: &[Uuid]) -> Result<(), DbErr> {
+pub async fn remove_members<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    group_id: Uuid,
+    ids: &[Uuid],
+) -> Result<(), DbErr> {
     for chunk in ids.chunks(super::CHUNK) {
         group_member::Entity::delete_many()
             .filter(group_member::Column::TenantId.eq(tenant))
@@ -102,7 +142,11 @@ pub async fn remove_members<C: ConnectionTrait>(c: &C, tenant: Uuid, group_id: U
     Ok(())
 }
 
-pub async fn clear_members<C: ConnectionTrait>(c: &C, tenant: Uuid, group_id: Uuid) -> Result<(), DbErr> {
+pub async fn clear_members<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    group_id: Uuid,
+) -> Result<(), DbErr> {
     group_member::Entity::delete_many()
         .filter(group_member::Column::TenantId.eq(tenant))
         .filter(group_member::Column::GroupId.eq(group_id))
@@ -112,7 +156,11 @@ pub async fn clear_members<C: ConnectionTrait>(c: &C, tenant: Uuid, group_id: Uu
 }
 
 /// Removes a deleted user or group from every group it belonged to.
-pub async fn remove_from_all_groups<C: ConnectionTrait>(c: &C, tenant: Uuid, member_id: Uuid) -> Result<(), DbErr> {
+pub async fn remove_from_all_groups<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    member_id: Uuid,
+) -> Result<(), DbErr> {
     group_member::Entity::delete_many()
         .filter(group_member::Column::TenantId.eq(tenant))
         .filter(group_member::Column::MemberId.eq(member_id))
@@ -143,11 +191,17 @@ impl MemberRow {
 }
 
 /// Members of the given groups in one query (no query per group or member).
-pub async fn members_of<C: ConnectionTrait>(c: &C, tenant: Uuid, group_ids: &[Uuid]) -> Result<Vec<MemberRow>, DbErr> {
+pub async fn members_of<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    group_ids: &[Uuid],
+) -> Result<Vec<MemberRow>, DbErr> {
     let mut rows = Vec::new();
     for chunk in group_ids.chunks(super::CHUNK) {
         let stmt = members_query(tenant, chunk);
-        let found = MemberRow::find_by_statement(c.get_database_backend().build(&stmt)).all(c).await?;
+        let found = MemberRow::find_by_statement(c.get_database_backend().build(&stmt))
+            .all(c)
+            .await?;
         rows.extend(found);
     }
     Ok(rows)
@@ -159,25 +213,44 @@ fn members_query(tenant: Uuid, group_ids: &[Uuid]) -> SelectStatement {
         .column((gm, group_member::Column::GroupId))
         .column((gm, group_member::Column::MemberId))
         .column((gm, group_member::Column::MemberType))
-        .expr_as(Expr::col((mu.clone(), user::Column::UserName)), Alias::new("user_name"))
-        .expr_as(Expr::col((mu.clone(), user::Column::DisplayName)), Alias::new("user_display_name"))
-        .expr_as(Expr::col((mg.clone(), group::Column::DisplayName)), Alias::new("group_display_name"))
+        .expr_as(
+            Expr::col((mu.clone(), user::Column::UserName)),
+            Alias::new("user_name"),
+        )
+        .expr_as(
+            Expr::col((mu.clone(), user::Column::DisplayName)),
+            Alias::new("user_display_name"),
+        )
+        .expr_as(
+            Expr::col((mg.clone(), group::Column::DisplayName)),
+            Alias::new("group_display_name"),
+        )
         .from(gm)
         .join_as(
             JoinType::LeftJoin,
             user::Entity,
             mu.clone(),
             Condition::all()
-                .add(Expr::col((mu.clone(), user::Column::TenantId)).equals((gm, group_member::Column::TenantId)))
-                .add(Expr::col((mu, user::Column::Id)).equals((gm, group_member::Column::MemberId))),
+                .add(
+                    Expr::col((mu.clone(), user::Column::TenantId))
+                        .equals((gm, group_member::Column::TenantId)),
+                )
+                .add(
+                    Expr::col((mu, user::Column::Id)).equals((gm, group_member::Column::MemberId)),
+                ),
         )
         .join_as(
             JoinType::LeftJoin,
             group::Entity,
             mg.clone(),
             Condition::all()
-                .add(Expr::col((mg.clone(), group::Column::TenantId)).equals((gm, group_member::Column::TenantId)))
-                .add(Expr::col((mg, group::Column::Id)).equals((gm, group_member::Column::MemberId))),
+                .add(
+                    Expr::col((mg.clone(), group::Column::TenantId))
+                        .equals((gm, group_member::Column::TenantId)),
+                )
+                .add(
+                    Expr::col((mg, group::Column::Id)).equals((gm, group_member::Column::MemberId)),
+                ),
         )
         .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant))
         .and_where(Expr::col((gm, group_member::Column::GroupId)).is_in(group_ids.iter().copied()))
@@ -195,7 +268,11 @@ pub struct MembershipRow {
 }
 
 /// The direct groups of the given members, in one query per chunk.
-pub async fn groups_of<C: ConnectionTrait>(c: &C, tenant: Uuid, member_ids: &[Uuid]) -> Result<Vec<MembershipRow>, DbErr> {
+pub async fn groups_of<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    member_ids: &[Uuid],
+) -> Result<Vec<MembershipRow>, DbErr> {
     let (gm, g) = (group_member::Entity, group::Entity);
     let mut rows = Vec::new();
     for chunk in member_ids.chunks(super::CHUNK) {
@@ -207,15 +284,23 @@ pub async fn groups_of<C: ConnectionTrait>(c: &C, tenant: Uuid, member_ids: &[Uu
             .inner_join(
                 g,
                 Condition::all()
-                    .add(Expr::col((g, group::Column::TenantId)).equals((gm, group_member::Column::TenantId)))
-                    .add(Expr::col((g, group::Column::Id)).equals((gm, group_member::Column::GroupId))),
+                    .add(
+                        Expr::col((g, group::Column::TenantId))
+                            .equals((gm, group_member::Column::TenantId)),
+                    )
+                    .add(
+                        Expr::col((g, group::Column::Id))
+                            .equals((gm, group_member::Column::GroupId)),
+                    ),
             )
             .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant))
             .and_where(Expr::col((gm, group_member::Column::MemberId)).is_in(chunk.iter().copied()))
             .order_by((g, group::Column::DisplayName), sea_orm::Order::Asc)
             .order_by((gm, group_member::Column::GroupId), sea_orm::Order::Asc)
             .to_owned();
-        let found = MembershipRow::find_by_statement(c.get_database_backend().build(&stmt)).all(c).await?;
+        let found = MembershipRow::find_by_statement(c.get_database_backend().build(&stmt))
+            .all(c)
+            .await?;
         rows.extend(found);
     }
     Ok(rows)

@@ -66,7 +66,14 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
 /// SQLite busy/locked).
 pub fn is_retryable(e: &DbErr) -> bool {
     let text = e.to_string();
-    ["1213", "1205", "9007", "database is locked", "SQLITE_BUSY", "Deadlock found"]
-        .iter()
-        .any(|needle| text.contains(needle))
+    [
+        "1213",
+        "1205",
+        "9007",
+        "database is locked",
+        "SQLITE_BUSY",
+        "Deadlock found",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
 }

@@ -8,23 +8,43 @@ use uuid::Uuid;
 
 use crate::scim::user::EmailRow;
 
-pub async fn find<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result<Option<user::Model>, DbErr> {
+pub async fn find<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id((tenant, id)).one(c).await
 }
 
 /// Reads a user and locks its row until the transaction ends (MySQL); on
 /// SQLite the IMMEDIATE transaction already serializes writers.
-pub async fn find_for_update<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find_by_id((tenant, id)).lock_exclusive().one(c).await
+pub async fn find_for_update<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id((tenant, id))
+        .lock_exclusive()
+        .one(c)
+        .await
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, model: user::ActiveModel) -> Result<(), DbErr> {
-    user::Entity::insert(model).exec_without_returning(c).await.map(|_| ())
+    user::Entity::insert(model)
+        .exec_without_returning(c)
+        .await
+        .map(|_| ())
 }
 
 /// Writes a new state of a user if its version is still `expected_version`;
 /// returns whether a row was written.
-pub async fn update<C: ConnectionTrait>(c: &C, model: user::ActiveModel, tenant: Uuid, id: Uuid, expected_version: i64) -> Result<bool, DbErr> {
+pub async fn update<C: ConnectionTrait>(
+    c: &C,
+    model: user::ActiveModel,
+    tenant: Uuid,
+    id: Uuid,
+    expected_version: i64,
+) -> Result<bool, DbErr> {
     let res = user::Entity::update_many()
         .set(model)
         .filter(user::Column::TenantId.eq(tenant))
@@ -45,7 +65,12 @@ pub async fn delete<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result
     Ok(res.rows_affected == 1)
 }
 
-pub async fn replace_emails<C: ConnectionTrait>(c: &C, tenant: Uuid, user_id: Uuid, rows: &[EmailRow]) -> Result<(), DbErr> {
+pub async fn replace_emails<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    user_id: Uuid,
+    rows: &[EmailRow],
+) -> Result<(), DbErr> {
     user_email::Entity::delete_many()
         .filter(user_email::Column::TenantId.eq(tenant))
         .filter(user_email::Column::UserId.eq(user_id))
@@ -54,21 +79,33 @@ pub async fn replace_emails<C: ConnectionTrait>(c: &C, tenant: Uuid, user_id: Uu
     if rows.is_empty() {
         return Ok(());
     }
-    let models = rows.iter().enumerate().map(|(i, r)| user_email::ActiveModel {
-        tenant_id: Set(tenant),
-        user_id: Set(user_id),
-        position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
-        value: Set(r.value.clone()),
-        value_norm: Set(r.value_norm.clone()),
-        email_type: Set(r.email_type.clone()),
-        is_primary: Set(r.primary),
-    });
-    user_email::Entity::insert_many(models).exec_without_returning(c).await.map(|_| ())
+    let models = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| user_email::ActiveModel {
+            tenant_id: Set(tenant),
+            user_id: Set(user_id),
+            position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
+            value: Set(r.value.clone()),
+            value_norm: Set(r.value_norm.clone()),
+            email_type: Set(r.email_type.clone()),
+            is_primary: Set(r.primary),
+        });
+    user_email::Entity::insert_many(models)
+        .exec_without_returning(c)
+        .await
+        .map(|_| ())
 }
 
 /// One page in the default order: creation time, then id, so that pages
 /// neither overlap nor skip whatever startIndex and count are.
-pub async fn page<C: ConnectionTrait>(c: &C, tenant: Uuid, cond: Condition, offset: u64, limit: u64) -> Result<Vec<user::Model>, DbErr> {
+pub async fn page<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    cond: Condition,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<user::Model>, DbErr> {
     user::Entity::find()
         .filter(user::Column::TenantId.eq(tenant))
         .filter(cond)
@@ -89,7 +126,11 @@ pub async fn count<C: ConnectionTrait>(c: &C, tenant: Uuid, cond: Condition) -> 
 }
 
 /// Which of `ids` exist as users.
-pub async fn existing_ids<C: ConnectionTrait>(c: &C, tenant: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+pub async fn existing_ids<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, DbErr> {
     let mut found = Vec::new();
     for chunk in ids.chunks(super::CHUNK) {
         let rows: Vec<Uuid> = user::Entity::find()
@@ -110,8 +151,14 @@ pub fn email_exists(cond: Condition) -> Condition {
     let sub = Query::select()
         .expr(Expr::val(1))
         .from(user_email::Entity)
-        .and_where(Expr::col((user_email::Entity, user_email::Column::TenantId)).equals((user::Entity, user::Column::TenantId)))
-        .and_where(Expr::col((user_email::Entity, user_email::Column::UserId)).equals((user::Entity, user::Column::Id)))
+        .and_where(
+            Expr::col((user_email::Entity, user_email::Column::TenantId))
+                .equals((user::Entity, user::Column::TenantId)),
+        )
+        .and_where(
+            Expr::col((user_email::Entity, user_email::Column::UserId))
+                .equals((user::Entity, user::Column::Id)),
+        )
         .cond_where(cond)
         .to_owned();
     Condition::all().add(Expr::exists(sub))

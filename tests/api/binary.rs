@@ -11,7 +11,11 @@ use crate::helpers::read;
 const BIN: &str = env!("CARGO_BIN_EXE_roster");
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 struct Running(Child);
@@ -26,7 +30,9 @@ impl Drop for Running {
 /// A command with no Roster settings inherited from the developer's shell.
 fn roster(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).env_remove("DATABASE_URL").env("RUST_LOG", "info");
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "info");
     for (key, _) in std::env::vars() {
         if key.starts_with("ROSTER_") {
             cmd.env_remove(key);
@@ -50,23 +56,44 @@ async fn first_start_prints_a_token_that_works() {
     let token = BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .find_map(|l| l.trim().strip_prefix("roster_").map(|t| format!("roster_{t}")))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("roster_")
+                .map(|t| format!("roster_{t}"))
+        })
         .expect("a printed token");
-    assert!(dir.path().join("roster.db").exists(), "the embedded database is created");
+    assert!(
+        dir.path().join("roster.db").exists(),
+        "the embedded database is created"
+    );
 
     let base = format!("http://127.0.0.1:{port}/scim/v2");
     let client = awc::Client::default();
     let deadline = Instant::now() + Duration::from_secs(30);
     let ok = loop {
-        match client.get(format!("{base}/Users")).insert_header(("Authorization", format!("Bearer {token}"))).send().await {
+        match client
+            .get(format!("{base}/Users"))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .send()
+            .await
+        {
             Ok(resp) => break read(resp).await,
-            Err(_) if Instant::now() < deadline => actix_web::rt::time::sleep(Duration::from_millis(100)).await,
+            Err(_) if Instant::now() < deadline => {
+                actix_web::rt::time::sleep(Duration::from_millis(100)).await
+            }
             Err(e) => panic!("server never answered: {e}"),
         }
     };
     ok.assert_status(200);
     assert_eq!(ok.body["totalResults"], 0);
-    let denied = read(client.get(format!("{base}/Users")).send().await.expect("send")).await;
+    let denied = read(
+        client
+            .get(format!("{base}/Users"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     denied.assert_scim_error(401, None);
 }
 
@@ -75,18 +102,56 @@ fn bad_configuration_ends_with_one_line() {
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port().to_string();
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["--database-url".into(), "bogus://nowhere".into()], "database"),
-        (vec!["--database-url".into(), "mysql://u:hunter2@127.0.0.1:1/db".into()], "database"),
-        (vec!["--bind".into(), "not-an-address".into(), "--database-url".into(), "sqlite://x.db?mode=rwc".into()], "listen"),
-        (vec!["--config".into(), "/nonexistent/roster.toml".into()], "config"),
-        (vec!["--basic-auth".into(), "no-colon".into(), "--bind".into(), format!("127.0.0.1:{port}")], "credentials"),
+        (
+            vec!["--database-url".into(), "bogus://nowhere".into()],
+            "database",
+        ),
+        (
+            vec![
+                "--database-url".into(),
+                "mysql://u:hunter2@127.0.0.1:1/db".into(),
+            ],
+            "database",
+        ),
+        (
+            vec![
+                "--bind".into(),
+                "not-an-address".into(),
+                "--database-url".into(),
+                "sqlite://x.db?mode=rwc".into(),
+            ],
+            "listen",
+        ),
+        (
+            vec!["--config".into(), "/nonexistent/roster.toml".into()],
+            "config",
+        ),
+        (
+            vec![
+                "--basic-auth".into(),
+                "no-colon".into(),
+                "--bind".into(),
+                format!("127.0.0.1:{port}"),
+            ],
+            "credentials",
+        ),
     ];
     for (args, expect) in cases {
-        let out = roster(dir.path()).arg("serve").args(&args).output().expect("run roster");
+        let out = roster(dir.path())
+            .arg("serve")
+            .args(&args)
+            .output()
+            .expect("run roster");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
         let last = stderr.lines().last().unwrap_or_default();
-        assert!(last.starts_with("roster: ") && last.contains(expect), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked") && !stderr.contains("hunter2"), "{args:?}: {stderr}");
+        assert!(
+            last.starts_with("roster: ") && last.contains(expect),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("hunter2"),
+            "{args:?}: {stderr}"
+        );
     }
 }

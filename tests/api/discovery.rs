@@ -8,8 +8,13 @@ on_both_databases!(discovery_endpoints_describe_the_server);
 fn assert_no_nulls(v: &Value, at: &str) {
     match v {
         Value::Null => panic!("null value at {at}"),
-        Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| assert_no_nulls(x, &format!("{at}[{i}]"))),
-        Value::Object(o) => o.iter().for_each(|(k, x)| assert_no_nulls(x, &format!("{at}.{k}"))),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| assert_no_nulls(x, &format!("{at}[{i}]"))),
+        Value::Object(o) => o
+            .iter()
+            .for_each(|(k, x)| assert_no_nulls(x, &format!("{at}.{k}"))),
         _ => {}
     }
 }
@@ -39,12 +44,25 @@ async fn discovery_endpoints_describe_the_server(app: TestApp) {
 
     let schemas = app.get("/Schemas").await;
     schemas.assert_status(200);
-    assert_eq!(schemas.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:ListResponse");
+    assert_eq!(
+        schemas.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+    );
     assert_eq!(schemas.body["totalResults"], 3);
     assert_no_nulls(&schemas.body, "schemas");
-    let user = app.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await;
+    let user = app
+        .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
+        .await;
     user.assert_status(200);
-    assert!(user.body["attributes"].as_array().is_some_and(|a| a.iter().any(|x| x["name"] == "userName")));
-    app.get("/Schemas/urn:nope").await.assert_scim_error(404, None);
-    app.get("/ResourceTypes/Nope").await.assert_scim_error(404, None);
+    assert!(
+        user.body["attributes"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["name"] == "userName"))
+    );
+    app.get("/Schemas/urn:nope")
+        .await
+        .assert_scim_error(404, None);
+    app.get("/ResourceTypes/Nope")
+        .await
+        .assert_scim_error(404, None);
 }

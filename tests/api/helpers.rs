@@ -43,7 +43,11 @@ impl Resp {
 
     #[track_caller]
     pub fn assert_status(&self, status: u16) -> &Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
@@ -51,9 +55,17 @@ impl Resp {
     #[track_caller]
     pub fn assert_scim_error(&self, status: u16, scim_type: Option<&str>) -> &Self {
         self.assert_status(status);
-        assert_eq!(self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error", "{}", self.text);
+        assert_eq!(
+            self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+            "{}",
+            self.text
+        );
         assert_eq!(self.body["status"], status.to_string(), "{}", self.text);
-        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", self.text);
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{}",
+            self.text
+        );
         match scim_type {
             Some(t) => assert_eq!(self.body["scimType"], t, "{}", self.text),
             None => assert!(self.body.get("scimType").is_none(), "{}", self.text),
@@ -79,8 +91,12 @@ impl TestApp {
         config.auth.bearer_tokens = vec![Secret::new(TOKEN)];
         config.auth.basic = vec![Secret::new(format!("{BASIC_USER}:{BASIC_PASSWORD}"))];
         adjust(&mut config);
-        let conn = startup::connect(&config).await.expect("connect to the test database");
-        startup::migrate(&conn).await.expect("migrate the test database");
+        let conn = startup::connect(&config)
+            .await
+            .expect("connect to the test database");
+        startup::migrate(&conn)
+            .await
+            .expect("migrate the test database");
         let (state, verifier) = startup::app_state(&config, conn.clone()).expect("app state");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let port = listener.local_addr().expect("local addr").port();
@@ -100,7 +116,9 @@ impl TestApp {
             kind: db,
             base: format!("http://127.0.0.1:{port}{}", config.server.base_path),
             db: conn,
-            client: awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish(),
+            client: awc::Client::builder()
+                .timeout(std::time::Duration::from_secs(60))
+                .finish(),
             _dir: dir,
         }
     }
@@ -133,13 +151,15 @@ impl TestApp {
         self.send(self.request(Method::GET, path), None).await
     }
     pub async fn post(&self, path: &str, body: &Value) -> Resp {
-        self.send(self.request(Method::POST, path), Some(body)).await
+        self.send(self.request(Method::POST, path), Some(body))
+            .await
     }
     pub async fn put(&self, path: &str, body: &Value) -> Resp {
         self.send(self.request(Method::PUT, path), Some(body)).await
     }
     pub async fn patch(&self, path: &str, body: &Value) -> Resp {
-        self.send(self.request(Method::PATCH, path), Some(body)).await
+        self.send(self.request(Method::PATCH, path), Some(body))
+            .await
     }
     pub async fn delete(&self, path: &str) -> Resp {
         self.send(self.request(Method::DELETE, path), None).await
@@ -159,7 +179,10 @@ impl TestApp {
     }
 
     pub async fn create_group(&self, name: &str, members: &[&str]) -> String {
-        let members: Vec<Value> = members.iter().map(|m| serde_json::json!({"value": m})).collect();
+        let members: Vec<Value> = members
+            .iter()
+            .map(|m| serde_json::json!({"value": m}))
+            .collect();
         let r = self
             .post(
                 "/Groups",
@@ -180,7 +203,11 @@ impl TestApp {
         r.assert_status(200);
         let mut ids: Vec<String> = r.body["members"]
             .as_array()
-            .map(|m| m.iter().filter_map(|x| x["value"].as_str().map(str::to_owned)).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|x| x["value"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         ids.sort();
         ids
@@ -188,14 +215,29 @@ impl TestApp {
 
     pub async fn count_rows(&self, table: &str) -> i64 {
         let backend = self.db.get_database_backend();
-        let stmt = sea_orm::Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}"));
-        let row = self.db.query_one_raw(stmt).await.expect("count query").expect("a row");
+        let stmt =
+            sea_orm::Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}"));
+        let row = self
+            .db
+            .query_one_raw(stmt)
+            .await
+            .expect("count query")
+            .expect("a row");
         row.try_get::<i64>("", "n").expect("count")
     }
 }
 
-pub async fn read(mut resp: awc::ClientResponse<impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin>) -> Resp {
-    let bytes = resp.body().limit(64 * 1024 * 1024).await.expect("read body");
+pub async fn read(
+    mut resp: awc::ClientResponse<
+        impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+        + Unpin,
+    >,
+) -> Resp {
+    let bytes = resp
+        .body()
+        .limit(64 * 1024 * 1024)
+        .await
+        .expect("read body");
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
     Resp {
@@ -209,7 +251,9 @@ pub async fn read(mut resp: awc::ClientResponse<impl futures_util::Stream<Item =
 pub fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -240,7 +284,9 @@ async fn mariadb_url() -> String {
     );
     let server = server.trim_end_matches('/').to_owned();
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(server.as_str()).await.expect("connect to the test MariaDB");
+    let admin = Database::connect(server.as_str())
+        .await
+        .expect("connect to the test MariaDB");
     admin
         .execute_unprepared(&format!(
             "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"

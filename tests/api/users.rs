@@ -39,8 +39,14 @@ async fn create_returns_the_full_resource(app: TestApp) {
     let id = r.body["id"].as_str().expect("id");
     assert!(uuid::Uuid::parse_str(id).is_ok());
     assert_eq!(r.header("content-type"), Some("application/scim+json"));
-    assert_eq!(r.header("location"), Some(app.url(&format!("/Users/{id}")).as_str()));
-    assert_eq!(r.body["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:User"]));
+    assert_eq!(
+        r.header("location"),
+        Some(app.url(&format!("/Users/{id}")).as_str())
+    );
+    assert_eq!(
+        r.body["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
+    );
     assert_eq!(r.body["userName"], "test.user@okta.local");
     assert_eq!(r.body["name"]["familyName"], "User");
     assert_eq!(r.body["active"], true);
@@ -63,7 +69,9 @@ async fn create_returns_the_full_resource(app: TestApp) {
 async fn duplicate_user_name_in_any_case_is_a_conflict(app: TestApp) {
     app.create_user("Barbara.Jensen@example.com").await;
     for name in ["Barbara.Jensen@example.com", "barbara.jensen@EXAMPLE.com"] {
-        app.post("/Users", &user_body(name)).await.assert_scim_error(409, Some("uniqueness"));
+        app.post("/Users", &user_body(name))
+            .await
+            .assert_scim_error(409, Some("uniqueness"));
     }
     assert_eq!(app.count_rows("users").await, 1);
 }
@@ -86,7 +94,12 @@ async fn filter_by_user_name_is_case_insensitive_and_decodes_the_query(app: Test
 }
 
 async fn empty_filter_result_is_an_empty_list(app: TestApp) {
-    let r = app.filter("/Users", r#"userName eq "7d42c6a8-5d1e-4c4f-9f0e-123456789abc""#).await;
+    let r = app
+        .filter(
+            "/Users",
+            r#"userName eq "7d42c6a8-5d1e-4c4f-9f0e-123456789abc""#,
+        )
+        .await;
     r.assert_status(200);
     assert_eq!(
         r.body,
@@ -103,7 +116,12 @@ async fn paging_is_stable_and_complete(app: TestApp) {
         created.push(app.create_user(&format!("user{i}@example.com")).await);
     }
     let all = app.get("/Users?startIndex=1&count=100").await;
-    let all_ids: Vec<Value> = all.body["Resources"].as_array().expect("list").iter().map(|u| u["id"].clone()).collect();
+    let all_ids: Vec<Value> = all.body["Resources"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|u| u["id"].clone())
+        .collect();
     assert_eq!(all_ids.len(), 7);
     let mut paged = Vec::new();
     for start in [1, 3, 5, 7] {
@@ -111,8 +129,17 @@ async fn paging_is_stable_and_complete(app: TestApp) {
         r.assert_status(200);
         assert_eq!(r.body["totalResults"], 7);
         assert_eq!(r.body["startIndex"], start);
-        assert_eq!(r.body["itemsPerPage"], r.body["Resources"].as_array().map(Vec::len).unwrap_or(0));
-        paged.extend(r.body["Resources"].as_array().expect("list").iter().map(|u| u["id"].clone()));
+        assert_eq!(
+            r.body["itemsPerPage"],
+            r.body["Resources"].as_array().map(Vec::len).unwrap_or(0)
+        );
+        paged.extend(
+            r.body["Resources"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|u| u["id"].clone()),
+        );
     }
     assert_eq!(paged, all_ids, "pages neither overlap nor skip");
     let past_end = app.get("/Users?startIndex=50&count=2").await;
@@ -132,14 +159,22 @@ async fn paging_parameters_are_clamped(app: TestApp) {
     assert_eq!(count_only.body["Resources"], json!([]));
     let negative = app.get("/Users?count=-4").await;
     assert_eq!(negative.body["itemsPerPage"], 0);
-    app.get("/Users?count=many").await.assert_scim_error(400, Some("invalidValue"));
+    app.get("/Users?count=many")
+        .await
+        .assert_scim_error(400, Some("invalidValue"));
     let unknown_param = app.get("/Users?aadOptscim062020").await;
     assert_eq!(unknown_param.body["totalResults"], 3);
 }
 
 async fn get_unknown_ids_is_404(app: TestApp) {
-    for id in ["00919288221112222", "2819c223-7f76-453a-919d-413861904646", "not-an-id"] {
-        app.get(&format!("/Users/{id}")).await.assert_scim_error(404, None);
+    for id in [
+        "00919288221112222",
+        "2819c223-7f76-453a-919d-413861904646",
+        "not-an-id",
+    ] {
+        app.get(&format!("/Users/{id}"))
+            .await
+            .assert_scim_error(404, None);
     }
 }
 
@@ -156,7 +191,11 @@ async fn put_replaces_and_ignores_read_only_echoes(app: TestApp) {
     assert_eq!(r.body["name"]["givenName"], "Changed");
     assert_eq!(r.body["title"], "Engineer");
     assert_eq!(r.body["meta"]["version"], "W/\"2\"");
-    assert!(r.body.get("groups").is_none(), "groups are read-only: {}", r.text);
+    assert!(
+        r.body.get("groups").is_none(),
+        "groups are read-only: {}",
+        r.text
+    );
     assert_eq!(r.body["id"], id.as_str());
 
     // PUT is a full replace: what is left out is gone.
@@ -165,7 +204,9 @@ async fn put_replaces_and_ignores_read_only_echoes(app: TestApp) {
     assert!(r.body.get("title").is_none());
     assert!(r.body.get("emails").is_none());
     assert_eq!(app.count_rows("user_emails").await, 0);
-    app.put("/Users/00919288221112222", &user_body("x@example.com")).await.assert_scim_error(404, None);
+    app.put("/Users/00919288221112222", &user_body("x@example.com"))
+        .await
+        .assert_scim_error(404, None);
 }
 
 async fn patch_deactivates_and_reactivates(app: TestApp) {
@@ -180,8 +221,13 @@ async fn patch_deactivates_and_reactivates(app: TestApp) {
     assert_eq!(r.body["active"], false);
     assert_eq!(r.body["userName"], "patch.user@example.com");
     let read = app.get(&path).await;
-    assert_eq!(read.body["active"], false, "a deactivated user stays readable");
-    let filtered = app.filter("/Users", r#"userName eq "patch.user@example.com""#).await;
+    assert_eq!(
+        read.body["active"], false,
+        "a deactivated user stays readable"
+    );
+    let filtered = app
+        .filter("/Users", r#"userName eq "patch.user@example.com""#)
+        .await;
     assert_eq!(filtered.body["Resources"][0]["active"], false);
 
     let reactivate = json!({
@@ -206,8 +252,12 @@ async fn delete_removes_the_user_and_its_memberships(app: TestApp) {
     let r = app.delete(&format!("/Users/{gone}")).await;
     r.assert_status(204);
     assert!(r.text.is_empty());
-    app.get(&format!("/Users/{gone}")).await.assert_scim_error(404, None);
-    app.delete(&format!("/Users/{gone}")).await.assert_scim_error(404, None);
+    app.get(&format!("/Users/{gone}"))
+        .await
+        .assert_scim_error(404, None);
+    app.delete(&format!("/Users/{gone}"))
+        .await
+        .assert_scim_error(404, None);
     assert_eq!(app.member_ids(&group).await, vec![keep]);
     assert_eq!(app.count_rows("group_members").await, 1);
     assert_eq!(app.count_rows("user_emails").await, 1);
@@ -224,24 +274,40 @@ async fn groups_attribute_is_computed_from_memberships(app: TestApp) {
     assert_eq!(groups[0]["display"], "Alpha");
     assert_eq!(groups[0]["$ref"], app.url(&format!("/Groups/{a}")));
     let listed = app.get("/Users").await;
-    assert_eq!(listed.body["Resources"][0]["groups"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        listed.body["Resources"][0]["groups"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
 }
 
 async fn non_ascii_names_round_trip_and_stay_unique(app: TestApp) {
-    for (user_name, display) in [("josé.ñúñez@example.com", "José Ñúñez"), ("山田太郎", "山田太郎")] {
+    for (user_name, display) in [
+        ("josé.ñúñez@example.com", "José Ñúñez"),
+        ("山田太郎", "山田太郎"),
+    ] {
         let mut body = user_body(user_name);
         body["displayName"] = json!(display);
         let r = app.post("/Users", &body).await;
         r.assert_status(201);
-        let got = app.get(&format!("/Users/{}", r.body["id"].as_str().expect("id"))).await;
+        let got = app
+            .get(&format!("/Users/{}", r.body["id"].as_str().expect("id")))
+            .await;
         assert_eq!(got.body["userName"], user_name);
         assert_eq!(got.body["displayName"], display);
     }
-    app.post("/Users", &user_body("JOSÉ.ÑÚÑEZ@example.com")).await.assert_scim_error(409, Some("uniqueness"));
-    let r = app.filter("/Users", r#"userName eq "JOSÉ.ÑÚÑEZ@EXAMPLE.COM""#).await;
+    app.post("/Users", &user_body("JOSÉ.ÑÚÑEZ@example.com"))
+        .await
+        .assert_scim_error(409, Some("uniqueness"));
+    let r = app
+        .filter("/Users", r#"userName eq "JOSÉ.ÑÚÑEZ@EXAMPLE.COM""#)
+        .await;
     assert_eq!(r.body["totalResults"], 1);
     // Accents are significant: a different name, not a duplicate.
-    app.post("/Users", &user_body("jose.nunez@example.com")).await.assert_status(201);
+    app.post("/Users", &user_body("jose.nunez@example.com"))
+        .await
+        .assert_status(201);
 }
 
 async fn attributes_round_trip_losslessly(app: TestApp) {
@@ -269,7 +335,9 @@ async fn attributes_round_trip_losslessly(app: TestApp) {
     });
     let r = app.post("/Users", &body).await;
     r.assert_status(201);
-    let got = app.get(&format!("/Users/{}", r.body["id"].as_str().expect("id"))).await;
+    let got = app
+        .get(&format!("/Users/{}", r.body["id"].as_str().expect("id")))
+        .await;
     // manager.displayName is readOnly (RFC 7643 §4.3): what a client sends is ignored.
     let mut body = body;
     body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]
@@ -283,8 +351,12 @@ async fn attributes_round_trip_losslessly(app: TestApp) {
         assert_eq!(&got.body[key], value, "attribute {key} round-trips");
     }
     let schemas = got.body["schemas"].as_array().expect("schemas");
-    assert!(schemas.contains(&json!("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")));
-    assert!(schemas.contains(&json!("urn:example:params:scim:schemas:extension:custom:2.0:User")));
+    assert!(schemas.contains(&json!(
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    )));
+    assert!(schemas.contains(&json!(
+        "urn:example:params:scim:schemas:extension:custom:2.0:User"
+    )));
 }
 
 async fn password_is_never_returned_nor_stored_by_default(app: TestApp) {
@@ -303,7 +375,9 @@ async fn password_is_never_returned_nor_stored_by_default(app: TestApp) {
         sea_orm::ConnectionTrait::get_database_backend(&app.db),
         "SELECT doc, password_hash FROM users".to_owned(),
     );
-    let rows = sea_orm::ConnectionTrait::query_all_raw(&app.db, stmt).await.expect("query");
+    let rows = sea_orm::ConnectionTrait::query_all_raw(&app.db, stmt)
+        .await
+        .expect("query");
     for row in rows {
         let hash: Option<String> = row.try_get("", "password_hash").expect("hash column");
         assert!(hash.is_none());
@@ -312,14 +386,29 @@ async fn password_is_never_returned_nor_stored_by_default(app: TestApp) {
 
 async fn invalid_users_are_rejected_and_nothing_is_written(app: TestApp) {
     let cases = [
-        (json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}), "invalidValue"),
+        (
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}),
+            "invalidValue",
+        ),
         (json!({"userName": ""}), "invalidValue"),
         (json!({"userName": 42}), "invalidValue"),
-        (json!({"userName": "a", "active": "sometimes"}), "invalidValue"),
-        (json!({"userName": "a", "emails": "not-a-list-of-objects"}), "invalidValue"),
+        (
+            json!({"userName": "a", "active": "sometimes"}),
+            "invalidValue",
+        ),
+        (
+            json!({"userName": "a", "emails": "not-a-list-of-objects"}),
+            "invalidValue",
+        ),
         (json!({"userName": "a", "name": ["wrong"]}), "invalidValue"),
-        (json!({"userName": "a", "favouriteColour": "blue"}), "invalidSyntax"),
-        (json!({"userName": "a", "schemas": "urn:ietf:params:scim:schemas:core:2.0:User"}), "invalidSyntax"),
+        (
+            json!({"userName": "a", "favouriteColour": "blue"}),
+            "invalidSyntax",
+        ),
+        (
+            json!({"userName": "a", "schemas": "urn:ietf:params:scim:schemas:core:2.0:User"}),
+            "invalidSyntax",
+        ),
         (json!({"userName": "x".repeat(300)}), "invalidValue"),
         (json!(["userName", "a"]), "invalidSyntax"),
     ];
