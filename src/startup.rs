@@ -34,12 +34,17 @@ pub enum StartupError {
 }
 
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {
-    store::connect(&config.database.url, config.database.max_connections)
-        .await
-        .map_err(|source| StartupError::Database {
-            url: config.database.url.to_string(),
-            source,
-        })
+    let timeout = std::time::Duration::from_secs(config.database.connect_timeout_secs.max(1));
+    store::connect(
+        &config.database.url,
+        config.database.max_connections,
+        timeout,
+    )
+    .await
+    .map_err(|source| StartupError::Database {
+        url: config.database.url.to_string(),
+        source,
+    })
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartupError> {
@@ -62,6 +67,7 @@ pub fn app_state(
         registry: Arc::new(SchemaRegistry::rfc()),
         settings: Settings {
             page_limits: limits,
+            dialect: config.scim.dialect,
             store_password_hashes: config.scim.store_password_hashes,
         },
     };
@@ -103,7 +109,7 @@ fn capabilities(limits: PageLimits, basic: bool) -> Capabilities {
         filter_max_results: limits.max_count,
         change_password: false,
         sort: false,
-        etag: false,
+        etag: true,
         pagination: Some(Pagination {
             cursor: false,
             index: true,
@@ -116,6 +122,20 @@ fn capabilities(limits: PageLimits, basic: bool) -> Capabilities {
     }
 }
 
+/// Prints a minted token for the operator: printed, not logged, so that it
+/// reaches them once and no log file. A closed stdout (`roster | head`) must
+/// not stop the server, so write errors are ignored.
+fn announce_token(token: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "Roster generated an API token (shown only this once; only its hash is stored):\n    {token}\n\
+         Send it as 'Authorization: Bearer <token>'; mint more with 'roster token create'."
+    );
+    let _ = out.flush();
+}
+
 /// `roster serve`: runs until the process is stopped.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let db = connect(&config).await?;
@@ -126,12 +146,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     if !verifier.has_configured_credentials()
         && let Some(minted) = service::tokens::ensure_bootstrap(&db, DEFAULT_TENANT).await?
     {
-        // Printed, not logged: it must reach the operator once and no log file.
-        println!("Roster generated an API token (shown only this once; only its hash is stored):");
-        println!("    {}", minted.token);
-        println!(
-            "Send it as 'Authorization: Bearer <token>'; mint more with 'roster token create'."
-        );
+        announce_token(&minted.token);
     }
     let mut modes = vec!["bearer token"];
     if verifier.basic_enabled() {

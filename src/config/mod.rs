@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 pub use secret::{DatabaseUrl, Secret};
 
+use crate::scim::dialect::Dialect;
+
 /// Where `roster` looks for its config file when none is named.
 pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
 
@@ -55,6 +57,8 @@ impl Default for ServerConfig {
 pub struct DatabaseConfig {
     pub url: DatabaseUrl,
     pub max_connections: u32,
+    /// How long start-up and requests wait for a database connection.
+    pub connect_timeout_secs: u64,
     /// Apply pending migrations at start-up. Turn off where schema changes go
     /// through a review process, and run `roster migrate` instead.
     pub migrate_on_start: bool,
@@ -65,6 +69,7 @@ impl Default for DatabaseConfig {
         Self {
             url: DatabaseUrl::new("sqlite://roster.db?mode=rwc"),
             max_connections: 8,
+            connect_timeout_secs: 10,
             migrate_on_start: true,
         }
     }
@@ -91,6 +96,8 @@ pub struct ScimConfig {
     /// Answer a successful group PATCH with 204 and no body. Microsoft
     /// recommends it for large groups; Okta accepts either.
     pub group_patch_no_content: bool,
+    /// Leniency rules for what IdPs really send; all on by default.
+    pub dialect: Dialect,
 }
 
 impl Default for ScimConfig {
@@ -100,6 +107,7 @@ impl Default for ScimConfig {
             max_page_size: 1000,
             store_password_hashes: false,
             group_patch_no_content: false,
+            dialect: Dialect::default(),
         }
     }
 }

@@ -5,13 +5,14 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, ETAG, LOCATION};
+use actix_web::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
 use crate::scim::ScimError;
+use crate::scim::etag::{Precondition, etag};
 use crate::service::ResourceView;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -90,11 +91,27 @@ pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
 pub fn resource_response(status: StatusCode, view: ResourceView) -> HttpResponse {
     let mut resp = HttpResponse::build(status);
     resp.content_type(SCIM_CONTENT_TYPE)
-        .insert_header((ETAG, crate::scim::resource::etag(view.version)));
+        .insert_header((ETAG, etag(view.version)));
     if status == StatusCode::CREATED {
         resp.insert_header((LOCATION, view.location.clone()));
     }
     resp.body(Value::Object(view.body).to_string())
+}
+
+/// A GET answer that honours `If-None-Match`: 304 when the client's copy
+/// is current.
+pub fn read_response(req: &HttpRequest, view: ResourceView) -> HttpResponse {
+    let if_none_match = req
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok());
+    let precondition = Precondition::parse(if_none_match);
+    if !precondition.is_none() && precondition.matches(view.version) {
+        return HttpResponse::NotModified()
+            .insert_header((ETAG, etag(view.version)))
+            .finish();
+    }
+    resource_response(StatusCode::OK, view)
 }
 
 /// Decoded query pairs; `+` and percent-encoding are undone here.

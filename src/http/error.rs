@@ -26,6 +26,11 @@ impl From<ServiceError> for ApiError {
                 "{} {id} not found",
                 kind.name()
             ))),
+            ServiceError::PreconditionFailed => Self(ScimError::new(
+                412,
+                None,
+                "the resource has changed since the version in If-Match; read it again",
+            )),
             ServiceError::Db(e) => {
                 // The detail stays generic: database errors can carry data.
                 log::error!("database error: {e}");

@@ -2,7 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use super::body::{ScimJson, json_response, query_pairs, resource_response};
+use super::body::{ScimJson, json_response, query_pairs, read_response, resource_response};
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::list::{ListParams, list_response};
 use crate::service::groups::GroupWrite;
@@ -71,7 +71,7 @@ async fn get(
         .services
         .get_group(&state.ctx(&req), &id, with_members)
         .await?;
-    Ok(resource_response(StatusCode::OK, view))
+    Ok(read_response(&req, view))
 }
 
 async fn replace(

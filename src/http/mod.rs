@@ -9,9 +9,11 @@ mod users;
 
 use std::sync::Arc;
 
+use actix_web::http::header::IF_MATCH;
 use actix_web::{HttpRequest, middleware, web};
 
 use crate::auth::{Verifier, guard::require_auth};
+use crate::scim::etag::Precondition;
 use crate::scim::schema::Capabilities;
 use crate::service::{Ctx, DEFAULT_TENANT, Services};
 
@@ -40,9 +42,11 @@ impl AppState {
                 format!("{}://{}{}", info.scheme(), info.host(), self.base_path)
             }
         };
+        let if_match = req.headers().get(IF_MATCH).and_then(|h| h.to_str().ok());
         Ctx {
             tenant: DEFAULT_TENANT,
             base_url,
+            if_match: Precondition::parse(if_match),
         }
     }
 }

@@ -2,7 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use super::body::{ScimJson, json_response, query_pairs, resource_response};
+use super::body::{ScimJson, json_response, query_pairs, read_response, resource_response};
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::list::{ListParams, list_response};
 
@@ -52,7 +52,7 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let view = state.services.get_user(&state.ctx(&req), &id).await?;
-    Ok(resource_response(StatusCode::OK, view))
+    Ok(read_response(&req, view))
 }
 
 async fn replace(

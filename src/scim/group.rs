@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::ScimError;
+use super::dialect::Dialect;
 use super::normalize::fold_case;
 use super::schema::SchemaRegistry;
 use super::user::check_key_len;
@@ -27,8 +28,12 @@ pub struct MemberRef {
 }
 
 impl GroupRecord {
-    pub fn from_json(registry: &SchemaRegistry, input: Value) -> Result<Self, ScimError> {
-        let mut doc = normalize_resource(registry, "Group", input)?;
+    pub fn from_json(
+        registry: &SchemaRegistry,
+        dialect: &Dialect,
+        input: Value,
+    ) -> Result<Self, ScimError> {
+        let mut doc = normalize_resource(registry, dialect, "Group", input)?;
         let members = match doc.remove("members") {
             Some(v) => Some(member_refs(&v)?),
             None => None,
@@ -92,7 +97,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> Result<GroupRecord, ScimError> {
-        GroupRecord::from_json(&SchemaRegistry::rfc(), v)
+        GroupRecord::from_json(&SchemaRegistry::rfc(), &Dialect::lenient(), v)
     }
 
     #[test]

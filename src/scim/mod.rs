@@ -1,6 +1,8 @@
 //! The SCIM protocol, pure: no I/O, no database, no HTTP.
 
+pub mod dialect;
 pub mod error;
+pub mod etag;
 pub mod filter;
 pub mod group;
 pub mod list;

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::ScimError;
+use super::dialect::{Dialect, applied};
 use super::filter::{
     AttrPath, CompValue, CompareOp, Filter, PatchPath, parse_attr_path, parse_patch_path,
 };
@@ -35,7 +36,7 @@ pub struct Operation {
 
 /// Parses a PatchOp body. Keywords are matched case-insensitively because
 /// Microsoft Entra sends `"Add"`, `"Replace"` and `"Remove"`.
-pub fn parse_request(body: Value) -> Result<Vec<Operation>, ScimError> {
+pub fn parse_request(body: Value, dialect: &Dialect) -> Result<Vec<Operation>, ScimError> {
     let Value::Object(body) = body else {
         return Err(ScimError::invalid_syntax(
             "a PATCH body must be a JSON object",
@@ -66,7 +67,9 @@ pub fn parse_request(body: Value) -> Result<Vec<Operation>, ScimError> {
     }
     ops.iter()
         .enumerate()
-        .map(|(i, op)| parse_operation(op).map_err(|e| e.context(format!("Operations[{i}]"))))
+        .map(|(i, op)| {
+            parse_operation(op, dialect).map_err(|e| e.context(format!("Operations[{i}]")))
+        })
         .collect()
 }
 
@@ -76,23 +79,19 @@ fn get_key<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
         .map(|(_, v)| v)
 }
 
-fn parse_operation(op: &Value) -> Result<Operation, ScimError> {
+fn parse_operation(op: &Value, dialect: &Dialect) -> Result<Operation, ScimError> {
     let Value::Object(fields) = op else {
         return Err(ScimError::invalid_syntax(
             "an operation must be a JSON object",
         ));
     };
-    let kind = match get_key(fields, "op").and_then(Value::as_str) {
-        Some(s) if s.eq_ignore_ascii_case("add") => OpKind::Add,
-        Some(s) if s.eq_ignore_ascii_case("replace") => OpKind::Replace,
-        Some(s) if s.eq_ignore_ascii_case("remove") => OpKind::Remove,
-        other => {
-            return Err(ScimError::invalid_syntax(format!(
-                "'op' must be add, replace or remove, got {}",
-                other.map_or("nothing".to_owned(), |s| format!("{s:?}"))
-            )));
-        }
-    };
+    let name = get_key(fields, "op").and_then(Value::as_str);
+    let kind = name.and_then(|n| op_kind(n, dialect)).ok_or_else(|| {
+        ScimError::invalid_syntax(format!(
+            "'op' must be add, replace or remove, got {}",
+            name.map_or("nothing".to_owned(), |s| format!("{s:?}"))
+        ))
+    })?;
     let path = match get_key(fields, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
@@ -116,6 +115,22 @@ fn parse_operation(op: &Value) -> Result<Operation, ScimError> {
         path,
         value,
     })
+}
+
+fn op_kind(name: &str, dialect: &Dialect) -> Option<OpKind> {
+    let kind = match name.to_ascii_lowercase().as_str() {
+        "add" => OpKind::Add,
+        "replace" => OpKind::Replace,
+        "remove" => OpKind::Remove,
+        _ => return None,
+    };
+    if name.chars().any(|c| c.is_ascii_uppercase()) {
+        if !dialect.case_insensitive_ops {
+            return None;
+        }
+        applied("case_insensitive_ops", name);
+    }
+    Some(kind)
 }
 
 /// Membership changes gathered from a request, in request order: a later
@@ -161,6 +176,7 @@ impl MemberPlan {
 /// read-only `id`), and for groups the plan that member operations feed.
 pub struct Target<'a> {
     pub registry: &'a SchemaRegistry,
+    pub dialect: &'a Dialect,
     pub resource_type: &'a str,
     pub id: &'a str,
     pub members: Option<&'a mut MemberPlan>,
@@ -221,7 +237,8 @@ fn apply_pathless(
         }
         if key.eq_ignore_ascii_case("id") {
             // Okta's group rename echoes the id; only a different id is a change.
-            if value.as_str() == Some(target.id) {
+            if target.dialect.echoed_id_in_value && value.as_str() == Some(target.id) {
+                applied("echoed_id_in_value", target.id);
                 continue;
             }
             return Err(ScimError::mutability("'id' is read-only"));
@@ -242,10 +259,25 @@ fn apply_pathless(
             }
             continue;
         }
-        let path = parse_attr_path(key).map_err(|e| ScimError::invalid_path(e.detail))?;
+        let path = pathless_key(key, target.dialect)?;
         apply_path(doc, kind, &path, Some(value.clone()), target)?;
     }
     Ok(())
+}
+
+/// A key of a path-less value. The RFC makes it an attribute name; Entra
+/// also sends sub-attribute paths and URN-qualified names.
+fn pathless_key(key: &str, dialect: &Dialect) -> Result<AttrPath, ScimError> {
+    let path = parse_attr_path(key).map_err(|e| ScimError::invalid_path(e.detail))?;
+    if path.uri.is_some() || path.sub_attr.is_some() {
+        if !dialect.path_keys_in_value {
+            return Err(ScimError::invalid_value(format!(
+                "'{key}' is not an attribute name; use it as the operation's 'path'"
+            )));
+        }
+        applied("path_keys_in_value", key);
+    }
+    Ok(path)
 }
 
 fn extension_urn(target: &Target<'_>, key: &str) -> Option<String> {
@@ -500,7 +532,7 @@ fn apply_value_path(
     let hits: Vec<usize> = (0..items.len())
         .filter(|&i| matches(&items[i], filter, &subs))
         .collect();
-    let result = edit_matches(&mut items, &hits, kind, filter, sub, value);
+    let result = edit_matches(&mut items, &hits, kind, filter, sub, value, target.dialect);
     if !items.is_empty() {
         obj.insert(r.attr.name.clone(), Value::Array(items));
     }
@@ -515,6 +547,7 @@ fn edit_matches(
     filter: &Filter,
     sub: Option<&str>,
     value: Option<Value>,
+    dialect: &Dialect,
 ) -> Result<(), ScimError> {
     match (kind, sub, value) {
         (OpKind::Remove, None, _) | (OpKind::Replace, None, None) => {
@@ -530,7 +563,17 @@ fn edit_matches(
                 }
             }
         }
-        (_, _, Some(v)) if hits.is_empty() => items.push(new_element(filter, sub, v)?),
+        (OpKind::Replace, _, Some(_))
+            if hits.is_empty() && !dialect.create_on_unmatched_value_path =>
+        {
+            return Err(ScimError::no_target(format!("no value matches [{filter}]")));
+        }
+        (_, _, Some(v)) if hits.is_empty() => {
+            if kind == OpKind::Replace {
+                applied("create_on_unmatched_value_path", filter);
+            }
+            items.push(new_element(filter, sub, v)?);
+        }
         (_, Some(s), Some(v)) => {
             for &i in hits {
                 if let Some(o) = items[i].as_object_mut() {
@@ -613,8 +656,11 @@ fn apply_members(
         }
         // Entra's remove names the members in `value`; removing only those
         // (not the whole attribute) is what it means and what keeps groups.
-        (OpKind::Remove, true) => plan.remove_members(refs.into_iter().map(|m| m.value)),
-        (OpKind::Remove, false) => plan.clear_all(),
+        (OpKind::Remove, true) if target.dialect.remove_members_by_value => {
+            applied("remove_members_by_value", refs.len());
+            plan.remove_members(refs.into_iter().map(|m| m.value));
+        }
+        (OpKind::Remove, _) => plan.clear_all(),
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::etag::etag;
 use crate::time::format_ms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +39,6 @@ pub struct Stored {
     pub created_ms: i64,
     pub modified_ms: i64,
     pub version: i64,
-}
-
-/// `W/"<version>"`: a weak ETag, since equal versions mean semantically equal
-/// resources, not byte-identical bodies.
-pub fn etag(version: i64) -> String {
-    format!("W/\"{version}\"")
 }
 
 pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {

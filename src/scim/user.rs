@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::ScimError;
+use super::dialect::Dialect;
 use super::normalize::fold_case;
 use super::schema::SchemaRegistry;
 use super::validate::normalize_resource;
@@ -33,8 +34,12 @@ pub struct EmailRow {
 }
 
 impl UserRecord {
-    pub fn from_json(registry: &SchemaRegistry, input: Value) -> Result<Self, ScimError> {
-        let mut doc = normalize_resource(registry, "User", input)?;
+    pub fn from_json(
+        registry: &SchemaRegistry,
+        dialect: &Dialect,
+        input: Value,
+    ) -> Result<Self, ScimError> {
+        let mut doc = normalize_resource(registry, dialect, "User", input)?;
         let password = match doc.remove("password") {
             Some(Value::String(p)) => Some(p),
             _ => None,
@@ -119,7 +124,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> Result<UserRecord, ScimError> {
-        UserRecord::from_json(&SchemaRegistry::rfc(), v)
+        UserRecord::from_json(&SchemaRegistry::rfc(), &Dialect::lenient(), v)
     }
 
     #[test]

@@ -8,12 +8,14 @@
 use serde_json::{Map, Value};
 
 use super::ScimError;
+use super::dialect::{Dialect, applied};
 use super::schema::{AttrType, AttributeDef, Mutability, ResourceTypeDef, SchemaRegistry};
 
 /// Checks `input` against the schemas of `resource_type` and returns the
 /// document to store.
 pub fn normalize_resource(
     registry: &SchemaRegistry,
+    dialect: &Dialect,
     resource_type: &str,
     input: Value,
 ) -> Result<Map<String, Value>, ScimError> {
@@ -30,13 +32,14 @@ pub fn normalize_resource(
         if value.is_null() {
             continue;
         }
-        put_top_level(registry, rt, &mut doc, &key, value)?;
+        put_top_level(registry, dialect, rt, &mut doc, &key, value)?;
     }
     Ok(doc)
 }
 
 fn put_top_level(
     registry: &SchemaRegistry,
+    dialect: &Dialect,
     rt: &ResourceTypeDef,
     doc: &mut Map<String, Value>,
     key: &str,
@@ -54,7 +57,7 @@ fn put_top_level(
         return Ok(());
     }
     if key.contains(':') {
-        return put_extension(registry, rt, doc, key, value);
+        return put_extension(registry, dialect, rt, doc, key, value);
     }
     let core = registry
         .schema(&rt.schema)
@@ -65,7 +68,7 @@ fn put_top_level(
             rt.name
         )));
     };
-    if let Some(v) = check_attribute(def, value, &def.name)? {
+    if let Some(v) = check_attribute(dialect, def, value, &def.name)? {
         doc.insert(def.name.clone(), v);
     }
     Ok(())
@@ -84,6 +87,7 @@ fn check_schemas_list(value: &Value) -> Result<(), ScimError> {
 /// URN-qualified attribute written as a top-level key.
 fn put_extension(
     registry: &SchemaRegistry,
+    dialect: &Dialect,
     rt: &ResourceTypeDef,
     doc: &mut Map<String, Value>,
     key: &str,
@@ -96,7 +100,7 @@ fn put_extension(
         .and_then(|e| registry.schema(&e.schema));
     let Some(schema) = known else {
         if key.eq_ignore_ascii_case(&rt.schema) {
-            return merge_core_object(registry, rt, doc, value);
+            return merge_core_object(registry, dialect, rt, doc, value);
         }
         // An extension this server does not know: kept as sent, lossless.
         if !value.is_object() {
@@ -124,7 +128,7 @@ fn put_extension(
         let def = find(&schema.attributes, &name).ok_or_else(|| {
             ScimError::invalid_syntax(format!("unknown attribute '{name}' in {}", schema.id))
         })?;
-        if let Some(v) = check_attribute(def, v, &def.name)? {
+        if let Some(v) = check_attribute(dialect, def, v, &def.name)? {
             out.insert(def.name.clone(), v);
         }
     }
@@ -137,6 +141,7 @@ fn put_extension(
 /// Some clients nest core attributes under the core schema URN.
 fn merge_core_object(
     registry: &SchemaRegistry,
+    dialect: &Dialect,
     rt: &ResourceTypeDef,
     doc: &mut Map<String, Value>,
     value: Value,
@@ -148,7 +153,7 @@ fn merge_core_object(
     };
     for (k, v) in fields {
         if !v.is_null() && !k.contains(':') {
-            put_top_level(registry, rt, doc, &k, v)?;
+            put_top_level(registry, dialect, rt, doc, &k, v)?;
         }
     }
     Ok(())
@@ -161,6 +166,7 @@ pub fn find<'a>(defs: &'a [AttributeDef], name: &str) -> Option<&'a AttributeDef
 /// Checks one attribute's value. `Ok(None)` means "store nothing": the value
 /// was empty, or the attribute is read-only and so ignored.
 pub fn check_attribute(
+    dialect: &Dialect,
     def: &AttributeDef,
     value: Value,
     path: &str,
@@ -169,7 +175,7 @@ pub fn check_attribute(
         return Ok(None);
     }
     if !def.multi_valued {
-        return check_single(def, value, path);
+        return check_single(dialect, def, value, path);
     }
     // A lone value where a list belongs is accepted as a list of one.
     let items = match value {
@@ -178,7 +184,7 @@ pub fn check_attribute(
     };
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        if let Some(v) = check_single(def, item, path)? {
+        if let Some(v) = check_single(dialect, def, item, path)? {
             out.push(v);
         }
     }
@@ -201,13 +207,18 @@ fn check_single_primary(values: &[Value], path: &str) -> Result<(), ScimError> {
     Ok(())
 }
 
-fn check_single(def: &AttributeDef, value: Value, path: &str) -> Result<Option<Value>, ScimError> {
+fn check_single(
+    dialect: &Dialect,
+    def: &AttributeDef,
+    value: Value,
+    path: &str,
+) -> Result<Option<Value>, ScimError> {
     match def.attr_type {
-        AttrType::Complex => check_complex(def, value, path),
+        AttrType::Complex => check_complex(dialect, def, value, path),
         AttrType::String | AttrType::Reference | AttrType::Binary => {
             coerce_string(value, path).map(Some)
         }
-        AttrType::Boolean => coerce_bool(value, path).map(Some),
+        AttrType::Boolean => coerce_bool(dialect, value, path).map(Some),
         AttrType::Integer => match value {
             Value::Number(n) if n.is_i64() || n.is_u64() => Ok(Some(Value::Number(n))),
             _ => Err(type_error(path, "an integer")),
@@ -225,12 +236,21 @@ fn check_single(def: &AttributeDef, value: Value, path: &str) -> Result<Option<V
     }
 }
 
-fn check_complex(def: &AttributeDef, value: Value, path: &str) -> Result<Option<Value>, ScimError> {
+fn check_complex(
+    dialect: &Dialect,
+    def: &AttributeDef,
+    value: Value,
+    path: &str,
+) -> Result<Option<Value>, ScimError> {
     let fields = match value {
         Value::Object(fields) => fields,
-        // Microsoft Entra sends `"manager": "<id>"` for a single complex
-        // attribute; for multi-valued ones a bare string is a client error.
-        Value::String(s) if !def.multi_valued && find(&def.sub_attributes, "value").is_some() => {
+        // For multi-valued attributes a bare string is a client error.
+        Value::String(s)
+            if dialect.bare_string_complex
+                && !def.multi_valued
+                && find(&def.sub_attributes, "value").is_some() =>
+        {
+            applied("bare_string_complex", path);
             let mut m = Map::new();
             m.insert("value".to_owned(), Value::String(s));
             m
@@ -245,7 +265,7 @@ fn check_complex(def: &AttributeDef, value: Value, path: &str) -> Result<Option<
             )));
         };
         let sub_path = format!("{path}.{}", sub.name);
-        if let Some(v) = check_attribute(sub, v, &sub_path)? {
+        if let Some(v) = check_attribute(dialect, sub, v, &sub_path)? {
             out.insert(sub.name.clone(), v);
         }
     }
@@ -259,13 +279,24 @@ fn coerce_string(value: Value, path: &str) -> Result<Value, ScimError> {
     }
 }
 
-/// Microsoft Entra sends booleans as strings ("True", "false").
-fn coerce_bool(value: Value, path: &str) -> Result<Value, ScimError> {
-    match value {
-        Value::Bool(b) => Ok(Value::Bool(b)),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
-        _ => Err(type_error(path, "a boolean")),
+fn coerce_bool(dialect: &Dialect, value: Value, path: &str) -> Result<Value, ScimError> {
+    let parsed = match &value {
+        Value::Bool(b) => return Ok(Value::Bool(*b)),
+        Value::String(s) if dialect.string_booleans => parse_bool(s),
+        _ => None,
+    };
+    let b = parsed.ok_or_else(|| type_error(path, "a boolean"))?;
+    applied("string_booleans", path);
+    Ok(Value::Bool(b))
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -279,7 +310,7 @@ mod tests {
     use serde_json::json;
 
     fn user(v: Value) -> Result<Map<String, Value>, ScimError> {
-        normalize_resource(&SchemaRegistry::rfc(), "User", v)
+        normalize_resource(&SchemaRegistry::rfc(), &Dialect::lenient(), "User", v)
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub enum ServiceError {
     Scim(#[from] ScimError),
     #[error("{} {id} not found", kind.name())]
     NotFound { kind: ResourceKind, id: String },
+    #[error("the resource has changed: its version no longer matches If-Match")]
+    PreconditionFailed,
     #[error("database error: {0}")]
     Db(#[from] DbErr),
     #[error("internal error: {0}")]

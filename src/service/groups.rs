@@ -38,7 +38,7 @@ impl Services {
         ctx: &Ctx,
         input: Value,
     ) -> Result<ResourceView, ServiceError> {
-        let record = GroupRecord::from_json(&self.registry, input)?;
+        let record = GroupRecord::from_json(&self.registry, &self.settings.dialect, input)?;
         let id = Uuid::new_v4();
         let now = now_ms();
         let model = group::ActiveModel {
@@ -129,7 +129,7 @@ impl Services {
         input: Value,
     ) -> Result<ResourceView, ServiceError> {
         let gid = parse_id(KIND, id)?;
-        let record = GroupRecord::from_json(&self.registry, input)?;
+        let record = GroupRecord::from_json(&self.registry, &self.settings.dialect, input)?;
         let plan = MemberPlan {
             clear: true,
             add: record.members.clone().unwrap_or_default(),
@@ -156,7 +156,7 @@ impl Services {
         want_body: bool,
     ) -> Result<GroupWrite, ServiceError> {
         let gid = parse_id(KIND, id)?;
-        let ops = patch::parse_request(body)?;
+        let ops = patch::parse_request(body, &self.settings.dialect)?;
         with_retry(|| async {
             let txn = store::begin_write(&self.db).await?;
             let current = self.lock_group(&txn, ctx, gid, id).await?;
@@ -164,12 +164,14 @@ impl Services {
             let mut plan = MemberPlan::default();
             let mut target = Target {
                 registry: &self.registry,
+                dialect: &self.settings.dialect,
                 resource_type: "Group",
                 id,
                 members: Some(&mut plan),
             };
             patch::apply(&mut doc, &ops, &mut target)?;
-            let record = GroupRecord::from_json(&self.registry, Value::Object(doc))?;
+            let record =
+                GroupRecord::from_json(&self.registry, &self.settings.dialect, Value::Object(doc))?;
             self.write_group(txn, ctx, &current, &record, &plan, want_body)
                 .await
         })
@@ -180,6 +182,7 @@ impl Services {
         let gid = parse_id(KIND, id)?;
         with_retry(|| async {
             let txn = store::begin_write(&self.db).await?;
+            self.lock_group(&txn, ctx, gid, id).await?;
             group_store::remove_from_all_groups(&txn, ctx.tenant, gid).await?;
             if !group_store::delete(&txn, ctx.tenant, gid).await? {
                 return Err(ServiceError::not_found(KIND, id));
@@ -197,9 +200,11 @@ impl Services {
         gid: Uuid,
         id: &str,
     ) -> Result<group::Model, ServiceError> {
-        group_store::find_for_update(txn, ctx.tenant, gid)
+        let current = group_store::find_for_update(txn, ctx.tenant, gid)
             .await?
-            .ok_or_else(|| ServiceError::not_found(KIND, id))
+            .ok_or_else(|| ServiceError::not_found(KIND, id))?;
+        ctx.check_version(current.version)?;
+        Ok(current)
     }
 
     async fn write_group(

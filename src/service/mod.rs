@@ -16,6 +16,8 @@ use uuid::Uuid;
 pub use error::ServiceError;
 pub use render::ResourceView;
 
+use crate::scim::dialect::Dialect;
+use crate::scim::etag::Precondition;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::SchemaRegistry;
 
@@ -26,6 +28,7 @@ pub const DEFAULT_TENANT: Uuid = Uuid::nil();
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     pub page_limits: PageLimits,
+    pub dialect: Dialect,
     pub store_password_hashes: bool,
 }
 
@@ -36,12 +39,26 @@ pub struct Services {
     pub settings: Settings,
 }
 
-/// Who is asking and how resources are addressed in responses.
+/// Who is asking, how resources are addressed in responses, and on what
+/// condition a write may proceed.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub tenant: Uuid,
     /// e.g. `https://scim.example.com/scim/v2`, for `meta.location`.
     pub base_url: String,
+    /// `If-Match`: checked under the row lock, so check and write are one
+    /// atomic step and two writers can never both win on one version.
+    pub if_match: Precondition,
+}
+
+impl Ctx {
+    fn check_version(&self, version: i64) -> Result<(), ServiceError> {
+        if self.if_match.matches(version) {
+            Ok(())
+        } else {
+            Err(ServiceError::PreconditionFailed)
+        }
+    }
 }
 
 /// Resource ids are UUIDs; anything else names nothing, and is a 404 rather

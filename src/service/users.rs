@@ -25,7 +25,7 @@ pub struct UserPage {
 
 impl Services {
     pub async fn create_user(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
-        let record = UserRecord::from_json(&self.registry, input)?;
+        let record = UserRecord::from_json(&self.registry, &self.settings.dialect, input)?;
         let password_hash = self.hash_password(record.password.clone()).await?;
         let id = Uuid::new_v4();
         let now = now_ms();
@@ -110,7 +110,7 @@ impl Services {
         input: Value,
     ) -> Result<ResourceView, ServiceError> {
         let uid = parse_id(KIND, id)?;
-        let record = UserRecord::from_json(&self.registry, input)?;
+        let record = UserRecord::from_json(&self.registry, &self.settings.dialect, input)?;
         let password_hash = self.hash_password(record.password.clone()).await?;
         with_retry(|| async {
             let txn = store::begin_write(&self.db).await?;
@@ -131,19 +131,21 @@ impl Services {
         body: Value,
     ) -> Result<ResourceView, ServiceError> {
         let uid = parse_id(KIND, id)?;
-        let ops = patch::parse_request(body)?;
+        let ops = patch::parse_request(body, &self.settings.dialect)?;
         with_retry(|| async {
             let txn = store::begin_write(&self.db).await?;
             let current = self.lock_user(&txn, ctx, uid, id).await?;
             let mut doc = current.doc.as_object().cloned().unwrap_or_default();
             let mut target = Target {
                 registry: &self.registry,
+                dialect: &self.settings.dialect,
                 resource_type: "User",
                 id,
                 members: None,
             };
             patch::apply(&mut doc, &ops, &mut target)?;
-            let record = UserRecord::from_json(&self.registry, Value::Object(doc))?;
+            let record =
+                UserRecord::from_json(&self.registry, &self.settings.dialect, Value::Object(doc))?;
             let mut model = columns(&record, now_ms(), current.version + 1);
             if let Some(hash) = self.hash_password(record.password.clone()).await? {
                 model.password_hash = Set(Some(hash));
@@ -157,6 +159,7 @@ impl Services {
         let uid = parse_id(KIND, id)?;
         with_retry(|| async {
             let txn = store::begin_write(&self.db).await?;
+            self.lock_user(&txn, ctx, uid, id).await?;
             // Memberships first, so no group ever lists a missing user.
             group_store::remove_from_all_groups(&txn, ctx.tenant, uid).await?;
             if !user_store::delete(&txn, ctx.tenant, uid).await? {
@@ -175,9 +178,11 @@ impl Services {
         uid: Uuid,
         id: &str,
     ) -> Result<user::Model, ServiceError> {
-        user_store::find_for_update(txn, ctx.tenant, uid)
+        let current = user_store::find_for_update(txn, ctx.tenant, uid)
             .await?
-            .ok_or_else(|| ServiceError::not_found(KIND, id))
+            .ok_or_else(|| ServiceError::not_found(KIND, id))?;
+        ctx.check_version(current.version)?;
+        Ok(current)
     }
 
     async fn write_user(

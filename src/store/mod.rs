@@ -20,11 +20,15 @@ use crate::config::DatabaseUrl;
 /// Ids of large sets are sent in chunks to stay below bind-parameter limits.
 pub const CHUNK: usize = 500;
 
-pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(
+    url: &DatabaseUrl,
+    max_connections: u32,
+    timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.expose().to_owned());
     opts.sqlx_logging_level(log::LevelFilter::Debug)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30));
+        .connect_timeout(timeout)
+        .acquire_timeout(timeout);
     if url.is_sqlite() {
         // One writer at a time in SQLite: a small pool, WAL for concurrent
         // readers, and a busy timeout for the writers queueing behind it.

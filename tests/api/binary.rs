@@ -53,15 +53,16 @@ async fn first_start_prints_a_token_that_works() {
         .expect("start roster");
     let stdout = child.stdout.take().expect("stdout");
     let _running = Running(child);
-    let token = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let token = lines
         .find_map(|l| {
             l.trim()
                 .strip_prefix("roster_")
                 .map(|t| format!("roster_{t}"))
         })
         .expect("a printed token");
+    // Keep draining stdout, as a terminal would.
+    std::thread::spawn(move || lines.for_each(drop));
     assert!(
         dir.path().join("roster.db").exists(),
         "the embedded database is created"
@@ -138,6 +139,7 @@ fn bad_configuration_ends_with_one_line() {
     ];
     for (args, expect) in cases {
         let out = roster(dir.path())
+            .env("ROSTER_DATABASE__CONNECT_TIMEOUT_SECS", "2")
             .arg("serve")
             .args(&args)
             .output()
@@ -154,4 +156,40 @@ fn bad_configuration_ends_with_one_line() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+/// An operator who pipes the first lines into `head` must not kill the
+/// server: printing the token ignores a closed stdout.
+#[actix_web::test]
+async fn closed_stdout_does_not_stop_the_server() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let mut child = roster(dir.path())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start roster");
+    drop(child.stdout.take());
+    let mut running = Running(child);
+    let client = awc::Client::default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let answered = loop {
+        match client
+            .get(format!("http://127.0.0.1:{port}/scim/v2/Users"))
+            .send()
+            .await
+        {
+            Ok(resp) => break read(resp).await,
+            Err(_) if Instant::now() < deadline => {
+                actix_web::rt::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("server never answered: {e}"),
+        }
+    };
+    answered.assert_scim_error(401, None);
+    assert!(
+        running.0.try_wait().expect("status").is_none(),
+        "still running"
+    );
 }
