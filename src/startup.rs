@@ -7,10 +7,10 @@ use actix_web::{App, HttpServer, middleware, web};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::auth::Verifier;
-use crate::config::Config;
+use crate::config::{BulkConfig, Config};
 use crate::http::{self, AppState};
 use crate::scim::list::PageLimits;
-use crate::scim::schema::{AuthScheme, Capabilities, Pagination, SchemaRegistry};
+use crate::scim::schema::{AuthScheme, BulkLimits, Capabilities, Pagination, SchemaRegistry};
 use crate::service::{self, DEFAULT_TENANT, Services, Settings};
 use crate::store;
 
@@ -75,15 +75,20 @@ pub fn app_state(
         services,
         base_path: config.server.base_path.clone(),
         public_url: config.server.public_url.clone(),
-        capabilities: Arc::new(capabilities(limits, verifier.basic_enabled())),
+        capabilities: Arc::new(capabilities(
+            limits,
+            config.scim.bulk,
+            verifier.basic_enabled(),
+        )),
         max_body_bytes: config.server.max_body_bytes,
+        bulk: config.scim.bulk,
         group_patch_no_content: config.scim.group_patch_no_content,
     };
     Ok((state, Arc::new(verifier)))
 }
 
 /// What ServiceProviderConfig advertises: exactly what this build does.
-fn capabilities(limits: PageLimits, basic: bool) -> Capabilities {
+fn capabilities(limits: PageLimits, bulk: BulkConfig, basic: bool) -> Capabilities {
     let mut schemes = vec![AuthScheme {
         scheme_type: "oauthbearertoken".to_owned(),
         name: "Bearer token".to_owned(),
@@ -105,7 +110,10 @@ fn capabilities(limits: PageLimits, basic: bool) -> Capabilities {
     Capabilities {
         documentation_uri: None,
         patch: true,
-        bulk: None,
+        bulk: Some(BulkLimits {
+            max_operations: u32::try_from(bulk.max_operations).unwrap_or(u32::MAX),
+            max_payload_size: bulk.max_payload_bytes as u64,
+        }),
         filter_max_results: limits.max_count,
         change_password: false,
         sort: false,

@@ -98,6 +98,25 @@ pub struct ScimConfig {
     pub group_patch_no_content: bool,
     /// Leniency rules for what IdPs really send; all on by default.
     pub dialect: Dialect,
+    pub bulk: BulkConfig,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BulkConfig {
+    /// Most operations in one bulk request (413 tooLarge beyond).
+    pub max_operations: usize,
+    /// Largest bulk request body in bytes (413 tooLarge beyond).
+    pub max_payload_bytes: usize,
+}
+
+impl Default for BulkConfig {
+    fn default() -> Self {
+        Self {
+            max_operations: 1000,
+            max_payload_bytes: 4 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for ScimConfig {
@@ -108,6 +127,7 @@ impl Default for ScimConfig {
             store_password_hashes: false,
             group_patch_no_content: false,
             dialect: Dialect::default(),
+            bulk: BulkConfig::default(),
         }
     }
 }
@@ -202,6 +222,16 @@ fn one_line(e: &figment::Error) -> String {
 #[allow(clippy::result_large_err)] // figment::Jail dictates the error type
 mod tests {
     use super::*;
+
+    /// The checked-in file documents the defaults; it must be exactly them.
+    #[test]
+    fn documented_file_equals_the_built_in_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
+        let from_file =
+            Config::load(Some(&path), &Overrides::default()).expect("config/default.toml loads");
+        let as_json = |c: &Config| serde_json::to_value(c).expect("serializable");
+        assert_eq!(as_json(&from_file), as_json(&Config::default()));
+    }
 
     #[test]
     fn defaults_match_the_documented_interface() {

@@ -2,6 +2,7 @@
 //! responses. Handlers only translate between HTTP and the service layer.
 
 mod body;
+mod bulk;
 mod discovery;
 pub mod error;
 mod groups;
@@ -28,6 +29,7 @@ pub struct AppState {
     pub public_url: Option<String>,
     pub capabilities: Arc<Capabilities>,
     pub max_body_bytes: usize,
+    pub bulk: crate::config::BulkConfig,
     pub group_patch_no_content: bool,
 }
 
@@ -53,12 +55,14 @@ impl AppState {
 
 /// Registers Roster's routes; `main` and the tests share it.
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, verifier: Arc<Verifier>) {
+    let bulk_limit = state.bulk.max_payload_bytes;
     let base = if state.base_path == "/" {
         String::new()
     } else {
         state.base_path.clone()
     };
     cfg.app_data(web::PayloadConfig::new(state.max_body_bytes))
+        .app_data(body::BodyLimit(state.max_body_bytes))
         .app_data(web::Data::new(state))
         .app_data(web::Data::from(verifier))
         .service(
@@ -67,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, verifier: Arc<Ve
                 .configure(users::routes)
                 .configure(groups::routes)
                 .configure(discovery::routes)
+                .configure(|cfg| bulk::routes(cfg, bulk_limit))
                 .default_service(web::to(error::unknown_route)),
         );
 }

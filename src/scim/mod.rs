@@ -1,5 +1,6 @@
 //! The SCIM protocol, pure: no I/O, no database, no HTTP.
 
+pub mod bulk;
 pub mod dialect;
 pub mod error;
 pub mod etag;

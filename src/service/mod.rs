@@ -1,6 +1,7 @@
 //! Use cases. Each public method is one request's work in one transaction;
 //! a failure rolls everything back, so a rejected request changes nothing.
 
+pub mod bulk;
 mod error;
 pub mod groups;
 mod render;

@@ -23,7 +23,11 @@ async fn discovery_endpoints_describe_the_server(app: TestApp) {
     let spc = app.get("/ServiceProviderConfig").await;
     spc.assert_status(200);
     assert_eq!(spc.body["patch"]["supported"], true);
-    assert_eq!(spc.body["bulk"]["supported"], false);
+    assert_eq!(
+        spc.body["bulk"],
+        serde_json::json!({"supported": true, "maxOperations": 1000, "maxPayloadSize": 4194304})
+    );
+    assert_eq!(spc.body["etag"]["supported"], true);
     assert_eq!(spc.body["filter"]["supported"], true);
     assert_eq!(spc.body["filter"]["maxResults"], 1000);
     let schemes: Vec<&str> = spc.body["authenticationSchemes"]

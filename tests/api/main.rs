@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod binary;
+mod bulk;
 mod concurrency;
 mod dialects;
 mod discovery;
