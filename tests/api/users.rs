@@ -18,6 +18,7 @@ on_both_databases!(
     non_ascii_names_round_trip_and_stay_unique,
     attributes_round_trip_losslessly,
     password_is_never_returned_nor_stored_by_default,
+    password_is_stored_only_as_argon2_when_enabled,
     invalid_users_are_rejected_and_nothing_is_written,
 );
 
@@ -417,4 +418,44 @@ async fn invalid_users_are_rejected_and_nothing_is_written(app: TestApp) {
         r.assert_scim_error(400, Some(scim_type));
     }
     assert_eq!(app.count_rows("users").await, 0);
+}
+
+async fn password_is_stored_only_as_argon2_when_enabled(default: TestApp) {
+    let app = TestApp::spawn_with(default.kind, |c| c.scim.store_password_hashes = true).await;
+    let mut body = user_body("hashed@example.com");
+    body["password"] = json!("1mz050nq");
+    let r = app.post("/Users", &body).await;
+    r.assert_status(201);
+    assert!(!r.text.contains("1mz050nq"));
+    let hash = stored_password_hash(&app).await.expect("a hash is stored");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(roster::auth::verify_secret("1mz050nq", &hash));
+    // A PUT without a password keeps it (clients cannot echo a write-only value).
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    app.put(&format!("/Users/{id}"), &user_body("hashed@example.com"))
+        .await
+        .assert_status(200);
+    assert_eq!(
+        stored_password_hash(&app).await.as_deref(),
+        Some(hash.as_str())
+    );
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "replace", "value": {"password": "n3w"}}]});
+    app.patch(&format!("/Users/{id}"), &patch)
+        .await
+        .assert_status(200);
+    let new_hash = stored_password_hash(&app).await.expect("hash");
+    assert!(roster::auth::verify_secret("n3w", &new_hash));
+}
+
+async fn stored_password_hash(app: &TestApp) -> Option<String> {
+    let stmt = sea_orm::Statement::from_string(
+        sea_orm::ConnectionTrait::get_database_backend(&app.db),
+        "SELECT password_hash FROM users".to_owned(),
+    );
+    let row = sea_orm::ConnectionTrait::query_one_raw(&app.db, stmt)
+        .await
+        .expect("query")
+        .expect("row");
+    row.try_get("", "password_hash").expect("column")
 }
