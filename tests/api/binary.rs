@@ -70,21 +70,12 @@ async fn first_start_prints_a_token_that_works() {
 
     let base = format!("http://127.0.0.1:{port}/scim/v2");
     let client = awc::Client::default();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let ok = loop {
-        match client
+    let ok = poll(|| {
+        client
             .get(format!("{base}/Users"))
             .insert_header(("Authorization", format!("Bearer {token}")))
-            .send()
-            .await
-        {
-            Ok(resp) => break read(resp).await,
-            Err(_) if Instant::now() < deadline => {
-                actix_web::rt::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(e) => panic!("server never answered: {e}"),
-        }
-    };
+    })
+    .await;
     ok.assert_status(200);
     assert_eq!(ok.body["totalResults"], 0);
     let denied = read(
@@ -173,23 +164,24 @@ async fn closed_stdout_does_not_stop_the_server() {
     drop(child.stdout.take());
     let mut running = Running(child);
     let client = awc::Client::default();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let answered = loop {
-        match client
-            .get(format!("http://127.0.0.1:{port}/scim/v2/Users"))
-            .send()
-            .await
-        {
-            Ok(resp) => break read(resp).await,
-            Err(_) if Instant::now() < deadline => {
-                actix_web::rt::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(e) => panic!("server never answered: {e}"),
-        }
-    };
+    let answered = poll(|| client.get(format!("http://127.0.0.1:{port}/scim/v2/Users"))).await;
     answered.assert_scim_error(401, None);
     assert!(
         running.0.try_wait().expect("status").is_none(),
         "still running"
     );
+}
+
+/// Sends the request until the server answers (it may still be starting).
+async fn poll(request: impl Fn() -> awc::ClientRequest) -> crate::helpers::Resp {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match request().send().await {
+            Ok(resp) => return read(resp).await,
+            Err(_) if Instant::now() < deadline => {
+                actix_web::rt::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("server never answered: {e}"),
+        }
+    }
 }
