@@ -135,17 +135,13 @@ impl Services {
             add: record.members.clone().unwrap_or_default(),
             remove: Default::default(),
         };
-        let written = with_retry(|| async {
+        with_retry(|| async {
             let txn = store::begin_write(&self.db).await?;
             let current = self.lock_group(&txn, ctx, gid, id).await?;
-            self.write_group(txn, ctx, &current, &record, &plan, true)
-                .await
+            self.write_group(txn, ctx, &current, &record, &plan).await
         })
         .await?;
-        match written {
-            GroupWrite::View(v) => Ok(v),
-            GroupWrite::Done => Err(ServiceError::Internal("no view after replace".to_owned())),
-        }
+        self.get_group(ctx, id, true).await
     }
 
     pub async fn patch_group(
@@ -172,10 +168,16 @@ impl Services {
             patch::apply(&mut doc, &ops, &mut target)?;
             let record =
                 GroupRecord::from_json(&self.registry, &self.settings.dialect, Value::Object(doc))?;
-            self.write_group(txn, ctx, &current, &record, &plan, want_body)
-                .await
+            self.write_group(txn, ctx, &current, &record, &plan).await
         })
-        .await
+        .await?;
+        // Read after the commit: rendering a large group must not hold the
+        // write lock, and a retried write must not re-run after a read fails.
+        if want_body {
+            Ok(GroupWrite::View(self.get_group(ctx, id, true).await?))
+        } else {
+            Ok(GroupWrite::Done)
+        }
     }
 
     pub async fn delete_group(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
@@ -214,8 +216,7 @@ impl Services {
         current: &group::Model,
         record: &GroupRecord,
         plan: &MemberPlan,
-        want_body: bool,
-    ) -> Result<GroupWrite, ServiceError> {
+    ) -> Result<(), ServiceError> {
         let model = columns(record, now_ms(), current.version + 1);
         if !group_store::update(&txn, model, ctx.tenant, current.id, current.version).await? {
             return Err(ServiceError::Internal(
@@ -223,13 +224,8 @@ impl Services {
             ));
         }
         self.apply_member_plan(&txn, ctx, current.id, plan).await?;
-        let result = if want_body {
-            GroupWrite::View(self.load_group(&txn, ctx, current.id, true).await?)
-        } else {
-            GroupWrite::Done
-        };
         txn.commit().await?;
-        Ok(result)
+        Ok(())
     }
 
     /// Set operations in SQL: the cost follows the number of members named,
