@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, middleware, web};
 
-use crate::auth::{Verifier, guard::require_auth};
+use crate::auth::{AuthStack, guard::require_auth, server};
 use crate::scim::schema::Capabilities;
 use crate::service::{Ctx, DEFAULT_TENANT, Services};
 
@@ -48,7 +48,12 @@ impl AppState {
 }
 
 /// Registers Roster's routes; `main` and the tests share it.
-pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, verifier: Arc<Verifier>) {
+pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack) {
+    // Before the SCIM scope, which would otherwise claim every path when
+    // the base path is "/".
+    if let Some(server) = auth.server {
+        server::routes(cfg, server);
+    }
     let base = if state.base_path == "/" {
         String::new()
     } else {
@@ -56,7 +61,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, verifier: Arc<Ve
     };
     cfg.app_data(web::PayloadConfig::new(state.max_body_bytes))
         .app_data(web::Data::new(state))
-        .app_data(web::Data::from(verifier))
+        .app_data(web::Data::from(auth.verifier))
+        .app_data(web::Data::from(auth.limiter))
         .service(
             web::scope(&base)
                 .wrap(middleware::from_fn(require_auth))
