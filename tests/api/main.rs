@@ -2,6 +2,7 @@
 //! on SQLite and on MariaDB. One binary, so the suite links once.
 
 mod helpers;
+mod issuer;
 
 mod auth;
 mod binary;
@@ -9,5 +10,7 @@ mod concurrency;
 mod discovery;
 mod errors;
 mod groups;
+mod jwt;
+mod oauth_server;
 mod okta;
 mod users;
