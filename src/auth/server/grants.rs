@@ -2,8 +2,6 @@
 //! URI and PKCE verifier), rotating refresh tokens with reuse detection, and
 //! client credentials. Codes and refresh tokens are stored as digests only.
 
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entity::{oauth_code, oauth_refresh_token};
@@ -17,7 +15,7 @@ use uuid::Uuid;
 
 use super::authorize::Valid;
 use super::clients::Client;
-use super::{AuthServer, ServerError};
+use super::{AuthServer, ServerError, millis};
 use crate::auth::{random_secret, sha256, sha256_hex};
 use crate::store::{self, oauth as oauth_store};
 use crate::time::now_ms;
@@ -25,10 +23,6 @@ use crate::time::now_ms;
 /// Expired codes linger this long before they are swept, so that a late
 /// replay is still recognised as one.
 const CODE_SWEEP_AFTER_MS: i64 = 3_600_000;
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
 
 /// Stores a code for an approved request and returns it.
 pub async fn issue_code(

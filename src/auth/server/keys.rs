@@ -14,7 +14,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::ServerError;
+use super::{ServerError, millis};
 use crate::auth::keys::{KeySet, VerifyKey};
 use crate::store::oauth as store;
 use crate::time::now_ms;
@@ -200,10 +200,6 @@ fn parse_row(row: &oauth_signing_key::Model) -> Option<(Signer, Jwk)> {
     jwk.common.key_id = Some(kid.clone());
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
     Some((Signer { kid, key }, jwk))
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// A fresh P-256 private key as PKCS#8 PEM, from the OS generator.

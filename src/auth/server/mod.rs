@@ -38,6 +38,11 @@ pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 /// any parsing.
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
+/// Durations as the database stores instants: milliseconds.
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 pub struct Settings {
     pub issuer: String,
     pub audience: String,
