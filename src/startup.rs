@@ -164,6 +164,24 @@ fn capabilities(limits: PageLimits, modes: Modes, oauth_metadata: Option<String>
     }
 }
 
+/// Printed, not logged: the token must reach the operator once and no log
+/// file. One write, so that a reader sees the whole banner or none of it;
+/// and a closed stdout (a reader that stopped after the token) must not
+/// panic the server, which `println!` would.
+fn print_bootstrap_token(token: &str) {
+    use std::io::Write;
+    let banner = format!(
+        "Roster generated an API token (shown only this once; only its hash is stored):\n    \
+         {token}\nSend it as 'Authorization: Bearer <token>'; mint more with 'roster token create'.\n"
+    );
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
+        log::warn!(
+            "cannot print the generated API token ({e}); mint one with 'roster token create'"
+        );
+    }
+}
+
 /// `roster serve`: runs until the process is stopped.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let db = connect(&config).await?;
@@ -174,12 +192,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     if !auth.verifier.has_configured_credentials()
         && let Some(minted) = service::tokens::ensure_bootstrap(&db, DEFAULT_TENANT).await?
     {
-        // Printed, not logged: it must reach the operator once and no log file.
-        println!("Roster generated an API token (shown only this once; only its hash is stored):");
-        println!("    {}", minted.token);
-        println!(
-            "Send it as 'Authorization: Bearer <token>'; mint more with 'roster token create'."
-        );
+        print_bootstrap_token(&minted.token);
     }
     let mut modes = vec!["bearer token"];
     let enabled = auth.verifier.modes();
