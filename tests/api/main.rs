@@ -5,6 +5,7 @@ mod helpers;
 mod issuer;
 
 mod auth;
+mod auth_modes;
 mod binary;
 mod concurrency;
 mod discovery;

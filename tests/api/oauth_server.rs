@@ -4,6 +4,10 @@
 
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+
 use awc::http::StatusCode;
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
@@ -18,7 +22,7 @@ use roster::service::DEFAULT_TENANT;
 
 use crate::each_database;
 use crate::helpers::{Db, Resp, TOKEN, TestApp, read};
-use crate::issuer::{advertised_schemes, assert_invalid_token, call_with_bearer};
+use crate::issuer::{advertised_schemes, assert_invalid_token, call_with_bearer, unsigned};
 
 each_database!(
     metadata_and_keys_are_published,
@@ -455,9 +459,9 @@ async fn client_credentials_with_basic_and_post_authentication(db: Db) {
             .await
             .expect("client credentials");
         assert!(tokens.refresh_token().is_none(), "RFC 6749 §4.4.3");
-        call_with_bearer(&app, tokens.access_token().secret())
-            .await
-            .assert_status(200);
+        let access = tokens.access_token().secret();
+        call_with_bearer(&app, access).await.assert_status(200);
+        assert_forgeries_fail(&app, access).await;
         let wrong = entra_client(&app, "wrong", auth)
             .exchange_client_credentials()
             .request_async(&oauth2_send)
@@ -518,11 +522,39 @@ async fn client_credentials_with_basic_and_post_authentication(db: Db) {
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED.as_u16());
 }
 
+/// Our own issuer's tokens get no special trust: altered or unsigned
+/// copies of a real one are refused.
+async fn assert_forgeries_fail(app: &TestApp, genuine: &str) {
+    let parts: Vec<&str> = genuine.split('.').collect();
+    let payload = URL_SAFE_NO_PAD.decode(parts[1]).expect("payload");
+    let mut claims: Value = serde_json::from_slice(&payload).expect("claims");
+    let kid = jsonwebtoken::decode_header(genuine)
+        .expect("header")
+        .kid
+        .expect("kid");
+    assert_invalid_token(
+        &call_with_bearer(app, &unsigned(&kid, &claims)).await,
+        "alg none",
+    );
+    claims["scope"] = serde_json::json!("scim admin");
+    let altered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        parts[2]
+    );
+    assert_invalid_token(&call_with_bearer(app, &altered).await, "altered claims");
+}
+
 async fn clients_added_with_the_cli_enable_the_server(db: Db) {
     let secret = std::cell::RefCell::new(String::new());
+    // The built-in server alone: no static credentials configured.
     let app = TestApp::spawn_prepared(
         db,
-        |_| {},
+        |c| {
+            c.auth.bearer_tokens.clear();
+            c.auth.basic.clear();
+        },
         async |conn| {
             let new = NewClient {
                 client_id: "entra".to_owned(),
@@ -549,9 +581,17 @@ async fn clients_added_with_the_cli_enable_the_server(db: Db) {
         .request_async(&oauth2_send)
         .await
         .expect("client credentials");
-    call_with_bearer(&app, tokens.access_token().secret())
+    let access = tokens.access_token().secret();
+    call_with_bearer(&app, access).await.assert_status(200);
+    let names: Vec<String> = advertised_schemes(&app, &format!("Bearer {access}"))
         .await
-        .assert_status(200);
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
+    assert_eq!(
+        names,
+        ["Bearer token", "OAuth 2.0 (built-in authorization server)"]
+    );
 }
 
 async fn signing_key_rotation_keeps_old_tokens_valid_until_they_expire(db: Db) {
