@@ -86,12 +86,19 @@ impl FailureLimiter {
     }
 }
 
+/// The last `X-Forwarded-For` entry: the one our own proxy appended. Earlier
+/// entries come from the client and prove nothing.
 fn forwarded_addr(req: &HttpRequest) -> Option<IpAddr> {
-    let info = req.connection_info();
-    let text = info.realip_remote_addr()?;
-    text.parse::<IpAddr>()
+    let last = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()?
+        .trim();
+    last.parse::<IpAddr>()
         .ok()
-        .or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| last.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
 fn whole_seconds(d: Duration) -> u64 {
@@ -123,5 +130,31 @@ mod tests {
         assert!((1..=60).contains(&wait), "{wait}");
         assert!(limiter.refused(a).is_some());
         assert_eq!(limiter.refused(b), None, "other addresses are unaffected");
+    }
+
+    #[test]
+    fn behind_a_proxy_the_last_forwarded_address_counts() {
+        let limiter = |trust| {
+            FailureLimiter::new(&RateLimitConfig {
+                trust_forwarded_for: trust,
+                ..RateLimitConfig::default()
+            })
+        };
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr("10.0.0.1:1234".parse().unwrap())
+            .insert_header(("X-Forwarded-For", "6.6.6.6, 203.0.113.7"))
+            .to_http_request();
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(limiter(false).client_addr(&req), Some(proxy));
+        assert_eq!(limiter(true).client_addr(&req), Some(client));
+        let v6 = actix_web::test::TestRequest::default()
+            .peer_addr("[2001:db8::1:2:3:4]:1".parse().unwrap())
+            .to_http_request();
+        assert_eq!(
+            limiter(false).client_addr(&v6),
+            Some("2001:db8::".parse().unwrap()),
+            "one IPv6 /64 is one address"
+        );
     }
 }

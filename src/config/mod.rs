@@ -168,8 +168,8 @@ pub struct RateLimitConfig {
     pub burst: u32,
     /// Failures per minute an address regains after that.
     pub per_minute: u32,
-    /// Take the address from `Forwarded`/`X-Forwarded-For`. Only behind a
-    /// proxy that sets it: otherwise clients choose their own address.
+    /// Count by the last `X-Forwarded-For` entry (the one the proxy
+    /// appends). Only behind a proxy: otherwise clients choose their address.
     pub trust_forwarded_for: bool,
 }
 
