@@ -107,12 +107,14 @@ async fn run(db: &'static str, url: String) -> Vec<Row> {
 async fn serve(config: &Config) -> (String, DatabaseConnection) {
     let conn = startup::connect(config).await.expect("connect");
     startup::migrate(&conn).await.expect("migrate");
-    let (state, verifier) = startup::app_state(config, conn.clone()).expect("state");
+    let (state, auth) = startup::app_state(config, conn.clone())
+        .await
+        .expect("state");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let server = HttpServer::new(move || {
-        let (state, verifier) = (state.clone(), verifier.clone());
-        App::new().configure(move |cfg| http::configure(cfg, state, verifier))
+        let (state, auth) = (state.clone(), auth.clone());
+        App::new().configure(move |cfg| http::configure(cfg, state, auth))
     })
     .workers(2)
     .disable_signals()

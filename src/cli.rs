@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
-use crate::config::{AuthOverrides, Config, DatabaseOverrides, Overrides, ServerOverrides};
+use crate::auth::server::{self as oauth, NewClient};
+use crate::auth::setup::key_retention;
+use crate::config::{
+    AuthOverrides, Config, DatabaseOverrides, GRANT_TYPES, JwtOverrides, Overrides, ServerOverrides,
+};
 use crate::service::{DEFAULT_TENANT, tokens};
 use crate::startup::{self, StartupError};
 
@@ -52,6 +56,41 @@ pub struct Opts {
         hide_env_values = true
     )]
     pub basic_auth: Option<Vec<String>>,
+    #[command(flatten)]
+    pub jwt: JwtOpts,
+}
+
+/// The external issuer whose JWTs are accepted.
+#[derive(Debug, Args)]
+pub struct JwtOpts {
+    /// Expected `iss` of bearer JWTs
+    #[arg(long, env = "ROSTER_JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+    /// Accepted `aud` values, comma-separated
+    #[arg(
+        long,
+        env = "ROSTER_JWT_AUDIENCE",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub jwt_audience: Option<Vec<String>>,
+    /// URL of the issuer's JWKS (https, or http on loopback)
+    #[arg(long, env = "ROSTER_JWT_JWKS_URL", global = true)]
+    pub jwt_jwks_url: Option<String>,
+    /// A JWKS or PEM public key file
+    #[arg(long, env = "ROSTER_JWT_JWKS_FILE", global = true)]
+    pub jwt_jwks_file: Option<PathBuf>,
+    /// Shared secret for HS256 tokens (at least 32 bytes)
+    #[arg(
+        long,
+        env = "ROSTER_JWT_HS256_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub jwt_hs256_secret: Option<String>,
+    /// Scope a token must carry
+    #[arg(long, env = "ROSTER_JWT_REQUIRED_SCOPE", global = true)]
+    pub jwt_required_scope: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +104,18 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage clients of the built-in OAuth2 authorization server
+    OauthClient {
+        #[command(subcommand)]
+        command: OAuthClientCommand,
+    },
+    /// Manage the built-in authorization server's signing keys
+    OauthKey {
+        #[command(subcommand)]
+        command: OAuthKeyCommand,
+    },
+    /// Print the Argon2 hash of a secret read from standard input, for the config file
+    HashSecret,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +129,43 @@ pub enum TokenCommand {
     List,
     /// Revoke a token by id
     Revoke { id: Uuid },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OAuthClientCommand {
+    /// Add a client of the built-in authorization server; prints its secret once
+    Add {
+        client_id: String,
+        /// Exact redirect URI (repeatable), e.g. Okta's callback URL
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Allowed grant types (repeatable or comma-separated)
+        #[arg(
+            long = "grant-type",
+            value_delimiter = ',',
+            default_values_t = ["authorization_code".to_owned(), "refresh_token".to_owned()],
+            value_parser = clap::builder::PossibleValuesParser::new(GRANT_TYPES)
+        )]
+        grant_types: Vec<String>,
+        /// Scopes the client may ask for [default: oauth.scope]
+        #[arg(long = "scope", value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Accept authorization requests without PKCE (for clients that cannot send it)
+        #[arg(long)]
+        no_pkce: bool,
+    },
+    /// List clients kept in the database (never their secrets)
+    List,
+    /// Remove a client and revoke its refresh tokens
+    Remove { client_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OAuthKeyCommand {
+    /// Sign with a new key from now on; old keys stay published until their tokens expire
+    Rotate,
+    /// List signing keys (never the private parts)
+    List,
 }
 
 impl Opts {
@@ -94,12 +182,44 @@ impl Opts {
             (self.bearer_token.is_some() || self.basic_auth.is_some()).then(|| AuthOverrides {
                 bearer_tokens: self.bearer_token.clone(),
                 basic: self.basic_auth.clone(),
+                jwt: None,
             });
+        let auth = match (auth, self.jwt.overrides()) {
+            (auth, None) => auth,
+            (auth, Some(jwt)) => Some(AuthOverrides {
+                jwt: Some(jwt),
+                ..auth.unwrap_or_default()
+            }),
+        };
         Overrides {
             server,
             database,
             auth,
         }
+    }
+}
+
+impl JwtOpts {
+    fn overrides(&self) -> Option<JwtOverrides> {
+        let jwt = JwtOverrides {
+            issuer: self.jwt_issuer.clone(),
+            // "a,,b" or a trailing comma must not add an empty audience.
+            audience: self
+                .jwt_audience
+                .clone()
+                .map(|a| a.into_iter().filter(|s| !s.is_empty()).collect()),
+            jwks_url: self.jwt_jwks_url.clone(),
+            jwks_file: self.jwt_jwks_file.clone(),
+            hs256_secret: self.jwt_hs256_secret.clone(),
+            required_scope: self.jwt_required_scope.clone(),
+        };
+        let any = jwt.issuer.is_some()
+            || jwt.audience.is_some()
+            || jwt.jwks_url.is_some()
+            || jwt.jwks_file.is_some()
+            || jwt.hs256_secret.is_some()
+            || jwt.required_scope.is_some();
+        any.then_some(jwt)
     }
 }
 
@@ -114,6 +234,9 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             Ok(())
         }
         Command::Token { command } => token_command(&config, command).await,
+        Command::OauthClient { command } => oauth_client_command(&config, command).await,
+        Command::OauthKey { command } => oauth_key_command(&config, command).await,
+        Command::HashSecret => hash_secret_command(),
     }
 }
 
@@ -154,4 +277,169 @@ async fn token_command(config: &Config, command: TokenCommand) -> Result<(), Sta
         }
     }
     Ok(())
+}
+
+async fn oauth_client_command(
+    config: &Config,
+    command: OAuthClientCommand,
+) -> Result<(), StartupError> {
+    let db = startup::connect(config).await?;
+    startup::migrate(&db).await?;
+    match command {
+        OAuthClientCommand::Add {
+            client_id,
+            redirect_uris,
+            grant_types,
+            scopes,
+            no_pkce,
+        } => {
+            if config
+                .oauth
+                .clients
+                .iter()
+                .any(|c| c.client_id == client_id)
+            {
+                return Err(StartupError::Cli(format!(
+                    "client {client_id:?} is already configured in the config file"
+                )));
+            }
+            let new = NewClient {
+                client_id: client_id.clone(),
+                redirect_uris,
+                grant_types,
+                scopes,
+                require_pkce: !no_pkce,
+            };
+            let secret = oauth::add_client(&db, DEFAULT_TENANT, new).await?;
+            println!("{secret}");
+            eprintln!(
+                "client {client_id:?} added; its secret is shown only this once. \
+                 Restart Roster to enable the authorization server if this is the first client."
+            );
+        }
+        OAuthClientCommand::List => {
+            for c in oauth::list_clients(&db, DEFAULT_TENANT).await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    c.client_id,
+                    c.grant_types,
+                    c.redirect_uris,
+                    crate::time::format_ms(c.created_at)
+                );
+            }
+        }
+        OAuthClientCommand::Remove { client_id } => {
+            if oauth::remove_client(&db, DEFAULT_TENANT, &client_id).await? {
+                println!("client {client_id:?} removed and its refresh tokens revoked");
+            } else {
+                println!("no stored client {client_id:?}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn oauth_key_command(config: &Config, command: OAuthKeyCommand) -> Result<(), StartupError> {
+    let db = startup::connect(config).await?;
+    startup::migrate(&db).await?;
+    match command {
+        OAuthKeyCommand::Rotate => {
+            let id = oauth::rotate_key(&db, DEFAULT_TENANT, key_retention(config)).await?;
+            println!("new signing key {id}; running servers switch to it within a minute");
+        }
+        OAuthKeyCommand::List => {
+            for k in oauth::list_keys(&db, DEFAULT_TENANT).await? {
+                let state = match k.retired_at {
+                    Some(at) => format!("retired {}", crate::time::format_ms(at)),
+                    None => "active".to_owned(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{state}",
+                    k.id,
+                    k.algorithm,
+                    crate::time::format_ms(k.created_at)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hash_secret_command() -> Result<(), StartupError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| StartupError::Cli(format!("cannot read standard input: {e}")))?;
+    let secret = line.trim_end_matches(['\r', '\n']);
+    if secret.is_empty() {
+        return Err(StartupError::Cli("no secret on standard input".to_owned()));
+    }
+    let hash = crate::auth::hash_secret(secret).map_err(StartupError::Cli)?;
+    println!("{hash}");
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail dictates the error type
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn named_jwt_variables_reach_the_config() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ROSTER_JWT_ISSUER", "https://sts.windows.net/t/");
+            jail.set_env(
+                "ROSTER_JWT_AUDIENCE",
+                "8adf8e6e-67b2-4cf2-a259-e3dc5476c621,api://roster,",
+            );
+            jail.set_env("ROSTER_JWT_JWKS_URL", "https://login.example/keys");
+            jail.set_env(
+                "ROSTER_JWT_HS256_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            );
+            jail.set_env("ROSTER_JWT_REQUIRED_SCOPE", "scim");
+            let cli = Cli::try_parse_from(["roster"]).map_err(|e| e.to_string())?;
+            let c = Config::load(None, &cli.opts.overrides()).map_err(|e| e.to_string())?;
+            let jwt = &c.auth.jwt;
+            assert_eq!(jwt.issuer.as_deref(), Some("https://sts.windows.net/t/"));
+            assert_eq!(jwt.audience.len(), 2);
+            assert_eq!(jwt.jwks_url.as_deref(), Some("https://login.example/keys"));
+            assert!(jwt.hs256_secret.is_some());
+            assert_eq!(jwt.required_scope.as_deref(), Some("scim"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn oauth_client_add_parses() {
+        let cli = Cli::try_parse_from([
+            "roster",
+            "oauth-client",
+            "add",
+            "entra",
+            "--grant-type",
+            "client_credentials",
+        ])
+        .expect("parses");
+        let Some(Command::OauthClient {
+            command: OAuthClientCommand::Add { grant_types, .. },
+        }) = cli.command
+        else {
+            panic!("wrong command");
+        };
+        assert_eq!(grant_types, ["client_credentials"]);
+        assert!(
+            Cli::try_parse_from([
+                "roster",
+                "oauth-client",
+                "add",
+                "x",
+                "--grant-type",
+                "password"
+            ])
+            .is_err()
+        );
+    }
 }

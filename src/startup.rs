@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::{App, HttpServer, middleware, web};
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::auth::Verifier;
+use crate::auth::{AuthStack, Modes, setup};
 use crate::config::{BulkConfig, Config};
 use crate::http::{self, AppState};
 use crate::scim::list::PageLimits;
@@ -22,8 +22,8 @@ pub enum StartupError {
     Database { url: String, source: DbErr },
     #[error("cannot migrate the database: {0}")]
     Migration(DbErr),
-    #[error("invalid credentials in the configuration: {0}")]
-    Credentials(String),
+    #[error("invalid authentication settings: {0}")]
+    Auth(#[from] setup::SetupError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -31,6 +31,12 @@ pub enum StartupError {
     },
     #[error("{0}")]
     Service(#[from] service::ServiceError),
+    #[error("{0}")]
+    OAuth(#[from] crate::auth::server::ServerError),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("{0}")]
+    Cli(String),
 }
 
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {
@@ -51,13 +57,13 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartupError> {
     store::migrate(db).await.map_err(StartupError::Migration)
 }
 
-/// The shared state handlers run on, and the auth guard's verifier.
-pub fn app_state(
+/// The shared state handlers run on, and authentication: the guard and,
+/// when a client is configured, the built-in authorization server.
+pub async fn app_state(
     config: &Config,
     db: DatabaseConnection,
-) -> Result<(AppState, Arc<Verifier>), StartupError> {
-    let verifier = Verifier::new(&config.auth.bearer_tokens, &config.auth.basic, db.clone())
-        .map_err(|e| StartupError::Credentials(e.to_string()))?;
+) -> Result<(AppState, AuthStack), StartupError> {
+    let auth = setup::build(config, db.clone(), DEFAULT_TENANT).await?;
     let limits = PageLimits {
         default_count: config.scim.default_page_size,
         max_count: config.scim.max_page_size,
@@ -71,6 +77,13 @@ pub fn app_state(
             store_password_hashes: config.scim.store_password_hashes,
         },
     };
+    let oauth_metadata = auth.server.as_ref().map(|s| {
+        format!(
+            "{}{}",
+            s.settings.issuer,
+            crate::auth::server::METADATA_PATH
+        )
+    });
     let state = AppState {
         services,
         base_path: config.server.base_path.clone(),
@@ -78,33 +91,74 @@ pub fn app_state(
         capabilities: Arc::new(capabilities(
             limits,
             config.scim.bulk,
-            verifier.basic_enabled(),
+            auth.verifier.modes(),
+            oauth_metadata,
         )),
         max_body_bytes: config.server.max_body_bytes,
         bulk: config.scim.bulk,
         group_patch_no_content: config.scim.group_patch_no_content,
     };
-    Ok((state, Arc::new(verifier)))
+    Ok((state, auth))
 }
 
-/// What ServiceProviderConfig advertises: exactly what this build does.
-fn capabilities(limits: PageLimits, bulk: BulkConfig, basic: bool) -> Capabilities {
-    let mut schemes = vec![AuthScheme {
-        scheme_type: "oauthbearertoken".to_owned(),
-        name: "Bearer token".to_owned(),
-        description: "A static bearer token in the Authorization header".to_owned(),
-        spec_uri: Some("https://www.rfc-editor.org/rfc/rfc6750".to_owned()),
+/// What ServiceProviderConfig advertises: exactly the enabled modes.
+/// Database bearer tokens are always accepted, so that scheme always leads.
+fn capabilities(
+    limits: PageLimits,
+    bulk: BulkConfig,
+    modes: Modes,
+    oauth_metadata: Option<String>,
+) -> Capabilities {
+    let scheme = |scheme_type: &str, name: &str, description: &str, spec: &str| AuthScheme {
+        scheme_type: scheme_type.to_owned(),
+        name: name.to_owned(),
+        description: description.to_owned(),
+        spec_uri: Some(spec.to_owned()),
         documentation_uri: None,
+        primary: false,
+    };
+    let mut schemes = vec![AuthScheme {
         primary: true,
+        ..scheme(
+            "oauthbearertoken",
+            "Bearer token",
+            "A static bearer token in the Authorization header",
+            "https://www.rfc-editor.org/rfc/rfc6750",
+        )
     }];
-    if basic {
+    if modes.basic {
+        schemes.push(scheme(
+            "httpbasic",
+            "HTTP Basic",
+            "HTTP Basic authentication with configured credentials",
+            "https://www.rfc-editor.org/rfc/rfc7617",
+        ));
+    }
+    if modes.jwt {
+        schemes.push(scheme(
+            "oauthbearertoken",
+            "OAuth 2.0 bearer JWT",
+            "An OAuth 2.0 access token (JWT) from a trusted issuer, validated against its keys",
+            "https://www.rfc-editor.org/rfc/rfc9068",
+        ));
+    }
+    if modes.introspection {
+        schemes.push(scheme(
+            "oauthbearertoken",
+            "OAuth 2.0 introspected token",
+            "An opaque OAuth 2.0 access token checked by token introspection",
+            "https://www.rfc-editor.org/rfc/rfc7662",
+        ));
+    }
+    if let Some(metadata) = oauth_metadata {
         schemes.push(AuthScheme {
-            scheme_type: "httpbasic".to_owned(),
-            name: "HTTP Basic".to_owned(),
-            description: "HTTP Basic authentication with configured credentials".to_owned(),
-            spec_uri: Some("https://www.rfc-editor.org/rfc/rfc7617".to_owned()),
-            documentation_uri: None,
-            primary: false,
+            documentation_uri: Some(metadata),
+            ..scheme(
+                "oauth2",
+                "OAuth 2.0 (built-in authorization server)",
+                "Access tokens from this server's own authorization server",
+                "https://www.rfc-editor.org/rfc/rfc6749",
+            )
         });
     }
     Capabilities {
@@ -130,18 +184,22 @@ fn capabilities(limits: PageLimits, bulk: BulkConfig, basic: bool) -> Capabiliti
     }
 }
 
-/// Prints a minted token for the operator: printed, not logged, so that it
-/// reaches them once and no log file. A closed stdout (`roster | head`) must
-/// not stop the server, so write errors are ignored.
-fn announce_token(token: &str) {
+/// Printed, not logged: the token must reach the operator once and no log
+/// file. One write, so that a reader sees the whole banner or none of it;
+/// and a closed stdout (a reader that stopped after the token) must not
+/// panic the server, which `println!` would.
+fn print_bootstrap_token(token: &str) {
     use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "Roster generated an API token (shown only this once; only its hash is stored):\n    {token}\n\
-         Send it as 'Authorization: Bearer <token>'; mint more with 'roster token create'."
+    let banner = format!(
+        "Roster generated an API token (shown only this once; only its hash is stored):\n    \
+         {token}\nSend it as 'Authorization: Bearer <token>'; mint more with 'roster token create'.\n"
     );
-    let _ = out.flush();
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
+        log::warn!(
+            "cannot print the generated API token ({e}); mint one with 'roster token create'"
+        );
+    }
 }
 
 /// `roster serve`: runs until the process is stopped.
@@ -150,15 +208,29 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     if config.database.migrate_on_start {
         migrate(&db).await?;
     }
-    let (state, verifier) = app_state(&config, db.clone())?;
-    if !verifier.has_configured_credentials()
+    let (state, auth) = app_state(&config, db.clone()).await?;
+    if !auth.verifier.has_configured_credentials()
         && let Some(minted) = service::tokens::ensure_bootstrap(&db, DEFAULT_TENANT).await?
     {
-        announce_token(&minted.token);
+        print_bootstrap_token(&minted.token);
     }
     let mut modes = vec!["bearer token"];
-    if verifier.basic_enabled() {
-        modes.push("HTTP basic");
+    let enabled = auth.verifier.modes();
+    for (on, name) in [
+        (enabled.basic, "HTTP basic"),
+        (enabled.jwt, "JWT"),
+        (enabled.introspection, "introspection"),
+    ] {
+        if on {
+            modes.push(name);
+        }
+    }
+    if let Some(server) = &auth.server {
+        log::info!(
+            "built-in OAuth2 authorization server at {}{}",
+            server.settings.issuer,
+            crate::auth::server::METADATA_PATH
+        );
     }
     log::info!(
         "Roster serving SCIM 2.0 at http://{}{} (database: {}, auth: {})",
@@ -169,11 +241,11 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     );
     let addr = config.server.bind.clone();
     let mut server = HttpServer::new(move || {
-        let (state, verifier) = (state.clone(), verifier.clone());
+        let (state, auth) = (state.clone(), auth.clone());
         App::new()
             .wrap(middleware::Compress::default())
             .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#))
-            .configure(move |cfg| http::configure(cfg, state, verifier))
+            .configure(move |cfg| http::configure(cfg, state, auth))
             .default_service(web::to(http::error::unknown_route))
     });
     if config.server.workers > 0 {

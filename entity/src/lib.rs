@@ -13,5 +13,9 @@
 pub mod api_token;
 pub mod group;
 pub mod group_member;
+pub mod oauth_client;
+pub mod oauth_code;
+pub mod oauth_refresh_token;
+pub mod oauth_signing_key;
 pub mod user;
 pub mod user_email;

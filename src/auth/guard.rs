@@ -4,10 +4,11 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, web};
+use actix_web::{Error, HttpMessage, HttpResponse, web};
 
 use super::Verifier;
-use super::credentials::AuthError;
+use super::credentials::{AuthError, Modes};
+use super::rate_limit::{FailureLimiter, retry_after};
 use crate::http::error::scim_error_response;
 use crate::scim::ScimError;
 
@@ -15,7 +16,10 @@ pub async fn require_auth(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let Some(verifier) = req.app_data::<web::Data<Verifier>>().cloned() else {
+    let (Some(verifier), Some(limiter)) = (
+        req.app_data::<web::Data<Verifier>>().cloned(),
+        req.app_data::<web::Data<FailureLimiter>>().cloned(),
+    ) else {
         let resp = scim_error_response(&ScimError::new(
             500,
             None,
@@ -23,6 +27,10 @@ pub async fn require_auth(
         ));
         return Ok(req.into_response(resp).map_into_right_body());
     };
+    let addr = limiter.client_addr(req.request());
+    if let Some(wait) = addr.and_then(|a| limiter.refused(a)) {
+        return Ok(req.into_response(too_many(wait)).map_into_right_body());
+    }
     match verifier.verify(req.headers().get(AUTHORIZATION)).await {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
@@ -31,45 +39,76 @@ pub async fn require_auth(
                 .map(ServiceResponse::map_into_left_body)
         }
         Err(e) => {
-            let peer = req
-                .peer_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default();
+            let shown = addr.map(|a| a.to_string()).unwrap_or_default();
             log::warn!(
-                "authentication failed from {peer} for {} {}: {e}",
+                "authentication failed from {shown} for {} {}: {e}",
                 req.method(),
                 req.path()
             );
-            let resp = unauthorized(&verifier, e);
+            let over_limit = match e {
+                AuthError::BadToken | AuthError::BadBasic | AuthError::Malformed => {
+                    addr.and_then(|a| limiter.failed(a))
+                }
+                _ => None,
+            };
+            let resp = match over_limit {
+                Some(wait) => too_many(wait),
+                None => refusal(verifier.modes(), &e),
+            };
             Ok(req.into_response(resp).map_into_right_body())
         }
     }
 }
 
-fn unauthorized(verifier: &Verifier, e: AuthError) -> actix_web::HttpResponse {
-    let (status, detail) = match e {
-        AuthError::Unavailable => (
-            503,
-            "credentials could not be checked; try again".to_owned(),
-        ),
-        other => (401, format!("authentication required: {other}")),
+fn too_many(wait: u64) -> HttpResponse {
+    let mut resp = scim_error_response(&ScimError::new(
+        429,
+        None,
+        "too many failed authentication attempts from this address; retry later",
+    ));
+    let (name, value) = retry_after(wait);
+    resp.headers_mut().insert(name, value);
+    resp
+}
+
+fn refusal(modes: Modes, e: &AuthError) -> HttpResponse {
+    let status = match e {
+        AuthError::Unavailable => 503,
+        AuthError::InsufficientScope(_) => 403,
+        _ => 401,
+    };
+    let detail = match e {
+        AuthError::Unavailable => "credentials could not be checked; try again".to_owned(),
+        AuthError::InsufficientScope(_) => format!("forbidden: {e}"),
+        _ => format!("authentication required: {e}"),
     };
     let mut resp = scim_error_response(&ScimError::new(status, None, detail));
-    if status == 401 {
-        // RFC 6750 §3: say why a presented bearer token was refused.
-        let bearer = if e == AuthError::BadToken {
-            r#"Bearer realm="roster", error="invalid_token""#
-        } else {
-            r#"Bearer realm="roster""#
-        };
-        let headers = resp.headers_mut();
-        headers.append(WWW_AUTHENTICATE, HeaderValue::from_static(bearer));
-        if verifier.basic_enabled() {
-            headers.append(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static(r#"Basic realm="roster", charset="UTF-8""#),
-            );
-        }
+    if status == 503 {
+        return resp;
+    }
+    let headers = resp.headers_mut();
+    headers.append(WWW_AUTHENTICATE, bearer_challenge(e));
+    if modes.basic && status == 401 {
+        headers.append(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Basic realm="roster", charset="UTF-8""#),
+        );
     }
     resp
+}
+
+/// RFC 6750 §3: say why a presented bearer token was refused.
+fn bearer_challenge(e: &AuthError) -> HeaderValue {
+    match e {
+        AuthError::BadToken => {
+            HeaderValue::from_static(r#"Bearer realm="roster", error="invalid_token""#)
+        }
+        AuthError::InsufficientScope(scope) => HeaderValue::from_str(&format!(
+            r#"Bearer realm="roster", error="insufficient_scope", scope="{scope}""#
+        ))
+        .unwrap_or(HeaderValue::from_static(
+            r#"Bearer realm="roster", error="insufficient_scope""#,
+        )),
+        _ => HeaderValue::from_static(r#"Bearer realm="roster""#),
+    }
 }

@@ -1,9 +1,19 @@
 //! The request guard: who may call the SCIM API. Basic credentials, static
-//! bearer tokens (configured or minted into the database) today; OAuth2 JWT
-//! verifiers plug into [`credentials::Verifier`] beside them.
+//! bearer tokens (configured or minted into the database), bearer JWTs from
+//! configured issuers, and opaque tokens checked by introspection. `server`
+//! is the optional built-in OAuth2 authorization server whose tokens the
+//! guard accepts like any other issuer's.
 
 pub mod credentials;
 pub mod guard;
+pub mod http_client;
+mod introspection;
+pub mod jwt;
+pub mod keys;
+pub mod passwords;
+pub mod rate_limit;
+pub mod server;
+pub mod setup;
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -12,7 +22,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-pub use credentials::{Principal, Verifier};
+pub use credentials::{Modes, Principal, Verifier};
+pub use setup::AuthStack;
 
 /// Prefix of tokens Roster mints, so secret scanners and people can tell
 /// what a leaked string is.
@@ -28,9 +39,14 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// A new random bearer token: 256 bits from the OS generator.
 pub fn generate_token() -> Result<String, String> {
+    random_secret(TOKEN_PREFIX)
+}
+
+/// `prefix` followed by 256 random bits from the OS generator, base64url.
+pub fn random_secret(prefix: &str) -> Result<String, String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| format!("no randomness available: {e}"))?;
-    Ok(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 /// Argon2id PHC string of a secret, with a random salt.

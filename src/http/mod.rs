@@ -13,7 +13,7 @@ use std::sync::Arc;
 use actix_web::http::header::IF_MATCH;
 use actix_web::{HttpRequest, middleware, web};
 
-use crate::auth::{Verifier, guard::require_auth};
+use crate::auth::{AuthStack, guard::require_auth, server};
 use crate::scim::etag::Precondition;
 use crate::scim::schema::Capabilities;
 use crate::service::{Ctx, DEFAULT_TENANT, Services};
@@ -54,7 +54,12 @@ impl AppState {
 }
 
 /// Registers Roster's routes; `main` and the tests share it.
-pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, verifier: Arc<Verifier>) {
+pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack) {
+    // Before the SCIM scope, which would otherwise claim every path when
+    // the base path is "/".
+    if let Some(server) = auth.server {
+        server::routes(cfg, server);
+    }
     let bulk_limit = state.bulk.max_payload_bytes;
     let base = if state.base_path == "/" {
         String::new()
@@ -64,7 +69,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, verifier: Arc<Ve
     cfg.app_data(web::PayloadConfig::new(state.max_body_bytes))
         .app_data(body::BodyLimit(state.max_body_bytes))
         .app_data(web::Data::new(state))
-        .app_data(web::Data::from(verifier))
+        .app_data(web::Data::from(auth.verifier))
+        .app_data(web::Data::from(auth.limiter))
         .service(
             web::scope(&base)
                 .wrap(middleware::from_fn(require_auth))

@@ -3,6 +3,7 @@
 
 pub mod filter_sql;
 pub mod groups;
+pub mod oauth;
 pub mod tokens;
 pub mod users;
 

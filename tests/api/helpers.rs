@@ -81,11 +81,25 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: Db, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_prepared(db, adjust, async |_| {}).await
+    }
+
+    /// Like `spawn_with`, and `prepare` runs on the migrated database before
+    /// the app starts (e.g. to store what start-up reads). `server.bind` is
+    /// the address the app will listen on.
+    pub async fn spawn_prepared(
+        db: Db,
+        adjust: impl FnOnce(&mut Config),
+        prepare: impl AsyncFnOnce(&DatabaseConnection),
+    ) -> Self {
         let (url, dir) = match db {
             Db::Sqlite => sqlite_url(),
             Db::MariaDb => (mariadb_url().await, None),
         };
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = listener.local_addr().expect("local addr").port();
         let mut config = Config::default();
+        config.server.bind = format!("127.0.0.1:{port}");
         config.database.url = DatabaseUrl::new(url);
         config.database.max_connections = 4;
         config.auth.bearer_tokens = vec![Secret::new(TOKEN)];
@@ -97,9 +111,10 @@ impl TestApp {
         startup::migrate(&conn)
             .await
             .expect("migrate the test database");
-        let (state, verifier) = startup::app_state(&config, conn.clone()).expect("app state");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        let port = listener.local_addr().expect("local addr").port();
+        prepare(&conn).await;
+        let (state, verifier) = startup::app_state(&config, conn.clone())
+            .await
+            .expect("app state");
         let server = HttpServer::new(move || {
             let (state, verifier) = (state.clone(), verifier.clone());
             App::new()

@@ -2,8 +2,10 @@
 //! on SQLite and on MariaDB. One binary, so the suite links once.
 
 mod helpers;
+mod issuer;
 
 mod auth;
+mod auth_modes;
 mod binary;
 mod bulk;
 mod concurrency;
@@ -12,5 +14,7 @@ mod discovery;
 mod errors;
 mod etag;
 mod groups;
+mod jwt;
+mod oauth_server;
 mod okta;
 mod users;

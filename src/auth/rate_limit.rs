@@ -1,0 +1,160 @@
+//! Failed authentications per client address. governor's GCRA counts the
+//! failures; once an address has used up its allowance it is refused, with
+//! every credential, until the allowance would admit another attempt, so
+//! that guessing learns nothing from a 429.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::HttpRequest;
+use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::config::RateLimitConfig;
+
+/// Beyond this many tracked addresses, forgotten ones are swept out.
+const SWEEP_AT: usize = 10_000;
+
+pub struct FailureLimiter {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    clock: DefaultClock,
+    refused_until: Mutex<HashMap<IpAddr, Instant>>,
+    trust_forwarded_for: bool,
+}
+
+impl FailureLimiter {
+    pub fn new(c: &RateLimitConfig) -> Self {
+        let per_minute = NonZeroU32::new(c.per_minute).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(c.burst).unwrap_or(NonZeroU32::MIN);
+        Self {
+            limiter: DefaultKeyedRateLimiter::keyed(
+                Quota::per_minute(per_minute).allow_burst(burst),
+            ),
+            clock: DefaultClock::default(),
+            refused_until: Mutex::new(HashMap::new()),
+            trust_forwarded_for: c.trust_forwarded_for,
+        }
+    }
+
+    /// Whole seconds to wait when `addr` is refused right now.
+    pub fn refused(&self, addr: IpAddr) -> Option<u64> {
+        let until = *self.refused_until.lock().ok()?.get(&addr)?;
+        let left = until.checked_duration_since(Instant::now())?;
+        Some(whole_seconds(left))
+    }
+
+    /// Counts a failure from `addr`; whole seconds to wait when that used up
+    /// its allowance.
+    pub fn failed(&self, addr: IpAddr) -> Option<u64> {
+        if self.limiter.len() > SWEEP_AT {
+            self.limiter.retain_recent();
+        }
+        let wait = self
+            .limiter
+            .check_key(&addr)
+            .err()?
+            .wait_time_from(self.clock.now());
+        if let Ok(mut refused) = self.refused_until.lock() {
+            let now = Instant::now();
+            if refused.len() > SWEEP_AT {
+                refused.retain(|_, until| *until > now);
+            }
+            refused.insert(addr, now + wait);
+        }
+        Some(whole_seconds(wait))
+    }
+
+    /// The address a request is counted against. IPv6 clients usually own a
+    /// whole /64, so that is one address here.
+    pub fn client_addr(&self, req: &HttpRequest) -> Option<IpAddr> {
+        let addr = if self.trust_forwarded_for {
+            forwarded_addr(req).or_else(|| req.peer_addr().map(|a| a.ip()))
+        } else {
+            req.peer_addr().map(|a| a.ip())
+        }?;
+        Some(match addr {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+                IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into())
+            }
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+            IpAddr::V4(_) => addr,
+        })
+    }
+}
+
+/// The last `X-Forwarded-For` entry: the one our own proxy appended. Earlier
+/// entries come from the client and prove nothing.
+fn forwarded_addr(req: &HttpRequest) -> Option<IpAddr> {
+    let last = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()?
+        .trim();
+    last.parse::<IpAddr>()
+        .ok()
+        .or_else(|| last.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+}
+
+fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// `Retry-After` in whole seconds, which Okta needs to back off sensibly.
+pub fn retry_after(seconds: u64) -> (HeaderName, HeaderValue) {
+    (RETRY_AFTER, HeaderValue::from(seconds.max(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_after_the_burst_until_the_allowance_returns() {
+        let limiter = FailureLimiter::new(&RateLimitConfig {
+            burst: 2,
+            per_minute: 1,
+            trust_forwarded_for: false,
+        });
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        assert_eq!(limiter.failed(a), None);
+        assert_eq!(limiter.failed(a), None);
+        assert_eq!(limiter.refused(a), None);
+        let wait = limiter.failed(a).expect("third failure is over the burst");
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert!(limiter.refused(a).is_some());
+        assert_eq!(limiter.refused(b), None, "other addresses are unaffected");
+    }
+
+    #[test]
+    fn behind_a_proxy_the_last_forwarded_address_counts() {
+        let limiter = |trust| {
+            FailureLimiter::new(&RateLimitConfig {
+                trust_forwarded_for: trust,
+                ..RateLimitConfig::default()
+            })
+        };
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr("10.0.0.1:1234".parse().unwrap())
+            .insert_header(("X-Forwarded-For", "6.6.6.6, 203.0.113.7"))
+            .to_http_request();
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(limiter(false).client_addr(&req), Some(proxy));
+        assert_eq!(limiter(true).client_addr(&req), Some(client));
+        let v6 = actix_web::test::TestRequest::default()
+            .peer_addr("[2001:db8::1:2:3:4]:1".parse().unwrap())
+            .to_http_request();
+        assert_eq!(
+            limiter(false).client_addr(&v6),
+            Some("2001:db8::".parse().unwrap()),
+            "one IPv6 /64 is one address"
+        );
+    }
+}

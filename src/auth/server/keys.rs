@@ -1,0 +1,294 @@
+//! The authorization server's signing keys: ES256, generated on first start
+//! and kept in the database. Rotation adds a key and retires the others;
+//! retired keys stay published until the tokens they signed have expired.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use entity::oauth_signing_key;
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use p256::pkcs8::{EncodePrivateKey, LineEnding};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{DatabaseConnection, DbErr};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{ServerError, millis};
+use crate::auth::keys::{KeySet, VerifyKey};
+use crate::store::oauth as store;
+use crate::time::now_ms;
+
+const ALGORITHM: Algorithm = Algorithm::ES256;
+/// A token naming an unknown key reloads no more often than this.
+const MIN_RELOAD: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+struct Signer {
+    kid: String,
+    key: EncodingKey,
+}
+
+#[derive(Default)]
+struct Loaded {
+    signer: Option<Signer>,
+    keys: Arc<KeySet>,
+    jwks: Arc<JwkSet>,
+    loaded_at: Option<Instant>,
+}
+
+pub struct KeyRing {
+    db: DatabaseConnection,
+    tenant: Uuid,
+    /// How long a retired key stays published: the longest token lifetime
+    /// plus the validation leeway.
+    retention: Duration,
+    /// Picks up a rotation done by the CLI (or another instance) within this.
+    reload_after: Duration,
+    loaded: RwLock<Loaded>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl KeyRing {
+    pub fn new(
+        db: DatabaseConnection,
+        tenant: Uuid,
+        retention: Duration,
+        reload_after: Duration,
+    ) -> Self {
+        Self {
+            db,
+            tenant,
+            retention,
+            reload_after,
+            loaded: RwLock::new(Loaded::default()),
+            loading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Creates the first signing key unless one is active, then loads.
+    pub async fn ensure_signing_key(&self) -> Result<(), ServerError> {
+        self.reload().await?;
+        if self.current(None).0.signer.is_none() {
+            insert_new_key(&self.db, self.tenant).await?;
+            self.reload().await?;
+        }
+        Ok(())
+    }
+
+    /// Signs `claims` as a JWT access token (RFC 9068 `at+jwt`).
+    pub async fn sign<T: Serialize>(&self, claims: &T) -> Result<String, ServerError> {
+        self.reload_if_due(None).await;
+        let signer = self
+            .current(None)
+            .0
+            .signer
+            .ok_or_else(|| ServerError::Internal("no active signing key".to_owned()))?;
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(signer.kid.clone());
+        header.typ = Some("at+jwt".to_owned());
+        jsonwebtoken::encode(&header, claims, &signer.key)
+            .map_err(|e| ServerError::Internal(format!("cannot sign a token: {e}")))
+    }
+
+    pub async fn verification_keys(&self, kid: Option<&str>) -> Arc<KeySet> {
+        self.reload_if_due(kid).await;
+        self.current(None).0.keys
+    }
+
+    pub async fn jwks(&self) -> Arc<JwkSet> {
+        self.reload_if_due(None).await;
+        self.current(None).0.jwks
+    }
+
+    /// Work goes on with the keys we have when the database is briefly
+    /// unreachable.
+    async fn reload_if_due(&self, kid: Option<&str>) {
+        if self.current(kid).1
+            && let Err(e) = self.reload_once().await
+        {
+            log::warn!("cannot reload the signing keys: {e}");
+        }
+    }
+
+    /// A snapshot, and whether a reload is due: the keys are old, or a
+    /// token names a key we do not know and we have not just looked.
+    fn current(&self, kid: Option<&str>) -> (LoadedView, bool) {
+        let Ok(loaded) = self.loaded.read() else {
+            return (LoadedView::default(), true);
+        };
+        let age = loaded.loaded_at.map(|t| t.elapsed());
+        let stale = age.is_none_or(|a| a >= self.reload_after);
+        let unknown = kid.is_some_and(|k| !loaded.keys.has_kid(k));
+        let min_reload = MIN_RELOAD.min(self.reload_after);
+        let due = stale || (unknown && age.is_none_or(|a| a >= min_reload));
+        let view = LoadedView {
+            signer: loaded.signer.clone(),
+            keys: loaded.keys.clone(),
+            jwks: loaded.jwks.clone(),
+        };
+        (view, due)
+    }
+
+    /// One reload at a time; those who waited use its result.
+    async fn reload_once(&self) -> Result<(), ServerError> {
+        let before = self.loaded.read().ok().and_then(|l| l.loaded_at);
+        let _one_at_a_time = self.loading.lock().await;
+        let after = self.loaded.read().ok().and_then(|l| l.loaded_at);
+        if before != after {
+            return Ok(());
+        }
+        self.reload().await
+    }
+
+    async fn reload(&self) -> Result<(), ServerError> {
+        let cutoff = now_ms() - millis(self.retention);
+        let rows = store::published_keys(&self.db, self.tenant, cutoff).await?;
+        let mut loaded = Loaded {
+            loaded_at: Some(Instant::now()),
+            ..Loaded::default()
+        };
+        let mut keys = Vec::new();
+        let mut jwks = Vec::new();
+        for row in &rows {
+            let Some((signer, jwk)) = parse_row(row) else {
+                continue;
+            };
+            if row.retired_at.is_none() && loaded.signer.is_none() {
+                loaded.signer = Some(signer);
+            }
+            if let Ok(key) = DecodingKey::from_jwk(&jwk) {
+                keys.push(VerifyKey {
+                    kid: jwk.common.key_id.clone(),
+                    key,
+                    algorithms: vec![ALGORITHM],
+                });
+            }
+            jwks.push(jwk);
+        }
+        loaded.keys = Arc::new(KeySet::new(keys));
+        loaded.jwks = Arc::new(JwkSet { keys: jwks });
+        if let Ok(mut slot) = self.loaded.write() {
+            *slot = loaded;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct LoadedView {
+    signer: Option<Signer>,
+    keys: Arc<KeySet>,
+    jwks: Arc<JwkSet>,
+}
+
+/// The private key for signing and the public JWK it publishes.
+fn parse_row(row: &oauth_signing_key::Model) -> Option<(Signer, Jwk)> {
+    if row.algorithm != "ES256" {
+        log::warn!(
+            "signing key {} has unknown algorithm {}",
+            row.id,
+            row.algorithm
+        );
+        return None;
+    }
+    let key = EncodingKey::from_ec_pem(row.private_key.as_bytes())
+        .map_err(|e| log::error!("signing key {} is unreadable: {e}", row.id))
+        .ok()?;
+    let mut jwk = Jwk::from_encoding_key(&key, ALGORITHM).ok()?;
+    let kid = row.id.to_string();
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    Some((Signer { kid, key }, jwk))
+}
+
+/// A fresh P-256 private key as PKCS#8 PEM, from the OS generator.
+fn generate_pem() -> Result<String, ServerError> {
+    // A random 32-byte string is a valid scalar except with negligible
+    // probability; a few tries make that certain.
+    for _ in 0..8 {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| ServerError::Internal(format!("no randomness available: {e}")))?;
+        if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
+            let pem = secret
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| ServerError::Internal(format!("cannot encode a key: {e}")))?;
+            return Ok(pem.to_string());
+        }
+    }
+    Err(ServerError::Internal(
+        "cannot generate a signing key".to_owned(),
+    ))
+}
+
+async fn insert_new_key(db: &DatabaseConnection, tenant: Uuid) -> Result<Uuid, ServerError> {
+    let id = Uuid::new_v4();
+    let model = oauth_signing_key::ActiveModel {
+        tenant_id: Set(tenant),
+        id: Set(id),
+        algorithm: Set("ES256".to_owned()),
+        private_key: Set(generate_pem()?),
+        created_at: Set(now_ms()),
+        retired_at: Set(None),
+    };
+    store::insert(db, model).await?;
+    Ok(id)
+}
+
+/// `roster oauth-key rotate`: a new key signs from now on (running servers
+/// switch within a minute); the old ones are retired and published until
+/// `retention` has passed, and keys retired longer ago are deleted.
+pub async fn rotate_key(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+    retention: Duration,
+) -> Result<Uuid, ServerError> {
+    let id = insert_new_key(db, tenant).await?;
+    let now = now_ms();
+    store::retire_keys_except(db, tenant, id, now).await?;
+    store::delete_keys_retired_before(db, tenant, now - millis(retention)).await?;
+    Ok(id)
+}
+
+pub async fn list_keys(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+) -> Result<Vec<oauth_signing_key::Model>, DbErr> {
+    store::all_keys(db, tenant).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_sign_and_publish() {
+        let pem = generate_pem().unwrap();
+        let row = oauth_signing_key::Model {
+            tenant_id: Uuid::nil(),
+            id: Uuid::new_v4(),
+            algorithm: "ES256".to_owned(),
+            private_key: pem,
+            created_at: 0,
+            retired_at: None,
+        };
+        let (signer, jwk) = parse_row(&row).unwrap();
+        let text = serde_json::to_string(&jwk).unwrap();
+        assert!(
+            !text.contains("\"d\""),
+            "no private part is published: {text}"
+        );
+        let token = jsonwebtoken::encode(
+            &Header::new(ALGORITHM),
+            &serde_json::json!({"exp": 4_000_000_000u64}),
+            &signer.key,
+        )
+        .unwrap();
+        let mut v = jsonwebtoken::Validation::new(ALGORITHM);
+        v.required_spec_claims.clear();
+        let key = DecodingKey::from_jwk(&jwk).unwrap();
+        jsonwebtoken::decode::<serde_json::Value>(&token, &key, &v).unwrap();
+        assert!(!format!("{row:?}").contains("PRIVATE"));
+    }
+}
