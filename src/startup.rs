@@ -42,8 +42,23 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError
         })
 }
 
+/// Applies pending migrations, then computes the search columns of rows
+/// written before those columns existed.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartupError> {
-    store::migrate(db).await.map_err(StartupError::Migration)
+    store::migrate(db).await.map_err(StartupError::Migration)?;
+    reindex(db).await
+}
+
+/// Computes missing search columns (see `service::reindex`); also needed
+/// when migrations are applied by `roster migrate` from elsewhere.
+pub async fn reindex(db: &DatabaseConnection) -> Result<(), StartupError> {
+    let filled = service::reindex::reindex(db, &SchemaRegistry::rfc())
+        .await
+        .map_err(StartupError::Migration)?;
+    if filled > 0 {
+        log::info!("computed search columns for {filled} resources");
+    }
+    Ok(())
 }
 
 /// The shared state handlers run on, and the auth guard's verifier.
@@ -121,6 +136,8 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let db = connect(&config).await?;
     if config.database.migrate_on_start {
         migrate(&db).await?;
+    } else {
+        reindex(&db).await?;
     }
     let (state, verifier) = app_state(&config, db.clone())?;
     if !verifier.has_configured_credentials()

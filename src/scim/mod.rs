@@ -8,6 +8,7 @@ pub mod normalize;
 pub mod patch;
 pub mod resource;
 pub mod schema;
+pub mod search_doc;
 pub mod user;
 pub mod validate;
 pub mod value_filter;

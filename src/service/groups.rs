@@ -14,7 +14,7 @@ use crate::scim::group::{GroupRecord, MemberRef};
 use crate::scim::list::ListParams;
 use crate::scim::patch::{self, MemberPlan, Target};
 use crate::scim::resource::ResourceKind;
-use crate::store::{self, filter_sql, groups as group_store, users as user_store};
+use crate::store::{self, groups as group_store, query, users as user_store};
 use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::Group;
@@ -80,7 +80,7 @@ impl Services {
         params: &ListParams,
     ) -> Result<GroupPage, ServiceError> {
         let cond = match &params.filter {
-            Some(f) => filter_sql::group_condition(f, &self.registry)?,
+            Some(f) => query::filter_condition(&self.resolver(ctx, KIND), f)?,
             None => sea_orm::Condition::all(),
         };
         let txn = self.db.begin().await?;
@@ -332,5 +332,6 @@ fn columns(record: &GroupRecord, now: i64, version: i64) -> group::ActiveModel {
         modified_at: Set(now),
         version: Set(version),
         doc: Set(Value::Object(record.doc.clone())),
+        doc_search: Set(Some(record.doc_search.clone())),
     }
 }

@@ -3,6 +3,7 @@
 
 mod error;
 pub mod groups;
+pub mod reindex;
 mod render;
 mod retry;
 pub mod tokens;
@@ -17,7 +18,9 @@ pub use error::ServiceError;
 pub use render::ResourceView;
 
 use crate::scim::list::PageLimits;
+use crate::scim::resource::ResourceKind;
 use crate::scim::schema::SchemaRegistry;
+use crate::store::query::Resolver;
 
 /// Every table is keyed by tenant; until tenants are configurable, all data
 /// belongs to this one.
@@ -36,6 +39,18 @@ pub struct Services {
     pub settings: Settings,
 }
 
+impl Services {
+    /// Attribute paths of `kind` as the database at hand stores them.
+    fn resolver(&self, ctx: &Ctx, kind: ResourceKind) -> Resolver<'_> {
+        Resolver {
+            registry: &self.registry,
+            kind,
+            backend: self.db.get_database_backend(),
+            tenant: ctx.tenant,
+        }
+    }
+}
+
 /// Who is asking and how resources are addressed in responses.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -46,6 +61,6 @@ pub struct Ctx {
 
 /// Resource ids are UUIDs; anything else names nothing, and is a 404 rather
 /// than a 400 (Okta probes with ids like `00919288221112222`).
-fn parse_id(kind: crate::scim::resource::ResourceKind, id: &str) -> Result<Uuid, ServiceError> {
+fn parse_id(kind: ResourceKind, id: &str) -> Result<Uuid, ServiceError> {
     Uuid::parse_str(id).map_err(|_| ServiceError::not_found(kind, id))
 }

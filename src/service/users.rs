@@ -12,7 +12,7 @@ use crate::scim::list::ListParams;
 use crate::scim::patch::{self, Target};
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
-use crate::store::{self, filter_sql, groups as group_store, users as user_store};
+use crate::store::{self, groups as group_store, query, users as user_store};
 use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::User;
@@ -63,7 +63,7 @@ impl Services {
         params: &ListParams,
     ) -> Result<UserPage, ServiceError> {
         let cond = match &params.filter {
-            Some(f) => filter_sql::user_condition(f, &self.registry)?,
+            Some(f) => query::filter_condition(&self.resolver(ctx, KIND), f)?,
             None => sea_orm::Condition::all(),
         };
         // One read transaction so the count and the page agree.
@@ -230,11 +230,13 @@ fn columns(record: &UserRecord, now: i64, version: i64) -> user::ActiveModel {
         user_name_norm: Set(record.user_name_norm.clone()),
         external_id: Set(record.external_id.clone()),
         display_name: Set(record.display_name.clone()),
+        display_name_norm: Set(record.display_name_norm.clone()),
         active: Set(record.active),
         created_at: NotSet,
         modified_at: Set(now),
         version: Set(version),
         doc: Set(Value::Object(record.doc.clone())),
+        doc_search: Set(Some(record.doc_search.clone())),
         password_hash: NotSet,
     }
 }

@@ -1,8 +1,9 @@
 //! Persistence: SeaORM queries over the `entity` crate. Functions take any
 //! connection or transaction; the service layer decides the transaction.
 
-pub mod filter_sql;
 pub mod groups;
+pub mod query;
+pub mod reindex;
 pub mod tokens;
 pub mod users;
 

@@ -1,5 +1,4 @@
 use entity::{user, user_email};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -89,6 +88,7 @@ pub async fn replace_emails<C: ConnectionTrait>(
             value: Set(r.value.clone()),
             value_norm: Set(r.value_norm.clone()),
             email_type: Set(r.email_type.clone()),
+            type_norm: Set(r.type_norm.clone()),
             is_primary: Set(r.primary),
         });
     user_email::Entity::insert_many(models)
@@ -144,22 +144,4 @@ pub async fn existing_ids<C: ConnectionTrait>(
         found.extend(rows);
     }
     Ok(found)
-}
-
-/// `EXISTS (SELECT 1 FROM user_emails WHERE … AND <cond>)`, for email filters.
-pub fn email_exists(cond: Condition) -> Condition {
-    let sub = Query::select()
-        .expr(Expr::val(1))
-        .from(user_email::Entity)
-        .and_where(
-            Expr::col((user_email::Entity, user_email::Column::TenantId))
-                .equals((user::Entity, user::Column::TenantId)),
-        )
-        .and_where(
-            Expr::col((user_email::Entity, user_email::Column::UserId))
-                .equals((user::Entity, user::Column::Id)),
-        )
-        .cond_where(cond)
-        .to_owned();
-    Condition::all().add(Expr::exists(sub))
 }

@@ -10,4 +10,5 @@ mod discovery;
 mod errors;
 mod groups;
 mod okta;
+mod query;
 mod users;
