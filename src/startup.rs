@@ -9,9 +9,10 @@ use sea_orm::{DatabaseConnection, DbErr};
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::scim::cursor::CursorKey;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::{AuthScheme, Capabilities, Pagination, SchemaRegistry};
-use crate::service::{self, DEFAULT_TENANT, Services, Settings};
+use crate::service::{self, CursorSettings, DEFAULT_TENANT, Services, Settings};
 use crate::store;
 
 #[derive(Debug, thiserror::Error)]
@@ -78,21 +79,38 @@ pub fn app_state(
         settings: Settings {
             page_limits: limits,
             store_password_hashes: config.scim.store_password_hashes,
+            cursor: CursorSettings {
+                key: cursor_key(config)?,
+                timeout_secs: config.scim.cursor_timeout_secs,
+            },
         },
     };
     let state = AppState {
         services,
         base_path: config.server.base_path.clone(),
         public_url: config.server.public_url.clone(),
-        capabilities: Arc::new(capabilities(limits, verifier.basic_enabled())),
+        capabilities: Arc::new(capabilities(
+            limits,
+            verifier.basic_enabled(),
+            config.scim.cursor_timeout_secs,
+        )),
         max_body_bytes: config.server.max_body_bytes,
         group_patch_no_content: config.scim.group_patch_no_content,
     };
     Ok((state, Arc::new(verifier)))
 }
 
+/// The configured cursor secret, or a random key: cursors then stop
+/// working when the process restarts, and only this process accepts them.
+fn cursor_key(config: &Config) -> Result<CursorKey, StartupError> {
+    match &config.scim.cursor_secret {
+        Some(secret) => Ok(CursorKey::from_secret(secret.expose())),
+        None => CursorKey::random().map_err(StartupError::Credentials),
+    }
+}
+
 /// What ServiceProviderConfig advertises: exactly what this build does.
-fn capabilities(limits: PageLimits, basic: bool) -> Capabilities {
+fn capabilities(limits: PageLimits, basic: bool, cursor_timeout: u32) -> Capabilities {
     let mut schemes = vec![AuthScheme {
         scheme_type: "oauthbearertoken".to_owned(),
         name: "Bearer token".to_owned(),
@@ -117,15 +135,16 @@ fn capabilities(limits: PageLimits, basic: bool) -> Capabilities {
         bulk: None,
         filter_max_results: limits.max_count,
         change_password: false,
-        sort: false,
+        sort: true,
         etag: false,
         pagination: Some(Pagination {
-            cursor: false,
+            cursor: true,
             index: true,
+            // Clients written before RFC 9865 only know startIndex.
             default_pagination_method: "index".to_owned(),
             default_page_size: limits.default_count,
             max_page_size: limits.max_count,
-            cursor_timeout: None,
+            cursor_timeout: Some(cursor_timeout),
         }),
         authentication_schemes: schemes,
     }

@@ -91,6 +91,14 @@ pub struct ScimConfig {
     /// Answer a successful group PATCH with 204 and no body. Microsoft
     /// recommends it for large groups; Okta accepts either.
     pub group_patch_no_content: bool,
+    /// Signs RFC 9865 cursors. Unset: a random key per process, so cursors
+    /// do not survive a restart and only the instance that issued them
+    /// accepts them. Set it (the same on every instance) behind a load
+    /// balancer.
+    pub cursor_secret: Option<Secret>,
+    /// How long a cursor stays valid, in seconds (advertised as
+    /// `cursorTimeout`).
+    pub cursor_timeout_secs: u32,
 }
 
 impl Default for ScimConfig {
@@ -100,6 +108,8 @@ impl Default for ScimConfig {
             max_page_size: 1000,
             store_password_hashes: false,
             group_patch_no_content: false,
+            cursor_secret: None,
+            cursor_timeout_secs: 3600,
         }
     }
 }
@@ -175,6 +185,11 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "server.base_path must start with '/' and not end with one, got {base:?}"
             )));
+        }
+        if self.scim.cursor_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "scim.cursor_timeout_secs must be > 0".to_owned(),
+            ));
         }
         if self.scim.max_page_size == 0 || self.scim.default_page_size > self.scim.max_page_size {
             return Err(ConfigError::Invalid(

@@ -33,7 +33,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
         .collect();
     Ok(json_response(
         StatusCode::OK,
-        &list_response(page.total, page.start_index, resources),
+        &list_response(page.total, &page.page, resources),
     ))
 }
 

@@ -1,5 +1,6 @@
 //! The SCIM protocol, pure: no I/O, no database, no HTTP.
 
+pub mod cursor;
 pub mod error;
 pub mod filter;
 pub mod group;

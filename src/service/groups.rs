@@ -11,17 +11,17 @@ use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
 use crate::scim::group::{GroupRecord, MemberRef};
-use crate::scim::list::ListParams;
+use crate::scim::list::{ListParams, PageInfo};
 use crate::scim::patch::{self, MemberPlan, Target};
 use crate::scim::resource::ResourceKind;
-use crate::store::{self, groups as group_store, query, users as user_store};
+use crate::store::{self, groups as group_store, users as user_store};
 use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::Group;
 
 pub struct GroupPage {
     pub total: u64,
-    pub start_index: u64,
+    pub page: PageInfo,
     pub resources: Vec<ResourceView>,
 }
 
@@ -79,26 +79,14 @@ impl Services {
         ctx: &Ctx,
         params: &ListParams,
     ) -> Result<GroupPage, ServiceError> {
-        let cond = match &params.filter {
-            Some(f) => query::filter_condition(&self.resolver(ctx, KIND), f)?,
-            None => sea_orm::Condition::all(),
-        };
         let txn = self.db.begin().await?;
-        let total = group_store::count(&txn, ctx.tenant, cond.clone()).await?;
-        let rows = if params.count == 0 {
-            Vec::new()
-        } else {
-            group_store::page(
-                &txn,
-                ctx.tenant,
-                cond,
-                params.start_index - 1,
-                u64::from(params.count),
-            )
-            .await?
-        };
+        let listing = self
+            .list_rows(&txn, ctx, KIND, params, |cond| {
+                group_store::matching(ctx.tenant, cond)
+            })
+            .await?;
         let with_members = params.wants("members");
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let ids: Vec<Uuid> = listing.rows.iter().map(|r| r.id).collect();
         let members = if with_members && !ids.is_empty() {
             group_store::members_of(&txn, ctx.tenant, &ids).await?
         } else {
@@ -106,7 +94,8 @@ impl Services {
         };
         txn.commit().await?;
         let by_group = group_by(&members, |m| m.group_id);
-        let resources = rows
+        let resources = listing
+            .rows
             .iter()
             .map(|r| {
                 let m = with_members.then(|| by_group.get(&r.id).map_or(&[][..], Vec::as_slice));
@@ -114,8 +103,8 @@ impl Services {
             })
             .collect();
         Ok(GroupPage {
-            total,
-            start_index: params.start_index,
+            total: listing.total,
+            page: listing.page,
             resources,
         })
     }

@@ -3,6 +3,7 @@
 
 mod error;
 pub mod groups;
+mod list;
 pub mod reindex;
 mod render;
 mod retry;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 pub use error::ServiceError;
 pub use render::ResourceView;
 
+use crate::scim::cursor::CursorKey;
 use crate::scim::list::PageLimits;
 use crate::scim::resource::ResourceKind;
 use crate::scim::schema::SchemaRegistry;
@@ -30,6 +32,14 @@ pub const DEFAULT_TENANT: Uuid = Uuid::nil();
 pub struct Settings {
     pub page_limits: PageLimits,
     pub store_password_hashes: bool,
+    pub cursor: CursorSettings,
+}
+
+/// RFC 9865 cursors: the key that signs them and how long they stay valid.
+#[derive(Debug, Clone, Copy)]
+pub struct CursorSettings {
+    pub key: CursorKey,
+    pub timeout_secs: u32,
 }
 
 #[derive(Clone)]

@@ -8,18 +8,18 @@ use super::render::{ResourceView, group_by, user_view};
 use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
-use crate::scim::list::ListParams;
+use crate::scim::list::{ListParams, PageInfo};
 use crate::scim::patch::{self, Target};
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
-use crate::store::{self, groups as group_store, query, users as user_store};
+use crate::store::{self, groups as group_store, users as user_store};
 use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::User;
 
 pub struct UserPage {
     pub total: u64,
-    pub start_index: u64,
+    pub page: PageInfo,
     pub resources: Vec<ResourceView>,
 }
 
@@ -62,26 +62,13 @@ impl Services {
         ctx: &Ctx,
         params: &ListParams,
     ) -> Result<UserPage, ServiceError> {
-        let cond = match &params.filter {
-            Some(f) => query::filter_condition(&self.resolver(ctx, KIND), f)?,
-            None => sea_orm::Condition::all(),
-        };
-        // One read transaction so the count and the page agree.
         let txn = self.db.begin().await?;
-        let total = user_store::count(&txn, ctx.tenant, cond.clone()).await?;
-        let rows = if params.count == 0 {
-            Vec::new()
-        } else {
-            user_store::page(
-                &txn,
-                ctx.tenant,
-                cond,
-                params.start_index - 1,
-                u64::from(params.count),
-            )
-            .await?
-        };
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let listing = self
+            .list_rows(&txn, ctx, KIND, params, |cond| {
+                user_store::matching(ctx.tenant, cond)
+            })
+            .await?;
+        let ids: Vec<Uuid> = listing.rows.iter().map(|r| r.id).collect();
         let memberships = if params.wants("groups") && !ids.is_empty() {
             group_store::groups_of(&txn, ctx.tenant, &ids).await?
         } else {
@@ -89,13 +76,14 @@ impl Services {
         };
         txn.commit().await?;
         let by_user = group_by(&memberships, |m| m.member_id);
-        let resources = rows
+        let resources = listing
+            .rows
             .iter()
             .map(|r| user_view(ctx, r, by_user.get(&r.id).map_or(&[][..], Vec::as_slice)))
             .collect();
         Ok(UserPage {
-            total,
-            start_index: params.start_index,
+            total: listing.total,
+            page: listing.page,
             resources,
         })
     }

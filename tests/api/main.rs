@@ -10,5 +10,6 @@ mod discovery;
 mod errors;
 mod groups;
 mod okta;
+mod paging;
 mod query;
 mod users;

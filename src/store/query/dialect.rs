@@ -7,8 +7,9 @@
 //! binary one: SQLite compares text with BINARY, and MariaDB's JSON
 //! functions return `utf8mb4_bin` strings.
 
-use sea_orm::DbBackend;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::{DbBackend, Value};
+use uuid::Uuid;
 
 /// A JSON path into the search document, e.g. `$."name"."familyName"`.
 ///
@@ -17,11 +18,23 @@ use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 /// names, and [`JsonPath::key`] refuses the characters that could end the
 /// quoted key or the SQL literal around it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonPath(String);
+pub struct JsonPath {
+    text: String,
+    steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
 
 impl JsonPath {
     pub fn root() -> Self {
-        Self("$".to_owned())
+        Self {
+            text: "$".to_owned(),
+            steps: Vec::new(),
+        }
     }
 
     /// `self."name"`, or `None` when `name` cannot be written safely.
@@ -30,16 +43,34 @@ impl JsonPath {
             && name
                 .chars()
                 .all(|c| !c.is_control() && !matches!(c, '"' | '\'' | '\\' | '?'));
-        safe.then(|| Self(format!("{}.\"{name}\"", self.0)))
+        safe.then(|| self.with(format!(".\"{name}\""), Step::Key(name.to_owned())))
     }
 
     /// `self[i]`.
     pub fn index(&self, i: usize) -> Self {
-        Self(format!("{}[{i}]", self.0))
+        self.with(format!("[{i}]"), Step::Index(i))
+    }
+
+    /// What the database reads at this path, read in Rust from the same
+    /// document (for the sort key a cursor carries).
+    pub fn read<'v>(&self, doc: &'v serde_json::Value) -> Option<&'v serde_json::Value> {
+        self.steps.iter().try_fold(doc, |v, step| match step {
+            Step::Key(k) => v.get(k),
+            Step::Index(i) => v.get(i),
+        })
+    }
+
+    fn with(&self, text: String, step: Step) -> Self {
+        let mut steps = self.steps.clone();
+        steps.push(step);
+        Self {
+            text: format!("{}{text}", self.text),
+            steps,
+        }
     }
 
     fn literal(&self) -> String {
-        format!("'{}'", self.0)
+        format!("'{}'", self.text)
     }
 }
 
@@ -71,7 +102,7 @@ pub fn any_element(backend: DbBackend, src: Expr, path: &JsonPath, cond: Expr) -
     let sql = match backend {
         DbBackend::MySql => format!(
             "EXISTS (SELECT 1 FROM JSON_TABLE(?, '{}[*]' COLUMNS (v JSON PATH '$')) AS je WHERE ?)",
-            path.0
+            path.text
         ),
         _ => format!(
             "EXISTS (SELECT 1 FROM json_each(?, {}) AS je WHERE ?)",
@@ -92,6 +123,34 @@ pub fn element(backend: DbBackend, sub: Option<&JsonPath>, numeric: bool) -> Exp
         // json_each already unwraps a scalar element into `value`.
         (_, None) => Expr::cust("je.value"),
         (_, Some(path)) => json_scalar(backend, Expr::cust("je.value"), path, numeric),
+    }
+}
+
+/// The rows after position `(key, id)` in `(k, id)` order (before it when
+/// `desc`): the seek of keyset paging.
+pub fn seek(backend: DbBackend, k: Expr, id: Expr, key: Value, at: Uuid, desc: bool) -> Expr {
+    match backend {
+        // MariaDB's range optimizer turns this OR into one range of the
+        // (tenant, k, id) index; it does not do that for row comparisons.
+        DbBackend::MySql => {
+            let (past_key, past_id) = if desc {
+                (k.clone().lt(key.clone()), id.lt(at))
+            } else {
+                (k.clone().gt(key.clone()), id.gt(at))
+            };
+            past_key.or(k.eq(key).and(past_id))
+        }
+        // SQLite plans a row-value comparison as an index range, while it
+        // would split the OR into two lookups and lose the index order.
+        _ => {
+            let row = Expr::tuple([k, id]);
+            let position = Expr::tuple([Expr::val(key), Expr::val(at)]);
+            if desc {
+                row.lt(position)
+            } else {
+                row.gt(position)
+            }
+        }
     }
 }
 
@@ -155,13 +214,20 @@ mod tests {
             .key("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
             .and_then(|p| p.key("$ref"));
         assert_eq!(
-            p.map(|p| p.0).as_deref(),
+            p.map(|p| p.text).as_deref(),
             Some(r#"$."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"."$ref""#)
         );
         for bad in ["a\"b", "a'b", "a\\b", "a?b", ""] {
             assert!(JsonPath::root().key(bad).is_none(), "{bad:?}");
         }
-        assert_eq!(JsonPath::root().index(0).0, "$[0]");
+        let first = JsonPath::root().key("emails").map(|p| p.index(0));
+        let first = first.and_then(|p| p.key("value"));
+        assert_eq!(
+            first.as_ref().map(|p| p.text.as_str()),
+            Some(r#"$."emails"[0]."value""#)
+        );
+        let doc = serde_json::json!({"emails": [{"value": "a"}, {"value": "b"}]});
+        assert_eq!(first.and_then(|p| p.read(&doc).cloned()), Some("a".into()));
     }
 
     #[test]

@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use super::dialect::{self, Anchor, JsonPath};
 use super::target::{
-    Collection, Resolver, Scalar, Target, Ty, Unresolved, json_collection, search_doc, side_column,
-    side_membership,
+    Collection, Origin, Resolver, Scalar, Target, Ty, Unresolved, json_collection, search_doc,
+    side_column, side_membership,
 };
 use crate::scim::ScimError;
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
@@ -160,7 +160,12 @@ impl Elem<'_> {
             }
             (Source::Side(_), _) => return Err(unsafe_name()),
         };
-        Ok(Scalar { expr, ty, name })
+        Ok(Scalar {
+            expr,
+            ty,
+            name,
+            origin: Origin::Computed,
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod dialect;
 pub mod filter;
+pub mod page;
 pub mod target;
 
 pub use filter::filter_condition;

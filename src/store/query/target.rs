@@ -59,6 +59,51 @@ pub struct Scalar {
     pub ty: Ty,
     /// How the client can recognise the attribute in an error detail.
     pub name: String,
+    pub origin: Origin,
+}
+
+/// Where a scalar's value comes from, so that the sort key of a row can be
+/// read back in Rust for the cursor that continues after it.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    Column(KeyColumn),
+    Json(JsonPath),
+    /// Side tables and constants: never sort keys.
+    Computed,
+}
+
+/// The projected columns of the resource tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyColumn {
+    Id,
+    UserName,
+    ExternalId,
+    DisplayName,
+    Active,
+    Created,
+    Modified,
+}
+
+impl KeyColumn {
+    fn ty(self) -> Ty {
+        match self {
+            Self::Id => Ty::Id,
+            Self::UserName | Self::DisplayName => Ty::Str { exact: false },
+            Self::ExternalId => Ty::Str { exact: true },
+            Self::Active => Ty::Bool,
+            Self::Created | Self::Modified => Ty::TimeMs,
+        }
+    }
+
+    /// Whether the column can hold NULL for this resource type (a Group's
+    /// displayName is required; a User's is not).
+    pub fn nullable(self, kind: ResourceKind) -> bool {
+        match self {
+            Self::ExternalId => true,
+            Self::DisplayName => kind == ResourceKind::User,
+            Self::Id | Self::UserName | Self::Active | Self::Created | Self::Modified => false,
+        }
+    }
 }
 
 /// The values a multi-valued attribute's elements are read from.
@@ -210,58 +255,37 @@ impl<'a> Resolver<'a> {
         sub: Option<&str>,
     ) -> Result<Option<Target<'a>>, Unresolved> {
         use ResourceKind::{Group, User};
-        let col = |expr: Expr, ty: Ty| {
+        let column = match (self.kind, attr.name.as_str(), sub) {
+            (_, "id", None) => Some(KeyColumn::Id),
+            (User, "userName", None) => Some(KeyColumn::UserName),
+            (_, "externalId", None) => Some(KeyColumn::ExternalId),
+            (_, "displayName", None) => Some(KeyColumn::DisplayName),
+            (User, "active", None) => Some(KeyColumn::Active),
+            (_, "meta", Some("created")) => Some(KeyColumn::Created),
+            (_, "meta", Some("lastModified")) => Some(KeyColumn::Modified),
+            _ => None,
+        };
+        if let Some(column) = column {
             let name = match sub {
                 Some(s) => format!("{}.{s}", attr.name),
                 None => attr.name.clone(),
             };
-            Ok(Some(Target::Scalar(Scalar { expr, ty, name })))
+            return Ok(Some(Target::Scalar(self.column(column, name))));
+        }
+        let many = |coll| {
+            Ok(Some(Target::Many {
+                coll,
+                sub: sub.map(str::to_owned),
+            }))
         };
-        let folded = Ty::Str { exact: false };
         match (self.kind, attr.name.as_str(), sub) {
-            (User, "id", None) => col(Expr::col((user::Entity, user::Column::Id)), Ty::Id),
-            (Group, "id", None) => col(Expr::col((group::Entity, group::Column::Id)), Ty::Id),
-            (User, "userName", None) => col(
-                Expr::col((user::Entity, user::Column::UserNameNorm)),
-                folded,
-            ),
-            (User, "externalId", None) => col(
-                Expr::col((user::Entity, user::Column::ExternalId)),
-                Ty::Str { exact: true },
-            ),
-            (Group, "externalId", None) => col(
-                Expr::col((group::Entity, group::Column::ExternalId)),
-                Ty::Str { exact: true },
-            ),
-            (User, "displayName", None) => col(
-                Expr::col((user::Entity, user::Column::DisplayNameNorm)),
-                folded,
-            ),
-            (Group, "displayName", None) => col(
-                Expr::col((group::Entity, group::Column::DisplayNameNorm)),
-                folded,
-            ),
-            (User, "active", None) => {
-                col(Expr::col((user::Entity, user::Column::Active)), Ty::Bool)
-            }
-            (User, "meta", Some("created")) => col(
-                Expr::col((user::Entity, user::Column::CreatedAt)),
-                Ty::TimeMs,
-            ),
-            (Group, "meta", Some("created")) => col(
-                Expr::col((group::Entity, group::Column::CreatedAt)),
-                Ty::TimeMs,
-            ),
-            (User, "meta", Some("lastModified")) => col(
-                Expr::col((user::Entity, user::Column::ModifiedAt)),
-                Ty::TimeMs,
-            ),
-            (Group, "meta", Some("lastModified")) => col(
-                Expr::col((group::Entity, group::Column::ModifiedAt)),
-                Ty::TimeMs,
-            ),
             // Every resource has meta, so presence is a constant.
-            (_, "meta", None) => col(Expr::val(1), Ty::Complex),
+            (_, "meta", None) => Ok(Some(Target::Scalar(Scalar {
+                expr: Expr::val(1),
+                ty: Ty::Complex,
+                name: "meta".to_owned(),
+                origin: Origin::Computed,
+            }))),
             (_, "meta", Some("resourceType")) => Ok(Some(Target::Constant {
                 value: self.kind.name(),
                 def: attr.sub_attribute("resourceType").unwrap_or(attr),
@@ -269,19 +293,47 @@ impl<'a> Resolver<'a> {
             (_, "meta", Some(other)) => Err(Unresolved::NotSearchable(format!(
                 "'meta.{other}' is computed per response and cannot be filtered or sorted on"
             ))),
-            (User, "emails", _) => Ok(Some(Target::Many {
-                coll: Collection::Emails(attr),
-                sub: sub.map(str::to_owned),
-            })),
-            (User, "groups", _) => Ok(Some(Target::Many {
-                coll: Collection::UserGroups,
-                sub: sub.map(str::to_owned),
-            })),
-            (Group, "members", _) => Ok(Some(Target::Many {
-                coll: Collection::Members,
-                sub: sub.map(str::to_owned),
-            })),
+            (User, "emails", _) => many(Collection::Emails(attr)),
+            (User, "groups", _) => many(Collection::UserGroups),
+            (Group, "members", _) => many(Collection::Members),
             _ => Ok(None),
+        }
+    }
+
+    /// A projected column of the resource table.
+    pub fn column(&self, column: KeyColumn, name: String) -> Scalar {
+        use KeyColumn as K;
+        let (expr, ty) = match self.kind {
+            ResourceKind::User => {
+                let c = match column {
+                    K::Id => user::Column::Id,
+                    K::UserName => user::Column::UserNameNorm,
+                    K::ExternalId => user::Column::ExternalId,
+                    K::DisplayName => user::Column::DisplayNameNorm,
+                    K::Active => user::Column::Active,
+                    K::Created => user::Column::CreatedAt,
+                    K::Modified => user::Column::ModifiedAt,
+                };
+                (Expr::col((user::Entity, c)), column.ty())
+            }
+            ResourceKind::Group => {
+                let c = match column {
+                    K::Id => group::Column::Id,
+                    K::ExternalId => group::Column::ExternalId,
+                    K::Created => group::Column::CreatedAt,
+                    K::Modified => group::Column::ModifiedAt,
+                    // Groups have no userName or active; the resolver never
+                    // asks, and displayName is the closest meaning.
+                    K::DisplayName | K::UserName | K::Active => group::Column::DisplayNameNorm,
+                };
+                (Expr::col((group::Entity, c)), column.ty())
+            }
+        };
+        Scalar {
+            expr,
+            ty,
+            name,
+            origin: Origin::Column(column),
         }
     }
 
@@ -292,7 +344,12 @@ impl<'a> Resolver<'a> {
         } else {
             dialect::json_scalar(self.backend, search_doc(self.kind), path, ty.is_numeric())
         };
-        Scalar { expr, ty, name }
+        Scalar {
+            expr,
+            ty,
+            name,
+            origin: Origin::Json(path.clone()),
+        }
     }
 }
 
@@ -328,6 +385,7 @@ pub fn side_column(coll: &Collection<'_>, sub: Option<&str>) -> Option<Result<Sc
             expr,
             ty,
             name: name.to_owned(),
+            origin: Origin::Computed,
         }))
     };
     match (coll, sub) {
