@@ -1,6 +1,7 @@
 //! Building the application from configuration: database, migrations,
 //! credentials, shared state, and the HTTP server.
 
+use std::io::Write as _;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, middleware, web};
@@ -163,10 +164,14 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         && let Some(minted) = service::tokens::ensure_bootstrap(&db, DEFAULT_TENANT).await?
     {
         // Printed, not logged: it must reach the operator once and no log file.
-        println!("Roster generated an API token (shown only this once; only its hash is stored):");
-        println!("    {}", minted.token);
-        println!(
-            "Send it as 'Authorization: Bearer <token>'; mint more with 'roster token create'."
+        // A closed stdout (a wrapper that stopped reading after the token)
+        // must not take the server down: println! would panic on EPIPE.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "Roster generated an API token (shown only this once; only its hash is stored):\n    {}\n\
+             Send it as 'Authorization: Bearer <token>'; mint more with 'roster token create'.",
+            minted.token
         );
     }
     let mut modes = vec!["bearer token"];
