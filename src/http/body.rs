@@ -12,6 +12,9 @@ use serde_json::Value;
 use super::AppState;
 use super::error::ApiError;
 use crate::scim::ScimError;
+use crate::scim::list::attribute_lists;
+use crate::scim::projection::Projection;
+use crate::scim::resource::ResourceKind;
 use crate::service::ResourceView;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -95,6 +98,33 @@ pub fn resource_response(status: StatusCode, view: ResourceView) -> HttpResponse
         resp.insert_header((LOCATION, view.location.clone()));
     }
     resp.body(Value::Object(view.body).to_string())
+}
+
+/// The request's `attributes` / `excludedAttributes` for one resource.
+pub fn projection<'s>(
+    state: &'s AppState,
+    req: &HttpRequest,
+    kind: ResourceKind,
+) -> Result<Projection<'s>, ApiError> {
+    let (attributes, excluded) = attribute_lists(&query_pairs(req)?);
+    Ok(Projection::new(
+        &state.services.registry,
+        kind.name(),
+        &attributes,
+        &excluded,
+    )?)
+}
+
+/// A single resource shaped by the request's `attributes` /
+/// `excludedAttributes`, reads and writes alike (RFC 7644 §3.9).
+pub fn projected(
+    state: &AppState,
+    req: &HttpRequest,
+    kind: ResourceKind,
+    mut view: ResourceView,
+) -> Result<ResourceView, ApiError> {
+    projection(state, req, kind)?.apply(&mut view.body);
+    Ok(view)
 }
 
 /// Decoded query pairs; `+` and percent-encoding are undone here.

@@ -2,9 +2,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use super::body::{ScimJson, json_response, query_pairs, resource_response};
+use super::body::{ScimJson, json_response, projected, projection, query_pairs, resource_response};
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::list::{ListParams, list_response};
+use crate::scim::resource::ResourceKind;
+
+const KIND: ResourceKind = ResourceKind::Group;
 use crate::service::groups::GroupWrite;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -57,7 +60,10 @@ async fn create(
         .services
         .create_group(&state.ctx(&req), body.0)
         .await?;
-    Ok(resource_response(StatusCode::CREATED, view))
+    Ok(resource_response(
+        StatusCode::CREATED,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn get(
@@ -66,12 +72,15 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     // Entra reads groups with excludedAttributes=members: skip loading them.
-    let with_members = params(&state, &req)?.wants("members");
+    let with_members = projection(&state, &req, KIND)?.includes("members");
     let view = state
         .services
         .get_group(&state.ctx(&req), &id, with_members)
         .await?;
-    Ok(resource_response(StatusCode::OK, view))
+    Ok(resource_response(
+        StatusCode::OK,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn replace(
@@ -84,7 +93,10 @@ async fn replace(
         .services
         .replace_group(&state.ctx(&req), &id, body.0)
         .await?;
-    Ok(resource_response(StatusCode::OK, view))
+    Ok(resource_response(
+        StatusCode::OK,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn patch(
@@ -99,7 +111,10 @@ async fn patch(
         .patch_group(&state.ctx(&req), &id, body.0, want_body)
         .await?
     {
-        GroupWrite::View(view) => Ok(resource_response(StatusCode::OK, view)),
+        GroupWrite::View(view) => Ok(resource_response(
+            StatusCode::OK,
+            projected(&state, &req, KIND, view)?,
+        )),
         GroupWrite::Done => Ok(HttpResponse::NoContent().finish()),
     }
 }

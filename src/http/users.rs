@@ -2,9 +2,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use super::body::{ScimJson, json_response, query_pairs, resource_response};
+use super::body::{ScimJson, json_response, projected, query_pairs, resource_response};
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::list::{ListParams, list_response};
+use crate::scim::resource::ResourceKind;
+
+const KIND: ResourceKind = ResourceKind::User;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -43,7 +46,10 @@ async fn create(
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
     let view = state.services.create_user(&state.ctx(&req), body.0).await?;
-    Ok(resource_response(StatusCode::CREATED, view))
+    Ok(resource_response(
+        StatusCode::CREATED,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn get(
@@ -52,7 +58,10 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let view = state.services.get_user(&state.ctx(&req), &id).await?;
-    Ok(resource_response(StatusCode::OK, view))
+    Ok(resource_response(
+        StatusCode::OK,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn replace(
@@ -65,7 +74,10 @@ async fn replace(
         .services
         .replace_user(&state.ctx(&req), &id, body.0)
         .await?;
-    Ok(resource_response(StatusCode::OK, view))
+    Ok(resource_response(
+        StatusCode::OK,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn patch(
@@ -78,7 +90,10 @@ async fn patch(
         .services
         .patch_user(&state.ctx(&req), &id, body.0)
         .await?;
-    Ok(resource_response(StatusCode::OK, view))
+    Ok(resource_response(
+        StatusCode::OK,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn delete(

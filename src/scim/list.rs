@@ -5,7 +5,8 @@ use serde_json::{Map, Value, json};
 
 use super::ScimError;
 use super::filter::{AttrPath, Filter, parse_attr_path, parse_filter};
-use super::schema::LIST_RESPONSE_URN;
+use super::projection::Projection;
+use super::schema::{LIST_RESPONSE_URN, SchemaRegistry};
 
 #[derive(Debug, Clone, Copy)]
 pub struct PageLimits {
@@ -111,15 +112,35 @@ impl ListParams {
         })
     }
 
-    /// Whether the response must contain the named attribute at all, so
-    /// that expensive attributes (a group's members) are not even loaded.
-    pub fn wants(&self, attribute: &str) -> bool {
-        let named = |list: &[String]| list.iter().any(|a| a.eq_ignore_ascii_case(attribute));
-        if !self.attributes.is_empty() {
-            return named(&self.attributes);
-        }
-        !named(&self.excluded_attributes)
+    /// What each resource of the response keeps (see `projection`).
+    pub fn projection<'r>(
+        &self,
+        registry: &'r SchemaRegistry,
+        resource_type: &str,
+    ) -> Result<Projection<'r>, ScimError> {
+        Projection::new(
+            registry,
+            resource_type,
+            &self.attributes,
+            &self.excluded_attributes,
+        )
     }
+}
+
+/// `attributes` and `excludedAttributes` of a request that is no list
+/// (a single resource, or a write), which takes no other list parameter.
+pub fn attribute_lists(pairs: &[(String, String)]) -> (Vec<String>, Vec<String>) {
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    (
+        split_list(get("attributes")),
+        split_list(get("excludedAttributes")),
+    )
 }
 
 fn parse_int(name: &str, s: &str) -> Result<i64, ScimError> {
@@ -283,21 +304,18 @@ mod tests {
 
     #[test]
     fn projection_decides_what_is_loaded() {
-        assert!(
-            !params(&[("excludedAttributes", "members")])
+        let reg = SchemaRegistry::rfc();
+        let includes = |q: &[(&str, &str)]| {
+            params(q)
                 .unwrap()
-                .wants("members")
-        );
-        assert!(
-            !params(&[("attributes", "displayName")])
+                .projection(&reg, "Group")
                 .unwrap()
-                .wants("members")
-        );
-        assert!(
-            params(&[("attributes", "displayName,Members")])
-                .unwrap()
-                .wants("members")
-        );
-        assert!(params(&[]).unwrap().wants("members"));
+                .includes("members")
+        };
+        assert!(!includes(&[("excludedAttributes", "members")]));
+        assert!(!includes(&[("attributes", "displayName")]));
+        assert!(includes(&[("attributes", "displayName,Members")]));
+        assert!(includes(&[("attributes", "members.value")]));
+        assert!(includes(&[]));
     }
 }

@@ -7,6 +7,7 @@ pub mod group;
 pub mod list;
 pub mod normalize;
 pub mod patch;
+pub mod projection;
 pub mod resource;
 pub mod schema;
 pub mod search_doc;

@@ -79,13 +79,14 @@ impl Services {
         ctx: &Ctx,
         params: &ListParams,
     ) -> Result<GroupPage, ServiceError> {
+        let projection = params.projection(&self.registry, KIND.name())?;
         let txn = self.db.begin().await?;
         let listing = self
             .list_rows(&txn, ctx, KIND, params, |cond| {
                 group_store::matching(ctx.tenant, cond)
             })
             .await?;
-        let with_members = params.wants("members");
+        let with_members = projection.includes("members");
         let ids: Vec<Uuid> = listing.rows.iter().map(|r| r.id).collect();
         let members = if with_members && !ids.is_empty() {
             group_store::members_of(&txn, ctx.tenant, &ids).await?
@@ -99,7 +100,9 @@ impl Services {
             .iter()
             .map(|r| {
                 let m = with_members.then(|| by_group.get(&r.id).map_or(&[][..], Vec::as_slice));
-                group_view(ctx, r, m)
+                let mut view = group_view(ctx, r, m);
+                projection.apply(&mut view.body);
+                view
             })
             .collect();
         Ok(GroupPage {

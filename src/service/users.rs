@@ -62,6 +62,7 @@ impl Services {
         ctx: &Ctx,
         params: &ListParams,
     ) -> Result<UserPage, ServiceError> {
+        let projection = params.projection(&self.registry, KIND.name())?;
         let txn = self.db.begin().await?;
         let listing = self
             .list_rows(&txn, ctx, KIND, params, |cond| {
@@ -69,7 +70,7 @@ impl Services {
             })
             .await?;
         let ids: Vec<Uuid> = listing.rows.iter().map(|r| r.id).collect();
-        let memberships = if params.wants("groups") && !ids.is_empty() {
+        let memberships = if projection.includes("groups") && !ids.is_empty() {
             group_store::groups_of(&txn, ctx.tenant, &ids).await?
         } else {
             Vec::new()
@@ -79,7 +80,11 @@ impl Services {
         let resources = listing
             .rows
             .iter()
-            .map(|r| user_view(ctx, r, by_user.get(&r.id).map_or(&[][..], Vec::as_slice)))
+            .map(|r| {
+                let mut view = user_view(ctx, r, by_user.get(&r.id).map_or(&[][..], Vec::as_slice));
+                projection.apply(&mut view.body);
+                view
+            })
             .collect();
         Ok(UserPage {
             total: listing.total,

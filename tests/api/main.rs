@@ -11,5 +11,6 @@ mod errors;
 mod groups;
 mod okta;
 mod paging;
+mod projection;
 mod query;
 mod users;
