@@ -12,10 +12,10 @@ use serde_json::Value;
 use super::AppState;
 use super::error::ApiError;
 use crate::scim::ScimError;
-use crate::scim::list::attribute_lists;
+use crate::scim::list::{attribute_lists, list_response};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
-use crate::service::ResourceView;
+use crate::service::{ResourcePage, ResourceView};
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
@@ -87,6 +87,19 @@ pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(SCIM_CONTENT_TYPE)
         .body(body.to_string())
+}
+
+/// A ListResponse of one page of resources.
+pub fn page_response(page: ResourcePage) -> HttpResponse {
+    let resources = page
+        .resources
+        .into_iter()
+        .map(|v| Value::Object(v.body))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &list_response(page.total, &page.page, resources),
+    )
 }
 
 /// A single resource with its `ETag` (and `Location` when created).

@@ -5,6 +5,7 @@ mod body;
 mod discovery;
 pub mod error;
 mod groups;
+mod search;
 mod users;
 
 use std::sync::Arc;
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, verifier: Arc<Ve
         .service(
             web::scope(&base)
                 .wrap(middleware::from_fn(require_auth))
+                .configure(search::routes)
                 .configure(users::routes)
                 .configure(groups::routes)
                 .configure(discovery::routes)

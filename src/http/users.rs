@@ -2,9 +2,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use super::body::{ScimJson, json_response, projected, query_pairs, resource_response};
+use super::body::{ScimJson, page_response, projected, query_pairs, resource_response};
 use super::error::{ApiError, method_not_allowed};
-use crate::scim::list::{ListParams, list_response};
+use crate::scim::list::ListParams;
 use crate::scim::resource::ResourceKind;
 
 const KIND: ResourceKind = ResourceKind::User;
@@ -29,15 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params = ListParams::from_pairs(&query_pairs(&req)?, state.services.settings.page_limits)?;
     let page = state.services.list_users(&state.ctx(&req), &params).await?;
-    let resources = page
-        .resources
-        .into_iter()
-        .map(|v| serde_json::Value::Object(v.body))
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &list_response(page.total, &page.page, resources),
-    ))
+    Ok(page_response(page))
 }
 
 async fn create(

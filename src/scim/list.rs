@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use super::ScimError;
 use super::filter::{AttrPath, Filter, parse_attr_path, parse_filter};
 use super::projection::Projection;
-use super::schema::{LIST_RESPONSE_URN, SchemaRegistry};
+use super::schema::{LIST_RESPONSE_URN, SEARCH_REQUEST_URN, SchemaRegistry};
 
 #[derive(Debug, Clone, Copy)]
 pub struct PageLimits {
@@ -112,6 +112,46 @@ impl ListParams {
         })
     }
 
+    /// Reads a SearchRequest body (RFC 7644 §3.4.3, plus RFC 9865's
+    /// `cursor`): the same parameters as a query string, as JSON, with the
+    /// same meaning and limits.
+    pub fn from_search_request(body: &Value, limits: PageLimits) -> Result<Self, ScimError> {
+        let Value::Object(fields) = body else {
+            return Err(ScimError::invalid_syntax(
+                "a SearchRequest must be a JSON object",
+            ));
+        };
+        let mut pairs = Vec::new();
+        for (key, value) in fields {
+            if key.eq_ignore_ascii_case("schemas") {
+                check_search_schema(value)?;
+                continue;
+            }
+            let text = match value {
+                Value::Null => continue,
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                // attributes / excludedAttributes are lists of names.
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| {
+                        i.as_str().map(str::to_owned).ok_or_else(|| {
+                            ScimError::invalid_syntax(format!("'{key}' must list strings"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(","),
+                _ => {
+                    return Err(ScimError::invalid_syntax(format!(
+                        "'{key}' has a value of the wrong type"
+                    )));
+                }
+            };
+            pairs.push((key.clone(), text));
+        }
+        Self::from_pairs(&pairs, limits)
+    }
+
     /// What each resource of the response keeps (see `projection`).
     pub fn projection<'r>(
         &self,
@@ -125,6 +165,18 @@ impl ListParams {
             &self.excluded_attributes,
         )
     }
+}
+
+fn check_search_schema(value: &Value) -> Result<(), ScimError> {
+    let listed = value
+        .as_array()
+        .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(SEARCH_REQUEST_URN)));
+    if listed {
+        return Ok(());
+    }
+    Err(ScimError::invalid_syntax(format!(
+        "a SearchRequest's schemas must contain \"{SEARCH_REQUEST_URN}\""
+    )))
 }
 
 /// `attributes` and `excludedAttributes` of a request that is no list
@@ -222,6 +274,7 @@ pub fn list_response(total: u64, page: &PageInfo, resources: Vec<Value>) -> Valu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const LIMITS: PageLimits = PageLimits {
         default_count: 100,
@@ -276,6 +329,35 @@ mod tests {
         assert!(!params(&[("sortOrder", "ascending")]).unwrap().descending);
         assert!(params(&[("sortOrder", "up")]).is_err());
         assert!(params(&[("sortBy", "a b")]).is_err());
+    }
+
+    #[test]
+    fn search_requests_mean_what_query_strings_mean() {
+        let body = json!({
+            "schemas": [SEARCH_REQUEST_URN],
+            "attributes": ["displayName", "emails[type eq \"a,b\"]"],
+            "filter": "displayName sw \"smith\"",
+            "sortBy": "userName", "sortOrder": "descending",
+            "startIndex": 1, "count": 10
+        });
+        let p = ListParams::from_search_request(&body, LIMITS).unwrap();
+        assert_eq!(p.attributes, ["displayName", "emails[type eq \"a,b\"]"]);
+        assert!(p.filter.is_some() && p.descending && p.count == 10);
+        let cursor = json!({"schemas": [SEARCH_REQUEST_URN], "cursor": "", "count": 5});
+        let p = ListParams::from_search_request(&cursor, LIMITS).unwrap();
+        assert_eq!(p.paging, Paging::Cursor(None));
+        for bad in [
+            json!({"schemas": ["urn:wrong"]}),
+            json!({"filter": 5.5, "count": true}),
+            json!({"attributes": [1]}),
+            json!([]),
+        ] {
+            assert!(
+                ListParams::from_search_request(&bad, LIMITS).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(ListParams::from_search_request(&json!({"count": "x"}), LIMITS).is_err());
     }
 
     #[test]

@@ -6,24 +6,17 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::render::{ResourceView, group_by, group_view};
+use super::render::{ResourceView, group_view};
 use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
 use crate::scim::group::{GroupRecord, MemberRef};
-use crate::scim::list::{ListParams, PageInfo};
 use crate::scim::patch::{self, MemberPlan, Target};
 use crate::scim::resource::ResourceKind;
 use crate::store::{self, groups as group_store, users as user_store};
 use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::Group;
-
-pub struct GroupPage {
-    pub total: u64,
-    pub page: PageInfo,
-    pub resources: Vec<ResourceView>,
-}
 
 /// What a write returns: the group, or only that it succeeded when the
 /// caller does not want a body (large groups answered with 204).
@@ -71,44 +64,6 @@ impl Services {
         view.map_err(|e| match e {
             ServiceError::NotFound { .. } => ServiceError::not_found(KIND, id),
             other => other,
-        })
-    }
-
-    pub async fn list_groups(
-        &self,
-        ctx: &Ctx,
-        params: &ListParams,
-    ) -> Result<GroupPage, ServiceError> {
-        let projection = params.projection(&self.registry, KIND.name())?;
-        let txn = self.db.begin().await?;
-        let listing = self
-            .list_rows(&txn, ctx, KIND, params, |cond| {
-                group_store::matching(ctx.tenant, cond)
-            })
-            .await?;
-        let with_members = projection.includes("members");
-        let ids: Vec<Uuid> = listing.rows.iter().map(|r| r.id).collect();
-        let members = if with_members && !ids.is_empty() {
-            group_store::members_of(&txn, ctx.tenant, &ids).await?
-        } else {
-            Vec::new()
-        };
-        txn.commit().await?;
-        let by_group = group_by(&members, |m| m.group_id);
-        let resources = listing
-            .rows
-            .iter()
-            .map(|r| {
-                let m = with_members.then(|| by_group.get(&r.id).map_or(&[][..], Vec::as_slice));
-                let mut view = group_view(ctx, r, m);
-                projection.apply(&mut view.body);
-                view
-            })
-            .collect();
-        Ok(GroupPage {
-            total: listing.total,
-            page: listing.page,
-            resources,
         })
     }
 

@@ -2,16 +2,22 @@
 //! cursor) in one read transaction, so that the count and the page agree.
 //! Users and groups differ only in what they load besides the rows.
 
-use sea_orm::{DatabaseTransaction, EntityTrait, FromQueryResult, PaginatorTrait, Select};
+use entity::{group, user};
+use sea_orm::{
+    DatabaseTransaction, EntityTrait, FromQueryResult, PaginatorTrait, Select, TransactionTrait,
+};
 use uuid::Uuid;
 
+use super::render::{ResourceView, group_by, group_view, user_view};
 use super::{Ctx, ServiceError, Services};
 use crate::scim::ScimError;
 use crate::scim::cursor::{Cursor, query_fingerprint};
 use crate::scim::list::{ListParams, PageInfo, Paging};
+use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::store::query::filter_condition;
 use crate::store::query::page::{self, Keyed, PageError, Position, Sort, Start};
+use crate::store::{groups as group_store, users as user_store};
 use crate::time::now_ms;
 
 /// A page of rows and where it sits in the result set.
@@ -21,7 +27,115 @@ pub struct Listing<M> {
     pub page: PageInfo,
 }
 
+/// A page of rendered resources, ready for a ListResponse.
+pub struct ResourcePage {
+    pub total: u64,
+    pub page: PageInfo,
+    pub resources: Vec<ResourceView>,
+}
+
 impl Services {
+    pub async fn list_users(
+        &self,
+        ctx: &Ctx,
+        params: &ListParams,
+    ) -> Result<ResourcePage, ServiceError> {
+        let projection = params.projection(&self.registry, ResourceKind::User.name())?;
+        let txn = self.db.begin().await?;
+        let listing = self
+            .list_rows(&txn, ctx, ResourceKind::User, params, |cond| {
+                user_store::matching(ctx.tenant, cond)
+            })
+            .await?;
+        let resources = self
+            .user_views(&txn, ctx, &listing.rows, &projection)
+            .await?;
+        txn.commit().await?;
+        Ok(ResourcePage {
+            total: listing.total,
+            page: listing.page,
+            resources,
+        })
+    }
+
+    pub async fn list_groups(
+        &self,
+        ctx: &Ctx,
+        params: &ListParams,
+    ) -> Result<ResourcePage, ServiceError> {
+        let projection = params.projection(&self.registry, ResourceKind::Group.name())?;
+        let txn = self.db.begin().await?;
+        let listing = self
+            .list_rows(&txn, ctx, ResourceKind::Group, params, |cond| {
+                group_store::matching(ctx.tenant, cond)
+            })
+            .await?;
+        let resources = self
+            .group_views(&txn, ctx, &listing.rows, &projection)
+            .await?;
+        txn.commit().await?;
+        Ok(ResourcePage {
+            total: listing.total,
+            page: listing.page,
+            resources,
+        })
+    }
+
+    /// Users as the response shows them: their groups are read (in one
+    /// query for the page) only if the response carries them.
+    pub(super) async fn user_views(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        rows: &[user::Model],
+        projection: &Projection<'_>,
+    ) -> Result<Vec<ResourceView>, ServiceError> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let memberships = if projection.includes("groups") && !ids.is_empty() {
+            group_store::groups_of(txn, ctx.tenant, &ids).await?
+        } else {
+            Vec::new()
+        };
+        let by_user = group_by(&memberships, |m| m.member_id);
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let groups = by_user.get(&r.id).map_or(&[][..], Vec::as_slice);
+                let mut view = user_view(ctx, r, groups);
+                projection.apply(&mut view.body);
+                view
+            })
+            .collect())
+    }
+
+    /// Groups as the response shows them: members are read (in one query
+    /// for the page) only if the response carries them.
+    pub(super) async fn group_views(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        rows: &[group::Model],
+        projection: &Projection<'_>,
+    ) -> Result<Vec<ResourceView>, ServiceError> {
+        let with_members = projection.includes("members");
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let members = if with_members && !ids.is_empty() {
+            group_store::members_of(txn, ctx.tenant, &ids).await?
+        } else {
+            Vec::new()
+        };
+        let by_group = group_by(&members, |m| m.group_id);
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let m = with_members.then(|| by_group.get(&r.id).map_or(&[][..], Vec::as_slice));
+                let mut view = group_view(ctx, r, m);
+                projection.apply(&mut view.body);
+                view
+            })
+            .collect())
+    }
+
     /// `select` gives the rows of one tenant that satisfy a condition.
     pub(super) async fn list_rows<E>(
         &self,
@@ -113,6 +227,15 @@ impl Services {
             Start::After(position)
         };
         Ok((start, c.total))
+    }
+}
+
+impl From<PageError> for ServiceError {
+    fn from(e: PageError) -> Self {
+        match e {
+            PageError::Db(e) => Self::Db(e),
+            PageError::Scim(e) => Self::Scim(e),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod list;
 pub mod reindex;
 mod render;
 mod retry;
+mod search;
 pub mod tokens;
 pub mod users;
 
@@ -16,6 +17,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 pub use error::ServiceError;
+pub use list::ResourcePage;
 pub use render::ResourceView;
 
 use crate::scim::cursor::CursorKey;

@@ -4,11 +4,10 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::render::{ResourceView, group_by, user_view};
+use super::render::{ResourceView, user_view};
 use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
-use crate::scim::list::{ListParams, PageInfo};
 use crate::scim::patch::{self, Target};
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
@@ -16,12 +15,6 @@ use crate::store::{self, groups as group_store, users as user_store};
 use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::User;
-
-pub struct UserPage {
-    pub total: u64,
-    pub page: PageInfo,
-    pub resources: Vec<ResourceView>,
-}
 
 impl Services {
     pub async fn create_user(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
@@ -55,42 +48,6 @@ impl Services {
             .ok_or_else(|| ServiceError::not_found(KIND, id))?;
         let groups = group_store::groups_of(&self.db, ctx.tenant, &[uid]).await?;
         Ok(user_view(ctx, &row, &groups.iter().collect::<Vec<_>>()))
-    }
-
-    pub async fn list_users(
-        &self,
-        ctx: &Ctx,
-        params: &ListParams,
-    ) -> Result<UserPage, ServiceError> {
-        let projection = params.projection(&self.registry, KIND.name())?;
-        let txn = self.db.begin().await?;
-        let listing = self
-            .list_rows(&txn, ctx, KIND, params, |cond| {
-                user_store::matching(ctx.tenant, cond)
-            })
-            .await?;
-        let ids: Vec<Uuid> = listing.rows.iter().map(|r| r.id).collect();
-        let memberships = if projection.includes("groups") && !ids.is_empty() {
-            group_store::groups_of(&txn, ctx.tenant, &ids).await?
-        } else {
-            Vec::new()
-        };
-        txn.commit().await?;
-        let by_user = group_by(&memberships, |m| m.member_id);
-        let resources = listing
-            .rows
-            .iter()
-            .map(|r| {
-                let mut view = user_view(ctx, r, by_user.get(&r.id).map_or(&[][..], Vec::as_slice));
-                projection.apply(&mut view.body);
-                view
-            })
-            .collect();
-        Ok(UserPage {
-            total: listing.total,
-            page: listing.page,
-            resources,
-        })
     }
 
     /// PUT: replaces every writable attribute. Read-only ones the client

@@ -13,4 +13,5 @@ mod okta;
 mod paging;
 mod projection;
 mod query;
+mod search;
 mod users;

@@ -210,6 +210,40 @@ impl Sort {
     }
 }
 
+/// The ascending order of two positions as the database orders them:
+/// keys by value (strings by code point, which is what binary collations
+/// compare), no value last, then ids. Used to merge sorted result sets
+/// of different tables; reverse it for descending.
+pub fn compare_positions(a: &Position, b: &Position) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let keys = match (&a.key, &b.key) {
+        (Json::Null, Json::Null) => Ordering::Equal,
+        (Json::Null, _) => Ordering::Greater,
+        (_, Json::Null) => Ordering::Less,
+        (Json::String(x), Json::String(y)) => x.cmp(y),
+        (Json::Bool(x), Json::Bool(y)) => x.cmp(y),
+        (Json::Number(x), Json::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        // Different types only meet when two schemas disagree on an
+        // attribute's type; any fixed order will do.
+        (x, y) => type_rank(x).cmp(&type_rank(y)),
+    };
+    keys.then_with(|| a.id.cmp(&b.id))
+}
+
+fn type_rank(v: &Json) -> u8 {
+    match v {
+        Json::Null => 0,
+        Json::Bool(_) => 1,
+        Json::Number(_) => 2,
+        Json::String(_) => 3,
+        Json::Array(_) => 4,
+        Json::Object(_) => 5,
+    }
+}
+
 /// One run of rows in index order; a page reads segments in turn.
 struct Segment {
     cond: sea_orm::Condition,
