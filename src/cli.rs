@@ -109,7 +109,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
         Command::Serve => startup::serve(config).await,
         Command::Migrate => {
             let db = startup::connect(&config).await?;
-            startup::migrate(&db).await?;
+            startup::migrate(&config, &db).await?;
             println!("migrations applied to {}", config.database.url);
             Ok(())
         }
@@ -119,7 +119,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
 
 async fn token_command(config: &Config, command: TokenCommand) -> Result<(), StartupError> {
     let db = startup::connect(config).await?;
-    startup::migrate(&db).await?;
+    startup::migrate(config, &db).await?;
     match command {
         TokenCommand::Create { name } => {
             let t = tokens::create(&db, DEFAULT_TENANT, &name).await?;

@@ -24,6 +24,8 @@ pub enum StartupError {
     Database { url: String, source: DbErr },
     #[error("cannot migrate the database: {0}")]
     Migration(DbErr),
+    #[error("invalid schema extension: {0}")]
+    Schema(String),
     #[error("invalid credentials in the configuration: {0}")]
     Credentials(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -45,22 +47,38 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError
 }
 
 /// Applies pending migrations, then computes the search columns of rows
-/// written before those columns existed.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartupError> {
+/// written before those columns existed (or before the schemas changed).
+pub async fn migrate(config: &Config, db: &DatabaseConnection) -> Result<(), StartupError> {
     store::migrate(db).await.map_err(StartupError::Migration)?;
-    reindex(db).await
+    reindex(config, db).await
 }
 
 /// Computes missing search columns (see `service::reindex`); also needed
 /// when migrations are applied by `roster migrate` from elsewhere.
-pub async fn reindex(db: &DatabaseConnection) -> Result<(), StartupError> {
-    let filled = service::reindex::reindex(db, &SchemaRegistry::rfc())
+pub async fn reindex(config: &Config, db: &DatabaseConnection) -> Result<(), StartupError> {
+    let filled = service::reindex::reindex(db, &registry(config)?)
         .await
         .map_err(StartupError::Migration)?;
     if filled > 0 {
         log::info!("computed search columns for {filled} resources");
     }
     Ok(())
+}
+
+/// The RFC schemas plus the operator's extensions from the configuration.
+pub fn registry(config: &Config) -> Result<SchemaRegistry, StartupError> {
+    let mut registry = SchemaRegistry::rfc();
+    for ext in &config.scim.schema_extensions {
+        let shown = ext.file.display();
+        let text = std::fs::read_to_string(&ext.file)
+            .map_err(|e| StartupError::Schema(format!("cannot read {shown}: {e}")))?;
+        let json = serde_json::from_str(&text)
+            .map_err(|e| StartupError::Schema(format!("{shown} is not JSON: {e}")))?;
+        registry
+            .add_extension(&ext.resource_type, json, ext.required)
+            .map_err(|e| StartupError::Schema(format!("{shown}: {e}")))?;
+    }
+    Ok(registry)
 }
 
 /// The shared state handlers run on, and the auth guard's verifier.
@@ -76,7 +94,7 @@ pub fn app_state(
     };
     let services = Services {
         db,
-        registry: Arc::new(SchemaRegistry::rfc()),
+        registry: Arc::new(registry(config)?),
         settings: Settings {
             page_limits: limits,
             store_password_hashes: config.scim.store_password_hashes,
@@ -155,9 +173,9 @@ fn capabilities(limits: PageLimits, basic: bool, cursor_timeout: u32) -> Capabil
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let db = connect(&config).await?;
     if config.database.migrate_on_start {
-        migrate(&db).await?;
+        migrate(&config, &db).await?;
     } else {
-        reindex(&db).await?;
+        reindex(&config, &db).await?;
     }
     let (state, verifier) = app_state(&config, db.clone())?;
     if !verifier.has_configured_credentials()

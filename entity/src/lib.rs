@@ -13,5 +13,6 @@
 pub mod api_token;
 pub mod group;
 pub mod group_member;
+pub mod roster_state;
 pub mod user;
 pub mod user_email;

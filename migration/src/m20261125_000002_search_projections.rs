@@ -12,6 +12,10 @@
 //! engine), so the columns start NULL and Roster fills every row whose
 //! `doc_search` is NULL when it starts (see `service::reindex`).
 //!
+//! `roster_state` remembers which schemas the search columns were computed
+//! for, so that adding an extension schema (or a release that corrects a
+//! schema rule) recomputes them.
+//!
 //! Sortable projected columns get `(tenant, column, id)` indexes: the id
 //! tiebreak of every sorted page and the seek of cursor paging then read
 //! the index in order, and the old `(tenant, column)` indexes, which they
@@ -19,7 +23,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::util::{add_column, binary_string, create_index, drop_index};
+use crate::util::{add_column, binary_string, create_index, create_table, drop_index};
 
 const KEY_LEN: u32 = 255;
 
@@ -30,6 +34,7 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         columns(manager).await?;
+        state_table(manager).await?;
         sort_indexes(
             manager,
             "users",
@@ -67,6 +72,23 @@ async fn columns(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     let mut type_norm = binary_string(m, Alias::new("type_norm"), KEY_LEN);
     type_norm.null();
     add_column(m, "user_emails", "type_norm", type_norm).await
+}
+
+async fn state_table(m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let table = Table::create()
+        .table(Alias::new("roster_state"))
+        .col(
+            binary_string(m, Alias::new("name"), 64)
+                .not_null()
+                .primary_key(),
+        )
+        .col(
+            ColumnDef::new(Alias::new("value"))
+                .string_len(KEY_LEN)
+                .not_null(),
+        )
+        .to_owned();
+    create_table(m, table).await
 }
 
 async fn sort_indexes(m: &SchemaManager<'_>, table: &str, columns: &[&str]) -> Result<(), DbErr> {

@@ -99,6 +99,24 @@ pub struct ScimConfig {
     /// How long a cursor stays valid, in seconds (advertised as
     /// `cursorTimeout`).
     pub cursor_timeout_secs: u32,
+    /// Operator schema extensions (`/Schemas` entries in JSON files),
+    /// stored, validated, filterable, sortable and returned like the RFC
+    /// ones.
+    pub schema_extensions: Vec<SchemaExtensionConfig>,
+}
+
+/// One extension schema and the resource type it extends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaExtensionConfig {
+    /// `User` or `Group`.
+    pub resource_type: String,
+    /// A JSON file with one schema, shaped like a `/Schemas` entry; a
+    /// relative path is read from the working directory.
+    pub file: PathBuf,
+    /// Whether every resource of the type must carry the extension.
+    #[serde(default)]
+    pub required: bool,
 }
 
 impl Default for ScimConfig {
@@ -110,6 +128,7 @@ impl Default for ScimConfig {
             group_patch_no_content: false,
             cursor_secret: None,
             cursor_timeout_secs: 3600,
+            schema_extensions: Vec::new(),
         }
     }
 }

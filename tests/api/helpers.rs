@@ -94,7 +94,7 @@ impl TestApp {
         let conn = startup::connect(&config)
             .await
             .expect("connect to the test database");
-        startup::migrate(&conn)
+        startup::migrate(&config, &conn)
             .await
             .expect("migrate the test database");
         let (state, verifier) = startup::app_state(&config, conn.clone()).expect("app state");

@@ -8,6 +8,7 @@ mod binary;
 mod concurrency;
 mod discovery;
 mod errors;
+mod extensions;
 mod groups;
 mod okta;
 mod paging;

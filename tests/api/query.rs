@@ -371,7 +371,9 @@ async fn old_rows_get_their_search_columns_at_start(app: TestApp) {
         app.db.execute_unprepared(sql).await.expect("reset");
     }
     expect(&app, r#"title pr"#, &[]).await;
-    roster::startup::reindex(&app.db).await.expect("reindex");
+    roster::startup::reindex(&roster::config::Config::default(), &app.db)
+        .await
+        .expect("reindex");
     expect(&app, r#"title pr"#, &["alice"]).await;
     expect(&app, r#"displayName eq "bob jones""#, &["bob"]).await;
     expect(&app, r#"emails[type eq "work"]"#, &["alice", "bob"]).await;
