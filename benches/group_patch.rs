@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpServer};
 use entity::{group_member, user};
 use roster::config::{Config, DatabaseUrl, Secret};
-use roster::scim::normalize::fold_case;
+use roster::scim::dialect::Dialect;
+use roster::scim::schema::SchemaRegistry;
+use roster::scim::user::UserRecord;
 use roster::service::DEFAULT_TENANT;
 use roster::{http, startup};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
@@ -106,7 +108,7 @@ async fn run(db: &'static str, url: String) -> Vec<Row> {
 
 async fn serve(config: &Config) -> (String, DatabaseConnection) {
     let conn = startup::connect(config).await.expect("connect");
-    startup::migrate(&conn).await.expect("migrate");
+    startup::migrate(config, &conn).await.expect("migrate");
     let (state, auth) = startup::app_state(config, conn.clone())
         .await
         .expect("state");
@@ -174,6 +176,7 @@ async fn seed(conn: &DatabaseConnection, base: &str) -> (Vec<String>, Vec<String
 }
 
 async fn insert_users(conn: &DatabaseConnection, n: usize) -> Vec<Uuid> {
+    let registry = SchemaRegistry::rfc();
     let mut ids = Vec::with_capacity(n);
     let now = roster::time::now_ms();
     for start in (0..n).step_by(1000) {
@@ -181,19 +184,23 @@ async fn insert_users(conn: &DatabaseConnection, n: usize) -> Vec<Uuid> {
             .map(|i| {
                 let id = Uuid::new_v4();
                 ids.push(id);
-                let name = format!("user{i:07}@bench.example");
+                let doc = json!({"userName": format!("user{i:07}@bench.example"), "displayName": format!("User {i}")});
+                let record = UserRecord::from_json(&registry, &Dialect::lenient(), doc).expect("valid user");
+                let at = now + i as i64;
                 user::ActiveModel {
                     tenant_id: Set(DEFAULT_TENANT),
                     id: Set(id),
-                    user_name: Set(name.clone()),
-                    user_name_norm: Set(fold_case(&name)),
-                    external_id: Set(Some(format!("ext-{i}"))),
-                    display_name: Set(Some(format!("User {i}"))),
-                    active: Set(true),
-                    created_at: Set(now + i as i64),
-                    modified_at: Set(now + i as i64),
+                    user_name: Set(record.user_name),
+                    user_name_norm: Set(record.user_name_norm),
+                    external_id: Set(record.external_id),
+                    display_name: Set(record.display_name),
+                    display_name_norm: Set(record.display_name_norm),
+                    active: Set(record.active),
+                    created_at: Set(at),
+                    modified_at: Set(at),
                     version: Set(1),
-                    doc: Set(json!({"userName": name, "active": true, "displayName": format!("User {i}")})),
+                    doc: Set(serde_json::Value::Object(record.doc)),
+                    doc_search: Set(Some(record.doc_search)),
                     password_hash: Set(None),
                 }
             })

@@ -229,7 +229,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
         Command::Serve => startup::serve(config).await,
         Command::Migrate => {
             let db = startup::connect(&config).await?;
-            startup::migrate(&db).await?;
+            startup::migrate(&config, &db).await?;
             println!("migrations applied to {}", config.database.url);
             Ok(())
         }
@@ -242,7 +242,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
 
 async fn token_command(config: &Config, command: TokenCommand) -> Result<(), StartupError> {
     let db = startup::connect(config).await?;
-    startup::migrate(&db).await?;
+    startup::migrate(config, &db).await?;
     match command {
         TokenCommand::Create { name } => {
             let t = tokens::create(&db, DEFAULT_TENANT, &name).await?;
@@ -284,7 +284,7 @@ async fn oauth_client_command(
     command: OAuthClientCommand,
 ) -> Result<(), StartupError> {
     let db = startup::connect(config).await?;
-    startup::migrate(&db).await?;
+    startup::migrate(config, &db).await?;
     match command {
         OAuthClientCommand::Add {
             client_id,
@@ -341,7 +341,7 @@ async fn oauth_client_command(
 
 async fn oauth_key_command(config: &Config, command: OAuthKeyCommand) -> Result<(), StartupError> {
     let db = startup::connect(config).await?;
-    startup::migrate(&db).await?;
+    startup::migrate(config, &db).await?;
     match command {
         OAuthKeyCommand::Rotate => {
             let id = oauth::rotate_key(&db, DEFAULT_TENANT, key_retention(config)).await?;

@@ -9,9 +9,10 @@ use sea_orm::{DatabaseConnection, DbErr};
 use crate::auth::{AuthStack, Modes, setup};
 use crate::config::{BulkConfig, Config};
 use crate::http::{self, AppState};
+use crate::scim::cursor::CursorKey;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::{AuthScheme, BulkLimits, Capabilities, Pagination, SchemaRegistry};
-use crate::service::{self, DEFAULT_TENANT, Services, Settings};
+use crate::service::{self, CursorSettings, DEFAULT_TENANT, Services, Settings};
 use crate::store;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,10 @@ pub enum StartupError {
     Migration(DbErr),
     #[error("invalid authentication settings: {0}")]
     Auth(#[from] setup::SetupError),
+    #[error("invalid schema extension: {0}")]
+    Schema(String),
+    #[error("cannot create a cursor key: {0}")]
+    Credentials(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -53,8 +58,39 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError
     })
 }
 
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartupError> {
-    store::migrate(db).await.map_err(StartupError::Migration)
+/// Applies pending migrations, then computes the search columns of rows
+/// written before those columns existed (or before the schemas changed).
+pub async fn migrate(config: &Config, db: &DatabaseConnection) -> Result<(), StartupError> {
+    store::migrate(db).await.map_err(StartupError::Migration)?;
+    reindex(config, db).await
+}
+
+/// Computes missing search columns (see `service::reindex`); also needed
+/// when migrations are applied by `roster migrate` from elsewhere.
+pub async fn reindex(config: &Config, db: &DatabaseConnection) -> Result<(), StartupError> {
+    let filled = service::reindex::reindex(db, &registry(config)?)
+        .await
+        .map_err(StartupError::Migration)?;
+    if filled > 0 {
+        log::info!("computed search columns for {filled} resources");
+    }
+    Ok(())
+}
+
+/// The RFC schemas plus the operator's extensions from the configuration.
+pub fn registry(config: &Config) -> Result<SchemaRegistry, StartupError> {
+    let mut registry = SchemaRegistry::rfc();
+    for ext in &config.scim.schema_extensions {
+        let shown = ext.file.display();
+        let text = std::fs::read_to_string(&ext.file)
+            .map_err(|e| StartupError::Schema(format!("cannot read {shown}: {e}")))?;
+        let json = serde_json::from_str(&text)
+            .map_err(|e| StartupError::Schema(format!("{shown} is not JSON: {e}")))?;
+        registry
+            .add_extension(&ext.resource_type, json, ext.required)
+            .map_err(|e| StartupError::Schema(format!("{shown}: {e}")))?;
+    }
+    Ok(registry)
 }
 
 /// The shared state handlers run on, and authentication: the guard and,
@@ -70,11 +106,15 @@ pub async fn app_state(
     };
     let services = Services {
         db,
-        registry: Arc::new(SchemaRegistry::rfc()),
+        registry: Arc::new(registry(config)?),
         settings: Settings {
             page_limits: limits,
             dialect: config.scim.dialect,
             store_password_hashes: config.scim.store_password_hashes,
+            cursor: CursorSettings {
+                key: cursor_key(config)?,
+                timeout_secs: config.scim.cursor_timeout_secs,
+            },
         },
     };
     let oauth_metadata = auth.server.as_ref().map(|s| {
@@ -93,12 +133,22 @@ pub async fn app_state(
             config.scim.bulk,
             auth.verifier.modes(),
             oauth_metadata,
+            config.scim.cursor_timeout_secs,
         )),
         max_body_bytes: config.server.max_body_bytes,
         bulk: config.scim.bulk,
         group_patch_no_content: config.scim.group_patch_no_content,
     };
     Ok((state, auth))
+}
+
+/// The configured cursor secret, or a random key: cursors then stop
+/// working when the process restarts, and only this process accepts them.
+fn cursor_key(config: &Config) -> Result<CursorKey, StartupError> {
+    match &config.scim.cursor_secret {
+        Some(secret) => Ok(CursorKey::from_secret(secret.expose())),
+        None => CursorKey::random().map_err(StartupError::Credentials),
+    }
 }
 
 /// What ServiceProviderConfig advertises: exactly the enabled modes.
@@ -108,6 +158,7 @@ fn capabilities(
     bulk: BulkConfig,
     modes: Modes,
     oauth_metadata: Option<String>,
+    cursor_timeout: u32,
 ) -> Capabilities {
     let scheme = |scheme_type: &str, name: &str, description: &str, spec: &str| AuthScheme {
         scheme_type: scheme_type.to_owned(),
@@ -170,15 +221,16 @@ fn capabilities(
         }),
         filter_max_results: limits.max_count,
         change_password: false,
-        sort: false,
+        sort: true,
         etag: true,
         pagination: Some(Pagination {
-            cursor: false,
+            cursor: true,
             index: true,
+            // Clients written before RFC 9865 only know startIndex.
             default_pagination_method: "index".to_owned(),
             default_page_size: limits.default_count,
             max_page_size: limits.max_count,
-            cursor_timeout: None,
+            cursor_timeout: Some(cursor_timeout),
         }),
         authentication_schemes: schemes,
     }
@@ -206,7 +258,9 @@ fn print_bootstrap_token(token: &str) {
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let db = connect(&config).await?;
     if config.database.migrate_on_start {
-        migrate(&db).await?;
+        migrate(&config, &db).await?;
+    } else {
+        reindex(&config, &db).await?;
     }
     let (state, auth) = app_state(&config, db.clone()).await?;
     if !auth.verifier.has_configured_credentials()

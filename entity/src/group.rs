@@ -16,6 +16,9 @@ pub struct Model {
     pub version: i64,
     #[sea_orm(column_type = "Json")]
     pub doc: Json,
+    /// `doc` in comparison form, as for users.
+    #[sea_orm(column_type = "Json", nullable)]
+    pub doc_search: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

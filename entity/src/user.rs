@@ -16,12 +16,18 @@ pub struct Model {
     pub user_name_norm: String,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
+    /// `display_name` case-folded like `user_name_norm` (caseExact=false).
+    pub display_name_norm: Option<String>,
     pub active: bool,
     pub created_at: i64,
     pub modified_at: i64,
     pub version: i64,
     #[sea_orm(column_type = "Json")]
     pub doc: Json,
+    /// `doc` in comparison form, what JSON filters and sorts read; NULL
+    /// until Roster has computed it (see the search-projections migration).
+    #[sea_orm(column_type = "Json", nullable)]
+    pub doc_search: Option<Json>,
     /// Argon2 PHC string; only present when password storage is enabled.
     pub password_hash: Option<String>,
 }

@@ -14,6 +14,8 @@ pub struct Model {
     pub value: String,
     pub value_norm: String,
     pub email_type: Option<String>,
+    /// `email_type` case-folded (emails.type is caseExact=false).
+    pub type_norm: Option<String>,
     pub is_primary: bool,
 }
 

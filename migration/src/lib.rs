@@ -6,6 +6,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 mod m20261125_000001_oauth;
+mod m20261125_000002_search_projections;
+mod m20261125_000003_sqlite_planner_stats;
 mod util;
 
 pub struct Migrator;
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261125_000001_oauth::Migration),
+            Box::new(m20261125_000002_search_projections::Migration),
+            Box::new(m20261125_000003_sqlite_planner_stats::Migration),
         ]
     }
 }

@@ -43,3 +43,31 @@ pub fn binary_string(manager: &SchemaManager<'_>, col: impl IntoIden, len: u32) 
     }
     def
 }
+
+/// Adds a column unless it exists: MySQL/MariaDB have no
+/// `ADD COLUMN IF NOT EXISTS` that every engine shares, and SQLite alters
+/// one column per statement.
+pub async fn add_column(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    column: &str,
+    mut def: ColumnDef,
+) -> Result<(), DbErr> {
+    if manager.has_column(table, column).await? {
+        return Ok(());
+    }
+    let alter = Table::alter()
+        .table(Alias::new(table))
+        .add_column(&mut def)
+        .to_owned();
+    manager.alter_table(alter).await
+}
+
+/// Drops index `name` on `table` if it exists.
+pub async fn drop_index(manager: &SchemaManager<'_>, table: &str, name: &str) -> Result<(), DbErr> {
+    if !manager.has_index(table, name).await? {
+        return Ok(());
+    }
+    let drop = Index::drop().name(name).table(Alias::new(table)).to_owned();
+    manager.drop_index(drop).await
+}

@@ -266,6 +266,18 @@ pub struct ScimConfig {
     /// Leniency rules for what IdPs really send; all on by default.
     pub dialect: Dialect,
     pub bulk: BulkConfig,
+    /// Signs RFC 9865 cursors. Unset: a random key per process, so cursors
+    /// do not survive a restart and only the instance that issued them
+    /// accepts them. Set it (the same on every instance) behind a load
+    /// balancer.
+    pub cursor_secret: Option<Secret>,
+    /// How long a cursor stays valid, in seconds (advertised as
+    /// `cursorTimeout`).
+    pub cursor_timeout_secs: u32,
+    /// Operator schema extensions (`/Schemas` entries in JSON files),
+    /// stored, validated, filterable, sortable and returned like the RFC
+    /// ones.
+    pub schema_extensions: Vec<SchemaExtensionConfig>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -286,6 +298,20 @@ impl Default for BulkConfig {
     }
 }
 
+/// One extension schema and the resource type it extends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaExtensionConfig {
+    /// `User` or `Group`.
+    pub resource_type: String,
+    /// A JSON file with one schema, shaped like a `/Schemas` entry; a
+    /// relative path is read from the working directory.
+    pub file: PathBuf,
+    /// Whether every resource of the type must carry the extension.
+    #[serde(default)]
+    pub required: bool,
+}
+
 impl Default for ScimConfig {
     fn default() -> Self {
         Self {
@@ -295,6 +321,9 @@ impl Default for ScimConfig {
             group_patch_no_content: false,
             dialect: Dialect::default(),
             bulk: BulkConfig::default(),
+            cursor_secret: None,
+            cursor_timeout_secs: 3600,
+            schema_extensions: Vec::new(),
         }
     }
 }
@@ -389,6 +418,11 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "server.base_path must start with '/' and not end with one, got {base:?}"
             )));
+        }
+        if self.scim.cursor_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "scim.cursor_timeout_secs must be > 0".to_owned(),
+            ));
         }
         if self.scim.max_page_size == 0 || self.scim.default_page_size > self.scim.max_page_size {
             return Err(ConfigError::Invalid(

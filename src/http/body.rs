@@ -9,10 +9,14 @@ use actix_web::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use super::AppState;
 use super::error::ApiError;
 use crate::scim::ScimError;
 use crate::scim::etag::{Precondition, etag};
-use crate::service::ResourceView;
+use crate::scim::list::{attribute_lists, list_response};
+use crate::scim::projection::Projection;
+use crate::scim::resource::ResourceKind;
+use crate::service::{ResourcePage, ResourceView};
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
@@ -89,6 +93,19 @@ pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
         .body(body.to_string())
 }
 
+/// A ListResponse of one page of resources.
+pub fn page_response(page: ResourcePage) -> HttpResponse {
+    let resources = page
+        .resources
+        .into_iter()
+        .map(|v| Value::Object(v.body))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &list_response(page.total, &page.page, resources),
+    )
+}
+
 /// A single resource with its `ETag` (and `Location` when created).
 pub fn resource_response(status: StatusCode, view: ResourceView) -> HttpResponse {
     let mut resp = HttpResponse::build(status);
@@ -114,6 +131,33 @@ pub fn read_response(req: &HttpRequest, view: ResourceView) -> HttpResponse {
             .finish();
     }
     resource_response(StatusCode::OK, view)
+}
+
+/// The request's `attributes` / `excludedAttributes` for one resource.
+pub fn projection<'s>(
+    state: &'s AppState,
+    req: &HttpRequest,
+    kind: ResourceKind,
+) -> Result<Projection<'s>, ApiError> {
+    let (attributes, excluded) = attribute_lists(&query_pairs(req)?);
+    Ok(Projection::new(
+        &state.services.registry,
+        kind.name(),
+        &attributes,
+        &excluded,
+    )?)
+}
+
+/// A single resource shaped by the request's `attributes` /
+/// `excludedAttributes`, reads and writes alike (RFC 7644 §3.9).
+pub fn projected(
+    state: &AppState,
+    req: &HttpRequest,
+    kind: ResourceKind,
+    mut view: ResourceView,
+) -> Result<ResourceView, ApiError> {
+    projection(state, req, kind)?.apply(&mut view.body);
+    Ok(view)
 }
 
 /// Decoded query pairs; `+` and percent-encoding are undone here.

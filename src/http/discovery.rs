@@ -9,7 +9,7 @@ use super::AppState;
 use super::body::json_response;
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::ScimError;
-use crate::scim::list::list_response;
+use crate::scim::list::{PageInfo, list_response};
 use crate::scim::schema::service_provider_config_json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -47,7 +47,10 @@ async fn resource_types(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
         .iter()
         .map(|rt| registry.resource_type_json(rt, &ctx.base_url))
         .collect();
-    json_response(StatusCode::OK, &list_response(all.len() as u64, 1, all))
+    json_response(
+        StatusCode::OK,
+        &list_response(all.len() as u64, &PageInfo::first(), all),
+    )
 }
 
 async fn resource_type(
@@ -74,7 +77,10 @@ async fn schemas(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         .iter()
         .map(|s| registry.schema_json(s, &ctx.base_url))
         .collect();
-    json_response(StatusCode::OK, &list_response(all.len() as u64, 1, all))
+    json_response(
+        StatusCode::OK,
+        &list_response(all.len() as u64, &PageInfo::first(), all),
+    )
 }
 
 async fn schema(

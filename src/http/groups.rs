@@ -2,9 +2,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use super::body::{ScimJson, json_response, query_pairs, read_response, resource_response};
+use super::body::{
+    ScimJson, page_response, projected, projection, query_pairs, read_response, resource_response,
+};
 use super::error::{ApiError, method_not_allowed};
-use crate::scim::list::{ListParams, list_response};
+use crate::scim::list::ListParams;
+use crate::scim::resource::ResourceKind;
+
+const KIND: ResourceKind = ResourceKind::Group;
 use crate::service::groups::GroupWrite;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -37,15 +42,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
         .services
         .list_groups(&state.ctx(&req), &params)
         .await?;
-    let resources = page
-        .resources
-        .into_iter()
-        .map(|v| serde_json::Value::Object(v.body))
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &list_response(page.total, page.start_index, resources),
-    ))
+    Ok(page_response(page))
 }
 
 async fn create(
@@ -57,7 +54,10 @@ async fn create(
         .services
         .create_group(&state.ctx(&req), body.0)
         .await?;
-    Ok(resource_response(StatusCode::CREATED, view))
+    Ok(resource_response(
+        StatusCode::CREATED,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn get(
@@ -66,12 +66,12 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     // Entra reads groups with excludedAttributes=members: skip loading them.
-    let with_members = params(&state, &req)?.wants("members");
+    let with_members = projection(&state, &req, KIND)?.includes("members");
     let view = state
         .services
         .get_group(&state.ctx(&req), &id, with_members)
         .await?;
-    Ok(read_response(&req, view))
+    Ok(read_response(&req, projected(&state, &req, KIND, view)?))
 }
 
 async fn replace(
@@ -84,7 +84,10 @@ async fn replace(
         .services
         .replace_group(&state.ctx(&req), &id, body.0)
         .await?;
-    Ok(resource_response(StatusCode::OK, view))
+    Ok(resource_response(
+        StatusCode::OK,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn patch(
@@ -99,7 +102,10 @@ async fn patch(
         .patch_group(&state.ctx(&req), &id, body.0, want_body)
         .await?
     {
-        GroupWrite::View(view) => Ok(resource_response(StatusCode::OK, view)),
+        GroupWrite::View(view) => Ok(resource_response(
+            StatusCode::OK,
+            projected(&state, &req, KIND, view)?,
+        )),
         GroupWrite::Done => Ok(HttpResponse::NoContent().finish()),
     }
 }

@@ -6,6 +6,7 @@ mod bulk;
 mod discovery;
 pub mod error;
 mod groups;
+mod search;
 mod users;
 
 use std::sync::Arc;
@@ -74,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack)
         .service(
             web::scope(&base)
                 .wrap(middleware::from_fn(require_auth))
+                .configure(search::routes)
                 .configure(users::routes)
                 .configure(groups::routes)
                 .configure(discovery::routes)

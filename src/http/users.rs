@@ -2,9 +2,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use super::body::{ScimJson, json_response, query_pairs, read_response, resource_response};
+use super::body::{
+    ScimJson, page_response, projected, query_pairs, read_response, resource_response,
+};
 use super::error::{ApiError, method_not_allowed};
-use crate::scim::list::{ListParams, list_response};
+use crate::scim::list::ListParams;
+use crate::scim::resource::ResourceKind;
+
+const KIND: ResourceKind = ResourceKind::User;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -26,15 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params = ListParams::from_pairs(&query_pairs(&req)?, state.services.settings.page_limits)?;
     let page = state.services.list_users(&state.ctx(&req), &params).await?;
-    let resources = page
-        .resources
-        .into_iter()
-        .map(|v| serde_json::Value::Object(v.body))
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &list_response(page.total, page.start_index, resources),
-    ))
+    Ok(page_response(page))
 }
 
 async fn create(
@@ -43,7 +40,10 @@ async fn create(
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
     let view = state.services.create_user(&state.ctx(&req), body.0).await?;
-    Ok(resource_response(StatusCode::CREATED, view))
+    Ok(resource_response(
+        StatusCode::CREATED,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn get(
@@ -52,7 +52,7 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let view = state.services.get_user(&state.ctx(&req), &id).await?;
-    Ok(read_response(&req, view))
+    Ok(read_response(&req, projected(&state, &req, KIND, view)?))
 }
 
 async fn replace(
@@ -65,7 +65,10 @@ async fn replace(
         .services
         .replace_user(&state.ctx(&req), &id, body.0)
         .await?;
-    Ok(resource_response(StatusCode::OK, view))
+    Ok(resource_response(
+        StatusCode::OK,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn patch(
@@ -78,7 +81,10 @@ async fn patch(
         .services
         .patch_user(&state.ctx(&req), &id, body.0)
         .await?;
-    Ok(resource_response(StatusCode::OK, view))
+    Ok(resource_response(
+        StatusCode::OK,
+        projected(&state, &req, KIND, view)?,
+    ))
 }
 
 async fn delete(

@@ -17,6 +17,12 @@ pub enum ScimType {
     InvalidVers,
     Sensitive,
     TooLarge,
+    /// RFC 9865 §2.2: a cursor that was not issued for this query.
+    InvalidCursor,
+    /// RFC 9865 §2.2: a cursor older than `cursorTimeout`.
+    ExpiredCursor,
+    /// RFC 9865 §2.2.
+    InvalidCount,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +69,12 @@ impl ScimError {
     }
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(404, None, detail)
+    }
+    pub fn invalid_cursor(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::InvalidCursor, detail)
+    }
+    pub fn expired_cursor(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::ExpiredCursor, detail)
     }
     pub fn too_large(detail: impl Into<String>) -> Self {
         Self::new(413, Some(ScimType::TooLarge), detail)

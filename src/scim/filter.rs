@@ -17,6 +17,14 @@
 //!   `emails[(type eq "work") and value eq "x"]`, i.e.
 //!   `ValuePath { attr: emails, filter: And[type eq "work", value eq "x"] }`.
 //!   The inserted parentheses count as one level against the nesting limit.
+//! * An unquoted GUID as a comparison value, e.g. Microsoft Entra's
+//!   `id eq 2819c223-7f76-453a-919d-413861904646 and manager eq …` (its
+//!   manager check). The grammar has no bare-word values and `scim_v2`
+//!   lexes the GUID as a number followed by junk, so a token that is
+//!   exactly a GUID (8-4-4-4-12 hex digits) right after a comparison
+//!   operator is read as the string it names. Any other bare word is still
+//!   an error: guessing quotes around `True` or `bjensen` would hide client
+//!   bugs, while a GUID can only mean one thing.
 //!
 //! # Limits
 //!
@@ -442,6 +450,7 @@ impl<'a> Prepared<'a> {
         }
         let mut chars = space_after_not(&tag_trimmed(input));
         if grammar == Grammar::Filter {
+            chars = quote_bare_guids(&chars);
             chars = fold_value_path_sub_attr_tests(&chars);
         }
         let mut text = String::with_capacity(input.len() + 8);
@@ -555,6 +564,65 @@ fn ends_not_keyword(src: &[(char, usize)], i: usize) -> bool {
             .get(start - 1)
             .is_some_and(|&(c, _)| c.is_whitespace() || c == '(' || c == '[');
     whole && word.eq_ignore_ascii_case("not")
+}
+
+/// Length of a GUID written as 8-4-4-4-12 hex digits.
+const GUID_LEN: usize = 36;
+
+/// Wraps a bare GUID that follows a comparison operator in quotes; see the
+/// module docs. The quotes take the caller's offsets of the GUID's first
+/// character and of whatever follows it, so positions stay honest.
+fn quote_bare_guids(src: &[(char, usize)]) -> Tagged {
+    let chars = plain_chars(src);
+    let mask = literal_mask(&chars);
+    let mut out: Tagged = Vec::with_capacity(src.len() + 4);
+    let mut i = 0;
+    while let Some(&(c, at)) = src.get(i) {
+        let starts_token = i > 0 && chars[i - 1].is_whitespace();
+        if !mask[i] && starts_token && is_guid_at(&chars, i) && follows_compare_op(&chars, i) {
+            let end = i + GUID_LEN;
+            let after = src.get(end).map_or(at, |&(_, next)| next);
+            out.push(('"', at));
+            out.extend_from_slice(&src[i..end]);
+            out.push(('"', after));
+            i = end;
+            continue;
+        }
+        out.push((c, at));
+        i += 1;
+    }
+    out
+}
+
+/// Whether `chars[at..]` starts with a whole GUID token (nothing but a
+/// separator may follow it).
+fn is_guid_at(chars: &[char], at: usize) -> bool {
+    let Some(token) = chars.get(at..at + GUID_LEN) else {
+        return false;
+    };
+    let shape = token.iter().enumerate().all(|(k, c)| match k {
+        8 | 13 | 18 | 23 => *c == '-',
+        _ => c.is_ascii_hexdigit(),
+    });
+    let ends = chars
+        .get(at + GUID_LEN)
+        .is_none_or(|&c| c.is_whitespace() || c == ')' || c == ']');
+    shape && ends
+}
+
+/// Whether the word before the whitespace ending at `at` is a comparison
+/// operator.
+fn follows_compare_op(chars: &[char], at: usize) -> bool {
+    let head = &chars[..at];
+    let word_end = head.len() - head.iter().rev().take_while(|c| c.is_whitespace()).count();
+    let word_len = head[..word_end]
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    let word: String = head[word_end - word_len..word_end].iter().collect();
+    let separated = word_end == word_len || head[word_end - word_len - 1].is_whitespace();
+    separated && is_compare_op(&word)
 }
 
 /// Rewrites `attr[F].sub OP value` (and `attr[F].sub pr`) into
@@ -1828,16 +1896,46 @@ mod tests {
     }
 
     #[test]
-    fn unquoted_guid_is_rejected_not_guessed() {
-        // Entra sometimes sends this; scim_v2 lexes `2819` as a number and
-        // stops at the rest, and we deliberately do not guess quotes.
+    fn unquoted_guid_values_are_read_as_strings() {
+        // Microsoft Entra's manager check sends GUIDs without quotes.
+        let uid = "2819c223-7f76-453a-919d-413861904646";
+        let mid = "7D42AF1E-0C3B-4E1A-9B7E-1F2E3D4C5B6A";
         assert_eq!(
-            detail("id eq 2819c223-7f76-453a-919d-413861904646"),
+            parse(&format!("id eq {uid} and manager eq {mid}")),
+            Filter::And(vec![eq(attr("id"), uid), eq(attr("manager"), mid)])
+        );
+        assert_eq!(
+            parse(&format!("(members.value EQ {uid})")),
+            eq(sub("members", "value"), uid)
+        );
+        assert_eq!(
+            parse(&format!("members[value eq {uid}]")),
+            Filter::ValuePath {
+                attr: attr("members"),
+                filter: Box::new(eq(attr("value"), uid)),
+            }
+        );
+        // Quoted GUIDs and GUIDs inside strings are left alone.
+        assert_eq!(parse(&format!(r#"id eq "{uid}""#)), eq(attr("id"), uid));
+        assert_eq!(
+            parse(&format!(r#"title eq "x {uid}""#)),
+            eq(attr("title"), &format!("x {uid}"))
+        );
+    }
+
+    #[test]
+    fn other_unquoted_values_are_still_rejected() {
+        // Only the exact GUID shape is read as a string; near misses stay errors.
+        assert_eq!(
+            detail("id eq 2819c223-7f76-453a-919d-41386190464"),
             "invalid filter: unquoted value '2819c223-7f76-453a-919d-41386190…' at position 6 \
              (expected a double-quoted string, a number, true, false or null) \
              near 'id eq 2819c223-7f76-45…'"
         );
+        assert!(parse_filter("id eq 2819c223-7f76-453a-919d-413861904646x").is_err());
         assert!(parse_filter("id eq c223-7f76-453a-919d-413861904646").is_err());
+        // Not after an operator: a GUID cannot be an attribute name.
+        assert!(parse_filter("2819c223-7f76-453a-919d-413861904646 pr").is_err());
     }
 
     #[test]

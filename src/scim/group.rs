@@ -7,6 +7,7 @@ use super::ScimError;
 use super::dialect::Dialect;
 use super::normalize::fold_case;
 use super::schema::SchemaRegistry;
+use super::search_doc::search_document;
 use super::user::check_key_len;
 use super::validate::normalize_resource;
 
@@ -18,6 +19,8 @@ pub struct GroupRecord {
     /// `None` when the request did not mention `members` at all.
     pub members: Option<Vec<MemberRef>>,
     pub doc: Map<String, Value>,
+    /// See [`search_document`]; members are never in it (own table).
+    pub doc_search: Value,
 }
 
 /// A member as a client names it: an id, and optionally its type.
@@ -55,12 +58,14 @@ impl GroupRecord {
         if let Some(e) = &external_id {
             check_key_len("externalId", e)?;
         }
+        let doc_search = search_document(registry, "Group", &doc);
         Ok(Self {
             display_name,
             display_name_norm,
             external_id,
             members,
             doc,
+            doc_search,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The SCIM protocol, pure: no I/O, no database, no HTTP.
 
 pub mod bulk;
+pub mod cursor;
 pub mod dialect;
 pub mod error;
 pub mod etag;
@@ -9,8 +10,10 @@ pub mod group;
 pub mod list;
 pub mod normalize;
 pub mod patch;
+pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod search_doc;
 pub mod user;
 pub mod validate;
 pub mod value_filter;

@@ -6,6 +6,7 @@ use super::ScimError;
 use super::dialect::Dialect;
 use super::normalize::fold_case;
 use super::schema::SchemaRegistry;
+use super::search_doc::search_document;
 use super::validate::normalize_resource;
 
 /// Longest value of an indexed column, in characters (see the migration).
@@ -18,11 +19,13 @@ pub struct UserRecord {
     pub user_name_norm: String,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
+    pub display_name_norm: Option<String>,
     pub active: bool,
     pub emails: Vec<EmailRow>,
     /// Write-only: taken out of the document, never stored in it.
     pub password: Option<String>,
     pub doc: Map<String, Value>,
+    pub doc_search: Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +33,31 @@ pub struct EmailRow {
     pub value: String,
     pub value_norm: String,
     pub email_type: Option<String>,
+    pub type_norm: Option<String>,
     pub primary: bool,
+}
+
+/// The search columns of a stored user document: everything a filter or a
+/// sort reads besides the columns a write sets directly. Writes and the
+/// start-up re-projection of old rows both come through here, so the two
+/// can never disagree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserSearch {
+    pub display_name_norm: Option<String>,
+    pub doc_search: Value,
+    pub emails: Vec<EmailRow>,
+}
+
+impl UserSearch {
+    pub fn of(registry: &SchemaRegistry, doc: &Map<String, Value>) -> Self {
+        Self {
+            display_name_norm: string_field(doc, "displayName")
+                .filter(|d| !d.is_empty())
+                .map(|d| fold_case(&d)),
+            doc_search: search_document(registry, "User", doc),
+            emails: email_rows(doc),
+        }
+    }
 }
 
 impl UserRecord {
@@ -64,16 +91,24 @@ impl UserRecord {
         // Absent means active: a user an IdP creates is meant to sign in.
         let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
         doc.insert("active".to_owned(), Value::Bool(active));
-        let emails = email_rows(&doc)?;
+        let search = UserSearch::of(registry, &doc);
+        for email in &search.emails {
+            check_key_len("emails.value", &email.value)?;
+            if let Some(t) = &email.email_type {
+                check_key_len("emails.type", t)?;
+            }
+        }
         Ok(Self {
             user_name,
             user_name_norm,
             external_id,
             display_name,
+            display_name_norm: search.display_name_norm,
             active,
-            emails,
+            emails: search.emails,
             password,
             doc,
+            doc_search: search.doc_search,
         })
     }
 }
@@ -91,31 +126,28 @@ fn string_field(doc: &Map<String, Value>, name: &str) -> Option<String> {
     doc.get(name).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn email_rows(doc: &Map<String, Value>) -> Result<Vec<EmailRow>, ScimError> {
+fn email_rows(doc: &Map<String, Value>) -> Vec<EmailRow> {
     let Some(Value::Array(items)) = doc.get("emails") else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
-    let mut rows = Vec::with_capacity(items.len());
-    for item in items {
-        let Some(value) = item.get("value").and_then(Value::as_str) else {
-            continue; // an email without a value has nothing to search on
-        };
-        check_key_len("emails.value", value)?;
-        let email_type = item.get("type").and_then(Value::as_str).map(str::to_owned);
-        if let Some(t) = &email_type {
-            check_key_len("emails.type", t)?;
-        }
-        rows.push(EmailRow {
-            value: value.to_owned(),
-            value_norm: fold_case(value),
-            email_type,
-            primary: item
-                .get("primary")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-        });
-    }
-    Ok(rows)
+    items
+        .iter()
+        .filter_map(|item| {
+            // An email without a value has nothing to search on.
+            let value = item.get("value").and_then(Value::as_str)?;
+            let email_type = item.get("type").and_then(Value::as_str).map(str::to_owned);
+            Some(EmailRow {
+                value: value.to_owned(),
+                value_norm: fold_case(value),
+                type_norm: email_type.as_deref().map(fold_case),
+                email_type,
+                primary: item
+                    .get("primary")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,24 +6,17 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::render::{ResourceView, group_by, group_view};
+use super::render::{ResourceView, group_view};
 use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
 use crate::scim::group::{GroupRecord, MemberRef};
-use crate::scim::list::ListParams;
 use crate::scim::patch::{self, MemberPlan, Target};
 use crate::scim::resource::ResourceKind;
-use crate::store::{self, filter_sql, groups as group_store, users as user_store};
+use crate::store::{self, groups as group_store, users as user_store};
 use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::Group;
-
-pub struct GroupPage {
-    pub total: u64,
-    pub start_index: u64,
-    pub resources: Vec<ResourceView>,
-}
 
 /// What a write returns: the group, or only that it succeeded when the
 /// caller does not want a body (large groups answered with 204).
@@ -71,52 +64,6 @@ impl Services {
         view.map_err(|e| match e {
             ServiceError::NotFound { .. } => ServiceError::not_found(KIND, id),
             other => other,
-        })
-    }
-
-    pub async fn list_groups(
-        &self,
-        ctx: &Ctx,
-        params: &ListParams,
-    ) -> Result<GroupPage, ServiceError> {
-        let cond = match &params.filter {
-            Some(f) => filter_sql::group_condition(f, &self.registry)?,
-            None => sea_orm::Condition::all(),
-        };
-        let txn = self.db.begin().await?;
-        let total = group_store::count(&txn, ctx.tenant, cond.clone()).await?;
-        let rows = if params.count == 0 {
-            Vec::new()
-        } else {
-            group_store::page(
-                &txn,
-                ctx.tenant,
-                cond,
-                params.start_index - 1,
-                u64::from(params.count),
-            )
-            .await?
-        };
-        let with_members = params.wants("members");
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let members = if with_members && !ids.is_empty() {
-            group_store::members_of(&txn, ctx.tenant, &ids).await?
-        } else {
-            Vec::new()
-        };
-        txn.commit().await?;
-        let by_group = group_by(&members, |m| m.group_id);
-        let resources = rows
-            .iter()
-            .map(|r| {
-                let m = with_members.then(|| by_group.get(&r.id).map_or(&[][..], Vec::as_slice));
-                group_view(ctx, r, m)
-            })
-            .collect();
-        Ok(GroupPage {
-            total,
-            start_index: params.start_index,
-            resources,
         })
     }
 
@@ -333,5 +280,6 @@ fn columns(record: &GroupRecord, now: i64, version: i64) -> group::ActiveModel {
         modified_at: Set(now),
         version: Set(version),
         doc: Set(Value::Object(record.doc.clone())),
+        doc_search: Set(Some(record.doc_search.clone())),
     }
 }

@@ -4,8 +4,11 @@
 pub mod bulk;
 mod error;
 pub mod groups;
+mod list;
+pub mod reindex;
 mod render;
 mod retry;
+mod search;
 pub mod tokens;
 pub mod users;
 
@@ -15,12 +18,16 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 pub use error::ServiceError;
+pub use list::ResourcePage;
 pub use render::ResourceView;
 
+use crate::scim::cursor::CursorKey;
 use crate::scim::dialect::Dialect;
 use crate::scim::etag::Precondition;
 use crate::scim::list::PageLimits;
+use crate::scim::resource::ResourceKind;
 use crate::scim::schema::SchemaRegistry;
+use crate::store::query::Resolver;
 
 /// Every table is keyed by tenant; until tenants are configurable, all data
 /// belongs to this one.
@@ -31,6 +38,14 @@ pub struct Settings {
     pub page_limits: PageLimits,
     pub dialect: Dialect,
     pub store_password_hashes: bool,
+    pub cursor: CursorSettings,
+}
+
+/// RFC 9865 cursors: the key that signs them and how long they stay valid.
+#[derive(Debug, Clone, Copy)]
+pub struct CursorSettings {
+    pub key: CursorKey,
+    pub timeout_secs: u32,
 }
 
 #[derive(Clone)]
@@ -38,6 +53,18 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub registry: Arc<SchemaRegistry>,
     pub settings: Settings,
+}
+
+impl Services {
+    /// Attribute paths of `kind` as the database at hand stores them.
+    fn resolver(&self, ctx: &Ctx, kind: ResourceKind) -> Resolver<'_> {
+        Resolver {
+            registry: &self.registry,
+            kind,
+            backend: self.db.get_database_backend(),
+            tenant: ctx.tenant,
+        }
+    }
 }
 
 /// Who is asking, how resources are addressed in responses, and on what
@@ -64,6 +91,6 @@ impl Ctx {
 
 /// Resource ids are UUIDs; anything else names nothing, and is a 404 rather
 /// than a 400 (Okta probes with ids like `00919288221112222`).
-fn parse_id(kind: crate::scim::resource::ResourceKind, id: &str) -> Result<Uuid, ServiceError> {
+fn parse_id(kind: ResourceKind, id: &str) -> Result<Uuid, ServiceError> {
     Uuid::parse_str(id).map_err(|_| ServiceError::not_found(kind, id))
 }

@@ -4,24 +4,17 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::render::{ResourceView, group_by, user_view};
+use super::render::{ResourceView, user_view};
 use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
-use crate::scim::list::ListParams;
 use crate::scim::patch::{self, Target};
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
-use crate::store::{self, filter_sql, groups as group_store, users as user_store};
+use crate::store::{self, groups as group_store, users as user_store};
 use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::User;
-
-pub struct UserPage {
-    pub total: u64,
-    pub start_index: u64,
-    pub resources: Vec<ResourceView>,
-}
 
 impl Services {
     pub async fn create_user(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
@@ -55,49 +48,6 @@ impl Services {
             .ok_or_else(|| ServiceError::not_found(KIND, id))?;
         let groups = group_store::groups_of(&self.db, ctx.tenant, &[uid]).await?;
         Ok(user_view(ctx, &row, &groups.iter().collect::<Vec<_>>()))
-    }
-
-    pub async fn list_users(
-        &self,
-        ctx: &Ctx,
-        params: &ListParams,
-    ) -> Result<UserPage, ServiceError> {
-        let cond = match &params.filter {
-            Some(f) => filter_sql::user_condition(f, &self.registry)?,
-            None => sea_orm::Condition::all(),
-        };
-        // One read transaction so the count and the page agree.
-        let txn = self.db.begin().await?;
-        let total = user_store::count(&txn, ctx.tenant, cond.clone()).await?;
-        let rows = if params.count == 0 {
-            Vec::new()
-        } else {
-            user_store::page(
-                &txn,
-                ctx.tenant,
-                cond,
-                params.start_index - 1,
-                u64::from(params.count),
-            )
-            .await?
-        };
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let memberships = if params.wants("groups") && !ids.is_empty() {
-            group_store::groups_of(&txn, ctx.tenant, &ids).await?
-        } else {
-            Vec::new()
-        };
-        txn.commit().await?;
-        let by_user = group_by(&memberships, |m| m.member_id);
-        let resources = rows
-            .iter()
-            .map(|r| user_view(ctx, r, by_user.get(&r.id).map_or(&[][..], Vec::as_slice)))
-            .collect();
-        Ok(UserPage {
-            total,
-            start_index: params.start_index,
-            resources,
-        })
     }
 
     /// PUT: replaces every writable attribute. Read-only ones the client
@@ -235,11 +185,13 @@ fn columns(record: &UserRecord, now: i64, version: i64) -> user::ActiveModel {
         user_name_norm: Set(record.user_name_norm.clone()),
         external_id: Set(record.external_id.clone()),
         display_name: Set(record.display_name.clone()),
+        display_name_norm: Set(record.display_name_norm.clone()),
         active: Set(record.active),
         created_at: NotSet,
         modified_at: Set(now),
         version: Set(version),
         doc: Set(Value::Object(record.doc.clone())),
+        doc_search: Set(Some(record.doc_search.clone())),
         password_hash: NotSet,
     }
 }

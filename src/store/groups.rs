@@ -2,7 +2,7 @@ use entity::{group, group_member, user};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -57,30 +57,12 @@ pub async fn delete<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result
     Ok(res.rows_affected == 1)
 }
 
-pub async fn page<C: ConnectionTrait>(
-    c: &C,
-    tenant: Uuid,
-    cond: Condition,
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<group::Model>, DbErr> {
+/// The rows of one tenant that satisfy `cond`, to be counted or paged
+/// (see `query::page`).
+pub fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
     group::Entity::find()
         .filter(group::Column::TenantId.eq(tenant))
         .filter(cond)
-        .order_by_asc(group::Column::CreatedAt)
-        .order_by_asc(group::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(c)
-        .await
-}
-
-pub async fn count<C: ConnectionTrait>(c: &C, tenant: Uuid, cond: Condition) -> Result<u64, DbErr> {
-    group::Entity::find()
-        .filter(group::Column::TenantId.eq(tenant))
-        .filter(cond)
-        .count(c)
-        .await
 }
 
 pub async fn existing_ids<C: ConnectionTrait>(

@@ -1,9 +1,10 @@
 //! Persistence: SeaORM queries over the `entity` crate. Functions take any
 //! connection or transaction; the service layer decides the transaction.
 
-pub mod filter_sql;
 pub mod groups;
 pub mod oauth;
+pub mod query;
+pub mod reindex;
 pub mod tokens;
 pub mod users;
 

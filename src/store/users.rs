@@ -1,8 +1,7 @@
 use entity::{user, user_email};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -89,6 +88,7 @@ pub async fn replace_emails<C: ConnectionTrait>(
             value: Set(r.value.clone()),
             value_norm: Set(r.value_norm.clone()),
             email_type: Set(r.email_type.clone()),
+            type_norm: Set(r.type_norm.clone()),
             is_primary: Set(r.primary),
         });
     user_email::Entity::insert_many(models)
@@ -97,35 +97,14 @@ pub async fn replace_emails<C: ConnectionTrait>(
         .map(|_| ())
 }
 
-/// One page in the default order: creation time, then id, so that pages
-/// neither overlap nor skip whatever startIndex and count are.
-pub async fn page<C: ConnectionTrait>(
-    c: &C,
-    tenant: Uuid,
-    cond: Condition,
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<user::Model>, DbErr> {
+/// The rows of one tenant that satisfy `cond`, to be counted or paged
+/// (see `query::page`).
+pub fn matching(tenant: Uuid, cond: Condition) -> Select<user::Entity> {
     user::Entity::find()
         .filter(user::Column::TenantId.eq(tenant))
         .filter(cond)
-        .order_by_asc(user::Column::CreatedAt)
-        .order_by_asc(user::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(c)
-        .await
 }
 
-pub async fn count<C: ConnectionTrait>(c: &C, tenant: Uuid, cond: Condition) -> Result<u64, DbErr> {
-    user::Entity::find()
-        .filter(user::Column::TenantId.eq(tenant))
-        .filter(cond)
-        .count(c)
-        .await
-}
-
-/// Which of `ids` exist as users.
 pub async fn existing_ids<C: ConnectionTrait>(
     c: &C,
     tenant: Uuid,
@@ -144,22 +123,4 @@ pub async fn existing_ids<C: ConnectionTrait>(
         found.extend(rows);
     }
     Ok(found)
-}
-
-/// `EXISTS (SELECT 1 FROM user_emails WHERE … AND <cond>)`, for email filters.
-pub fn email_exists(cond: Condition) -> Condition {
-    let sub = Query::select()
-        .expr(Expr::val(1))
-        .from(user_email::Entity)
-        .and_where(
-            Expr::col((user_email::Entity, user_email::Column::TenantId))
-                .equals((user::Entity, user::Column::TenantId)),
-        )
-        .and_where(
-            Expr::col((user_email::Entity, user_email::Column::UserId))
-                .equals((user::Entity, user::Column::Id)),
-        )
-        .cond_where(cond)
-        .to_owned();
-    Condition::all().add(Expr::exists(sub))
 }

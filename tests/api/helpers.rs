@@ -108,7 +108,7 @@ impl TestApp {
         let conn = startup::connect(&config)
             .await
             .expect("connect to the test database");
-        startup::migrate(&conn)
+        startup::migrate(&config, &conn)
             .await
             .expect("migrate the test database");
         prepare(&conn).await;

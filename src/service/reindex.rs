@@ -1,0 +1,88 @@
+//! Computes the search columns (`doc_search`, `display_name_norm`,
+//! `user_emails.type_norm`) of rows that lack them, in batches, through the
+//! same code writes use. Runs after migrations, before the server takes
+//! requests; a database without such rows costs one query per table.
+//!
+//! The columns depend on the schemas (which attributes exist, which are
+//! caseExact or dateTime), so a fingerprint of the schemas is kept: when an
+//! operator adds an extension schema, every row is recomputed once.
+
+use sea_orm::{DatabaseConnection, DbErr};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::scim::schema::SchemaRegistry;
+use crate::scim::search_doc::search_document;
+use crate::scim::user::UserSearch;
+use crate::store::{self, reindex, users as user_store};
+
+const BATCH: u64 = 500;
+
+/// Returns how many rows were filled.
+pub async fn reindex(db: &DatabaseConnection, registry: &SchemaRegistry) -> Result<u64, DbErr> {
+    let fingerprint = schema_fingerprint(registry);
+    let stored = reindex::stored_fingerprint(db).await?;
+    if stored.as_deref() != Some(fingerprint.as_str()) {
+        if stored.is_some() {
+            log::info!("the schemas changed: recomputing the search columns of every resource");
+        }
+        reindex::reset_all(db).await?;
+    }
+    let done = fill(db, registry).await?;
+    reindex::save_fingerprint(db, &fingerprint).await?;
+    Ok(done)
+}
+
+async fn fill(db: &DatabaseConnection, registry: &SchemaRegistry) -> Result<u64, DbErr> {
+    let mut done = 0;
+    loop {
+        let txn = store::begin_write(db).await?;
+        let rows = reindex::pending_users(&txn, BATCH).await?;
+        for row in &rows {
+            let search = UserSearch::of(registry, &doc_map(&row.doc));
+            reindex::set_user_search(
+                &txn,
+                row.tenant_id,
+                row.id,
+                search.display_name_norm,
+                search.doc_search,
+            )
+            .await?;
+            user_store::replace_emails(&txn, row.tenant_id, row.id, &search.emails).await?;
+        }
+        txn.commit().await?;
+        done += rows.len() as u64;
+        if (rows.len() as u64) < BATCH {
+            break;
+        }
+        log::info!("search columns computed for {done} users so far");
+    }
+    loop {
+        let txn = store::begin_write(db).await?;
+        let rows = reindex::pending_groups(&txn, BATCH).await?;
+        for row in &rows {
+            let doc_search = search_document(registry, "Group", &doc_map(&row.doc));
+            reindex::set_group_search(&txn, row.tenant_id, row.id, doc_search).await?;
+        }
+        txn.commit().await?;
+        done += rows.len() as u64;
+        if (rows.len() as u64) < BATCH {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Changes whenever a schema or resource type changes in any way.
+fn schema_fingerprint(registry: &SchemaRegistry) -> String {
+    let text =
+        serde_json::to_vec(&(registry.schemas(), registry.resource_types())).unwrap_or_default();
+    Sha256::digest(&text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn doc_map(doc: &Value) -> Map<String, Value> {
+    doc.as_object().cloned().unwrap_or_default()
+}

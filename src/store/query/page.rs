@@ -1,0 +1,400 @@
+//! Sorted pages: `sortBy`/`sortOrder` (RFC 7644 §3.4.2.3) with `id` as the
+//! tiebreak of every order, by offset (index paging) or by seeking past a
+//! position (cursor paging, RFC 9865).
+//!
+//! RFC 7644 sorts resources without a value last when ascending and first
+//! when descending. Both databases put NULL first, and an expression such
+//! as `k IS NULL` in `ORDER BY` defeats the index. So a nullable key is
+//! read in two segments, each in index order: the rows with a value, by
+//! `(key, id)`, and the rows without, by `id`. A seek then costs the same
+//! at any depth: the database starts reading the `(tenant, key, id)` index
+//! at the position, never counting its way there.
+
+use entity::{group, user};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Value,
+};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use super::dialect::{self, JsonPath};
+use super::target::{Collection, KeyColumn, Origin, Resolver, Scalar, Target, Ty, Unresolved};
+use crate::scim::ScimError;
+use crate::scim::filter::AttrPath;
+use crate::scim::resource::ResourceKind;
+
+/// What a page is ordered by. `key: None` orders by id alone.
+#[derive(Debug, Clone)]
+pub struct Sort {
+    pub key: Option<SortKey>,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SortKey {
+    pub scalar: Scalar,
+    pub nullable: bool,
+}
+
+/// A row's place in the order: its sort key (as JSON, `null` for none)
+/// and its id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Position {
+    pub key: Json,
+    pub id: Uuid,
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Start {
+    /// Skip this many rows (index paging; 0 is also a cursor's first page).
+    Offset(u64),
+    /// The rows after this one.
+    After(Position),
+    /// The rows before this one (a `previousCursor`), returned in order.
+    Before(Position),
+}
+
+impl Resolver<'_> {
+    /// The order for `sortBy` (`None`: creation order, the default, which
+    /// keeps new resources on the last page).
+    pub fn sort(&self, by: Option<&AttrPath>, descending: bool) -> Result<Sort, ScimError> {
+        let Some(path) = by else {
+            let created = self.column(KeyColumn::Created, "meta.created".to_owned());
+            return Ok(Sort {
+                key: Some(SortKey {
+                    scalar: created,
+                    nullable: false,
+                }),
+                descending: false,
+            });
+        };
+        let invalid = |why: String| ScimError::invalid_value(format!("sortBy: {why}"));
+        let unresolved = |e: Unresolved| match e {
+            Unresolved::Unknown(name) => invalid(format!("unknown attribute '{name}'")),
+            Unresolved::NotSearchable(why) => invalid(why),
+        };
+        let scalar = match self.resolve(path, true).map_err(unresolved)? {
+            Target::Scalar(s) => s,
+            // Equal for every row: the order is the tiebreak's.
+            Target::Constant { .. } => {
+                return Ok(Sort {
+                    key: None,
+                    descending,
+                });
+            }
+            // RFC 7644 §3.4.2.3: by the primary value, else the first; the
+            // search document keeps the primary value first.
+            Target::Many { coll, sub } => self
+                .first_value(&coll, sub.as_deref())
+                .map_err(unresolved)?,
+        };
+        let nullable = match &scalar.origin {
+            Origin::Column(c) => c.nullable(self.kind),
+            Origin::Json(_) => true,
+            Origin::Computed => {
+                return Err(invalid(format!("'{path}' cannot be sorted on")));
+            }
+        };
+        if scalar.ty == Ty::Complex {
+            return Err(invalid(format!(
+                "'{path}' is complex: sort by one of its sub-attributes"
+            )));
+        }
+        Ok(Sort {
+            key: Some(SortKey { scalar, nullable }),
+            descending,
+        })
+    }
+
+    fn first_value(&self, coll: &Collection<'_>, sub: Option<&str>) -> Result<Scalar, Unresolved> {
+        let (path, def) = match coll {
+            Collection::Emails(def) => (JsonPath::root().key("emails"), *def),
+            Collection::Json { path, def } => (Some(path.clone()), *def),
+            Collection::UserGroups | Collection::Members | Collection::Object { .. } => {
+                return Err(Unresolved::NotSearchable(
+                    "memberships cannot be sorted on".to_owned(),
+                ));
+            }
+        };
+        let unsafe_name =
+            || Unresolved::NotSearchable(format!("'{}' cannot be sorted on", def.name));
+        let first = path.ok_or_else(unsafe_name)?.index(0);
+        let (path, leaf) = match sub {
+            Some(name) => {
+                let sub_def = def
+                    .sub_attribute(name)
+                    .ok_or_else(|| Unresolved::Unknown(format!("{}.{name}", def.name)))?;
+                (first.key(&sub_def.name).ok_or_else(unsafe_name)?, sub_def)
+            }
+            None => (first, def),
+        };
+        let ty = Ty::of(leaf);
+        Ok(Scalar {
+            expr: dialect::json_scalar(
+                self.backend,
+                super::target::search_doc(self.kind),
+                &path,
+                ty.is_numeric(),
+            ),
+            ty,
+            name: def.name.clone(),
+            origin: Origin::Json(path),
+        })
+    }
+}
+
+/// A stored row, as far as ordering is concerned.
+pub trait Keyed {
+    fn id(&self) -> Uuid;
+    fn column(&self, column: KeyColumn) -> Json;
+    fn search_doc(&self) -> Option<&Json>;
+}
+
+impl Keyed for user::Model {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn column(&self, column: KeyColumn) -> Json {
+        match column {
+            KeyColumn::Id => Json::from(self.id.to_string()),
+            KeyColumn::UserName => Json::from(self.user_name_norm.as_str()),
+            KeyColumn::ExternalId => Json::from(self.external_id.clone()),
+            KeyColumn::DisplayName => Json::from(self.display_name_norm.clone()),
+            KeyColumn::Active => Json::from(self.active),
+            KeyColumn::Created => Json::from(self.created_at),
+            KeyColumn::Modified => Json::from(self.modified_at),
+        }
+    }
+    fn search_doc(&self) -> Option<&Json> {
+        self.doc_search.as_ref()
+    }
+}
+
+impl Keyed for group::Model {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn column(&self, column: KeyColumn) -> Json {
+        match column {
+            KeyColumn::Id => Json::from(self.id.to_string()),
+            KeyColumn::ExternalId => Json::from(self.external_id.clone()),
+            KeyColumn::Created => Json::from(self.created_at),
+            KeyColumn::Modified => Json::from(self.modified_at),
+            KeyColumn::DisplayName | KeyColumn::UserName | KeyColumn::Active => {
+                Json::from(self.display_name_norm.as_str())
+            }
+        }
+    }
+    fn search_doc(&self) -> Option<&Json> {
+        self.doc_search.as_ref()
+    }
+}
+
+impl Sort {
+    /// The position of `row` in this order, for a cursor.
+    pub fn position<R: Keyed>(&self, row: &R) -> Position {
+        let key = match self.key.as_ref().map(|k| &k.scalar.origin) {
+            Some(Origin::Column(c)) => row.column(*c),
+            Some(Origin::Json(path)) => row
+                .search_doc()
+                .and_then(|doc| path.read(doc))
+                .filter(|v| !v.is_object() && !v.is_array())
+                .cloned()
+                .unwrap_or(Json::Null),
+            Some(Origin::Computed) | None => Json::Null,
+        };
+        Position { key, id: row.id() }
+    }
+}
+
+/// The ascending order of two positions as the database orders them:
+/// keys by value (strings by code point, which is what binary collations
+/// compare), no value last, then ids. Used to merge sorted result sets
+/// of different tables; reverse it for descending.
+pub fn compare_positions(a: &Position, b: &Position) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let keys = match (&a.key, &b.key) {
+        (Json::Null, Json::Null) => Ordering::Equal,
+        (Json::Null, _) => Ordering::Greater,
+        (_, Json::Null) => Ordering::Less,
+        (Json::String(x), Json::String(y)) => x.cmp(y),
+        (Json::Bool(x), Json::Bool(y)) => x.cmp(y),
+        (Json::Number(x), Json::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        // Different types only meet when two schemas disagree on an
+        // attribute's type; any fixed order will do.
+        (x, y) => type_rank(x).cmp(&type_rank(y)),
+    };
+    keys.then_with(|| a.id.cmp(&b.id))
+}
+
+fn type_rank(v: &Json) -> u8 {
+    match v {
+        Json::Null => 0,
+        Json::Bool(_) => 1,
+        Json::Number(_) => 2,
+        Json::String(_) => 3,
+        Json::Array(_) => 4,
+        Json::Object(_) => 5,
+    }
+}
+
+/// One run of rows in index order; a page reads segments in turn.
+struct Segment {
+    cond: sea_orm::Condition,
+    order: Vec<(Expr, Order)>,
+}
+
+/// The segments that make up the order, from `after` on (exclusive) or
+/// from the start; `backwards` walks the order in reverse.
+fn plan(
+    backend: DbBackend,
+    id: &Expr,
+    sort: &Sort,
+    backwards: bool,
+    after: Option<&Position>,
+) -> Result<Vec<Segment>, ScimError> {
+    let desc = sort.descending != backwards;
+    let dir = if desc { Order::Desc } else { Order::Asc };
+    let id_past = |p: &Position| {
+        if desc {
+            id.clone().lt(p.id)
+        } else {
+            id.clone().gt(p.id)
+        }
+    };
+    let all = sea_orm::Condition::all;
+    let Some(key) = &sort.key else {
+        let mut cond = all();
+        if let Some(p) = after {
+            cond = cond.add(id_past(p));
+        }
+        return Ok(vec![Segment {
+            cond,
+            order: vec![(id.clone(), dir)],
+        }]);
+    };
+    let k = &key.scalar.expr;
+    let by_key = vec![(k.clone(), dir.clone()), (id.clone(), dir.clone())];
+    let seek = |p: &Position| -> Result<Expr, ScimError> {
+        let v = bind(key.scalar.ty, &p.key)?;
+        Ok(dialect::seek(backend, k.clone(), id.clone(), v, p.id, desc))
+    };
+    if !key.nullable {
+        let mut cond = all();
+        if let Some(p) = after {
+            cond = cond.add(seek(p)?);
+        }
+        return Ok(vec![Segment {
+            cond,
+            order: by_key,
+        }]);
+    }
+    let values = |cond: sea_orm::Condition| Segment {
+        cond: cond.add(k.clone().is_not_null()),
+        order: by_key.clone(),
+    };
+    let nulls = |cond: sea_orm::Condition| Segment {
+        cond: cond.add(k.clone().is_null()),
+        order: vec![(id.clone(), dir.clone())],
+    };
+    // Ascending: values, then nulls; descending: the exact reverse.
+    Ok(match (desc, after) {
+        (false, None) => vec![values(all()), nulls(all())],
+        (true, None) => vec![nulls(all()), values(all())],
+        (false, Some(p)) if Json::is_null(&p.key) => vec![nulls(all().add(id_past(p)))],
+        (false, Some(p)) => vec![values(all().add(seek(p)?)), nulls(all())],
+        (true, Some(p)) if Json::is_null(&p.key) => {
+            vec![nulls(all().add(id_past(p))), values(all())]
+        }
+        (true, Some(p)) => vec![values(all().add(seek(p)?))],
+    })
+}
+
+/// A cursor's key back into a bound value of the key's type. Cursors are
+/// signed, so a mismatch means a server-side change (a schema edit), which
+/// the client can only answer by starting over.
+fn bind(ty: Ty, key: &Json) -> Result<Value, ScimError> {
+    let stale = || ScimError::invalid_cursor("the cursor no longer fits this sort; start over");
+    Ok(match (ty, key) {
+        (Ty::Str { .. } | Ty::TimeText, Json::String(s)) => Value::from(s.clone()),
+        (Ty::Id, Json::String(s)) => Value::from(Uuid::parse_str(s).map_err(|_| stale())?),
+        (Ty::TimeMs, Json::Number(n)) => Value::from(n.as_i64().ok_or_else(stale)?),
+        (Ty::Num, Json::Number(n)) => Value::from(n.as_f64().ok_or_else(stale)?),
+        (Ty::Bool, Json::Bool(b)) => Value::from(*b),
+        _ => return Err(stale()),
+    })
+}
+
+/// Up to `limit` rows of `base` (already filtered to one tenant and the
+/// client's filter) from `start`, in `sort` order.
+pub async fn fetch<E, C>(
+    c: &C,
+    base: Select<E>,
+    id: Expr,
+    sort: &Sort,
+    start: &Start,
+    limit: u64,
+) -> Result<Vec<E::Model>, PageError>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Sized + Send + Sync,
+    C: ConnectionTrait,
+{
+    let backend = c.get_database_backend();
+    let (segments, mut skip, backwards) = match start {
+        Start::Offset(n) => (plan(backend, &id, sort, false, None)?, *n, false),
+        Start::After(p) => (plan(backend, &id, sort, false, Some(p))?, 0, false),
+        Start::Before(p) => (plan(backend, &id, sort, true, Some(p))?, 0, true),
+    };
+    let mut rows = Vec::new();
+    let last = segments.len().saturating_sub(1);
+    for (i, seg) in segments.into_iter().enumerate() {
+        let remaining = limit.saturating_sub(rows.len() as u64);
+        if remaining == 0 {
+            break;
+        }
+        let mut q = base.clone().filter(seg.cond);
+        if skip > 0 && i < last {
+            // Only an offset into a later segment needs this segment's size.
+            let size = q.clone().count(c).await?;
+            if skip >= size {
+                skip -= size;
+                continue;
+            }
+        }
+        for (e, o) in seg.order {
+            q = q.order_by(e, o);
+        }
+        let found = q.offset(skip).limit(remaining).all(c).await?;
+        skip = 0;
+        rows.extend(found);
+    }
+    if backwards {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// The two ways a page can fail: the database, or a cursor that does not
+/// fit the query.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+}
+
+/// The id column of a resource table, for the tiebreak.
+pub fn id_column(kind: ResourceKind) -> Expr {
+    match kind {
+        ResourceKind::User => Expr::col((user::Entity, user::Column::Id)),
+        ResourceKind::Group => Expr::col((group::Entity, group::Column::Id)),
+    }
+}
