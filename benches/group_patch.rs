@@ -79,7 +79,15 @@ async fn main() {
 
 async fn run(db: &'static str, url: String) -> Vec<Row> {
     let mut rows = Vec::new();
-    for (mode, no_content) in [("204 No Content", true), ("200 with group", false)] {
+    for (mode, no_content, query) in [
+        ("204 No Content", true, ""),
+        (
+            "200, excludedAttributes=members",
+            false,
+            "?excludedAttributes=members",
+        ),
+        ("200 with group", false, ""),
+    ] {
         let mut config = Config::default();
         config.database.url = DatabaseUrl::new(url.clone());
         config.auth.bearer_tokens = vec![Secret::new(TOKEN)];
@@ -88,8 +96,9 @@ async fn run(db: &'static str, url: String) -> Vec<Row> {
         eprintln!("{db} ({mode}): seeding users and groups of {SIZES:?}");
         let (groups, spare) = seed(&conn, &base).await;
         for (size, group) in SIZES.iter().zip(&groups) {
-            let rounds = if no_content { ROUNDS } else { FULL_BODY_ROUNDS };
-            let (add, remove) = measure(&base, group, &spare, rounds).await;
+            let full_body = !no_content && query.is_empty();
+            let rounds = if full_body { FULL_BODY_ROUNDS } else { ROUNDS };
+            let (add, remove) = measure(&base, &format!("{group}{query}"), &spare, rounds).await;
             eprintln!(
                 "{db} {mode} {size}: add p50 {:?}, remove p50 {:?}",
                 add.p50, remove.p50

@@ -9,8 +9,9 @@ use super::error::{ApiError, method_not_allowed};
 use crate::scim::list::ListParams;
 use crate::scim::resource::ResourceKind;
 
+use crate::service::groups::{Answer, GroupWrite};
+
 const KIND: ResourceKind = ResourceKind::Group;
-use crate::service::groups::GroupWrite;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -80,9 +81,10 @@ async fn replace(
     id: web::Path<String>,
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
+    let with_members = projection(&state, &req, KIND)?.includes("members");
     let view = state
         .services
-        .replace_group(&state.ctx(&req), &id, body.0)
+        .replace_group(&state.ctx(&req), &id, body.0, with_members)
         .await?;
     Ok(resource_response(
         StatusCode::OK,
@@ -96,10 +98,16 @@ async fn patch(
     id: web::Path<String>,
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
-    let want_body = !state.group_patch_no_content;
+    let answer = if state.group_patch_no_content {
+        Answer::Nothing
+    } else if projection(&state, &req, KIND)?.includes("members") {
+        Answer::Full
+    } else {
+        Answer::WithoutMembers
+    };
     match state
         .services
-        .patch_group(&state.ctx(&req), &id, body.0, want_body)
+        .patch_group(&state.ctx(&req), &id, body.0, answer)
         .await?
     {
         GroupWrite::View(view) => Ok(resource_response(

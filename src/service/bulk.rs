@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use serde_json::{Value, json};
 
-use super::groups::GroupWrite;
+use super::groups::{Answer, GroupWrite};
 use super::{Ctx, ServiceError, Services};
 use crate::scim::ScimError;
 use crate::scim::bulk::{
@@ -179,7 +179,10 @@ impl Services {
                 if_match: Precondition::None,
                 ..ctx.clone()
             };
-            match self.patch_group(&plain, &d.group_id, body, true).await {
+            match self
+                .patch_group(&plain, &d.group_id, body, Answer::WithoutMembers)
+                .await
+            {
                 Ok(GroupWrite::View(v)) => {
                     if let Some(Ok(done)) =
                         run.outcomes.get_mut(&d.index).map(|o| o.result.as_mut())
@@ -222,10 +225,15 @@ impl Services {
             (ResourceKind::User, Method::Post) => self.create_user(&ctx, data).await?,
             (ResourceKind::Group, Method::Post) => self.create_group(&ctx, data).await?,
             (ResourceKind::User, Method::Put) => self.replace_user(&ctx, &id, data).await?,
-            (ResourceKind::Group, Method::Put) => self.replace_group(&ctx, &id, data).await?,
+            (ResourceKind::Group, Method::Put) => {
+                self.replace_group(&ctx, &id, data, false).await?
+            }
             (ResourceKind::User, Method::Patch) => self.patch_user(&ctx, &id, data).await?,
             (ResourceKind::Group, Method::Patch) => {
-                match self.patch_group(&ctx, &id, data, true).await? {
+                match self
+                    .patch_group(&ctx, &id, data, Answer::WithoutMembers)
+                    .await?
+                {
                     GroupWrite::View(v) => v,
                     GroupWrite::Done => {
                         return Err(ServiceError::Internal(

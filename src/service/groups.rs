@@ -25,6 +25,15 @@ pub enum GroupWrite {
     Done,
 }
 
+/// How much of the group a write answers with. Members are the expensive
+/// part: a caller that will not show them must not pay for loading them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Nothing,
+    WithoutMembers,
+    Full,
+}
+
 impl Services {
     pub async fn create_group(
         &self,
@@ -74,6 +83,7 @@ impl Services {
         ctx: &Ctx,
         id: &str,
         input: Value,
+        with_members: bool,
     ) -> Result<ResourceView, ServiceError> {
         let gid = parse_id(KIND, id)?;
         let record = GroupRecord::from_json(&self.registry, &self.settings.dialect, input)?;
@@ -88,7 +98,7 @@ impl Services {
             self.write_group(txn, ctx, &current, &record, &plan).await
         })
         .await?;
-        self.get_group(ctx, id, true).await
+        self.get_group(ctx, id, with_members).await
     }
 
     pub async fn patch_group(
@@ -96,7 +106,7 @@ impl Services {
         ctx: &Ctx,
         id: &str,
         body: Value,
-        want_body: bool,
+        answer: Answer,
     ) -> Result<GroupWrite, ServiceError> {
         let gid = parse_id(KIND, id)?;
         let ops = patch::parse_request(body, &self.settings.dialect)?;
@@ -120,10 +130,10 @@ impl Services {
         .await?;
         // Read after the commit: rendering a large group must not hold the
         // write lock, and a retried write must not re-run after a read fails.
-        if want_body {
-            Ok(GroupWrite::View(self.get_group(ctx, id, true).await?))
-        } else {
-            Ok(GroupWrite::Done)
+        match answer {
+            Answer::Nothing => Ok(GroupWrite::Done),
+            Answer::WithoutMembers => Ok(GroupWrite::View(self.get_group(ctx, id, false).await?)),
+            Answer::Full => Ok(GroupWrite::View(self.get_group(ctx, id, true).await?)),
         }
     }
 

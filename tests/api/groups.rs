@@ -16,6 +16,7 @@ on_both_databases!(
     excluded_members_are_not_returned,
     delete_group_removes_memberships,
     group_patch_can_answer_no_content,
+    writes_answer_without_members_when_excluded,
 );
 
 fn patch_body(ops: Value) -> Value {
@@ -315,5 +316,33 @@ async fn group_patch_can_answer_no_content(default: TestApp) {
         )
         .await;
     r.assert_status(204);
+    assert_eq!(app.member_ids(&g).await, vec![a]);
+}
+
+async fn writes_answer_without_members_when_excluded(app: TestApp) {
+    let a = app.create_user("a@example.com").await;
+    let b = app.create_user("b@example.com").await;
+    let g = app.create_group("Team", &[&a]).await;
+    let r = app
+        .patch(
+            &format!("/Groups/{g}?excludedAttributes=members"),
+            &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": b}]}])),
+        )
+        .await;
+    r.assert_status(200);
+    assert!(r.body.get("members").is_none(), "{}", r.text);
+    assert_eq!(r.body["displayName"], "Team");
+    assert_eq!(r.body["meta"]["version"], "W/\"2\"");
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort();
+    assert_eq!(app.member_ids(&g).await, expected);
+    let r = app
+        .put(
+            &format!("/Groups/{g}?excludedAttributes=members"),
+            &json!({"displayName": "Team", "members": [{"value": a}]}),
+        )
+        .await;
+    r.assert_status(200);
+    assert!(r.body.get("members").is_none(), "{}", r.text);
     assert_eq!(app.member_ids(&g).await, vec![a]);
 }
