@@ -238,18 +238,23 @@ fn check_complex(def: &AttributeDef, value: Value, path: &str) -> Result<Option<
         _ => return Err(type_error(path, "a JSON object")),
     };
     let mut out = Map::new();
+    let mut had_read_only = false;
     for (name, v) in fields {
         let Some(sub) = find(&def.sub_attributes, &name) else {
             return Err(ScimError::invalid_syntax(format!(
                 "unknown sub-attribute '{name}' of '{path}'"
             )));
         };
+        had_read_only |= sub.mutability == Mutability::ReadOnly && !v.is_null();
         let sub_path = format!("{path}.{}", sub.name);
         if let Some(v) = check_attribute(sub, v, &sub_path)? {
             out.insert(sub.name.clone(), v);
         }
     }
-    Ok((!out.is_empty()).then_some(Value::Object(out)))
+    // A value that carried only read-only parts stays, empty, so that rules
+    // about it still apply (a member without a `value` is an error, not
+    // silently nothing).
+    Ok((!out.is_empty() || had_read_only).then_some(Value::Object(out)))
 }
 
 fn coerce_string(value: Value, path: &str) -> Result<Value, ScimError> {

@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod binary;
 mod concurrency;
+mod conformance;
 mod discovery;
 mod errors;
 mod extensions;
