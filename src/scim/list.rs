@@ -39,13 +39,7 @@ impl ListParams {
     /// ignored (Entra appends flags such as `aadOptscim062020`); names match
     /// case-insensitively.
     pub fn from_pairs(pairs: &[(String, String)], limits: PageLimits) -> Result<Self, ScimError> {
-        let get = |name: &str| {
-            pairs
-                .iter()
-                .rev()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |name: &str| param(pairs, name);
         let filter = match get("filter").map(str::trim).filter(|f| !f.is_empty()) {
             Some(f) => Some(parse_filter(f).map_err(|e| ScimError::invalid_filter(e.detail))?),
             None => None,
@@ -182,17 +176,20 @@ fn check_search_schema(value: &Value) -> Result<(), ScimError> {
 /// `attributes` and `excludedAttributes` of a request that is no list
 /// (a single resource, or a write), which takes no other list parameter.
 pub fn attribute_lists(pairs: &[(String, String)]) -> (Vec<String>, Vec<String>) {
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
     (
-        split_list(get("attributes")),
-        split_list(get("excludedAttributes")),
+        split_list(param(pairs, "attributes")),
+        split_list(param(pairs, "excludedAttributes")),
     )
+}
+
+/// A query parameter's value: names match case-insensitively, and the last
+/// occurrence wins.
+fn param<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 fn parse_int(name: &str, s: &str) -> Result<i64, ScimError> {

@@ -203,7 +203,12 @@ fn apply_one(
     match (&op.path, &op.value) {
         (None, Some(Value::Object(fields))) => apply_pathless(doc, op.op, fields, target),
         (None, _) => Err(ScimError::invalid_value("'value' must be an object")),
-        (Some(PatchPath::Attr(path)), value) => apply_path(doc, op.op, path, value.clone(), target),
+        // The parser reads a bare schema URN as `uri:name`; it names the
+        // whole extension object.
+        (Some(PatchPath::Attr(path)), value) => match extension_urn(target, &path.to_string()) {
+            Some(urn) => apply_extension(doc, op.op, &urn, value.as_ref(), target),
+            None => apply_path(doc, op.op, path, value.clone(), target),
+        },
         (
             Some(PatchPath::ValuePath {
                 attr,
@@ -244,19 +249,7 @@ fn apply_pathless(
             return Err(ScimError::mutability("'id' is read-only"));
         }
         if let Some(urn) = extension_urn(target, key) {
-            let Value::Object(ext) = value else {
-                return Err(ScimError::invalid_value(format!(
-                    "'{urn}' must be an object"
-                )));
-            };
-            for (name, v) in ext {
-                let path = AttrPath {
-                    uri: Some(urn.clone()),
-                    name: name.clone(),
-                    sub_attr: None,
-                };
-                apply_path(doc, kind, &path, Some(v.clone()), target)?;
-            }
+            apply_extension_fields(doc, kind, &urn, value, target)?;
             continue;
         }
         let path = pathless_key(key, target.dialect)?;
@@ -278,6 +271,55 @@ fn pathless_key(key: &str, dialect: &Dialect) -> Result<AttrPath, ScimError> {
         applied("path_keys_in_value", key);
     }
     Ok(path)
+}
+
+/// An operation whose path is an extension's schema URN: remove drops the
+/// extension object, replace swaps it, add merges into it.
+fn apply_extension(
+    doc: &mut Map<String, Value>,
+    kind: OpKind,
+    urn: &str,
+    value: Option<&Value>,
+    target: &mut Target<'_>,
+) -> Result<(), ScimError> {
+    let stored = doc.keys().find(|k| k.eq_ignore_ascii_case(urn)).cloned();
+    if matches!(kind, OpKind::Remove | OpKind::Replace)
+        && let Some(key) = stored
+    {
+        doc.remove(&key);
+    }
+    match (kind, value) {
+        (OpKind::Remove, _) | (_, None) => Ok(()),
+        (_, Some(v)) => apply_extension_fields(doc, OpKind::Add, urn, v, target),
+    }
+}
+
+/// Each attribute of an extension object, applied as its own path.
+fn apply_extension_fields(
+    doc: &mut Map<String, Value>,
+    kind: OpKind,
+    urn: &str,
+    value: &Value,
+    target: &mut Target<'_>,
+) -> Result<(), ScimError> {
+    let Value::Object(ext) = value else {
+        return Err(ScimError::invalid_value(format!(
+            "'{urn}' must be an object"
+        )));
+    };
+    // A client may send the extension as a whole resource object.
+    for (name, v) in ext
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+    {
+        let path = AttrPath {
+            uri: Some(urn.to_owned()),
+            name: name.clone(),
+            sub_attr: None,
+        };
+        apply_path(doc, kind, &path, Some(v.clone()), target)?;
+    }
+    Ok(())
 }
 
 fn extension_urn(target: &Target<'_>, key: &str) -> Option<String> {

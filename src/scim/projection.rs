@@ -250,7 +250,12 @@ impl<'r> Projection<'r> {
             }
             drop_selected(def, value, &named);
         }
-        strip_subs_never(def, value);
+        let requested: Vec<&str> = if self.only {
+            named.iter().filter_map(|s| s.sub.as_deref()).collect()
+        } else {
+            Vec::new()
+        };
+        strip_unrequested_subs(def, value, &requested);
         !is_empty(value)
     }
 
@@ -336,20 +341,29 @@ fn keep_subs<'a>(value: &mut Value, subs: impl Iterator<Item = &'a str>) {
     }
 }
 
-fn strip_subs_never(def: &AttributeDef, value: &mut Value) {
+/// Drops sub-attributes returned `never`, and those returned on `request`
+/// that `requested` does not name.
+fn strip_unrequested_subs(def: &AttributeDef, value: &mut Value, requested: &[&str]) {
     if def.attr_type != AttrType::Complex {
         return;
     }
+    let keep = |name: &str| {
+        super::validate::find(&def.sub_attributes, name).is_none_or(|d| match d.returned {
+            Returned::Never => false,
+            Returned::Request => requested.iter().any(|r| r.eq_ignore_ascii_case(name)),
+            Returned::Always | Returned::Default => true,
+        })
+    };
     match value {
         Value::Array(items) => {
             for item in items.iter_mut() {
                 if let Value::Object(fields) = item {
-                    strip_never(&def.sub_attributes, fields);
+                    fields.retain(|k, _| keep(k));
                 }
             }
             items.retain(|i| !is_empty(i));
         }
-        Value::Object(fields) => strip_never(&def.sub_attributes, fields),
+        Value::Object(fields) => fields.retain(|k, _| keep(k)),
         _ => {}
     }
 }

@@ -660,8 +660,12 @@ fn add_member_display(members: &mut AttributeDef) {
     }
     members.sub_attributes.push(AttributeDef {
         description: "A human-readable name, primarily used for display purposes.".into(),
-        // §4.2: "sub-attributes of members are 'immutable'".
-        mutability: Mutability::Immutable,
+        // The server derives it from the member (its displayName, else its
+        // userName) on every read, so what a client sends is ignored; and it
+        // costs a join per member, so it is returned only when asked for
+        // (`attributes=members.display`).
+        mutability: Mutability::ReadOnly,
+        returned: Returned::Request,
         ..simple_attribute("display", AttrType::String)
     });
 }
@@ -1280,7 +1284,8 @@ mod tests {
         let display = reg
             .resolve("Group", None, "members", Some("display"))
             .unwrap();
-        assert_eq!(display.leaf().mutability, Mutability::Immutable);
+        assert_eq!(display.leaf().mutability, Mutability::ReadOnly);
+        assert_eq!(display.leaf().returned, Returned::Request);
     }
 
     #[test]

@@ -89,8 +89,9 @@ impl UserRecord {
             }
         }
         // Absent means active: a user an IdP creates is meant to sign in.
+        // The document keeps what the client sent, so a PATCH that removes
+        // `active` removes it (the column still says the user may sign in).
         let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
-        doc.insert("active".to_owned(), Value::Bool(active));
         let search = UserSearch::of(registry, &doc);
         for email in &search.emails {
             check_key_len("emails.value", &email.value)?;

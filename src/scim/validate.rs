@@ -34,7 +34,115 @@ pub fn normalize_resource(
         }
         put_top_level(registry, dialect, rt, &mut doc, &key, value)?;
     }
+    check_required(registry, rt, &doc)?;
     Ok(doc)
+}
+
+/// RFC 7643 §2.2 "required": the core schema's required attributes, those
+/// of every extension present, and every extension the resource type marks
+/// required. (Required sub-attributes are checked with their value.)
+fn check_required(
+    registry: &SchemaRegistry,
+    rt: &ResourceTypeDef,
+    doc: &Map<String, Value>,
+) -> Result<(), ScimError> {
+    let missing = |defs: &[AttributeDef], obj: &Map<String, Value>, prefix: &str| {
+        defs.iter()
+            .find(|d| {
+                d.required && d.mutability != Mutability::ReadOnly && !obj.contains_key(&d.name)
+            })
+            .map(|d| ScimError::invalid_value(format!("'{prefix}{}' is required", d.name)))
+    };
+    if let Some(core) = registry.schema(&rt.schema)
+        && let Some(e) = missing(&core.attributes, doc, "")
+    {
+        return Err(e);
+    }
+    for ext in &rt.schema_extensions {
+        let Some(schema) = registry.schema(&ext.schema) else {
+            continue;
+        };
+        match doc.get(&schema.id) {
+            Some(Value::Object(obj)) => {
+                if let Some(e) = missing(&schema.attributes, obj, &format!("{}:", schema.id)) {
+                    return Err(e);
+                }
+            }
+            _ if ext.required => {
+                return Err(ScimError::invalid_value(format!(
+                    "the extension '{}' is required for {}",
+                    schema.id, rt.name
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// RFC 7643 §7 "immutable": such an attribute may be set when a resource
+/// is created, or while it has no value, and never changed afterwards
+/// (RFC 7644 §3.5.1: a different value is 400 `mutability`).
+pub fn check_immutable(
+    registry: &SchemaRegistry,
+    resource_type: &str,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+) -> Result<(), ScimError> {
+    let Some(rt) = registry.resource_type(resource_type) else {
+        return Ok(());
+    };
+    let schemas = std::iter::once(rt.schema.as_str())
+        .chain(rt.schema_extensions.iter().map(|e| e.schema.as_str()))
+        .filter_map(|urn| registry.schema(urn));
+    for schema in schemas {
+        let in_doc = |doc: &Map<String, Value>| {
+            if schema.id == rt.schema {
+                Some(doc.clone())
+            } else {
+                doc.get(&schema.id).and_then(Value::as_object).cloned()
+            }
+        };
+        let (old, new) = (
+            in_doc(old).unwrap_or_default(),
+            in_doc(new).unwrap_or_default(),
+        );
+        for def in &schema.attributes {
+            check_immutable_attribute(def, old.get(&def.name), new.get(&def.name), &def.name)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_immutable_attribute(
+    def: &AttributeDef,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    path: &str,
+) -> Result<(), ScimError> {
+    let Some(old) = old else {
+        return Ok(());
+    };
+    if def.mutability == Mutability::Immutable && new != Some(old) {
+        return Err(ScimError::mutability(format!(
+            "'{path}' is immutable: it was set and cannot change"
+        )));
+    }
+    // Immutable parts of a single complex value; elements of a list have
+    // no identity to compare by, so lists are checked only as a whole.
+    if let (false, Value::Object(old)) = (def.multi_valued, old) {
+        let new = new.and_then(Value::as_object);
+        for sub in &def.sub_attributes {
+            let sub_path = format!("{path}.{}", sub.name);
+            check_immutable_attribute(
+                sub,
+                old.get(&sub.name),
+                new.and_then(|n| n.get(&sub.name)),
+                &sub_path,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn put_top_level(
@@ -258,18 +366,33 @@ fn check_complex(
         _ => return Err(type_error(path, "a JSON object")),
     };
     let mut out = Map::new();
+    let mut had_read_only = false;
     for (name, v) in fields {
         let Some(sub) = find(&def.sub_attributes, &name) else {
             return Err(ScimError::invalid_syntax(format!(
                 "unknown sub-attribute '{name}' of '{path}'"
             )));
         };
+        had_read_only |= sub.mutability == Mutability::ReadOnly && !v.is_null();
         let sub_path = format!("{path}.{}", sub.name);
         if let Some(v) = check_attribute(dialect, sub, v, &sub_path)? {
             out.insert(sub.name.clone(), v);
         }
     }
-    Ok((!out.is_empty()).then_some(Value::Object(out)))
+    if let Some(sub) = def
+        .sub_attributes
+        .iter()
+        .find(|d| d.required && d.mutability != Mutability::ReadOnly && !out.contains_key(&d.name))
+    {
+        return Err(ScimError::invalid_value(format!(
+            "'{path}.{}' is required",
+            sub.name
+        )));
+    }
+    // A value that carried only read-only parts stays, empty, so that rules
+    // about it still apply (a member without a `value` is an error, not
+    // silently nothing).
+    Ok((!out.is_empty() || had_read_only).then_some(Value::Object(out)))
 }
 
 fn coerce_string(value: Value, path: &str) -> Result<Value, ScimError> {
@@ -360,6 +483,75 @@ mod tests {
         assert_eq!(ent["employeeNumber"], "42");
         assert_eq!(ent["manager"]["value"], "m-1");
         assert_eq!(doc["urn:example:custom:2.0:User"]["shoe"]["size"], 9);
+    }
+
+    fn with_hr() -> SchemaRegistry {
+        let mut reg = SchemaRegistry::rfc();
+        reg.add_extension(
+            "User",
+            json!({"id": "urn:example:hr:1.0:User", "attributes": [
+                {"name": "badge", "type": "string", "mutability": "immutable"},
+                {"name": "site", "type": "string", "required": true},
+                {"name": "desk", "type": "complex", "subAttributes": [
+                    {"name": "floor", "type": "integer", "required": true},
+                    {"name": "tag", "type": "string", "mutability": "immutable"}
+                ]}
+            ]}),
+            true,
+        )
+        .unwrap();
+        reg
+    }
+
+    #[test]
+    fn required_attributes_sub_attributes_and_extensions() {
+        let reg = with_hr();
+        let hr = |v: Value| {
+            normalize_resource(
+                &reg,
+                &Dialect::lenient(),
+                "User",
+                json!({"userName": "a", "urn:example:hr:1.0:User": v}),
+            )
+        };
+        assert!(hr(json!({"site": "x", "desk": {"floor": 2}})).is_ok());
+        let e = hr(json!({"desk": {"floor": 2}})).unwrap_err();
+        assert!(e.detail.contains("site"), "{}", e.detail);
+        let e = hr(json!({"site": "x", "desk": {"tag": "t"}})).unwrap_err();
+        assert!(e.detail.contains("desk.floor"), "{}", e.detail);
+        let e = normalize_resource(&reg, &Dialect::lenient(), "User", json!({"userName": "a"}))
+            .unwrap_err();
+        assert!(e.detail.contains("required"), "{}", e.detail);
+        let e = user(json!({"displayName": "no userName"})).unwrap_err();
+        assert_eq!(e.scim_type, Some(crate::scim::ScimType::InvalidValue));
+    }
+
+    #[test]
+    fn immutable_values_are_set_once() {
+        let reg = with_hr();
+        let doc = |v: Value| {
+            normalize_resource(
+                &reg,
+                &Dialect::lenient(),
+                "User",
+                json!({"userName": "a", "urn:example:hr:1.0:User": v}),
+            )
+            .unwrap()
+        };
+        let set = doc(json!({"site": "x", "badge": "B1", "desk": {"floor": 1, "tag": "T"}}));
+        let unset = doc(json!({"site": "x"}));
+        assert!(check_immutable(&reg, "User", &unset, &set).is_ok());
+        assert!(check_immutable(&reg, "User", &set, &set).is_ok());
+        let moved = doc(json!({"site": "y", "badge": "B1", "desk": {"floor": 2, "tag": "T"}}));
+        assert!(check_immutable(&reg, "User", &set, &moved).is_ok());
+        for changed in [
+            json!({"site": "x", "badge": "B2", "desk": {"floor": 1, "tag": "T"}}),
+            json!({"site": "x", "desk": {"floor": 1, "tag": "T"}}),
+            json!({"site": "x", "badge": "B1", "desk": {"floor": 1, "tag": "U"}}),
+        ] {
+            let e = check_immutable(&reg, "User", &set, &doc(changed)).unwrap_err();
+            assert_eq!(e.scim_type, Some(crate::scim::ScimType::Mutability));
+        }
     }
 
     #[test]

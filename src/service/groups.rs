@@ -13,6 +13,7 @@ use crate::scim::ScimError;
 use crate::scim::group::{GroupRecord, MemberRef};
 use crate::scim::patch::{self, MemberPlan, Target};
 use crate::scim::resource::ResourceKind;
+use crate::scim::validate::check_immutable;
 use crate::store::{self, groups as group_store, users as user_store};
 use crate::time::now_ms;
 
@@ -174,6 +175,8 @@ impl Services {
         record: &GroupRecord,
         plan: &MemberPlan,
     ) -> Result<(), ServiceError> {
+        let before = current.doc.as_object().cloned().unwrap_or_default();
+        check_immutable(&self.registry, KIND.name(), &before, &record.doc)?;
         let model = columns(record, now_ms(), current.version + 1);
         if !group_store::update(&txn, model, ctx.tenant, current.id, current.version).await? {
             return Err(ServiceError::Internal(

@@ -4,7 +4,8 @@
 
 use entity::{group, user};
 use sea_orm::{
-    DatabaseTransaction, EntityTrait, FromQueryResult, PaginatorTrait, Select, TransactionTrait,
+    Condition, DatabaseTransaction, EntityTrait, FromQueryResult, PaginatorTrait, Select,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -34,28 +35,68 @@ pub struct ResourcePage {
     pub resources: Vec<ResourceView>,
 }
 
+/// A resource table that can be listed.
+pub(super) trait Listed:
+    EntityTrait<Model: FromQueryResult + Keyed + Sized + Send + Sync>
+{
+    const KIND: ResourceKind;
+
+    /// The rows of one tenant that satisfy `cond`.
+    fn matching(tenant: Uuid, cond: Condition) -> Select<Self>;
+
+    /// The rows as the response shows them, with what they need loaded.
+    fn views<'a>(
+        services: &'a Services,
+        txn: &'a DatabaseTransaction,
+        ctx: &'a Ctx,
+        rows: &'a [Self::Model],
+        projection: &'a Projection<'a>,
+    ) -> impl Future<Output = Result<Vec<ResourceView>, ServiceError>> + 'a;
+}
+
+impl Listed for user::Entity {
+    const KIND: ResourceKind = ResourceKind::User;
+
+    fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
+        user_store::matching(tenant, cond)
+    }
+
+    fn views<'a>(
+        services: &'a Services,
+        txn: &'a DatabaseTransaction,
+        ctx: &'a Ctx,
+        rows: &'a [user::Model],
+        projection: &'a Projection<'a>,
+    ) -> impl Future<Output = Result<Vec<ResourceView>, ServiceError>> + 'a {
+        services.user_views(txn, ctx, rows, projection)
+    }
+}
+
+impl Listed for group::Entity {
+    const KIND: ResourceKind = ResourceKind::Group;
+
+    fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
+        group_store::matching(tenant, cond)
+    }
+
+    fn views<'a>(
+        services: &'a Services,
+        txn: &'a DatabaseTransaction,
+        ctx: &'a Ctx,
+        rows: &'a [group::Model],
+        projection: &'a Projection<'a>,
+    ) -> impl Future<Output = Result<Vec<ResourceView>, ServiceError>> + 'a {
+        services.group_views(txn, ctx, rows, projection)
+    }
+}
+
 impl Services {
     pub async fn list_users(
         &self,
         ctx: &Ctx,
         params: &ListParams,
     ) -> Result<ResourcePage, ServiceError> {
-        let projection = params.projection(&self.registry, ResourceKind::User.name())?;
-        let txn = self.db.begin().await?;
-        let listing = self
-            .list_rows(&txn, ctx, ResourceKind::User, params, |cond| {
-                user_store::matching(ctx.tenant, cond)
-            })
-            .await?;
-        let resources = self
-            .user_views(&txn, ctx, &listing.rows, &projection)
-            .await?;
-        txn.commit().await?;
-        Ok(ResourcePage {
-            total: listing.total,
-            page: listing.page,
-            resources,
-        })
+        self.list::<user::Entity>(ctx, params).await
     }
 
     pub async fn list_groups(
@@ -63,16 +104,18 @@ impl Services {
         ctx: &Ctx,
         params: &ListParams,
     ) -> Result<ResourcePage, ServiceError> {
-        let projection = params.projection(&self.registry, ResourceKind::Group.name())?;
+        self.list::<group::Entity>(ctx, params).await
+    }
+
+    async fn list<E: Listed>(
+        &self,
+        ctx: &Ctx,
+        params: &ListParams,
+    ) -> Result<ResourcePage, ServiceError> {
+        let projection = params.projection(&self.registry, E::KIND.name())?;
         let txn = self.db.begin().await?;
-        let listing = self
-            .list_rows(&txn, ctx, ResourceKind::Group, params, |cond| {
-                group_store::matching(ctx.tenant, cond)
-            })
-            .await?;
-        let resources = self
-            .group_views(&txn, ctx, &listing.rows, &projection)
-            .await?;
+        let listing = self.list_rows::<E>(&txn, ctx, params).await?;
+        let resources = E::views(self, &txn, ctx, &listing.rows, &projection).await?;
         txn.commit().await?;
         Ok(ResourcePage {
             total: listing.total,
@@ -136,19 +179,14 @@ impl Services {
             .collect())
     }
 
-    /// `select` gives the rows of one tenant that satisfy a condition.
-    pub(super) async fn list_rows<E>(
+    pub(super) async fn list_rows<E: Listed>(
         &self,
         txn: &DatabaseTransaction,
         ctx: &Ctx,
-        kind: ResourceKind,
         params: &ListParams,
-        select: impl Fn(sea_orm::Condition) -> Select<E>,
-    ) -> Result<Listing<E::Model>, ServiceError>
-    where
-        E: EntityTrait,
-        E::Model: FromQueryResult + Keyed + Sized + Send + Sync,
-    {
+    ) -> Result<Listing<E::Model>, ServiceError> {
+        let kind = E::KIND;
+        let select = |cond| E::matching(ctx.tenant, cond);
         let resolver = self.resolver(ctx, kind);
         let cond = match &params.filter {
             Some(f) => filter_condition(&resolver, f)?,

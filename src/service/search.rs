@@ -11,12 +11,9 @@
 //! resource type's endpoint instead.
 
 use entity::{group, user};
-use sea_orm::{
-    Condition, DatabaseTransaction, EntityTrait, FromQueryResult, PaginatorTrait, Select,
-    TransactionTrait,
-};
+use sea_orm::{Condition, DatabaseTransaction, PaginatorTrait, TransactionTrait};
 
-use super::list::ResourcePage;
+use super::list::{Listed, ResourcePage};
 use super::render::ResourceView;
 use super::{Ctx, ServiceError, Services};
 use crate::scim::ScimError;
@@ -24,8 +21,7 @@ use crate::scim::filter::{AttrPath, Filter};
 use crate::scim::list::{ListParams, PageInfo, Paging};
 use crate::scim::resource::ResourceKind;
 use crate::store::query::filter_condition;
-use crate::store::query::page::{self, Keyed, Position, Sort, Start, compare_positions};
-use crate::store::{groups as group_store, users as user_store};
+use crate::store::query::page::{self, Position, Sort, Start, compare_positions};
 
 /// One resource type's part of the search.
 struct Part {
@@ -53,16 +49,8 @@ impl Services {
             .into());
         };
         let txn = self.db.begin().await?;
-        let users = self
-            .part(&txn, ctx, ResourceKind::User, params, |c| {
-                user_store::matching(ctx.tenant, c)
-            })
-            .await?;
-        let groups = self
-            .part(&txn, ctx, ResourceKind::Group, params, |c| {
-                group_store::matching(ctx.tenant, c)
-            })
-            .await?;
+        let users = self.part::<user::Entity>(&txn, ctx, params).await?;
+        let groups = self.part::<group::Entity>(&txn, ctx, params).await?;
         if users.is_none() && groups.is_none() {
             // No type knows the attribute: report it as for /Users.
             let resolver = self.resolver(ctx, ResourceKind::User);
@@ -76,10 +64,11 @@ impl Services {
         let rows = if count == 0 {
             Vec::new()
         } else if params.sort_by.is_some() {
-            self.merged(&txn, ctx, &users, &groups, offset, count, params.descending)
+            let window = (offset, count);
+            self.merged(&txn, ctx, (&users, &groups), window, params.descending)
                 .await?
         } else {
-            self.concatenated(&txn, ctx, &users, &groups, offset, count)
+            self.concatenated(&txn, ctx, (&users, &groups), (offset, count))
                 .await?
         };
         let resources = self.render_rows(&txn, ctx, params, rows).await?;
@@ -96,18 +85,13 @@ impl Services {
 
     /// The type's condition, order and count; `None` when the filter names
     /// an attribute the type does not have.
-    async fn part<E>(
+    async fn part<E: Listed>(
         &self,
         txn: &DatabaseTransaction,
         ctx: &Ctx,
-        kind: ResourceKind,
         params: &ListParams,
-        select: impl Fn(Condition) -> Select<E>,
-    ) -> Result<Option<Part>, ServiceError>
-    where
-        E: EntityTrait,
-        E::Model: FromQueryResult + Sized + Send + Sync,
-    {
+    ) -> Result<Option<Part>, ServiceError> {
+        let kind = E::KIND;
         if let Some(f) = &params.filter
             && !self.knows_all(kind, f)
         {
@@ -127,7 +111,7 @@ impl Services {
             },
             (_, by) => resolver.sort(by, params.descending)?,
         };
-        let total = select(cond.clone()).count(txn).await?;
+        let total = E::matching(ctx.tenant, cond.clone()).count(txn).await?;
         Ok(Some(Part { cond, sort, total }))
     }
 
@@ -156,37 +140,19 @@ impl Services {
         &self,
         txn: &DatabaseTransaction,
         ctx: &Ctx,
-        users: &Option<Part>,
-        groups: &Option<Part>,
-        offset: u64,
-        count: u64,
+        (users, groups): (&Option<Part>, &Option<Part>),
+        (offset, count): (u64, u64),
     ) -> Result<Vec<Row>, ServiceError> {
         let mut rows = Vec::new();
         let user_total = users.as_ref().map_or(0, |p| p.total);
         if let Some(p) = users.as_ref().filter(|_| offset < user_total) {
-            let found = fetch(
-                txn,
-                user_store::matching(ctx.tenant, p.cond.clone()),
-                ResourceKind::User,
-                &p.sort,
-                offset,
-                count,
-            )
-            .await?;
+            let found = fetch::<user::Entity>(txn, ctx, p, offset, count).await?;
             rows.extend(found.into_iter().map(Row::User));
         }
         let left = count.saturating_sub(rows.len() as u64);
         if let Some(p) = groups.as_ref().filter(|_| left > 0) {
             let skip = offset.saturating_sub(user_total);
-            let found = fetch(
-                txn,
-                group_store::matching(ctx.tenant, p.cond.clone()),
-                ResourceKind::Group,
-                &p.sort,
-                skip,
-                left,
-            )
-            .await?;
+            let found = fetch::<group::Entity>(txn, ctx, p, skip, left).await?;
             rows.extend(found.into_iter().map(Row::Group));
         }
         Ok(rows)
@@ -195,29 +161,18 @@ impl Services {
     /// Both parts in sort order, merged. Each part reads its first
     /// `offset + count` rows, so deep root-search pages cost more than
     /// per-type pages.
-    #[allow(clippy::too_many_arguments)]
     async fn merged(
         &self,
         txn: &DatabaseTransaction,
         ctx: &Ctx,
-        users: &Option<Part>,
-        groups: &Option<Part>,
-        offset: u64,
-        count: u64,
+        (users, groups): (&Option<Part>, &Option<Part>),
+        (offset, count): (u64, u64),
         descending: bool,
     ) -> Result<Vec<Row>, ServiceError> {
         let window = offset + count;
         let mut keyed: Vec<(Position, Row)> = Vec::new();
         if let Some(p) = users {
-            let found = fetch(
-                txn,
-                user_store::matching(ctx.tenant, p.cond.clone()),
-                ResourceKind::User,
-                &p.sort,
-                0,
-                window,
-            )
-            .await?;
+            let found = fetch::<user::Entity>(txn, ctx, p, 0, window).await?;
             keyed.extend(
                 found
                     .into_iter()
@@ -225,15 +180,7 @@ impl Services {
             );
         }
         if let Some(p) = groups {
-            let found = fetch(
-                txn,
-                group_store::matching(ctx.tenant, p.cond.clone()),
-                ResourceKind::Group,
-                &p.sort,
-                0,
-                window,
-            )
-            .await?;
+            let found = fetch::<group::Entity>(txn, ctx, p, 0, window).await?;
             keyed.extend(
                 found
                     .into_iter()
@@ -252,6 +199,20 @@ impl Services {
             .collect())
     }
 
+    /// Rows of one type rendered with that type's projection.
+    async fn views<E: Listed>(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        params: &ListParams,
+        rows: &[E::Model],
+    ) -> Result<std::vec::IntoIter<ResourceView>, ServiceError> {
+        let projection = params.projection(&self.registry, E::KIND.name())?;
+        Ok(E::views(self, txn, ctx, rows, &projection)
+            .await?
+            .into_iter())
+    }
+
     /// Renders the rows in their order, each type with its own projection.
     async fn render_rows(
         &self,
@@ -267,16 +228,10 @@ impl Services {
                 Row::Group(g) => groups.push(g.clone()),
             }
         }
-        let user_projection = params.projection(&self.registry, ResourceKind::User.name())?;
-        let group_projection = params.projection(&self.registry, ResourceKind::Group.name())?;
-        let mut user_views = self
-            .user_views(txn, ctx, &users, &user_projection)
-            .await?
-            .into_iter();
+        let mut user_views = self.views::<user::Entity>(txn, ctx, params, &users).await?;
         let mut group_views = self
-            .group_views(txn, ctx, &groups, &group_projection)
-            .await?
-            .into_iter();
+            .views::<group::Entity>(txn, ctx, params, &groups)
+            .await?;
         Ok(rows
             .iter()
             .filter_map(|row| match row {
@@ -287,24 +242,22 @@ impl Services {
     }
 }
 
-async fn fetch<E>(
+/// Up to `limit` rows of one part, from `offset`, in its order.
+async fn fetch<E: Listed>(
     txn: &DatabaseTransaction,
-    select: Select<E>,
-    kind: ResourceKind,
-    sort: &Sort,
+    ctx: &Ctx,
+    part: &Part,
     offset: u64,
     limit: u64,
-) -> Result<Vec<E::Model>, ServiceError>
-where
-    E: EntityTrait,
-    E::Model: FromQueryResult + Keyed + Sized + Send + Sync,
-{
+) -> Result<Vec<E::Model>, ServiceError> {
+    let select = E::matching(ctx.tenant, part.cond.clone());
+    let start = Start::Offset(offset);
     page::fetch(
         txn,
         select,
-        page::id_column(kind),
-        sort,
-        &Start::Offset(offset),
+        page::id_column(E::KIND),
+        &part.sort,
+        &start,
         limit,
     )
     .await

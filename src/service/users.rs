@@ -11,6 +11,7 @@ use crate::scim::ScimError;
 use crate::scim::patch::{self, Target};
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
+use crate::scim::validate::check_immutable;
 use crate::store::{self, groups as group_store, users as user_store};
 use crate::time::now_ms;
 
@@ -143,6 +144,8 @@ impl Services {
         model: user::ActiveModel,
         record: &UserRecord,
     ) -> Result<ResourceView, ServiceError> {
+        let before = current.doc.as_object().cloned().unwrap_or_default();
+        check_immutable(&self.registry, KIND.name(), &before, &record.doc)?;
         let written = user_store::update(&txn, model, ctx.tenant, current.id, current.version)
             .await
             .map_err(|e| unique_user_name(e, record))?;

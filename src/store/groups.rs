@@ -241,6 +241,14 @@ fn members_query(tenant: Uuid, group_ids: &[Uuid]) -> SelectStatement {
         .to_owned()
 }
 
+/// Joins `groups` to the `group_members` rows naming it.
+pub fn membership_group() -> Condition {
+    let (gm, g) = (group_member::Entity, group::Entity);
+    Condition::all()
+        .add(Expr::col((g, group::Column::TenantId)).equals((gm, group_member::Column::TenantId)))
+        .add(Expr::col((g, group::Column::Id)).equals((gm, group_member::Column::GroupId)))
+}
+
 /// A group that a user (or group) belongs to, for the read-only `groups`.
 #[derive(Debug, FromQueryResult)]
 pub struct MembershipRow {
@@ -263,18 +271,7 @@ pub async fn groups_of<C: ConnectionTrait>(
             .column((gm, group_member::Column::GroupId))
             .column((g, group::Column::DisplayName))
             .from(gm)
-            .inner_join(
-                g,
-                Condition::all()
-                    .add(
-                        Expr::col((g, group::Column::TenantId))
-                            .equals((gm, group_member::Column::TenantId)),
-                    )
-                    .add(
-                        Expr::col((g, group::Column::Id))
-                            .equals((gm, group_member::Column::GroupId)),
-                    ),
-            )
+            .inner_join(g, membership_group())
             .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant))
             .and_where(Expr::col((gm, group_member::Column::MemberId)).is_in(chunk.iter().copied()))
             .order_by((g, group::Column::DisplayName), sea_orm::Order::Asc)

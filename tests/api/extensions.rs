@@ -14,6 +14,7 @@ on_both_databases!(
     extension_attributes_filter_by_their_types,
     extension_attributes_sort_project_and_publish,
     adding_an_extension_recomputes_search_columns,
+    immutable_and_required_come_from_the_schema,
 );
 
 const ACME: &str = "urn:example:params:scim:schemas:extension:acme:2.0:User";
@@ -229,4 +230,67 @@ fn broken_extension_files_stop_startup_with_a_reason() {
         required: false,
     }];
     assert!(roster::startup::registry(&config).is_err());
+}
+
+/// RFC 7643 §7: `required` attributes must be there; `immutable` ones may
+/// be set once and never changed (400 mutability), by PUT or PATCH.
+async fn immutable_and_required_come_from_the_schema(default: TestApp) {
+    const HR: &str = "urn:example:params:scim:schemas:extension:hr:1.0:User";
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("hr.json");
+    let schema = json!({"id": HR, "attributes": [
+        {"name": "badge", "type": "string", "mutability": "immutable"},
+        {"name": "site", "type": "string", "required": true}
+    ]});
+    std::fs::write(&file, schema.to_string()).expect("write");
+    let app = TestApp::spawn_with(default.kind, |c| {
+        c.scim.schema_extensions = vec![SchemaExtensionConfig {
+            resource_type: "User".to_owned(),
+            file,
+            required: false,
+        }];
+    })
+    .await;
+    app.post("/Users", &json!({"userName": "a", HR: {"badge": "B1"}}))
+        .await
+        .assert_scim_error(400, Some("invalidValue"));
+    let created = app
+        .post("/Users", &json!({"userName": "a", HR: {"site": "x"}}))
+        .await;
+    created.assert_status(201);
+    let path = format!("/Users/{}", created.body["id"].as_str().expect("id"));
+    let op = |op: &str, value: Value| {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": op, "path": format!("{HR}:badge"), "value": value}]})
+    };
+    // No value yet: it may be set, once.
+    app.patch(&path, &op("add", json!("B1")))
+        .await
+        .assert_status(200);
+    app.patch(&path, &op("replace", json!("B1")))
+        .await
+        .assert_status(200);
+    app.patch(&path, &op("replace", json!("B2")))
+        .await
+        .assert_scim_error(400, Some("mutability"));
+    app.patch(&path, &op("remove", Value::Null))
+        .await
+        .assert_scim_error(400, Some("mutability"));
+    app.put(
+        &path,
+        &json!({"userName": "a", HR: {"site": "y", "badge": "B9"}}),
+    )
+    .await
+    .assert_scim_error(400, Some("mutability"));
+    let kept = app
+        .put(
+            &path,
+            &json!({"userName": "a", HR: {"site": "y", "badge": "B1"}}),
+        )
+        .await;
+    kept.assert_status(200);
+    assert_eq!(kept.body[HR], json!({"site": "y", "badge": "B1"}));
+    app.put(&path, &json!({"userName": "a", HR: {"badge": "B1"}}))
+        .await
+        .assert_scim_error(400, Some("invalidValue"));
 }

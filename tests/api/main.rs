@@ -9,6 +9,7 @@ mod auth_modes;
 mod binary;
 mod bulk;
 mod concurrency;
+mod conformance;
 mod dialects;
 mod discovery;
 mod errors;

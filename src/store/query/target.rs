@@ -472,18 +472,7 @@ pub fn side_membership(coll: &Collection<'_>, tenant: Uuid, cond: Condition) -> 
         Collection::UserGroups => {
             sub.column((gm, group_member::Column::MemberId))
                 .from(gm)
-                .inner_join(
-                    g,
-                    Condition::all()
-                        .add(
-                            Expr::col((g, group::Column::TenantId))
-                                .equals((gm, group_member::Column::TenantId)),
-                        )
-                        .add(
-                            Expr::col((g, group::Column::Id))
-                                .equals((gm, group_member::Column::GroupId)),
-                        ),
-                )
+                .inner_join(g, crate::store::groups::membership_group())
                 .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant));
             Expr::col((user::Entity, user::Column::Id))
         }
