@@ -1,4 +1,4 @@
-//! Benchmark harness for Roster's query path (issue 3), run by `bench/run`.
+//! Benchmark harness for Roster's query path (issue 3), run by `bench/query`.
 //!
 //! * `roster-bench seed <database-url> <users>` writes users straight into
 //!   the tables in bulk (multi-row INSERTs in large transactions), with every
