@@ -471,14 +471,13 @@ def cursor_page(depth):
             return None, "no cursor paging (ServiceProviderConfig pagination.cursor)"
         if depth == 0:
             return path, None
-        step = int((server.spc.get("pagination") or {}).get("maxPageSize") or 1000)
-        step = max(1, min(step, 1000))
+        # Walked with the measured page size: a server may bind a cursor to
+        # the count it was issued for (scim2-server answers invalidCount).
         cursor, seen = "", 0
-        for _ in range(depth // step + 2):  # bounded: one pass over `depth` users
-            count = min(step, depth - seen)
-            status, body = server.call(token, "GET", f"/Users?cursor={q(cursor)}&count={count}")
+        for _ in range(depth // PAGE + 1):  # bounded: one pass over `depth` users
+            status, body = server.call(token, "GET", f"/Users?cursor={q(cursor)}&count={PAGE}")
             if status != 200:
-                return None, f"cursor walk answered {status}"
+                return None, f"cursor walk answered {status} at {seen:,}"
             seen += len(body.get("Resources", []))
             cursor = body.get("nextCursor")
             if seen >= depth or not cursor:
