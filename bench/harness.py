@@ -154,6 +154,31 @@ def stop_all():
     PROCS.clear()
 
 
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def settle(pids, limit=180):
+    """Waits until the processes are idle (under 10% of a core for half a
+    second). A server may still be working through requests of the last
+    run after wrk has hung up (a Python thread does not notice until it
+    writes); that work must not land in the next server's measurement."""
+    deadline = time.monotonic() + limit
+    before = sum(cpu_seconds(p) for p in pids)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(cpu_seconds(p) for p in pids)
+        if now - before < 0.05:
+            return
+        before = now
+    log(f"servers still busy after {limit} s; measuring anyway")
+
+
 def peak_rss_mb(pid):
     """VmHWM: the process's peak resident set, from /proc."""
     try:
@@ -565,6 +590,10 @@ def measure(args, w, server, token):
         "errors": errors,
         "requests": r["requests"],
     }
+    if r["requests"] == 0:
+        # Nothing answered within the run: no latency to report, and a rate
+        # below one request per run.
+        result.update(p50=None, p99=None, none_within=args.duration)
     if errors:
         for line in error_lines(server.log_file, log_offset):
             log(f"{server.label} log: {line}")
@@ -604,6 +633,9 @@ def render(db_servers, peer, results, wl, rss, args):
                     notes.append(r["na"])
                 return [f"n/a [{notes.index(r['na']) + 1}]"] + [""] * 4
             share = f"{r['rps'] / ceil:.0%}" if ceil else ""
+            if r["p50"] is None:
+                slow = f"> {r['none_within']} s"
+                return ["0", slow, slow, f"{r['errors']:,}", share]
             return [f"{r['rps']:,.0f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['errors']:,}", share]
 
         for w in wl:
@@ -614,8 +646,14 @@ def render(db_servers, peer, results, wl, rss, args):
             if peer:
                 pr = results.get((w.key, "peer"), {"na": "not run"})
                 row += cells(pr, peer_ceiling)
-                both = "rps" in r and "rps" in pr and pr["rps"] > 0
-                row.append(f"{r['rps'] / pr['rps']:.1f}x" if both else "")
+                if "rps" in r and "rps" in pr and pr["rps"] > 0:
+                    row.append(f"{r['rps'] / pr['rps']:.1f}x")
+                elif "rps" in r and "rps" in pr and r["rps"] > 0:
+                    # The peer finished nothing: its rate is below one
+                    # request per run, so the ratio is at least this.
+                    row.append(f"> {r['rps'] * pr['none_within']:,.0f}x")
+                else:
+                    row.append("")
             out.append("| " + " | ".join(row) + " |")
         out.append("")
         line = f"Peak RSS (VmHWM) of the Roster process: {rss[s.key]:.1f} MB"
@@ -725,12 +763,22 @@ def main():
         # Back to back per workload, so a disturbance of the machine hits
         # the servers alike: SQLite, then the peer, then MariaDB.
         order = db_servers[:1] + ([peer] if peer else []) + db_servers[1:]
+        pids = [s.proc.pid for s in servers]
+        mariadb_pid = Path(os.environ.get("MARIADB_SOCKET", "/nonexistent")).parent / "mariadbd.pid"
+        if mariadb_pid.exists():
+            pids.append(int(mariadb_pid.read_text().strip()))
         results = {}
         for w in wl:
             for s in order:
+                settle(pids)
                 r = measure(args, w, s, token)
                 results[(w.key, s.key)] = r
-                shown = r.get("na") or f"{r['rps']:,.0f} req/s, p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, {r['errors']} errors"
+                if "na" in r:
+                    shown = r["na"]
+                elif r["p50"] is None:
+                    shown = f"no answer within {args.duration} s, {r['errors']} errors"
+                else:
+                    shown = f"{r['rps']:,.0f} req/s, p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, {r['errors']} errors"
                 if "created" in r:
                     shown += f", {r['created']:,} users created"
                 log(f"{w.key:<18} {s.label:<15} {shown}")
@@ -740,11 +788,11 @@ def main():
         stop_all()
     cores, mem, model = machine()
     date = started.strftime("%Y-%m-%d")
-    flags = " ".join(a for a in sys.argv[1:] if a != "--write") or "(defaults)"
+    command = " ".join(["bench/run"] + [a for a in sys.argv[1:] if a != "--write"])
     header = [
         f"## Roster vs scim2-server, {args.users:,} users ({date}, {cores} cores, {mem:.1f} GiB, release build)",
         "",
-        f"`bench/run {flags}`: {v['wrk']}, {args.threads} threads, {args.connections} connections, "
+        f"`{command}`: {v['wrk']}, {args.threads} threads, {args.connections} connections, "
         f"{args.duration} s per workload and server after {args.warmup} s of warm-up, back to back "
         "(SQLite, scim2-server, MariaDB) on the same host over loopback.",
         f"Machine: {model}, {cores} cores, {mem:.1f} GiB, Linux {platform.release()}. Roster {v['roster']}, "
