@@ -613,6 +613,19 @@ def measure(args, w, server, token):
 # --- report -------------------------------------------------------------
 
 
+# Below this many completed requests a rate says little: requests still in
+# flight when the run ends are not counted, so the rate is a floor.
+FEW = 20
+
+
+def rate(x):
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
+
+
+def ratio(x):
+    return f"{x:,.0f}x" if x >= 100 else f"{x:.1f}x"
+
+
 def render(db_servers, peer, results, wl, rss, args):
     out = []
     for s in db_servers:
@@ -626,6 +639,7 @@ def render(db_servers, peer, results, wl, rss, args):
             rule += "---:|---:|---:|---:|---:|---:|"
         out += [head, rule]
         notes = []
+        few = [False]
 
         def cells(r, ceil):
             if "na" in r:
@@ -636,7 +650,11 @@ def render(db_servers, peer, results, wl, rss, args):
             if r["p50"] is None:
                 slow = f"> {r['none_within']} s"
                 return ["0", slow, slow, f"{r['errors']:,}", share]
-            return [f"{r['rps']:,.0f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['errors']:,}", share]
+            mark = ""
+            if r["requests"] < FEW:
+                few[0] = True
+                mark = "\\*"
+            return [rate(r["rps"]) + mark, f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['errors']:,}", share]
 
         for w in wl:
             r = results.get((w.key, s.key))
@@ -647,11 +665,11 @@ def render(db_servers, peer, results, wl, rss, args):
                 pr = results.get((w.key, "peer"), {"na": "not run"})
                 row += cells(pr, peer_ceiling)
                 if "rps" in r and "rps" in pr and pr["rps"] > 0:
-                    row.append(f"{r['rps'] / pr['rps']:.1f}x")
+                    row.append(ratio(r["rps"] / pr["rps"]))
                 elif "rps" in r and "rps" in pr and r["rps"] > 0:
                     # The peer finished nothing: its rate is below one
                     # request per run, so the ratio is at least this.
-                    row.append(f"> {r['rps'] * pr['none_within']:,.0f}x")
+                    row.append("> " + ratio(r["rps"] * pr["none_within"]))
                 else:
                     row.append("")
             out.append("| " + " | ".join(row) + " |")
@@ -662,6 +680,11 @@ def render(db_servers, peer, results, wl, rss, args):
         out.append(line + ".")
         for k, n in enumerate(notes, 1):
             out.append(f"[{k}] {n}")
+        if few[0]:
+            out.append(
+                f"\\* fewer than {FEW} requests completed within the run: requests still in flight at its end "
+                "are not counted, so the rate is a floor and a ratio against it overstates the gap."
+            )
         out.append("")
     return "\n".join(out)
 
