@@ -12,8 +12,8 @@
 # Durability of the test instance. 2 = flush the redo log once a second, which
 # is much faster and only loses data on an OS crash; a benchmark wants 1.
 : "${MARIADB_FLUSH:=2}"
-# InnoDB buffer pool. Tests need little; the benchmark's million users do
-# not fit in the default.
+# InnoDB buffer pool. Small suits the tests' small databases; a benchmark
+# with a million users wants its working set in memory, as production would.
 : "${MARIADB_BUFFER_POOL:=128M}"
 
 MARIADB_DIR=""

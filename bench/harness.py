@@ -1,0 +1,858 @@
+#!/usr/bin/env python3
+"""Orchestration of bench/run: Roster (SQLite, MariaDB) against the reference
+server scim2-server, same data, same requests, wrk as the load generator.
+
+Run it through bench/run, which installs what is missing, starts the private
+MariaDB and cleans up after it; this file is the part that is easier to write
+in Python than in bash. Standard library only: the harness must not need a
+package manager of its own.
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = ROOT / "bench" / "wrk.lua"
+USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+BULK_URN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+SIZES = (100, 10_000, 100_000)
+SMALL_GROUP_MEMBERS = 10
+# Above this many users the in-memory reference server is not seeded: Bulk
+# through Python at 1M users would take hours and most of the memory.
+PEER_MAX_USERS = 100_000
+PEER_VERSION = "0.8.3"
+# How deep "deep paging" reads, as a fraction of the users: 900,000 at 1M.
+DEPTH = 0.9
+PAGE = 100
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def die(msg):
+    log(msg)
+    sys.exit(1)
+
+
+# --- the data, identical in every server --------------------------------
+# Keep user_body / group_body / group_plan in step with benches/seed.rs.
+
+
+def user_body(i):
+    return {
+        "schemas": [USER_URN],
+        "userName": f"user{i:07d}@bench.example",
+        "externalId": f"ext-{i:07d}",
+        "name": {"givenName": f"Given{i}", "familyName": f"Family{i}"},
+        "displayName": f"User {i}",
+        "active": True,
+        "emails": [
+            {"value": f"u{i:07d}@work.example", "type": "work", "primary": True},
+            {"value": f"u{i:07d}@home.example", "type": "home"},
+        ],
+    }
+
+
+def group_body(name):
+    return {"schemas": [GROUP_URN], "displayName": name}
+
+
+def group_plan(users, groups, sizes):
+    plan = [(f"bench-size-{s}", list(range(s))) for s in sizes]
+    for g in range(max(groups - len(sizes), 0)):
+        members = [(g * SMALL_GROUP_MEMBERS + k) % users for k in range(SMALL_GROUP_MEMBERS)]
+        plan.append((f"bench-group-{g:03d}", members))
+    return plan
+
+
+# A POSTed user: the seeded shape, with names unique to the request (__U__).
+POST_BODY = json.dumps(
+    {
+        "schemas": [USER_URN],
+        "userName": "post-__U__@bench.example",
+        "externalId": "post-__U__",
+        "name": {"givenName": "Post", "familyName": "__U__"},
+        "displayName": "Post __U__",
+        "active": True,
+        "emails": [
+            {"value": "post-__U__@work.example", "type": "work", "primary": True},
+            {"value": "post-__U__@home.example", "type": "home"},
+        ],
+    },
+    separators=(",", ":"),
+)
+PATCH_ACTIVE = json.dumps(
+    {"schemas": [PATCH_URN], "Operations": [{"op": "replace", "path": "active", "value": "__BOOL__"}]},
+    separators=(",", ":"),
+).replace('"__BOOL__"', "__BOOL__")
+# Remove one member and add it back in one request: the group keeps its size
+# however many requests run, and concurrent requests cannot interfere.
+PATCH_MEMBER = json.dumps(
+    {
+        "schemas": [PATCH_URN],
+        "Operations": [
+            {"op": "remove", "path": 'members[value eq "__MID__"]'},
+            {"op": "add", "path": "members", "value": [{"value": "__MID__"}]},
+        ],
+    },
+    separators=(",", ":"),
+)
+
+
+def q(text):
+    """Percent-encodes a query value; the __X__ placeholders survive as they are."""
+    return urllib.parse.quote(text, safe="")
+
+
+# --- processes ----------------------------------------------------------
+
+PROCS = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(cmd, log_file, env=None, cwd=None):
+    out = open(log_file, "ab")  # noqa: SIM115 - lives as long as the process
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, stdin=subprocess.DEVNULL)
+    PROCS.append(p)
+    return p
+
+
+def stop_all():
+    for p in reversed(PROCS):
+        if p.poll() is None:
+            p.terminate()
+    for p in reversed(PROCS):
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    PROCS.clear()
+
+
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def settle(pids, limit=180):
+    """Waits until the processes are idle (under 10% of a core for half a
+    second). A server may still be working through requests of the last
+    run after wrk has hung up (a Python thread does not notice until it
+    writes); that work must not land in the next server's measurement."""
+    deadline = time.monotonic() + limit
+    before = sum(cpu_seconds(p) for p in pids)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(cpu_seconds(p) for p in pids)
+        if now - before < 0.05:
+            return
+        before = now
+    log(f"servers still busy after {limit} s; measuring anyway")
+
+
+def peak_rss_mb(pid):
+    """VmHWM: the process's peak resident set, from /proc."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+# --- HTTP ---------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, key, label, port, base_path, proc, log_file):
+        self.key, self.label, self.port, self.base_path = key, label, port, base_path
+        self.proc, self.log_file = proc, log_file
+        self.ids_file = None
+        self.ids = []
+        self.groups = {}
+        self.spc = {}
+
+    def call(self, token, method, path, body=None, timeout=600):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/scim+json"}
+        data = None
+        if body is not None:
+            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+            headers["Content-Type"] = "application/scim+json"
+        try:
+            conn.request(method, self.base_path + path, body=data, headers=headers)
+            r = conn.getresponse()
+            raw = r.read()
+        finally:
+            conn.close()
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = raw[:300]
+        return r.status, parsed
+
+    def wait_ready(self, token, seconds=120):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                die(f"{self.label} exited during start-up:\n{tail(self.log_file)}")
+            try:
+                status, body = self.call(token, "GET", "/ServiceProviderConfig", timeout=5)
+                if status == 200:
+                    self.spc = body
+                    return
+            except OSError:
+                pass
+            time.sleep(0.25)
+        die(f"{self.label} not ready after {seconds} s:\n{tail(self.log_file)}")
+
+    def count(self, token, resource):
+        status, body = self.call(token, "GET", f"/{resource}?count=0")
+        if status != 200:
+            die(f"{self.label}: counting {resource} answered {status}: {body}")
+        return body["totalResults"]
+
+
+def tail(path, lines=30):
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+# --- building and starting the servers ---------------------------------
+
+
+def build():
+    log("cargo build --release")
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    log("building the seeder (cargo bench --bench seed --no-run)")
+    out = subprocess.run(
+        ["cargo", "bench", "--bench", "seed", "--no-run", "--quiet", "--message-format=json"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    seed = None
+    for line in out.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["target"]["name"] == "seed":
+            seed = msg["executable"]
+    if not seed:
+        die("cargo did not report the seed binary")
+    return ROOT / "target" / "release" / "roster", seed
+
+
+def start_roster(db, args, tmp, token, roster_bin, seed_bin, sizes):
+    label = {"sqlite": "Roster/SQLite", "mariadb": "Roster/MariaDB"}[db]
+    if db == "sqlite":
+        url = f"sqlite://{tmp}/roster-bench.db?mode=rwc"
+    else:
+        server = os.environ.get("ROSTER_BENCH_MYSQL_URL")
+        if not server:
+            die("ROSTER_BENCH_MYSQL_URL unset: run bench/run, which starts MariaDB")
+        name = f"roster_bench_{secrets.token_hex(4)}"
+        subprocess.run(
+            [
+                "mariadb", "--no-defaults", f"--socket={os.environ['MARIADB_SOCKET']}", "--user=root",
+                "-e", f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+            ],
+            check=True,
+        )
+        url = f"{server.rstrip('/')}/{name}"
+    ids_file = tmp / f"{db}.ids"
+    groups_file = tmp / f"{db}.groups.json"
+    log(f"{label}: seeding {args.users:,} users, {args.groups} groups (sizes {list(sizes)})")
+    started = time.monotonic()
+    subprocess.run(
+        [
+            seed_bin, "--database-url", url, "--users", str(args.users), "--groups", str(args.groups),
+            "--sizes", ",".join(map(str, sizes)), "--ids-out", ids_file, "--groups-out", groups_file,
+        ],
+        check=True,
+    )
+    seeded = time.monotonic() - started
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=url,
+        ROSTER_BIND=f"127.0.0.1:{port}",
+        ROSTER_BEARER_TOKEN=token,
+        # 204 answers to group PATCH, as the reference server gives: without
+        # it every member change returns the whole group, O(members).
+        ROSTER_SCIM__GROUP_PATCH_NO_CONTENT="true",
+        RUST_LOG=os.environ.get("RUST_LOG", "info"),
+    )
+    for k in ("ROSTER_CONFIG", "ROSTER_BASE_PATH", "ROSTER_BASIC_AUTH"):
+        env.pop(k, None)
+    log_file = tmp / f"{db}.log"
+    # cwd=tmp: no config/default.toml there, so the built-in defaults apply
+    # whatever the checkout's file says.
+    proc = spawn([str(roster_bin), "serve"], log_file, env=env, cwd=tmp)
+    s = Server(db, label, port, "/scim/v2", proc, log_file)
+    s.wait_ready(token)
+    s.ids_file = ids_file
+    s.ids = ids_file.read_text().split()
+    s.groups = json.loads(groups_file.read_text())
+    s.seed_seconds = seeded
+    return s
+
+
+def start_peer(args, tmp, token, sizes):
+    venv = tmp / "peer-venv"
+    log(f"scim2-server: installing {args.peer_version} into a throwaway venv")
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    subprocess.run(
+        [venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", f"scim2-server=={args.peer_version}"],
+        check=True,
+    )
+    port = free_port()
+    log_file = tmp / "peer.log"
+    proc = spawn([str(venv / "bin" / "scim2-server"), "--port", str(port), "--bearer-token", token], log_file, cwd=tmp)
+    s = Server("peer", "scim2-server", port, "/v2", proc, log_file)
+    s.wait_ready(token)
+    s.python = subprocess.run(
+        [venv / "bin" / "python", "-c", "import platform; print(platform.python_version())"],
+        check=True, stdout=subprocess.PIPE, text=True,
+    ).stdout.strip()
+    log(f"scim2-server: seeding {args.users:,} users through POST /Bulk, {args.groups} groups")
+    started = time.monotonic()
+    ids = []
+    for start in range(0, args.users, 1000):
+        stop = min(start + 1000, args.users)
+        ops = [{"method": "POST", "path": "/Users", "bulkId": f"u{i}", "data": user_body(i)} for i in range(start, stop)]
+        status, body = s.call(token, "POST", "/Bulk", {"schemas": [BULK_URN], "Operations": ops})
+        if status != 200:
+            die(f"peer Bulk answered {status}: {body}")
+        for op in body["Operations"]:
+            if op.get("status") != "201":
+                die(f"peer Bulk operation failed: {op}")
+            ids.append(op["location"].rstrip("/").rsplit("/", 1)[1])
+    groups = {}
+    for name, members in group_plan(args.users, args.groups, sizes):
+        # Members in chunks: the peer caps request bodies at 1 MiB.
+        first, rest = members[:5000], members[5000:]
+        body = dict(group_body(name), members=[{"value": ids[i]} for i in first])
+        status, created = s.call(token, "POST", "/Groups", body)
+        if status != 201:
+            die(f"peer POST /Groups answered {status}: {created}")
+        gid = created["id"]
+        for k in range(0, len(rest), 5000):
+            add = [{"value": ids[i]} for i in rest[k : k + 5000]]
+            patch = {"schemas": [PATCH_URN], "Operations": [{"op": "add", "path": "members", "value": add}]}
+            status, answer = s.call(token, "PATCH", f"/Groups/{gid}", patch)
+            if status not in (200, 204):
+                die(f"peer PATCH /Groups answered {status}: {answer}")
+        groups[name] = gid
+    s.seed_seconds = time.monotonic() - started
+    s.ids = ids
+    s.ids_file = tmp / "peer.ids"
+    s.ids_file.write_text("\n".join(ids) + "\n")
+    s.groups = groups
+    return s
+
+
+# --- checks that the servers hold the same data -------------------------
+
+
+def projection(user):
+    emails = sorted(
+        ({"value": e.get("value"), "type": e.get("type"), "primary": bool(e.get("primary"))} for e in user.get("emails", [])),
+        key=lambda e: e["value"],
+    )
+    return {k: user.get(k) for k in ("userName", "externalId", "name", "displayName", "active")} | {"emails": emails}
+
+
+def verify_same_data(servers, token, users, groups):
+    for s in servers:
+        n_users, n_groups = s.count(token, "Users"), s.count(token, "Groups")
+        if (n_users, n_groups) != (users, groups):
+            die(f"{s.label} holds {n_users} users and {n_groups} groups, expected {users} and {groups}")
+    for i in sorted({0, users // 2, users - 1}):
+        seen = []
+        for s in servers:
+            f = q(f'userName eq "user{i:07d}@bench.example"')
+            status, body = s.call(token, "GET", f"/Users?filter={f}")
+            if status != 200 or body.get("totalResults") != 1:
+                die(f"{s.label}: user {i} not found by userName ({status}): {body}")
+            user = body["Resources"][0]
+            if user["id"] != s.ids[i]:
+                die(f"{s.label}: user {i} has id {user['id']}, the ids file says {s.ids[i]}")
+            seen.append(projection(user))
+        if any(p != seen[0] for p in seen):
+            die(f"user {i} differs between servers: {seen}")
+    for s in servers:
+        gid = s.groups["bench-size-100"]
+        status, body = s.call(token, "GET", f"/Groups/{gid}")
+        members = {m["value"] for m in (body or {}).get("members", [])}
+        if status != 200 or members != set(s.ids[:100]):
+            die(f"{s.label}: group bench-size-100 does not hold users 0..99 ({status})")
+    log("same data in every server: counts, sample users and a group agree")
+
+
+# --- workloads ----------------------------------------------------------
+
+
+class Workload:
+    def __init__(self, key, name, method, path, body=None, expect=(200,), prepare=None, connections=None):
+        self.key, self.name, self.method, self.path, self.body = key, name, method, path, body
+        self.expect, self.prepare = expect, prepare
+        # None: --connections. 1: a latency probe without queueing.
+        self.connections = connections
+
+
+def workloads(users):
+    deep = int(users * DEPTH)
+    by_name = "/Users?filter=" + q('userName eq "user__I__@bench.example"')
+    by_email = "/Users?filter=" + q('emails[type eq "work"].value eq "u__I__@work.example"')
+    w = [
+        Workload("ceiling", "ceiling: GET /ServiceProviderConfig", "GET", "/ServiceProviderConfig"),
+        Workload("get-id", "GET /Users/{id}", "GET", "/Users/__ID__"),
+        Workload("filter-username", "filter userName eq", "GET", by_name),
+        Workload("filter-email", 'filter emails[type eq "work"].value eq', "GET", by_email),
+        # The same filters one request at a time: their latency without the
+        # queueing 16 connections on 2 shared cores add (the 1M-user target).
+        Workload("filter-username-c1", "filter userName eq, 1 connection", "GET", by_name, connections=1),
+        Workload("filter-email-c1", 'filter emails[type eq "work"].value eq, 1 connection', "GET", by_email, connections=1),
+        Workload("groups-page", "GET /Groups page 1 (100 groups, with members)", "GET", f"/Groups?startIndex=1&count={PAGE}"),
+        Workload(
+            "groups-page-excl", "GET /Groups page 1, excludedAttributes=members", "GET",
+            f"/Groups?startIndex=1&count={PAGE}&excludedAttributes=members",
+        ),
+    ]
+    for size in SIZES:
+        w.append(
+            Workload(
+                f"group-excl-{size}", f"GET /Groups/{{id}}?excludedAttributes=members, {size:,} members", "GET",
+                "/Groups/__GID__?excludedAttributes=members", prepare=sized_group(size),
+            )
+        )
+    w += [
+        Workload("page-index-1", "GET /Users page 1 (index)", "GET", f"/Users?startIndex=1&count={PAGE}"),
+        Workload(
+            "page-index-deep", f"GET /Users at {deep:,} (index, startIndex={deep + 1})", "GET",
+            f"/Users?startIndex={deep + 1}&count={PAGE}",
+        ),
+        Workload("page-cursor-1", "GET /Users page 1 (cursor)", "GET", f"/Users?cursor=&count={PAGE}", prepare=cursor_page(0)),
+        Workload(
+            "page-cursor-deep", f"GET /Users at {deep:,} (cursor)", "GET", f"/Users?cursor=__CURSOR__&count={PAGE}",
+            prepare=cursor_page(deep),
+        ),
+        Workload("patch-user", "PATCH user active", "PATCH", "/Users/__ID__", PATCH_ACTIVE, expect=(200, 204)),
+    ]
+    for size in SIZES:
+        w.append(
+            Workload(
+                f"patch-group-{size}", f"PATCH group remove+add 1 member, {size:,} members", "PATCH",
+                "/Groups/__GID__", PATCH_MEMBER, expect=(200, 204), prepare=sized_group(size),
+            )
+        )
+    # Last: it grows the data every other workload reads.
+    w.append(Workload("post-user", "POST /Users", "POST", "/Users", POST_BODY, expect=(201,)))
+    return w
+
+
+def sized_group(size):
+    def prepare(server, token, path):
+        gid = server.groups.get(f"bench-size-{size}")
+        if gid is None:
+            return None, f"needs --users >= {size:,}"
+        return path.replace("__GID__", gid), None
+
+    return prepare
+
+
+def cursor_page(depth):
+    """Finds the cursor that starts `depth` users in, walking the list once."""
+
+    def prepare(server, token, path):
+        if not (server.spc.get("pagination") or {}).get("cursor"):
+            return None, "no cursor paging (ServiceProviderConfig pagination.cursor)"
+        if depth == 0:
+            return path, None
+        # Walked with the measured page size: a server may bind a cursor to
+        # the count it was issued for (scim2-server answers invalidCount).
+        cursor, seen = "", 0
+        for _ in range(depth // PAGE + 1):  # bounded: one pass over `depth` users
+            status, body = server.call(token, "GET", f"/Users?cursor={q(cursor)}&count={PAGE}")
+            if status != 200:
+                return None, f"cursor walk answered {status} at {seen:,}"
+            seen += len(body.get("Resources", []))
+            cursor = body.get("nextCursor")
+            if seen >= depth or not cursor:
+                break
+        if seen < depth or not cursor:
+            return None, f"cursor walk stopped at {seen:,}"
+        return path.replace("__CURSOR__", q(cursor)), None
+
+    return prepare
+
+
+def fill(template, server, n, tag):
+    """The Python twin of request() in bench/wrk.lua, for the pre-check."""
+    values = {
+        "ID": lambda: random.choice(server.ids),
+        "I": lambda: f"{random.randrange(n):07d}",
+        "MID": lambda: random.choice(server.ids[:100]),
+        "U": lambda: f"{tag}-0-1",
+        "BOOL": lambda: "false",
+    }
+    drawn = {}
+
+    def sub(m):
+        k = m.group(1)
+        if k not in values:
+            return m.group(0)
+        if k not in drawn:
+            drawn[k] = values[k]()
+        return drawn[k]
+
+    return re.sub(r"__([A-Z]+)__", sub, template) if template else template
+
+
+def run_wrk(args, server, token, method, path, body, seconds, tag, connections=None):
+    env = dict(os.environ, BENCH_TOKEN=token)
+    conns = connections or args.connections
+    threads = min(args.threads, conns)
+    cmd = [
+        "wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", f"--timeout={args.timeout}s",
+        "-s", str(LUA), f"http://127.0.0.1:{server.port}", "--",
+        method, server.base_path + path, body or "", str(server.ids_file), str(args.users), tag,
+    ]
+    out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=seconds * 4 + 120)
+    for line in out.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            return json.loads(line[len("BENCH_JSON "):])
+    die(f"wrk gave no result against {server.label}:\n{out.stdout}")
+
+
+def error_lines(log_file, offset, limit=5):
+    """Sample of what a server logged about failed requests since `offset`:
+    access-log lines with a 4xx/5xx status (both servers log each request)
+    and warnings or errors."""
+    with open(log_file, "rb") as f:
+        f.seek(offset)
+        text = f.read().decode(errors="replace")
+    hits = [
+        line.strip()
+        for line in text.splitlines()
+        if re.search(r'" [45]\d\d ', line) or re.search(r"\b(WARN|ERROR|Traceback)\b", line)
+    ]
+    return hits[:limit]
+
+
+def measure(args, w, server, token):
+    path = w.path
+    if w.prepare:
+        path, reason = w.prepare(server, token, path)
+        if reason:
+            return {"na": reason}
+    tag = f"{w.key}-{server.key}-{secrets.token_hex(3)}"
+    status, body = server.call(token, w.method, fill(path, server, args.users, tag + "-check"), fill(w.body, server, args.users, tag + "-check"))
+    if status not in w.expect:
+        detail = (body or {}).get("detail") if isinstance(body, dict) else body
+        return {"na": f"answered {status}: {str(detail)[:80]}"}
+    if args.warmup > 0:
+        run_wrk(args, server, token, w.method, path, w.body, args.warmup, tag + "-w", w.connections)
+    before = server.count(token, "Users") if w.method == "POST" else None
+    log_offset = server.log_file.stat().st_size
+    r = run_wrk(args, server, token, w.method, path, w.body, args.duration, tag, w.connections)
+    secs = r["duration_us"] / 1e6
+    errors = r["status"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
+    result = {
+        "rps": r["requests"] / secs if secs else 0.0,
+        "p50": r["p50_us"] / 1000,
+        "p99": r["p99_us"] / 1000,
+        "errors": errors,
+        "requests": r["requests"],
+    }
+    if r["requests"] == 0:
+        # Nothing answered within the run: no latency to report, and a rate
+        # below one request per run.
+        result.update(p50=None, p99=None, none_within=args.duration)
+    if errors:
+        for line in error_lines(server.log_file, log_offset):
+            log(f"{server.label} log: {line}")
+    if before is not None:
+        # Every 2xx answer must be one new user: the names are unique per
+        # request, so a duplicate would have been a 409 and an error.
+        created = server.count(token, "Users") - before
+        ok = r["requests"] - r["status"]
+        slack = (w.connections or args.connections) + r["timeout"] + r["read"]
+        if not ok <= created <= ok + slack:
+            result["note"] = f"{created} users created for {ok} 2xx answers"
+            log(f"{server.label}: POST created {created} users for {ok} 2xx answers")
+        result["created"] = created
+    return result
+
+
+# --- report -------------------------------------------------------------
+
+
+# Below this many completed requests a rate says little: requests still in
+# flight when the run ends are not counted, so the rate is a floor.
+FEW = 20
+
+
+def rate(x):
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
+
+
+def ratio(x):
+    return f"{x:,.0f}x" if x >= 100 else f"{x:.1f}x"
+
+
+def render(db_servers, peer, results, wl, rss, args):
+    out = []
+    for s in db_servers:
+        ceiling = results[("ceiling", s.key)].get("rps")
+        peer_ceiling = results.get(("ceiling", "peer"), {}).get("rps") if peer else None
+        out.append(f"\n### {s.label}\n")
+        head = "| Workload | req/s | p50 ms | p99 ms | errors | of ceiling |"
+        rule = "|---|---:|---:|---:|---:|---:|"
+        if peer:
+            head += " peer req/s | peer p50 ms | peer p99 ms | peer errors | peer of ceiling | Roster / peer |"
+            rule += "---:|---:|---:|---:|---:|---:|"
+        out += [head, rule]
+        notes = []
+        few = [False]
+
+        def cells(r, ceil):
+            if "na" in r:
+                if r["na"] not in notes:
+                    notes.append(r["na"])
+                return [f"n/a [{notes.index(r['na']) + 1}]"] + [""] * 4
+            share = f"{r['rps'] / ceil:.0%}" if ceil else ""
+            if r["p50"] is None:
+                slow = f"> {r['none_within']} s"
+                return ["0", slow, slow, f"{r['errors']:,}", share]
+            mark = ""
+            if r["requests"] < FEW:
+                few[0] = True
+                mark = "\\*"
+            return [rate(r["rps"]) + mark, f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['errors']:,}", share]
+
+        for w in wl:
+            r = results.get((w.key, s.key))
+            if r is None:
+                continue
+            row = [w.name] + cells(r, ceiling)
+            if peer:
+                pr = results.get((w.key, "peer"), {"na": "not run"})
+                row += cells(pr, peer_ceiling)
+                if "rps" in r and "rps" in pr and pr["rps"] > 0:
+                    row.append(ratio(r["rps"] / pr["rps"]))
+                elif "rps" in r and "rps" in pr and r["rps"] > 0:
+                    # The peer finished nothing: its rate is below one
+                    # request per run, so the ratio is at least this.
+                    row.append("> " + ratio(r["rps"] * pr["none_within"]))
+                else:
+                    row.append("")
+            out.append("| " + " | ".join(row) + " |")
+        out.append("")
+        mb, during = rss[s.key]
+        line = f"Peak RSS (VmHWM) of the Roster process: {mb:.1f} MB, reached during {during}"
+        if peer and rss.get("peer", (None,))[0] is not None:
+            mb, during = rss["peer"]
+            line += f"; of scim2-server: {mb:.1f} MB, reached during {during}"
+        out.append(line + ".")
+        for k, n in enumerate(notes, 1):
+            out.append(f"[{k}] {n}")
+        if few[0]:
+            out.append(
+                f"\\* fewer than {FEW} requests completed within the run: requests still in flight at its end "
+                "are not counted, so the rate is a floor and a ratio against it overstates the gap."
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def machine():
+    mem = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem = int(line.split()[1]) / 1024 / 1024
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return os.cpu_count(), mem, model
+
+
+def versions(servers):
+    def run(cmd):
+        try:
+            return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False).stdout.strip()
+        except OSError:
+            return "?"
+
+    v = {
+        "roster": run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]),
+        "wrk": run(["wrk", "-v"]).splitlines()[0].split(" [")[0] if shutil.which("wrk") else "?",
+    }
+    if any(s.key == "mariadb" for s in servers):
+        v["mariadb"] = run(["mariadb", "--no-defaults", f"--socket={os.environ['MARIADB_SOCKET']}", "--user=root", "-N", "-B", "-e", "SELECT VERSION()"])
+    return v
+
+
+def write_benchmarks(text):
+    path = ROOT / "BENCHMARKS.md"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("\n" + text)
+    log(f"appended to {path}")
+
+
+# --- main ---------------------------------------------------------------
+
+
+def parse_args():
+    p = argparse.ArgumentParser(
+        prog="bench/run",
+        description="Benchmark Roster (SQLite, MariaDB) against the reference server scim2-server.",
+    )
+    p.add_argument("--users", type=int, default=10_000, help="seeded users (default 10,000; up to 1,000,000)")
+    p.add_argument("--groups", type=int, default=100, help="seeded groups (default 100)")
+    p.add_argument("--db", default="sqlite,mariadb", help="comma-separated: sqlite, mariadb (default both)")
+    p.add_argument("--no-peer", action="store_true", help="skip scim2-server (automatic above 100,000 users)")
+    p.add_argument("--peer-version", default=PEER_VERSION, help=f"scim2-server version from PyPI (default {PEER_VERSION})")
+    p.add_argument("--duration", type=int, default=10, help="seconds measured per workload and server (default 10)")
+    p.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before each measurement (default 2)")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    p.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    p.add_argument("--timeout", type=int, default=10, help="seconds before wrk counts a request as timed out (default 10)")
+    p.add_argument("--only", default="", help="comma-separated workload keys or prefixes (e.g. ceiling,get-id,patch-group)")
+    p.add_argument("--write", action="store_true", help="append the tables to BENCHMARKS.md")
+    a = p.parse_args()
+    a.db = [d.strip() for d in a.db.split(",") if d.strip()]
+    if not a.db or any(d not in ("sqlite", "mariadb") for d in a.db):
+        p.error("--db takes sqlite, mariadb or both")
+    if not 1000 <= a.users <= 10_000_000:
+        p.error("--users must be between 1,000 and 10,000,000")
+    if a.groups < len(SIZES):
+        p.error(f"--groups must be at least {len(SIZES)}")
+    if a.connections < a.threads:
+        p.error("--connections must be at least --threads")
+    return a
+
+
+def main():
+    args = parse_args()
+    # SIGTERM (from bench/run's trap) unwinds through the finally below, so
+    # every server this process started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if shutil.which("wrk") is None:
+        die("wrk not found (bench/run installs it)")
+    tmp = Path(os.environ.get("BENCH_TMP") or tempfile.mkdtemp(prefix="roster-bench."))
+    token = secrets.token_urlsafe(24)
+    peer_on = not args.no_peer
+    if peer_on and args.users > PEER_MAX_USERS:
+        log(f"scim2-server skipped: {args.users:,} users is beyond what it holds in memory ({PEER_MAX_USERS:,} max)")
+        peer_on = False
+    sizes = [s for s in SIZES if s <= args.users]
+    wl = workloads(args.users)
+    if args.only:
+        keys = [k.strip() for k in args.only.split(",") if k.strip()]
+        wl = [w for w in wl if w.key == "ceiling" or any(w.key.startswith(k) for k in keys)]
+    roster_bin, seed_bin = build()
+    started = datetime.datetime.now(datetime.timezone.utc)
+    try:
+        db_servers = [start_roster(db, args, tmp, token, roster_bin, seed_bin, sizes) for db in args.db]
+        peer = start_peer(args, tmp, token, sizes) if peer_on else None
+        servers = db_servers + ([peer] if peer else [])
+        verify_same_data(servers, token, args.users, args.groups)
+        # Back to back per workload, so a disturbance of the machine hits
+        # the servers alike: SQLite, then the peer, then MariaDB.
+        order = db_servers[:1] + ([peer] if peer else []) + db_servers[1:]
+        pids = [s.proc.pid for s in servers]
+        mariadb_pid = Path(os.environ.get("MARIADB_SOCKET", "/nonexistent")).parent / "mariadbd.pid"
+        if mariadb_pid.exists():
+            pids.append(int(mariadb_pid.read_text().strip()))
+        v = versions(servers)
+        results = {}
+        # VmHWM after start-up and seeding checks, then after each workload:
+        # the table names the workload that drove each peak.
+        rss = {s.key: (peak_rss_mb(s.proc.pid), "start-up") for s in servers}
+        for w in wl:
+            for s in order:
+                settle(pids)
+                r = measure(args, w, s, token)
+                results[(w.key, s.key)] = r
+                hwm = peak_rss_mb(s.proc.pid)
+                if hwm is not None and hwm > (rss[s.key][0] or 0) + 1:
+                    rss[s.key] = (hwm, w.name)
+                if "na" in r:
+                    shown = r["na"]
+                elif r["p50"] is None:
+                    shown = f"no answer within {args.duration} s, {r['errors']} errors"
+                else:
+                    shown = f"{r['rps']:,.0f} req/s, p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, {r['errors']} errors"
+                if "created" in r:
+                    shown += f", {r['created']:,} users created"
+                log(f"{w.key:<18} {s.label:<15} {shown}")
+    finally:
+        stop_all()
+    cores, mem, model = machine()
+    date = started.strftime("%Y-%m-%d")
+    command = " ".join(["bench/run"] + [a for a in sys.argv[1:] if a != "--write"])
+    header = [
+        f"## Roster vs scim2-server, {args.users:,} users ({date}, {cores} cores, {mem:.1f} GiB, release build)",
+        "",
+        f"`{command}`: {v['wrk']}, {args.threads} threads, {args.connections} connections (1 where the workload says so), "
+        f"{args.duration} s per workload and server after {args.warmup} s of warm-up, back to back "
+        "(SQLite, scim2-server, MariaDB) on the same host over loopback.",
+        f"Machine: {model}, {cores} cores, {mem:.1f} GiB, Linux {platform.release()}. Roster {v['roster']}, "
+        "SQLite WAL synchronous=NORMAL"
+        + (f"; MariaDB {v['mariadb']} with innodb_flush_log_at_trx_commit=1" if "mariadb" in v else "")
+        + (f"; scim2-server {args.peer_version} on Python {peer.python} (in memory, wsgiref threads, HTTP/1.0)" if peer else "")
+        + ".",
+        f"Data: {args.users:,} users with two emails each, {args.groups} groups "
+        f"(sized groups of {', '.join(f'{s:,}' for s in sizes)} members, the others 10 members); "
+        "the same bearer token, bodies and random choices for every server. Errors are non-2xx answers "
+        "plus socket errors and timeouts; 'of ceiling' is req/s over the same server's "
+        "GET /ServiceProviderConfig req/s. Roster answers group PATCH with 204 (group_patch_no_content), as scim2-server does.",
+        "",
+    ]
+    text = "\n".join(header) + render(db_servers, peer, results, wl, rss, args)
+    print(text)
+    if args.write:
+        write_benchmarks(text)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        stop_all()
+        sys.exit(130)
