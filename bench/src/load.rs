@@ -112,6 +112,20 @@ pub async fn run(base: &str, token: &str, users: u64) -> Result<(), String> {
         .repeat("/Users?sortBy=userName&count=100&cursor=", PAGES)
         .await?;
     rows.push(("cursor, first page (100, counts totalResults)", first));
+    // Page 2 carries the total in its cursor: the same work as a deep page.
+    let (_, body) = bench
+        .get("/Users?sortBy=userName&count=100&cursor=")
+        .await?;
+    let second = body["nextCursor"]
+        .as_str()
+        .ok_or("no nextCursor on page 1")?;
+    let near = bench
+        .repeat(
+            &format!("/Users?sortBy=userName&count=100&cursor={second}"),
+            PAGES,
+        )
+        .await?;
+    rows.push(("cursor, second page (100)", near));
 
     let depth = DEPTH.min(users.saturating_sub(WALK_PAGE));
     let (walk, cursor) = walk(&bench, depth).await?;

@@ -36,6 +36,11 @@ pub struct Sort {
 pub struct SortKey {
     pub scalar: Scalar,
     pub nullable: bool,
+    /// No two rows share a value (`userName`, `id`), so the key alone is a
+    /// total order. The id tiebreak is then left out: MariaDB does not see
+    /// that a unique index also orders by id, and would sort the whole
+    /// table instead of reading the index.
+    pub unique: bool,
 }
 
 /// A row's place in the order: its sort key (as JSON, `null` for none)
@@ -67,6 +72,7 @@ impl Resolver<'_> {
                 key: Some(SortKey {
                     scalar: created,
                     nullable: false,
+                    unique: false,
                 }),
                 descending: false,
             });
@@ -91,9 +97,9 @@ impl Resolver<'_> {
                 .first_value(&coll, sub.as_deref())
                 .map_err(unresolved)?,
         };
-        let nullable = match &scalar.origin {
-            Origin::Column(c) => c.nullable(self.kind),
-            Origin::Json(_) => true,
+        let (nullable, unique) = match &scalar.origin {
+            Origin::Column(c) => (c.nullable(self.kind), c.unique(self.kind)),
+            Origin::Json(_) => (true, false),
             Origin::Computed => {
                 return Err(invalid(format!("'{path}' cannot be sorted on")));
             }
@@ -104,7 +110,11 @@ impl Resolver<'_> {
             )));
         }
         Ok(Sort {
-            key: Some(SortKey { scalar, nullable }),
+            key: Some(SortKey {
+                scalar,
+                nullable,
+                unique,
+            }),
             descending,
         })
     }
@@ -280,10 +290,18 @@ fn plan(
         }]);
     };
     let k = &key.scalar.expr;
-    let by_key = vec![(k.clone(), dir.clone()), (id.clone(), dir.clone())];
+    let by_key = if key.unique {
+        vec![(k.clone(), dir.clone())]
+    } else {
+        vec![(k.clone(), dir.clone()), (id.clone(), dir.clone())]
+    };
     let seek = |p: &Position| -> Result<Expr, ScimError> {
         let v = bind(key.scalar.ty, &p.key)?;
-        Ok(dialect::seek(backend, k.clone(), id.clone(), v, p.id, desc))
+        Ok(match (key.unique, desc) {
+            (true, false) => k.clone().gt(v),
+            (true, true) => k.clone().lt(v),
+            (false, _) => dialect::seek(backend, k.clone(), id.clone(), v, p.id, desc),
+        })
     };
     if !key.nullable {
         let mut cond = all();

@@ -95,6 +95,16 @@ impl KeyColumn {
         }
     }
 
+    /// Whether no two resources of the type can share a value: a unique
+    /// index guarantees it.
+    pub fn unique(self, kind: ResourceKind) -> bool {
+        match self {
+            Self::Id => true,
+            Self::UserName => kind == ResourceKind::User,
+            _ => false,
+        }
+    }
+
     /// Whether the column can hold NULL for this resource type (a Group's
     /// displayName is required; a User's is not).
     pub fn nullable(self, kind: ResourceKind) -> bool {
