@@ -4,8 +4,7 @@
 
 use entity::{group, user};
 use sea_orm::{
-    Condition, DatabaseTransaction, EntityTrait, FromQueryResult, PaginatorTrait, Select,
-    TransactionTrait,
+    Condition, DatabaseTransaction, EntityTrait, FromQueryResult, Select, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -206,7 +205,7 @@ impl Services {
         // on every page would cost O(all rows) however deep the page is.
         let total = match carried_total {
             Some(n) => n,
-            None => select(cond.clone()).count(txn).await?,
+            None => page::count(txn, select(cond.clone()), kind, params.filter.is_some()).await?,
         };
         let cursor_mode = matches!(params.paging, Paging::Cursor(_));
         // One row more than asked tells whether another page follows.

@@ -11,7 +11,7 @@
 //! resource type's endpoint instead.
 
 use entity::{group, user};
-use sea_orm::{Condition, DatabaseTransaction, PaginatorTrait, TransactionTrait};
+use sea_orm::{Condition, DatabaseTransaction, TransactionTrait};
 
 use super::list::{Listed, ResourcePage};
 use super::render::ResourceView;
@@ -111,7 +111,8 @@ impl Services {
             },
             (_, by) => resolver.sort(by, params.descending)?,
         };
-        let total = E::matching(ctx.tenant, cond.clone()).count(txn).await?;
+        let select = E::matching(ctx.tenant, cond.clone());
+        let total = page::count(txn, select, kind, params.filter.is_some()).await?;
         Ok(Some(Part { cond, sort, total }))
     }
 
