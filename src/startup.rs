@@ -58,6 +58,19 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError
     })
 }
 
+async fn connect_writer(
+    config: &Config,
+    db: &DatabaseConnection,
+) -> Result<DatabaseConnection, StartupError> {
+    let timeout = std::time::Duration::from_secs(config.database.connect_timeout_secs.max(1));
+    store::connect_writer(&config.database.url, db, timeout)
+        .await
+        .map_err(|source| StartupError::Database {
+            url: config.database.url.to_string(),
+            source,
+        })
+}
+
 /// Applies pending migrations, then computes the search columns of rows
 /// written before those columns existed (or before the schemas changed).
 pub async fn migrate(config: &Config, db: &DatabaseConnection) -> Result<(), StartupError> {
@@ -105,6 +118,7 @@ pub async fn app_state(
         max_count: config.scim.max_page_size,
     };
     let services = Services {
+        writer: connect_writer(config, &db).await?,
         db,
         registry: Arc::new(registry(config)?),
         settings: Settings {

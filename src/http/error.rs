@@ -34,7 +34,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Db(e) => {
                 // The detail stays generic: database errors can carry data.
                 log::error!("database error: {e}");
-                let status = if crate::store::is_retryable(&e) {
+                let status = if crate::store::is_unavailable(&e) {
                     503
                 } else {
                     500

@@ -51,6 +51,8 @@ pub struct CursorSettings {
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
+    /// Where write transactions run (see `store::connect_writer`).
+    pub writer: DatabaseConnection,
     pub registry: Arc<SchemaRegistry>,
     pub settings: Settings,
 }

@@ -11,7 +11,7 @@ pub async fn find<C: ConnectionTrait>(
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<group::Model>, DbErr> {
-    group::Entity::find_by_id((tenant, id)).one(c).await
+    super::by_key(c, group::Entity::find_by_id((tenant, id))).await
 }
 
 /// Reads a group and locks its row until the transaction ends, so that
@@ -21,10 +21,7 @@ pub async fn find_for_update<C: ConnectionTrait>(
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<group::Model>, DbErr> {
-    group::Entity::find_by_id((tenant, id))
-        .lock_exclusive()
-        .one(c)
-        .await
+    super::by_key(c, group::Entity::find_by_id((tenant, id)).lock_exclusive()).await
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, model: group::ActiveModel) -> Result<(), DbErr> {

@@ -13,14 +13,30 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, Select, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::DatabaseUrl;
 
 /// Ids of large sets are sent in chunks to stay below bind-parameter limits.
 pub const CHUNK: usize = 500;
+
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+
+/// How long a write may queue for SQLite's one writing connection; as long
+/// as the 5 s busy timeout it replaces, with room for a burst.
+const WRITE_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The row a primary or unique key selects. Not `Select::one`: its bound
+/// `LIMIT ?` is an input to SQLite's query planner, so SQLite recompiles
+/// the cached statement every time it is executed.
+pub async fn by_key<E: EntityTrait, C: ConnectionTrait>(
+    c: &C,
+    select: Select<E>,
+) -> Result<Option<E::Model>, DbErr> {
+    Ok(select.all(c).await?.into_iter().next())
+}
 
 pub async fn connect(
     url: &DatabaseUrl,
@@ -32,6 +48,9 @@ pub async fn connect(
         .connect_timeout(timeout)
         .acquire_timeout(timeout);
     if url.is_sqlite() {
+        // An embedded database cannot hang up; a ping would be one more
+        // hand-off to the connection's thread before every statement.
+        opts.test_before_acquire(false);
         // One writer at a time in SQLite: a small pool, WAL for concurrent
         // readers, and a busy timeout for the writers queueing behind it.
         opts.max_connections(max_connections.clamp(1, 4))
@@ -42,9 +61,31 @@ pub async fn connect(
                     .create_if_missing(true)
             });
     } else {
-        opts.max_connections(max_connections.max(2));
+        // sqlx pings before every checkout by default: a round trip per
+        // statement. Only a connection idle long enough for the server or
+        // a proxy to have dropped it needs one.
+        opts.max_connections(max_connections.max(2))
+            .test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
     }
     Database::connect(opts).await
+}
+
+/// The pool write transactions run on. SQLite lets one connection write
+/// at a time, and a writer that finds the lock taken sleeps in SQLite's
+/// busy handler (milliseconds at a time) before it tries again; one
+/// writing connection makes writers queue in the pool instead, each woken
+/// as soon as the previous one commits. Other databases lock rows, so
+/// writers share the main pool.
+pub async fn connect_writer(
+    url: &DatabaseUrl,
+    db: &DatabaseConnection,
+    timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
+    if url.is_sqlite() {
+        connect(url, 1, timeout.max(WRITE_QUEUE_TIMEOUT)).await
+    } else {
+        Ok(db.clone())
+    }
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
@@ -70,6 +111,11 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
 /// Deadlocks, lock wait timeouts and write conflicts that a retry of the
 /// whole transaction resolves (MySQL/MariaDB 1213 and 1205, TiDB 9007,
 /// SQLite busy/locked).
+/// Errors that say "not now" rather than "never": answered 503.
+pub fn is_unavailable(e: &DbErr) -> bool {
+    matches!(e, DbErr::ConnectionAcquire(_)) || is_retryable(e)
+}
+
 pub fn is_retryable(e: &DbErr) -> bool {
     let text = e.to_string();
     [

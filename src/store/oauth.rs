@@ -94,11 +94,13 @@ pub async fn find_client<C: ConnectionTrait>(
     client_id: &str,
 ) -> Result<Option<oauth_client::Model>, DbErr> {
     use oauth_client::Column as K;
-    oauth_client::Entity::find()
-        .filter(K::TenantId.eq(tenant))
-        .filter(K::ClientId.eq(client_id))
-        .one(c)
-        .await
+    super::by_key(
+        c,
+        oauth_client::Entity::find()
+            .filter(K::TenantId.eq(tenant))
+            .filter(K::ClientId.eq(client_id)),
+    )
+    .await
 }
 
 pub async fn list_clients<C: ConnectionTrait>(
@@ -140,11 +142,13 @@ pub async fn find_code<C: ConnectionTrait>(
     code_hash: &str,
 ) -> Result<Option<oauth_code::Model>, DbErr> {
     use oauth_code::Column as K;
-    oauth_code::Entity::find()
-        .filter(K::TenantId.eq(tenant))
-        .filter(K::CodeHash.eq(code_hash))
-        .one(c)
-        .await
+    super::by_key(
+        c,
+        oauth_code::Entity::find()
+            .filter(K::TenantId.eq(tenant))
+            .filter(K::CodeHash.eq(code_hash)),
+    )
+    .await
 }
 
 /// Marks a code used; false when another request used it first.
@@ -188,11 +192,13 @@ pub async fn find_refresh<C: ConnectionTrait>(
     token_hash: &str,
 ) -> Result<Option<oauth_refresh_token::Model>, DbErr> {
     use oauth_refresh_token::Column as K;
-    oauth_refresh_token::Entity::find()
-        .filter(K::TenantId.eq(tenant))
-        .filter(K::TokenHash.eq(token_hash))
-        .one(c)
-        .await
+    super::by_key(
+        c,
+        oauth_refresh_token::Entity::find()
+            .filter(K::TenantId.eq(tenant))
+            .filter(K::TokenHash.eq(token_hash)),
+    )
+    .await
 }
 
 /// Marks a live refresh token used; false when it was used or revoked

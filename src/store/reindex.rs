@@ -76,10 +76,11 @@ pub async fn set_group_search<C: ConnectionTrait>(
 const FINGERPRINT: &str = "search_schema";
 
 pub async fn stored_fingerprint<C: ConnectionTrait>(c: &C) -> Result<Option<String>, DbErr> {
-    Ok(roster_state::Entity::find_by_id(FINGERPRINT.to_owned())
-        .one(c)
-        .await?
-        .map(|m| m.value))
+    Ok(
+        super::by_key(c, roster_state::Entity::find_by_id(FINGERPRINT.to_owned()))
+            .await?
+            .map(|m| m.value),
+    )
 }
 
 pub async fn save_fingerprint<C: ConnectionTrait>(c: &C, value: &str) -> Result<(), DbErr> {

@@ -17,11 +17,13 @@ pub async fn find_active_by_hash<C: ConnectionTrait>(
     c: &C,
     hash: &str,
 ) -> Result<Option<api_token::Model>, DbErr> {
-    api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(hash))
-        .filter(api_token::Column::RevokedAt.is_null())
-        .one(c)
-        .await
+    super::by_key(
+        c,
+        api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(hash))
+            .filter(api_token::Column::RevokedAt.is_null()),
+    )
+    .await
 }
 
 pub async fn count_active<C: ConnectionTrait>(c: &C) -> Result<u64, DbErr> {
