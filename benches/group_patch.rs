@@ -17,6 +17,7 @@ use roster::scim::dialect::Dialect;
 use roster::scim::schema::SchemaRegistry;
 use roster::scim::user::UserRecord;
 use roster::service::DEFAULT_TENANT;
+use roster::service::users::new_user_row;
 use roster::{http, startup};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde_json::json;
@@ -195,23 +196,7 @@ async fn insert_users(conn: &DatabaseConnection, n: usize) -> Vec<Uuid> {
                 ids.push(id);
                 let doc = json!({"userName": format!("user{i:07}@bench.example"), "displayName": format!("User {i}")});
                 let record = UserRecord::from_json(&registry, &Dialect::lenient(), doc).expect("valid user");
-                let at = now + i as i64;
-                user::ActiveModel {
-                    tenant_id: Set(DEFAULT_TENANT),
-                    id: Set(id),
-                    user_name: Set(record.user_name),
-                    user_name_norm: Set(record.user_name_norm),
-                    external_id: Set(record.external_id),
-                    display_name: Set(record.display_name),
-                    display_name_norm: Set(record.display_name_norm),
-                    active: Set(record.active),
-                    created_at: Set(at),
-                    modified_at: Set(at),
-                    version: Set(1),
-                    doc: Set(serde_json::Value::Object(record.doc)),
-                    doc_search: Set(Some(record.doc_search)),
-                    password_hash: Set(None),
-                }
+                new_user_row(DEFAULT_TENANT, id, &record, now + i as i64, None)
             })
             .collect();
         user::Entity::insert_many(batch)

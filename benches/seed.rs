@@ -28,7 +28,9 @@ use roster::scim::group::GroupRecord;
 use roster::scim::schema::SchemaRegistry;
 use roster::scim::user::UserRecord;
 use roster::service::DEFAULT_TENANT;
+use roster::service::users::new_user_row;
 use roster::startup;
+use roster::store::users::email_rows;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
     TransactionTrait,
@@ -189,35 +191,14 @@ async fn insert_users(conn: &DatabaseConnection, config: &Config, n: usize) -> V
                 UserRecord::from_json(&registry, &dialect, user_body(i)).expect("valid user");
             let id = Uuid::new_v4();
             ids.push(id);
-            for (pos, e) in record.emails.iter().enumerate() {
-                emails.push(user_email::ActiveModel {
-                    tenant_id: Set(DEFAULT_TENANT),
-                    user_id: Set(id),
-                    position: Set(i32::try_from(pos).expect("few emails")),
-                    value: Set(e.value.clone()),
-                    value_norm: Set(e.value_norm.clone()),
-                    email_type: Set(e.email_type.clone()),
-                    type_norm: Set(e.type_norm.clone()),
-                    is_primary: Set(e.primary),
-                });
-            }
-            let at = base + i as i64;
-            users.push(user::ActiveModel {
-                tenant_id: Set(DEFAULT_TENANT),
-                id: Set(id),
-                user_name: Set(record.user_name),
-                user_name_norm: Set(record.user_name_norm),
-                external_id: Set(record.external_id),
-                display_name: Set(record.display_name),
-                display_name_norm: Set(record.display_name_norm),
-                active: Set(record.active),
-                created_at: Set(at),
-                modified_at: Set(at),
-                version: Set(1),
-                doc: Set(Value::Object(record.doc)),
-                doc_search: Set(Some(record.doc_search)),
-                password_hash: Set(None),
-            });
+            emails.extend(email_rows(DEFAULT_TENANT, id, &record.emails));
+            users.push(new_user_row(
+                DEFAULT_TENANT,
+                id,
+                &record,
+                base + i as i64,
+                None,
+            ));
         }
         // One transaction per batch: one durable commit per 1,000 users
         // instead of one per statement.

@@ -3,6 +3,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use roster::cli::{Cli, run};
 
+/// Serving a request allocates and frees many small JSON values across
+/// threads; glibc's allocator spent about an eighth of the CPU of a
+/// `GET /Users/{id}` on that (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();

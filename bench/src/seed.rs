@@ -9,7 +9,8 @@ use roster::config::{Config, DatabaseUrl};
 use roster::scim::dialect::Dialect;
 use roster::scim::user::UserRecord;
 use roster::service::DEFAULT_TENANT;
-use sea_orm::ActiveValue::Set;
+use roster::service::users::new_user_row;
+use roster::store::users::email_rows;
 use sea_orm::{EntityTrait, PaginatorTrait, TransactionTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -82,34 +83,8 @@ fn batch(
             .map_err(|e| e.to_string())?;
         let id = Uuid::new_v4();
         let at = BASE_MS + i64::try_from(i).unwrap_or(i64::MAX);
-        for (position, e) in record.emails.iter().enumerate() {
-            emails.push(user_email::ActiveModel {
-                tenant_id: Set(DEFAULT_TENANT),
-                user_id: Set(id),
-                position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-                value: Set(e.value.clone()),
-                value_norm: Set(e.value_norm.clone()),
-                email_type: Set(e.email_type.clone()),
-                type_norm: Set(e.type_norm.clone()),
-                is_primary: Set(e.primary),
-            });
-        }
-        rows.push(user::ActiveModel {
-            tenant_id: Set(DEFAULT_TENANT),
-            id: Set(id),
-            user_name: Set(record.user_name),
-            user_name_norm: Set(record.user_name_norm),
-            external_id: Set(record.external_id),
-            display_name: Set(record.display_name),
-            display_name_norm: Set(record.display_name_norm),
-            active: Set(record.active),
-            created_at: Set(at),
-            modified_at: Set(at),
-            version: Set(1),
-            doc: Set(Value::Object(record.doc)),
-            doc_search: Set(Some(record.doc_search)),
-            password_hash: Set(None),
-        });
+        emails.extend(email_rows(DEFAULT_TENANT, id, &record.emails));
+        rows.push(new_user_row(DEFAULT_TENANT, id, &record, at, None));
     }
     Ok((rows, emails))
 }

@@ -50,7 +50,7 @@ impl Services {
             created_at: Set(now),
             ..columns(&record, now, 1)
         };
-        let txn = store::begin_write(&self.db).await?;
+        let txn = store::begin_write(&self.writer).await?;
         group_store::insert(&txn, model).await?;
         if let Some(members) = &record.members {
             let resolved = self.resolve_members(&txn, ctx, id, members).await?;
@@ -94,7 +94,7 @@ impl Services {
             remove: Default::default(),
         };
         with_retry(|| async {
-            let txn = store::begin_write(&self.db).await?;
+            let txn = store::begin_write(&self.writer).await?;
             let current = self.lock_group(&txn, ctx, gid, id).await?;
             self.write_group(txn, ctx, &current, &record, &plan).await
         })
@@ -112,7 +112,7 @@ impl Services {
         let gid = parse_id(KIND, id)?;
         let ops = patch::parse_request(body, &self.settings.dialect)?;
         with_retry(|| async {
-            let txn = store::begin_write(&self.db).await?;
+            let txn = store::begin_write(&self.writer).await?;
             let current = self.lock_group(&txn, ctx, gid, id).await?;
             let mut doc = current.doc.as_object().cloned().unwrap_or_default();
             let mut plan = MemberPlan::default();
@@ -141,7 +141,7 @@ impl Services {
     pub async fn delete_group(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
         let gid = parse_id(KIND, id)?;
         with_retry(|| async {
-            let txn = store::begin_write(&self.db).await?;
+            let txn = store::begin_write(&self.writer).await?;
             self.lock_group(&txn, ctx, gid, id).await?;
             group_store::remove_from_all_groups(&txn, ctx.tenant, gid).await?;
             if !group_store::delete(&txn, ctx.tenant, gid).await? {

@@ -1,18 +1,29 @@
 use entity::{user, user_email};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Iterable,
+    QueryFilter, QuerySelect, Select,
 };
 use uuid::Uuid;
 
 use crate::scim::user::EmailRow;
 
+/// A user as answers show it: the search copy of the document and the
+/// password hash are left NULL, since no answer contains them and decoding
+/// the search copy costs as much as the document.
 pub async fn find<C: ConnectionTrait>(
     c: &C,
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find_by_id((tenant, id)).one(c).await
+    use user::Column as K;
+    let shown = K::iter().filter(|k| !matches!(k, K::DocSearch | K::PasswordHash));
+    let select = user::Entity::find_by_id((tenant, id))
+        .select_only()
+        .columns(shown)
+        .column_as(Expr::cust("NULL"), "doc_search")
+        .column_as(Expr::cust("NULL"), "password_hash");
+    super::by_key(c, select).await
 }
 
 /// Reads a user and locks its row until the transaction ends (MySQL); on
@@ -22,10 +33,7 @@ pub async fn find_for_update<C: ConnectionTrait>(
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find_by_id((tenant, id))
-        .lock_exclusive()
-        .one(c)
-        .await
+    super::by_key(c, user::Entity::find_by_id((tenant, id)).lock_exclusive()).await
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, model: user::ActiveModel) -> Result<(), DbErr> {
@@ -75,11 +83,29 @@ pub async fn replace_emails<C: ConnectionTrait>(
         .filter(user_email::Column::UserId.eq(user_id))
         .exec(c)
         .await?;
+    insert_emails(c, tenant, user_id, rows).await
+}
+
+/// The email rows of a user that has none yet.
+pub async fn insert_emails<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    user_id: Uuid,
+    rows: &[EmailRow],
+) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
-    let models = rows
-        .iter()
+    let models = email_rows(tenant, user_id, rows);
+    user_email::Entity::insert_many(models)
+        .exec_without_returning(c)
+        .await
+        .map(|_| ())
+}
+
+/// The `user_emails` rows of a user's emails, in their order.
+pub fn email_rows(tenant: Uuid, user_id: Uuid, rows: &[EmailRow]) -> Vec<user_email::ActiveModel> {
+    rows.iter()
         .enumerate()
         .map(|(i, r)| user_email::ActiveModel {
             tenant_id: Set(tenant),
@@ -90,11 +116,8 @@ pub async fn replace_emails<C: ConnectionTrait>(
             email_type: Set(r.email_type.clone()),
             type_norm: Set(r.type_norm.clone()),
             is_primary: Set(r.primary),
-        });
-    user_email::Entity::insert_many(models)
-        .exec_without_returning(c)
-        .await
-        .map(|_| ())
+        })
+        .collect()
 }
 
 /// The rows of one tenant that satisfy `cond`, to be counted or paged
