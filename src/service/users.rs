@@ -35,10 +35,9 @@ impl Services {
 
     pub async fn get_user(&self, ctx: &Ctx, id: &str) -> Result<ResourceView, ServiceError> {
         let uid = parse_id(KIND, id)?;
-        let row = user_store::find(&self.db, ctx.tenant, uid)
+        let (row, groups) = user_store::find_with_groups(&self.db, ctx.tenant, uid)
             .await?
             .ok_or_else(|| ServiceError::not_found(KIND, id))?;
-        let groups = group_store::groups_of(&self.db, ctx.tenant, &[uid]).await?;
         Ok(user_view(ctx, &row, &groups.iter().collect::<Vec<_>>()))
     }
 

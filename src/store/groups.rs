@@ -271,13 +271,19 @@ pub async fn groups_of<C: ConnectionTrait>(
             .inner_join(g, membership_group())
             .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant))
             .and_where(Expr::col((gm, group_member::Column::MemberId)).is_in(chunk.iter().copied()))
-            .order_by((g, group::Column::DisplayName), sea_orm::Order::Asc)
-            .order_by((gm, group_member::Column::GroupId), sea_orm::Order::Asc)
             .to_owned();
         let found = MembershipRow::find_by_statement(c.get_database_backend().build(&stmt))
             .all(c)
             .await?;
         rows.extend(found);
     }
+    sort_memberships(&mut rows);
     Ok(rows)
+}
+
+/// The order `groups` is shown in: by display name, then id, compared as
+/// Rust compares strings, so that both databases (whose collations differ)
+/// and both ways of reading memberships give one order.
+pub fn sort_memberships(rows: &mut [MembershipRow]) {
+    rows.sort_by(|a, b| (&a.display_name, a.group_id).cmp(&(&b.display_name, b.group_id)));
 }

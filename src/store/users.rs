@@ -1,29 +1,107 @@
-use entity::{user, user_email};
-use sea_orm::sea_query::Expr;
+use entity::{group, group_member, user, user_email};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SubQueryStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Iterable,
-    QueryFilter, QuerySelect, Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, Iterable, JsonValue as Json, QueryFilter, QueryResult, QuerySelect, Select,
 };
 use uuid::Uuid;
 
+use super::groups::{MembershipRow, membership_group, sort_memberships};
 use crate::scim::user::EmailRow;
 
-/// A user as answers show it: the search copy of the document and the
-/// password hash are left NULL, since no answer contains them and decoding
-/// the search copy costs as much as the document.
-pub async fn find<C: ConnectionTrait>(
+/// A user as answers show it, with its groups, in one statement (a round
+/// trip less on every GET; on SQLite, a hand-off to the connection's
+/// thread less). The search copy of the document and the password hash
+/// are left NULL: no answer contains them, and decoding the search copy
+/// costs as much as the document.
+pub async fn find_with_groups<C: ConnectionTrait>(
     c: &C,
     tenant: Uuid,
     id: Uuid,
-) -> Result<Option<user::Model>, DbErr> {
+) -> Result<Option<(user::Model, Vec<MembershipRow>)>, DbErr> {
     use user::Column as K;
     let shown = K::iter().filter(|k| !matches!(k, K::DocSearch | K::PasswordHash));
-    let select = user::Entity::find_by_id((tenant, id))
+    let found = user::Entity::find_by_id((tenant, id))
         .select_only()
         .columns(shown)
         .column_as(Expr::cust("NULL"), "doc_search")
-        .column_as(Expr::cust("NULL"), "password_hash");
-    super::by_key(c, select).await
+        .column_as(Expr::cust("NULL"), "password_hash")
+        .expr_as(groups_json(c.get_database_backend()), GROUPS_JSON)
+        .into_model::<WithGroups>()
+        .all(c)
+        .await?;
+    let Some(found) = found.into_iter().next() else {
+        return Ok(None);
+    };
+    let mut groups = memberships(id, found.groups)?;
+    sort_memberships(&mut groups);
+    Ok(Some((found.user, groups)))
+}
+
+const GROUPS_JSON: &str = "groups_json";
+
+struct WithGroups {
+    user: user::Model,
+    /// `[[hex group id, display name], …]`; NULL or `[]` for none.
+    groups: Option<Json>,
+}
+
+impl FromQueryResult for WithGroups {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            user: user::Model::from_query_result(row, pre)?,
+            groups: row.try_get(pre, GROUPS_JSON)?,
+        })
+    }
+}
+
+/// The correlated subquery that aggregates a user's groups as JSON.
+fn groups_json(backend: DbBackend) -> Expr {
+    let (gm, g) = (group_member::Entity, group::Entity);
+    let (array_agg, array) = match backend {
+        DbBackend::Sqlite => ("json_group_array", "json_array"),
+        _ => ("JSON_ARRAYAGG", "JSON_ARRAY"),
+    };
+    let pair = Func::cust(Alias::new(array))
+        .arg(Func::cust(Alias::new("HEX")).arg(Expr::col((gm, group_member::Column::GroupId))))
+        .arg(Expr::col((g, group::Column::DisplayName)));
+    let sub = Query::select()
+        .expr(Func::cust(Alias::new(array_agg)).arg(pair))
+        .from(gm)
+        .inner_join(g, membership_group())
+        .and_where(
+            Expr::col((gm, group_member::Column::TenantId))
+                .equals((user::Entity, user::Column::TenantId)),
+        )
+        .and_where(
+            Expr::col((gm, group_member::Column::MemberId))
+                .equals((user::Entity, user::Column::Id)),
+        )
+        .to_owned();
+    Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub)))
+}
+
+fn memberships(member: Uuid, groups: Option<Json>) -> Result<Vec<MembershipRow>, DbErr> {
+    let bad = || DbErr::Type("malformed groups_json".to_owned());
+    let Some(Json::Array(pairs)) = groups else {
+        return Ok(Vec::new());
+    };
+    pairs
+        .iter()
+        .map(|pair| {
+            let (Some(hex), Some(name)) = (
+                pair.get(0).and_then(Json::as_str),
+                pair.get(1).and_then(Json::as_str),
+            ) else {
+                return Err(bad());
+            };
+            Ok(MembershipRow {
+                member_id: member,
+                group_id: Uuid::parse_str(hex).map_err(|_| bad())?,
+                display_name: name.to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// Reads a user and locks its row until the transaction ends (MySQL); on
