@@ -25,6 +25,13 @@ pub struct Dialect {
     pub path_keys_in_value: bool,
     /// Okta: a group rename whose value echoes the read-only `id`.
     pub echoed_id_in_value: bool,
+    /// Not an identity provider's habit but Roster's own strictness, on in
+    /// both readings: a string attribute whose schema lists
+    /// `canonicalValues` (e.g. `emails.type`: work, home, other) takes only
+    /// those, compared as the attribute's `caseExact` says. RFC 7643 §2.3.1
+    /// lets a provider accept others; switch off for a client that sends
+    /// its own types.
+    pub enforce_canonical_values: bool,
 }
 
 impl Default for Dialect {
@@ -44,6 +51,7 @@ impl Dialect {
             create_on_unmatched_value_path: true,
             path_keys_in_value: true,
             echoed_id_in_value: true,
+            enforce_canonical_values: true,
         }
     }
 
@@ -57,6 +65,7 @@ impl Dialect {
             create_on_unmatched_value_path: false,
             path_keys_in_value: false,
             echoed_id_in_value: false,
+            enforce_canonical_values: true,
         }
     }
 }

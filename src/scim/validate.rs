@@ -323,6 +323,11 @@ fn check_single(
 ) -> Result<Option<Value>, ScimError> {
     match def.attr_type {
         AttrType::Complex => check_complex(dialect, def, value, path),
+        AttrType::String if dialect.enforce_canonical_values => {
+            let value = coerce_string(value, path)?;
+            check_canonical(def, &value, path)?;
+            Ok(Some(value))
+        }
         AttrType::String | AttrType::Reference | AttrType::Binary => {
             coerce_string(value, path).map(Some)
         }
@@ -393,6 +398,28 @@ fn check_complex(
     // about it still apply (a member without a `value` is an error, not
     // silently nothing).
     Ok((!out.is_empty() || had_read_only).then_some(Value::Object(out)))
+}
+
+/// A value outside the attribute's `canonicalValues`, when it lists any.
+fn check_canonical(def: &AttributeDef, value: &Value, path: &str) -> Result<(), ScimError> {
+    let (allowed, Some(s)) = (&def.canonical_values, value.as_str()) else {
+        return Ok(());
+    };
+    let same = |c: &String| match def.case_exact {
+        true => c == s,
+        false => c.to_lowercase() == s.to_lowercase(),
+    };
+    if allowed.is_empty() || allowed.iter().any(same) {
+        return Ok(());
+    }
+    Err(ScimError::invalid_value(format!(
+        "'{path}' must be one of {}; got \"{s}\"",
+        allowed
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
 }
 
 fn coerce_string(value: Value, path: &str) -> Result<Value, ScimError> {
@@ -552,6 +579,28 @@ mod tests {
             let e = check_immutable(&reg, "User", &set, &doc(changed)).unwrap_err();
             assert_eq!(e.scim_type, Some(crate::scim::ScimType::Mutability));
         }
+    }
+
+    #[test]
+    fn canonical_values_are_enforced_unless_switched_off() {
+        let doc = |ty: &str| json!({"userName": "u", "emails": [{"value": "a@b.c", "type": ty}]});
+        assert!(user(doc("work")).is_ok());
+        // emails.type is caseExact=false
+        assert!(user(doc("Work")).is_ok());
+        let err = user(doc("personal")).unwrap_err();
+        assert_eq!(err.scim_type, Some(crate::scim::ScimType::InvalidValue));
+        assert!(err.detail.contains("emails.type"), "{}", err.detail);
+        assert!(
+            err.detail.contains("\"work\", \"home\", \"other\""),
+            "{}",
+            err.detail
+        );
+        let free = Dialect {
+            enforce_canonical_values: false,
+            ..Dialect::lenient()
+        };
+        let reg = SchemaRegistry::rfc();
+        assert!(normalize_resource(&reg, &free, "User", doc("personal")).is_ok());
     }
 
     #[test]

@@ -20,6 +20,7 @@ on_both_databases!(
     password_is_never_returned_nor_stored_by_default,
     password_is_stored_only_as_argon2_when_enabled,
     invalid_users_are_rejected_and_nothing_is_written,
+    canonical_values_are_enforced_and_can_be_relaxed,
 );
 
 async fn create_returns_the_full_resource(app: TestApp) {
@@ -428,6 +429,46 @@ async fn invalid_users_are_rejected_and_nothing_is_written(app: TestApp) {
         r.assert_scim_error(400, Some(scim_type));
     }
     assert_eq!(app.count_rows("users").await, 0);
+}
+
+async fn canonical_values_are_enforced_and_can_be_relaxed(default: TestApp) {
+    let with_type = |name: &str, ty: &str| {
+        let mut body = user_body(name);
+        body["emails"] = json!([{"value": name, "type": ty}]);
+        body
+    };
+    let r = default
+        .post("/Users", &with_type("odd@example.com", "personal"))
+        .await;
+    r.assert_scim_error(400, Some("invalidValue"));
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("emails.type"))
+    );
+    assert_eq!(default.count_rows("users").await, 0);
+    // emails.type is caseExact=false.
+    default
+        .post("/Users", &with_type("cased@example.com", "Work"))
+        .await
+        .assert_status(201);
+    let created = default.create_user("phone@example.com").await;
+    let patch = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "phoneNumbers", "value": [{"value": "1", "type": "beeper"}]}]
+    });
+    default
+        .patch(&format!("/Users/{created}"), &patch)
+        .await
+        .assert_scim_error(400, Some("invalidValue"));
+    let relaxed = TestApp::spawn_with(default.kind, |c| {
+        c.scim.dialect.enforce_canonical_values = false;
+    })
+    .await;
+    relaxed
+        .post("/Users", &with_type("odd@example.com", "personal"))
+        .await
+        .assert_status(201);
 }
 
 async fn password_is_stored_only_as_argon2_when_enabled(default: TestApp) {
