@@ -843,7 +843,7 @@ def main():
         "",
         f"`{command}`: {v['wrk']}, {args.threads} threads, {args.connections} connections (1 where the workload says so), "
         f"{args.duration} s per workload and server after {args.warmup} s of warm-up, back to back "
-        "(SQLite, scim2-server, MariaDB) on the same host over loopback.",
+        f"({', '.join(s.label for s in db_servers[:1] + ([peer] if peer else []) + db_servers[1:])}) on the same host over loopback.",
         f"Machine: {model}, {cores} cores, {mem:.1f} GiB, Linux {platform.release()}. Roster {v['roster']}, "
         "SQLite WAL synchronous=NORMAL"
         + (f"; MariaDB {v['mariadb']} with innodb_flush_log_at_trx_commit=1" if "mariadb" in v else "")
