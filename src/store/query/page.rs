@@ -434,7 +434,18 @@ where
         };
         QueryTrait::query(&mut select).force_index(Alias::new(index), IndexHintScope::All);
     }
-    select.count(c).await
+    // Not `PaginatorTrait::count`: it wraps the whole row (documents
+    // included) in a derived table, which MariaDB materialises when the
+    // filter has an `IN (SELECT …)`, copying every matching document.
+    let counted: Vec<i64> = select
+        .select_only()
+        .expr(Expr::cust("COUNT(*)"))
+        .into_tuple()
+        .all(c)
+        .await?;
+    Ok(counted
+        .first()
+        .map_or(0, |n| u64::try_from(*n).unwrap_or(0)))
 }
 
 /// The id column of a resource table, for the tiebreak.
