@@ -45,30 +45,33 @@ pub enum StartupError {
 }
 
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {
-    let timeout = std::time::Duration::from_secs(config.database.connect_timeout_secs.max(1));
     store::connect(
         &config.database.url,
         config.database.max_connections,
-        timeout,
+        connect_timeout(config),
     )
     .await
-    .map_err(|source| StartupError::Database {
-        url: config.database.url.to_string(),
-        source,
-    })
+    .map_err(|source| database_error(config, source))
 }
 
 async fn connect_writer(
     config: &Config,
     db: &DatabaseConnection,
 ) -> Result<DatabaseConnection, StartupError> {
-    let timeout = std::time::Duration::from_secs(config.database.connect_timeout_secs.max(1));
-    store::connect_writer(&config.database.url, db, timeout)
+    store::connect_writer(&config.database.url, db, connect_timeout(config))
         .await
-        .map_err(|source| StartupError::Database {
-            url: config.database.url.to_string(),
-            source,
-        })
+        .map_err(|source| database_error(config, source))
+}
+
+fn connect_timeout(config: &Config) -> std::time::Duration {
+    std::time::Duration::from_secs(config.database.connect_timeout_secs.max(1))
+}
+
+fn database_error(config: &Config, source: DbErr) -> StartupError {
+    StartupError::Database {
+        url: config.database.url.to_string(),
+        source,
+    }
 }
 
 /// Applies pending migrations, then computes the search columns of rows

@@ -108,14 +108,14 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-/// Deadlocks, lock wait timeouts and write conflicts that a retry of the
-/// whole transaction resolves (MySQL/MariaDB 1213 and 1205, TiDB 9007,
-/// SQLite busy/locked).
 /// Errors that say "not now" rather than "never": answered 503.
 pub fn is_unavailable(e: &DbErr) -> bool {
     matches!(e, DbErr::ConnectionAcquire(_)) || is_retryable(e)
 }
 
+/// Deadlocks, lock wait timeouts and write conflicts that a retry of the
+/// whole transaction resolves (MySQL/MariaDB 1213 and 1205, TiDB 9007,
+/// SQLite busy/locked).
 pub fn is_retryable(e: &DbErr) -> bool {
     let text = e.to_string();
     [

@@ -424,7 +424,6 @@ pub async fn count<E, C>(
 ) -> Result<u64, DbErr>
 where
     E: EntityTrait,
-    E::Model: FromQueryResult + Sized + Send + Sync,
     C: ConnectionTrait,
 {
     if !filtered {
