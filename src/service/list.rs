@@ -1,11 +1,11 @@
 //! Listing resources of one type: filter, order and page (by index or by
-//! cursor) in one read transaction, so that the count and the page agree.
-//! Users and groups differ only in what they load besides the rows.
+//! cursor). A page that is counted is read in one transaction with its
+//! count, so the two agree; a filtered page that ends the results is its
+//! own count and is read without one. Users and groups differ only in what
+//! they load besides the rows.
 
 use entity::{group, user};
-use sea_orm::{
-    Condition, DatabaseTransaction, EntityTrait, FromQueryResult, Select, TransactionTrait,
-};
+use sea_orm::{Condition, ConnectionTrait, EntityTrait, FromQueryResult, Select, TransactionTrait};
 use uuid::Uuid;
 
 use super::render::{ResourceView, group_by, group_view, user_view};
@@ -34,6 +34,104 @@ pub struct ResourcePage {
     pub resources: Vec<ResourceView>,
 }
 
+/// One list request, ready to run on a connection or in a transaction.
+struct ListQuery<'p, E: Listed> {
+    /// The tenant's rows that match the filter.
+    select: Select<E>,
+    params: &'p ListParams,
+    sort: Sort,
+    query_id: String,
+    start: Start,
+    /// A cursor carries the total from the first page: counting again on
+    /// every page would cost O(all rows) however deep the page is.
+    carried_total: Option<u64>,
+    limit: u64,
+}
+
+impl<E: Listed> ListQuery<'_, E> {
+    async fn fetch<C: ConnectionTrait>(&self, c: &C) -> Result<Vec<E::Model>, ServiceError> {
+        if self.params.count == 0 {
+            return Ok(Vec::new());
+        }
+        let id = page::id_column(E::KIND);
+        let rows = page::fetch(
+            c,
+            self.select.clone(),
+            id,
+            &self.sort,
+            &self.start,
+            self.limit,
+        );
+        Ok(rows.await?)
+    }
+
+    /// The total, when the page shows it without a count: the page ends
+    /// short of its limit, so the result set ends within it.
+    fn total_from_page(&self, rows: &[E::Model]) -> Option<u64> {
+        if let Some(total) = self.carried_total {
+            return Some(total);
+        }
+        let Start::Offset(skipped) = self.start else {
+            return None;
+        };
+        // An empty page past the start says only that fewer rows exist.
+        let ends_here = (rows.len() as u64) < self.limit && (skipped == 0 || !rows.is_empty());
+        (self.params.count > 0 && ends_here).then(|| skipped + rows.len() as u64)
+    }
+
+    /// The page and its total, counted if the page does not show it; in a
+    /// transaction, the two agree.
+    async fn rows<C: ConnectionTrait>(
+        &self,
+        services: &Services,
+        c: &C,
+    ) -> Result<Listing<E::Model>, ServiceError> {
+        let rows = self.fetch(c).await?;
+        let total = match self.total_from_page(&rows) {
+            Some(total) => total,
+            None => {
+                let filtered = self.params.filter.is_some();
+                page::count(c, self.select.clone(), E::KIND, filtered).await?
+            }
+        };
+        Ok(self.finish(services, rows, total))
+    }
+
+    fn finish(
+        &self,
+        services: &Services,
+        mut rows: Vec<E::Model>,
+        total: u64,
+    ) -> Listing<E::Model> {
+        let page = match &self.params.paging {
+            Paging::Index { start_index } => PageInfo {
+                start_index: Some(*start_index),
+                ..PageInfo::default()
+            },
+            Paging::Cursor(_) => {
+                let cursors = Cursors {
+                    services,
+                    sort: &self.sort,
+                    query_id: &self.query_id,
+                    total,
+                };
+                cursors.page(&self.start, &mut rows, u64::from(self.params.count))
+            }
+        };
+        Listing { total, rows, page }
+    }
+}
+
+impl<M> Listing<M> {
+    fn into_page(self, resources: Vec<ResourceView>) -> ResourcePage {
+        ResourcePage {
+            total: self.total,
+            page: self.page,
+            resources,
+        }
+    }
+}
+
 /// A resource table that can be listed.
 pub(super) trait Listed:
     EntityTrait<Model: FromQueryResult + Keyed + Sized + Send + Sync>
@@ -44,9 +142,9 @@ pub(super) trait Listed:
     fn matching(tenant: Uuid, cond: Condition) -> Select<Self>;
 
     /// The rows as the response shows them, with what they need loaded.
-    fn views<'a>(
+    fn views<'a, C: ConnectionTrait>(
         services: &'a Services,
-        txn: &'a DatabaseTransaction,
+        c: &'a C,
         ctx: &'a Ctx,
         rows: &'a [Self::Model],
         projection: &'a Projection<'a>,
@@ -60,14 +158,14 @@ impl Listed for user::Entity {
         user_store::matching(tenant, cond)
     }
 
-    fn views<'a>(
+    fn views<'a, C: ConnectionTrait>(
         services: &'a Services,
-        txn: &'a DatabaseTransaction,
+        c: &'a C,
         ctx: &'a Ctx,
         rows: &'a [user::Model],
         projection: &'a Projection<'a>,
     ) -> impl Future<Output = Result<Vec<ResourceView>, ServiceError>> + 'a {
-        services.user_views(txn, ctx, rows, projection)
+        services.user_views(c, ctx, rows, projection)
     }
 }
 
@@ -78,14 +176,14 @@ impl Listed for group::Entity {
         group_store::matching(tenant, cond)
     }
 
-    fn views<'a>(
+    fn views<'a, C: ConnectionTrait>(
         services: &'a Services,
-        txn: &'a DatabaseTransaction,
+        c: &'a C,
         ctx: &'a Ctx,
         rows: &'a [group::Model],
         projection: &'a Projection<'a>,
     ) -> impl Future<Output = Result<Vec<ResourceView>, ServiceError>> + 'a {
-        services.group_views(txn, ctx, rows, projection)
+        services.group_views(c, ctx, rows, projection)
     }
 }
 
@@ -112,29 +210,38 @@ impl Services {
         params: &ListParams,
     ) -> Result<ResourcePage, ServiceError> {
         let projection = params.projection(&self.registry, E::KIND.name())?;
+        let query = self.list_query::<E>(ctx, params)?;
+        // A filtered list is usually a lookup (`userName eq "…"`, the first
+        // thing an IdP sends for every user) that ends within its page:
+        // the page then gives the total, and with no count to agree with
+        // it needs no transaction either. Three round trips fewer.
+        if params.filter.is_some() {
+            let rows = query.fetch(&self.db).await?;
+            if let Some(total) = query.total_from_page(&rows) {
+                let listing = query.finish(self, rows, total);
+                let resources = E::views(self, &self.db, ctx, &listing.rows, &projection).await?;
+                return Ok(listing.into_page(resources));
+            }
+        }
         let txn = self.db.begin().await?;
-        let listing = self.list_rows::<E>(&txn, ctx, params).await?;
+        let listing = query.rows(self, &txn).await?;
         let resources = E::views(self, &txn, ctx, &listing.rows, &projection).await?;
         txn.commit().await?;
-        Ok(ResourcePage {
-            total: listing.total,
-            page: listing.page,
-            resources,
-        })
+        Ok(listing.into_page(resources))
     }
 
     /// Users as the response shows them: their groups are read (in one
     /// query for the page) only if the response carries them.
-    pub(super) async fn user_views(
+    pub(super) async fn user_views<C: ConnectionTrait>(
         &self,
-        txn: &DatabaseTransaction,
+        c: &C,
         ctx: &Ctx,
         rows: &[user::Model],
         projection: &Projection<'_>,
     ) -> Result<Vec<ResourceView>, ServiceError> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let memberships = if projection.includes("groups") && !ids.is_empty() {
-            group_store::groups_of(txn, ctx.tenant, &ids).await?
+            group_store::groups_of(c, ctx.tenant, &ids).await?
         } else {
             Vec::new()
         };
@@ -152,9 +259,9 @@ impl Services {
 
     /// Groups as the response shows them: members are read (in one query
     /// for the page) only if the response carries them.
-    pub(super) async fn group_views(
+    pub(super) async fn group_views<C: ConnectionTrait>(
         &self,
-        txn: &DatabaseTransaction,
+        c: &C,
         ctx: &Ctx,
         rows: &[group::Model],
         projection: &Projection<'_>,
@@ -162,7 +269,7 @@ impl Services {
         let with_members = projection.includes("members");
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let members = if with_members && !ids.is_empty() {
-            group_store::members_of(txn, ctx.tenant, &ids).await?
+            group_store::members_of(c, ctx.tenant, &ids).await?
         } else {
             Vec::new()
         };
@@ -178,14 +285,14 @@ impl Services {
             .collect())
     }
 
-    pub(super) async fn list_rows<E: Listed>(
+    /// What a list request asks the database for, worked out before any
+    /// statement runs.
+    fn list_query<'p, E: Listed>(
         &self,
-        txn: &DatabaseTransaction,
         ctx: &Ctx,
-        params: &ListParams,
-    ) -> Result<Listing<E::Model>, ServiceError> {
+        params: &'p ListParams,
+    ) -> Result<ListQuery<'p, E>, ServiceError> {
         let kind = E::KIND;
-        let select = |cond| E::matching(ctx.tenant, cond);
         let resolver = self.resolver(ctx, kind);
         let cond = match &params.filter {
             Some(f) => filter_condition(&resolver, f)?,
@@ -201,48 +308,17 @@ impl Services {
                 (c.0, Some(c.1))
             }
         };
-        // A cursor carries the total from the first page: counting again
-        // on every page would cost O(all rows) however deep the page is.
-        let total = match carried_total {
-            Some(n) => n,
-            None => page::count(txn, select(cond.clone()), kind, params.filter.is_some()).await?,
-        };
         let cursor_mode = matches!(params.paging, Paging::Cursor(_));
-        // One row more than asked tells whether another page follows.
-        let limit = u64::from(params.count) + u64::from(cursor_mode);
-        let mut rows = if params.count == 0 {
-            Vec::new()
-        } else {
-            page::fetch(
-                txn,
-                select(cond),
-                page::id_column(kind),
-                &sort,
-                &start,
-                limit,
-            )
-            .await
-            .map_err(|e| match e {
-                PageError::Db(e) => ServiceError::Db(e),
-                PageError::Scim(e) => ServiceError::Scim(e),
-            })?
-        };
-        let page = match &params.paging {
-            Paging::Index { start_index } => PageInfo {
-                start_index: Some(*start_index),
-                ..PageInfo::default()
-            },
-            Paging::Cursor(_) => {
-                let cursors = Cursors {
-                    services: self,
-                    sort: &sort,
-                    query_id: &query_id,
-                    total,
-                };
-                cursors.page(&start, &mut rows, u64::from(params.count))
-            }
-        };
-        Ok(Listing { total, rows, page })
+        Ok(ListQuery {
+            select: E::matching(ctx.tenant, cond),
+            params,
+            sort,
+            query_id,
+            start,
+            carried_total,
+            // One row more than asked tells whether another page follows.
+            limit: u64::from(params.count) + u64::from(cursor_mode),
+        })
     }
 
     /// The start a cursor names and the total it carries.

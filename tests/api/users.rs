@@ -10,6 +10,7 @@ on_both_databases!(
     empty_filter_result_is_an_empty_list,
     paging_is_stable_and_complete,
     paging_parameters_are_clamped,
+    filtered_lists_total_whether_or_not_the_page_ends_the_results,
     get_unknown_ids_is_404,
     put_replaces_and_ignores_read_only_echoes,
     patch_deactivates_and_reactivates,
@@ -147,6 +148,44 @@ async fn paging_is_stable_and_complete(app: TestApp) {
     let past_end = app.get("/Users?startIndex=50&count=2").await;
     assert_eq!(past_end.body["totalResults"], 7);
     assert_eq!(past_end.body["Resources"], json!([]));
+}
+
+/// A filtered page that ends the results gives its total without a count;
+/// every other filtered page is counted. Both must say the same.
+async fn filtered_lists_total_whether_or_not_the_page_ends_the_results(app: TestApp) {
+    for i in 0..5 {
+        app.create_user(&format!("f{i}@example.com")).await;
+    }
+    app.create_user("g0@example.com").await;
+    let filter = crate::helpers::url_encode(r#"userName sw "f""#);
+    // (query, Resources expected); the total is 5 every time.
+    for (query, shown) in [
+        ("count=10", 5),
+        ("count=5", 5),
+        ("count=2", 2),
+        ("startIndex=5&count=2", 1),
+        ("startIndex=6&count=2", 0),
+        ("startIndex=50&count=2", 0),
+        ("count=0", 0),
+        ("cursor&count=10", 5),
+        ("cursor&count=5", 5),
+        ("cursor&count=2", 2),
+    ] {
+        let r = app.get(&format!("/Users?filter={filter}&{query}")).await;
+        r.assert_status(200);
+        assert_eq!(r.body["totalResults"], 5, "{query}: {}", r.text);
+        let resources = r.body["Resources"].as_array().map_or(0, Vec::len);
+        assert_eq!(resources, shown, "{query}: {}", r.text);
+        assert_eq!(
+            r.body.get("nextCursor").is_some(),
+            query == "cursor&count=2",
+            "{query}: {}",
+            r.text
+        );
+    }
+    let none = crate::helpers::url_encode(r#"userName eq "nobody@example.com""#);
+    let r = app.get(&format!("/Users?filter={none}")).await;
+    assert_eq!(r.body["totalResults"], 0, "{}", r.text);
 }
 
 async fn paging_parameters_are_clamped(app: TestApp) {
