@@ -229,6 +229,24 @@ impl<'r> Projection<'r> {
         })
     }
 
+    /// What this projection keeps of each value of the core multi-valued
+    /// attribute `attr`, for values rendered one at a time (a group's
+    /// members, streamed); `None` when the attribute is not returned.
+    pub fn element(&self, attr: &str) -> Option<ElementProjection> {
+        if !self.includes(attr) {
+            return None;
+        }
+        let def = self
+            .registry
+            .resolve(&self.resource_type, None, attr, None)?
+            .attr;
+        Some(ElementProjection {
+            def: def.clone(),
+            only: self.only,
+            selectors: self.matching(None, &def.name).cloned().collect(),
+        })
+    }
+
     /// Whether to keep one attribute, trimming its value in place.
     fn attribute(&self, schema: Option<&str>, def: &AttributeDef, value: &mut Value) -> bool {
         match def.returned {
@@ -237,26 +255,7 @@ impl<'r> Projection<'r> {
             Returned::Default | Returned::Request => {}
         }
         let named: Vec<&Selector> = self.matching(schema, &def.name).collect();
-        if self.only {
-            if named.is_empty() {
-                return false;
-            }
-            if !named.iter().any(|s| s.is_whole()) {
-                keep_selected(def, value, &named);
-            }
-        } else {
-            if def.returned == Returned::Request || named.iter().any(|s| s.is_whole()) {
-                return false;
-            }
-            drop_selected(def, value, &named);
-        }
-        let requested: Vec<&str> = if self.only {
-            named.iter().filter_map(|s| s.sub.as_deref()).collect()
-        } else {
-            Vec::new()
-        };
-        strip_unrequested_subs(def, value, &requested);
-        !is_empty(value)
+        trim(self.only, def, &named, value)
     }
 
     /// `schemas` lists the core schema and the extensions still present.
@@ -272,6 +271,57 @@ impl<'r> Projection<'r> {
             });
         }
     }
+}
+
+/// A projection narrowed to the values of one multi-valued attribute
+/// (see `Projection::element`). Every rule for such values applies to each
+/// value on its own, so trimming them one at a time gives what trimming the
+/// whole array would.
+#[derive(Debug, Clone)]
+pub struct ElementProjection {
+    def: AttributeDef,
+    only: bool,
+    selectors: Vec<Selector>,
+}
+
+impl ElementProjection {
+    /// The value as the response carries it, or `None` if it is left out.
+    pub fn apply(&self, value: Value) -> Option<Value> {
+        let named: Vec<&Selector> = self.selectors.iter().collect();
+        let mut one = Value::Array(vec![value]);
+        if !trim(self.only, &self.def, &named, &mut one) {
+            return None;
+        }
+        match one {
+            Value::Array(mut items) => items.pop(),
+            _ => None,
+        }
+    }
+}
+
+/// Trims an attribute returned `default` or on `request` by the selectors
+/// naming it; whether anything of it is left to return.
+fn trim(only: bool, def: &AttributeDef, named: &[&Selector], value: &mut Value) -> bool {
+    if only {
+        if named.is_empty() {
+            return false;
+        }
+        if !named.iter().any(|s| s.is_whole()) {
+            keep_selected(def, value, named);
+        }
+    } else {
+        if def.returned == Returned::Request || named.iter().any(|s| s.is_whole()) {
+            return false;
+        }
+        drop_selected(def, value, named);
+    }
+    let requested: Vec<&str> = if only {
+        named.iter().filter_map(|s| s.sub.as_deref()).collect()
+    } else {
+        Vec::new()
+    };
+    strip_unrequested_subs(def, value, &requested);
+    !is_empty(value)
 }
 
 /// `attributes`: keep what some selector names (selectors here name a
@@ -487,6 +537,47 @@ mod tests {
             .unwrap()
             .apply(&mut body);
         assert!(body.get("password").is_none());
+    }
+
+    #[test]
+    fn values_trimmed_one_at_a_time_match_the_whole_array() {
+        let reg = SchemaRegistry::rfc();
+        let members = json!([
+            {"value": "u1", "$ref": "https://x/Users/u1", "display": "Ann", "type": "User"},
+            {"value": "g1", "$ref": "https://x/Groups/g1", "display": "Ops", "type": "Group"},
+            {"value": "u2", "$ref": "https://x/Users/u2", "type": "User"}
+        ]);
+        let cases: &[(&[&str], &[&str])] = &[
+            (&[], &[]),
+            (&["members"], &[]),
+            (&["members.value"], &[]),
+            (&["members.display", "members.type"], &[]),
+            (&[r#"members[type eq "Group"]"#], &[]),
+            (&[r#"members[type eq "User"].value"#], &[]),
+            (&[], &["members.display"]),
+            (&[], &[r#"members[type eq "User"]"#]),
+            (&[], &[r#"members[value eq "u1"].display"#]),
+            (&[], &["members"]),
+            (&["displayName"], &[]),
+        ];
+        for (attributes, excluded) in cases {
+            let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+            let p = Projection::new(&reg, "Group", &owned(attributes), &owned(excluded)).unwrap();
+            let mut body = Map::new();
+            body.insert("id".into(), json!("g0"));
+            body.insert("members".into(), members.clone());
+            p.apply(&mut body);
+            let whole = body.remove("members").unwrap_or_else(|| json!([]));
+            let one_by_one: Vec<Value> = p.element("members").map_or_else(Vec::new, |e| {
+                let items = members.as_array().unwrap().iter();
+                items.filter_map(|m| e.apply(m.clone())).collect()
+            });
+            assert_eq!(
+                Value::Array(one_by_one),
+                whole,
+                "{attributes:?} / {excluded:?}"
+            );
+        }
     }
 
     #[test]
