@@ -132,6 +132,7 @@ pub async fn app_state(
                 key: cursor_key(config)?,
                 timeout_secs: config.scim.cursor_timeout_secs,
             },
+            member_batch: config.scim.member_batch,
         },
     };
     let oauth_metadata = auth.server.as_ref().map(|s| {

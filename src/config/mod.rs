@@ -278,6 +278,10 @@ pub struct ScimConfig {
     /// stored, validated, filterable, sortable and returned like the RFC
     /// ones.
     pub schema_extensions: Vec<SchemaExtensionConfig>,
+    /// Group members read per statement. A response carrying more members
+    /// than this streams them, a batch at a time, so that its memory stays
+    /// bounded however large the group.
+    pub member_batch: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -324,6 +328,7 @@ impl Default for ScimConfig {
             cursor_secret: None,
             cursor_timeout_secs: 3600,
             schema_extensions: Vec::new(),
+            member_batch: 1000,
         }
     }
 }
@@ -422,6 +427,11 @@ impl Config {
         if self.scim.cursor_timeout_secs == 0 {
             return Err(ConfigError::Invalid(
                 "scim.cursor_timeout_secs must be > 0".to_owned(),
+            ));
+        }
+        if self.scim.member_batch == 0 {
+            return Err(ConfigError::Invalid(
+                "scim.member_batch must be > 0".to_owned(),
             ));
         }
         if self.scim.max_page_size == 0 || self.scim.default_page_size > self.scim.max_page_size {

@@ -11,12 +11,13 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
+use super::stream;
 use crate::scim::ScimError;
 use crate::scim::etag::{Precondition, etag};
-use crate::scim::list::{attribute_lists, list_response};
+use crate::scim::list::{attribute_lists, list_envelope};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
-use crate::service::{ResourcePage, ResourceView};
+use crate::service::{MemberFeed, ResourcePage, ResourceView};
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
@@ -93,17 +94,20 @@ pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
         .body(body.to_string())
 }
 
-/// A ListResponse of one page of resources.
+/// A ListResponse of one page of resources; streamed when its groups'
+/// members are too many to hold at once.
 pub fn page_response(page: ResourcePage) -> HttpResponse {
+    let mut envelope = list_envelope(page.total, &page.page, page.resources.len());
+    if let Some(members) = page.members {
+        return stream::page(envelope, page.resources, members);
+    }
     let resources = page
         .resources
         .into_iter()
         .map(|v| Value::Object(v.body))
         .collect();
-    json_response(
-        StatusCode::OK,
-        &list_response(page.total, &page.page, resources),
-    )
+    envelope.insert("Resources".to_owned(), Value::Array(resources));
+    json_response(StatusCode::OK, &Value::Object(envelope))
 }
 
 /// A single resource with its `ETag` (and `Location` when created).
@@ -120,6 +124,15 @@ pub fn resource_response(status: StatusCode, view: ResourceView) -> HttpResponse
 /// A GET answer that honours `If-None-Match`: 304 when the client's copy
 /// is current.
 pub fn read_response(req: &HttpRequest, view: ResourceView) -> HttpResponse {
+    read_streamed(req, view, None)
+}
+
+/// `read_response` for a resource whose members may still be to read.
+pub fn read_streamed(
+    req: &HttpRequest,
+    view: ResourceView,
+    members: Option<MemberFeed>,
+) -> HttpResponse {
     let if_none_match = req
         .headers()
         .get(IF_NONE_MATCH)
@@ -130,7 +143,14 @@ pub fn read_response(req: &HttpRequest, view: ResourceView) -> HttpResponse {
             .insert_header((ETAG, etag(view.version)))
             .finish();
     }
-    resource_response(StatusCode::OK, view)
+    match members {
+        Some(members) => {
+            let mut resp = HttpResponse::build(StatusCode::OK);
+            resp.insert_header((ETAG, etag(view.version)));
+            stream::resource(resp, view, members)
+        }
+        None => resource_response(StatusCode::OK, view),
+    }
 }
 
 /// The request's `attributes` / `excludedAttributes` for one resource.

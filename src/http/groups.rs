@@ -3,7 +3,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
 use super::body::{
-    ScimJson, page_response, projected, projection, query_pairs, read_response, resource_response,
+    ScimJson, page_response, projected, projection, query_pairs, read_streamed, resource_response,
 };
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::list::ListParams;
@@ -66,13 +66,14 @@ async fn get(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    // Entra reads groups with excludedAttributes=members: skip loading them.
-    let with_members = projection(&state, &req, KIND)?.includes("members");
-    let view = state
+    // Entra reads groups with excludedAttributes=members: the projection
+    // decides whether members are loaded at all.
+    let projection = projection(&state, &req, KIND)?;
+    let (view, members) = state
         .services
-        .get_group(&state.ctx(&req), &id, with_members)
+        .read_group(&state.ctx(&req), &id, &projection)
         .await?;
-    Ok(read_response(&req, projected(&state, &req, KIND, view)?))
+    Ok(read_streamed(&req, view, members))
 }
 
 async fn replace(

@@ -7,6 +7,7 @@ mod discovery;
 pub mod error;
 mod groups;
 mod search;
+mod stream;
 mod users;
 
 use std::sync::Arc;

@@ -251,10 +251,18 @@ impl PageInfo {
 
 /// The ListResponse body; counts are JSON numbers, as Okta's tests check.
 pub fn list_response(total: u64, page: &PageInfo, resources: Vec<Value>) -> Value {
+    let mut body = list_envelope(total, page, resources.len());
+    body.insert("Resources".into(), Value::Array(resources));
+    Value::Object(body)
+}
+
+/// A ListResponse without its `Resources`, for a body written piece by
+/// piece.
+pub fn list_envelope(total: u64, page: &PageInfo, items: usize) -> Map<String, Value> {
     let mut body = Map::new();
     body.insert("schemas".into(), json!([LIST_RESPONSE_URN]));
     body.insert("totalResults".into(), json!(total));
-    body.insert("itemsPerPage".into(), json!(resources.len()));
+    body.insert("itemsPerPage".into(), json!(items));
     if let Some(start) = page.start_index {
         body.insert("startIndex".into(), json!(start));
     }
@@ -264,8 +272,7 @@ pub fn list_response(total: u64, page: &PageInfo, resources: Vec<Value>) -> Valu
     if let Some(previous) = &page.previous_cursor {
         body.insert("previousCursor".into(), json!(previous));
     }
-    body.insert("Resources".into(), Value::Array(resources));
-    Value::Object(body)
+    body
 }
 
 #[cfg(test)]

@@ -6,12 +6,14 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::members::MemberFeed;
 use super::render::{ResourceView, group_view};
 use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
 use crate::scim::group::{GroupRecord, MemberRef};
 use crate::scim::patch::{self, MemberPlan, Target};
+use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::validate::check_immutable;
 use crate::store::{self, groups as group_store, users as user_store};
@@ -75,6 +77,26 @@ impl Services {
             ServiceError::NotFound { .. } => ServiceError::not_found(KIND, id),
             other => other,
         })
+    }
+
+    /// A group as GET shows it, shaped by the request's projection; a large
+    /// group's members follow as a feed (see `members`).
+    pub async fn read_group(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        projection: &Projection<'_>,
+    ) -> Result<(ResourceView, Option<MemberFeed>), ServiceError> {
+        let gid = parse_id(KIND, id)?;
+        let txn = self.db.begin().await?;
+        let row = group_store::find(&txn, ctx.tenant, gid)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(KIND, id))?;
+        let rendered = self.group_views(&txn, ctx, &[row], projection).await?;
+        txn.commit().await?;
+        let view = rendered.resources.into_iter().next();
+        let view = view.ok_or_else(|| ServiceError::not_found(KIND, id))?;
+        Ok((view, rendered.members))
     }
 
     /// PUT replaces the group, members included: members left out are

@@ -8,6 +8,7 @@ use entity::{group, user};
 use sea_orm::{Condition, ConnectionTrait, EntityTrait, FromQueryResult, Select, TransactionTrait};
 use uuid::Uuid;
 
+use super::members::MemberFeed;
 use super::render::{ResourceView, group_by, group_view, user_view};
 use super::{Ctx, ServiceError, Services};
 use crate::scim::ScimError;
@@ -15,6 +16,7 @@ use crate::scim::cursor::{Cursor, query_fingerprint};
 use crate::scim::list::{ListParams, PageInfo, Paging};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
+use crate::store::groups::MemberRow;
 use crate::store::query::filter_condition;
 use crate::store::query::page::{self, Keyed, PageError, Position, Sort, Start};
 use crate::store::{groups as group_store, users as user_store};
@@ -32,6 +34,24 @@ pub struct ResourcePage {
     pub total: u64,
     pub page: PageInfo,
     pub resources: Vec<ResourceView>,
+    /// Members still to be read for the page's groups, when too many to
+    /// render at once; `resources` then carry none.
+    pub members: Option<MemberFeed>,
+}
+
+/// Rows rendered for a response, and any members streamed after them.
+pub(super) struct Rendered {
+    pub resources: Vec<ResourceView>,
+    pub members: Option<MemberFeed>,
+}
+
+impl From<Vec<ResourceView>> for Rendered {
+    fn from(resources: Vec<ResourceView>) -> Self {
+        Self {
+            resources,
+            members: None,
+        }
+    }
 }
 
 /// One list request, ready to run on a connection or in a transaction.
@@ -123,11 +143,12 @@ impl<E: Listed> ListQuery<'_, E> {
 }
 
 impl<M> Listing<M> {
-    fn into_page(self, resources: Vec<ResourceView>) -> ResourcePage {
+    fn into_page(self, rendered: Rendered) -> ResourcePage {
         ResourcePage {
             total: self.total,
             page: self.page,
-            resources,
+            resources: rendered.resources,
+            members: rendered.members,
         }
     }
 }
@@ -148,7 +169,7 @@ pub(super) trait Listed:
         ctx: &'a Ctx,
         rows: &'a [Self::Model],
         projection: &'a Projection<'a>,
-    ) -> impl Future<Output = Result<Vec<ResourceView>, ServiceError>> + 'a;
+    ) -> impl Future<Output = Result<Rendered, ServiceError>> + 'a;
 }
 
 impl Listed for user::Entity {
@@ -158,14 +179,14 @@ impl Listed for user::Entity {
         user_store::matching(tenant, cond)
     }
 
-    fn views<'a, C: ConnectionTrait>(
+    async fn views<'a, C: ConnectionTrait>(
         services: &'a Services,
         c: &'a C,
         ctx: &'a Ctx,
         rows: &'a [user::Model],
         projection: &'a Projection<'a>,
-    ) -> impl Future<Output = Result<Vec<ResourceView>, ServiceError>> + 'a {
-        services.user_views(c, ctx, rows, projection)
+    ) -> Result<Rendered, ServiceError> {
+        Ok(services.user_views(c, ctx, rows, projection).await?.into())
     }
 }
 
@@ -182,7 +203,7 @@ impl Listed for group::Entity {
         ctx: &'a Ctx,
         rows: &'a [group::Model],
         projection: &'a Projection<'a>,
-    ) -> impl Future<Output = Result<Vec<ResourceView>, ServiceError>> + 'a {
+    ) -> impl Future<Output = Result<Rendered, ServiceError>> + 'a {
         services.group_views(c, ctx, rows, projection)
     }
 }
@@ -257,32 +278,50 @@ impl Services {
             .collect())
     }
 
-    /// Groups as the response shows them: members are read (in one query
-    /// for the page) only if the response carries them.
+    /// Groups as the response shows them: members are read only if the
+    /// response carries them, with the page when they are few, streamed
+    /// after it when not (see `members`).
     pub(super) async fn group_views<C: ConnectionTrait>(
         &self,
         c: &C,
         ctx: &Ctx,
         rows: &[group::Model],
         projection: &Projection<'_>,
-    ) -> Result<Vec<ResourceView>, ServiceError> {
-        let with_members = projection.includes("members");
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let members = if with_members && !ids.is_empty() {
-            group_store::members_of(c, ctx.tenant, &ids).await?
-        } else {
-            Vec::new()
+    ) -> Result<Rendered, ServiceError> {
+        let render = |r: &group::Model, members: Option<&[&MemberRow]>| {
+            let mut view = group_view(ctx, r, members);
+            projection.apply(&mut view.body);
+            view
         };
-        let by_group = group_by(&members, |m| m.group_id);
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let m = with_members.then(|| by_group.get(&r.id).map_or(&[][..], Vec::as_slice));
-                let mut view = group_view(ctx, r, m);
-                projection.apply(&mut view.body);
-                view
-            })
-            .collect())
+        let shape = projection.element("members");
+        let Some(shape) = shape.filter(|_| !rows.is_empty()) else {
+            return Ok(rows
+                .iter()
+                .map(|r| render(r, None))
+                .collect::<Vec<_>>()
+                .into());
+        };
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let batch = self.settings.member_batch;
+        let feed = MemberFeed::start(c, &self.db, ctx, &ids, shape, batch).await?;
+        if feed.all_read() {
+            let by_group = feed.into_read();
+            return Ok(rows
+                .iter()
+                .map(|r| {
+                    let members: Vec<&MemberRow> = by_group
+                        .get(&r.id)
+                        .map(|m| m.iter().collect())
+                        .unwrap_or_default();
+                    render(r, Some(&members))
+                })
+                .collect::<Vec<_>>()
+                .into());
+        }
+        Ok(Rendered {
+            resources: rows.iter().map(|r| render(r, None)).collect(),
+            members: Some(feed),
+        })
     }
 
     /// What a list request asks the database for, worked out before any

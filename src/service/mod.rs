@@ -5,6 +5,7 @@ pub mod bulk;
 mod error;
 pub mod groups;
 mod list;
+mod members;
 pub mod reindex;
 mod render;
 mod retry;
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 pub use error::ServiceError;
 pub use list::ResourcePage;
+pub use members::{GroupMembers, MemberFeed};
 pub use render::ResourceView;
 
 use crate::scim::cursor::CursorKey;
@@ -39,6 +41,8 @@ pub struct Settings {
     pub dialect: Dialect,
     pub store_password_hashes: bool,
     pub cursor: CursorSettings,
+    /// Group members read per statement (see `members`).
+    pub member_batch: u64,
 }
 
 /// RFC 9865 cursors: the key that signs them and how long they stay valid.

@@ -70,7 +70,7 @@ pub fn group_view(ctx: &Ctx, m: &group::Model, members: Option<&[&MemberRow]>) -
     view(ctx, ResourceKind::Group, stored, body)
 }
 
-fn member_json(ctx: &Ctx, r: &MemberRow) -> Value {
+pub(super) fn member_json(ctx: &Ctx, r: &MemberRow) -> Value {
     let id = r.member_id.to_string();
     let kind = if r.member_type == "Group" {
         ResourceKind::Group

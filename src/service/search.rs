@@ -13,8 +13,7 @@
 use entity::{group, user};
 use sea_orm::{Condition, DatabaseTransaction, TransactionTrait};
 
-use super::list::{Listed, ResourcePage};
-use super::render::ResourceView;
+use super::list::{Listed, Rendered, ResourcePage};
 use super::{Ctx, ServiceError, Services};
 use crate::scim::ScimError;
 use crate::scim::filter::{AttrPath, Filter};
@@ -71,7 +70,7 @@ impl Services {
             self.concatenated(&txn, ctx, (&users, &groups), (offset, count))
                 .await?
         };
-        let resources = self.render_rows(&txn, ctx, params, rows).await?;
+        let rendered = self.render_rows(&txn, ctx, params, rows).await?;
         txn.commit().await?;
         Ok(ResourcePage {
             total,
@@ -79,7 +78,8 @@ impl Services {
                 start_index: Some(start_index),
                 ..PageInfo::default()
             },
-            resources,
+            resources: rendered.resources,
+            members: rendered.members,
         })
     }
 
@@ -207,11 +207,9 @@ impl Services {
         ctx: &Ctx,
         params: &ListParams,
         rows: &[E::Model],
-    ) -> Result<std::vec::IntoIter<ResourceView>, ServiceError> {
+    ) -> Result<Rendered, ServiceError> {
         let projection = params.projection(&self.registry, E::KIND.name())?;
-        Ok(E::views(self, txn, ctx, rows, &projection)
-            .await?
-            .into_iter())
+        E::views(self, txn, ctx, rows, &projection).await
     }
 
     /// Renders the rows in their order, each type with its own projection.
@@ -221,7 +219,7 @@ impl Services {
         ctx: &Ctx,
         params: &ListParams,
         rows: Vec<Row>,
-    ) -> Result<Vec<ResourceView>, ServiceError> {
+    ) -> Result<Rendered, ServiceError> {
         let (mut users, mut groups) = (Vec::new(), Vec::new());
         for row in &rows {
             match row {
@@ -229,17 +227,23 @@ impl Services {
                 Row::Group(g) => groups.push(g.clone()),
             }
         }
-        let mut user_views = self.views::<user::Entity>(txn, ctx, params, &users).await?;
-        let mut group_views = self
+        let users = self.views::<user::Entity>(txn, ctx, params, &users).await?;
+        let groups = self
             .views::<group::Entity>(txn, ctx, params, &groups)
             .await?;
-        Ok(rows
+        let (mut user_views, mut group_views) =
+            (users.resources.into_iter(), groups.resources.into_iter());
+        let resources = rows
             .iter()
             .filter_map(|row| match row {
                 Row::User(_) => user_views.next(),
                 Row::Group(_) => group_views.next(),
             })
-            .collect())
+            .collect();
+        Ok(Rendered {
+            resources,
+            members: groups.members,
+        })
     }
 }
 

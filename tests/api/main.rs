@@ -17,6 +17,7 @@ mod etag;
 mod extensions;
 mod groups;
 mod jwt;
+mod large_groups;
 mod oauth_server;
 mod okta;
 mod paging;
