@@ -3,12 +3,13 @@
 //! A page of groups reads the start of its members with the page (one
 //! statement per chunk of groups, at most `member_batch` rows). When that
 //! is all of them, the page renders as any other. When it is not (some
-//! group is large), the response streams: each group's remaining members
-//! are read `member_batch` at a time along the primary key while the body
-//! is written, so a response naming a 100,000-member group holds one batch,
-//! not the group, and sixteen such responses at once stay within a few MB.
+//! group is large), the response streams: while the body is written, a
+//! large group's members are read `member_batch` at a time along the
+//! primary key, and the groups not reached by the first read are read
+//! together when the first of them comes up. A response naming a
+//! 100,000-member group thus holds about one batch, not the group.
 //!
-//! Batches after the first are read outside the page's transaction, each a
+//! Reads after the first run outside the page's transaction, each a
 //! committed state of its own: a member added or removed while a large
 //! group streams may or may not appear, but a member present throughout is
 //! listed exactly once (keyset reads never skip or repeat a key).
@@ -25,7 +26,7 @@ use crate::scim::projection::ElementProjection;
 use crate::store::CHUNK;
 use crate::store::groups::{self as group_store, MemberRow};
 
-/// What is known of one group's members after the first read.
+/// What is known of one group's members.
 enum Read {
     /// All of them (possibly none).
     Whole(Vec<MemberRow>),
@@ -41,14 +42,23 @@ pub struct MemberFeed {
     ctx: Ctx,
     shape: ElementProjection,
     batch: u64,
+    /// The groups in page order.
+    order: Vec<Uuid>,
     groups: HashMap<Uuid, Read>,
 }
 
 /// Where one group's members stand while its resource is written.
 pub struct GroupMembers {
     read: Vec<MemberRow>,
-    /// Read on after this member (`Some(None)`: from the first), or stop.
-    next: Option<Option<Uuid>>,
+    next: Next,
+}
+
+enum Next {
+    Done,
+    /// Read on along the key after this member (from the first: `None`).
+    After(Option<Uuid>),
+    /// Read with the other unread groups, which are mostly small.
+    Unread,
 }
 
 impl MemberFeed {
@@ -62,38 +72,49 @@ impl MemberFeed {
         shape: ElementProjection,
         batch: u64,
     ) -> Result<Self, ServiceError> {
-        let mut groups = HashMap::with_capacity(group_ids.len());
-        for chunk in group_ids.chunks(CHUNK) {
-            let rows = group_store::first_members(c, ctx.tenant, chunk, batch).await?;
-            let ended = (rows.len() as u64) < batch;
-            let by_group = split_by_group(rows);
-            let last = by_group.last().map(|(g, _)| *g);
-            for gid in chunk {
-                groups.insert(
-                    *gid,
-                    if ended {
-                        Read::Whole(Vec::new())
-                    } else {
-                        Read::Unread
-                    },
-                );
-            }
-            for (gid, rows) in by_group {
-                let read = if !ended && Some(gid) == last {
-                    Read::Start(rows)
-                } else {
-                    Read::Whole(rows)
-                };
-                groups.insert(gid, read);
-            }
-        }
-        Ok(Self {
+        let mut feed = Self {
             db: db.clone(),
             ctx: ctx.clone(),
             shape,
             batch,
-            groups,
-        })
+            order: group_ids.to_vec(),
+            groups: HashMap::with_capacity(group_ids.len()),
+        };
+        for chunk in group_ids.chunks(CHUNK) {
+            feed.read_together(c, chunk).await?;
+        }
+        Ok(feed)
+    }
+
+    /// One statement for the members of several groups, at most a batch:
+    /// the groups it ends within are read whole, the one it stops in has
+    /// a start, any after that stay unread.
+    async fn read_together<C: ConnectionTrait>(
+        &mut self,
+        c: &C,
+        group_ids: &[Uuid],
+    ) -> Result<(), ServiceError> {
+        let rows = group_store::first_members(c, self.ctx.tenant, group_ids, self.batch).await?;
+        let ended = (rows.len() as u64) < self.batch;
+        let runs = split_by_group(rows);
+        let last = runs.last().map(|(g, _)| *g);
+        for gid in group_ids {
+            let read = if ended {
+                Read::Whole(Vec::new())
+            } else {
+                Read::Unread
+            };
+            self.groups.insert(*gid, read);
+        }
+        for (gid, rows) in runs {
+            let read = if !ended && Some(gid) == last {
+                Read::Start(rows)
+            } else {
+                Read::Whole(rows)
+            };
+            self.groups.insert(gid, read);
+        }
+        Ok(())
     }
 
     /// Whether every member was read with the page, so that they render
@@ -117,17 +138,20 @@ impl MemberFeed {
     /// feed's groups (a user on a mixed page).
     pub fn take(&mut self, id: Uuid) -> Option<GroupMembers> {
         Some(match self.groups.remove(&id)? {
-            Read::Whole(read) => GroupMembers { read, next: None },
+            Read::Whole(read) => GroupMembers {
+                read,
+                next: Next::Done,
+            },
             Read::Start(read) => {
                 let after = read.last().map(|r| r.member_id);
                 GroupMembers {
                     read,
-                    next: Some(after),
+                    next: Next::After(after),
                 }
             }
             Read::Unread => GroupMembers {
                 read: Vec::new(),
-                next: Some(None),
+                next: Next::Unread,
             },
         })
     }
@@ -136,25 +160,38 @@ impl MemberFeed {
     /// all are out. A batch may be empty when the projection leaves its
     /// members out.
     pub async fn next(
-        &self,
+        &mut self,
         group: Uuid,
         members: &mut GroupMembers,
     ) -> Result<Option<Vec<Value>>, ServiceError> {
-        if members.read.is_empty() {
-            let Some(after) = members.next else {
-                return Ok(None);
-            };
-            let rows =
-                group_store::members_after(&self.db, self.ctx.tenant, group, after, self.batch)
-                    .await?;
-            members.next = match rows.last() {
-                Some(last) if rows.len() as u64 == self.batch => Some(Some(last.member_id)),
-                _ => None,
-            };
-            if rows.is_empty() {
-                return Ok(None);
+        while members.read.is_empty() {
+            match members.next {
+                Next::Done => return Ok(None),
+                Next::Unread => {
+                    self.read_ahead(group).await?;
+                    // Still unread: the statement filled up with groups
+                    // that sort before it; read it on its own.
+                    *members = self.take(group).unwrap_or(GroupMembers {
+                        read: Vec::new(),
+                        next: Next::After(None),
+                    });
+                    if matches!(members.next, Next::Unread) {
+                        members.next = Next::After(None);
+                    }
+                }
+                Next::After(after) => {
+                    let (tenant, batch) = (self.ctx.tenant, self.batch);
+                    let rows =
+                        group_store::members_after(&self.db, tenant, group, after, batch).await?;
+                    members.next = match rows.last() {
+                        Some(last) if rows.len() as u64 == batch => {
+                            Next::After(Some(last.member_id))
+                        }
+                        _ => Next::Done,
+                    };
+                    members.read = rows;
+                }
             }
-            members.read = rows;
         }
         Ok(Some(
             std::mem::take(&mut members.read)
@@ -162,6 +199,27 @@ impl MemberFeed {
                 .filter_map(|r| self.shape.apply(member_json(&self.ctx, r)))
                 .collect(),
         ))
+    }
+
+    /// Reads `group` together with the unread groups after it on the page,
+    /// unless what is already held would grow past a batch.
+    async fn read_ahead(&mut self, group: Uuid) -> Result<(), ServiceError> {
+        let held: usize = self
+            .groups
+            .values()
+            .map(|r| match r {
+                Read::Whole(rows) | Read::Start(rows) => rows.len(),
+                Read::Unread => 0,
+            })
+            .sum();
+        let mut ids = vec![group];
+        if (held as u64) < self.batch {
+            let after = self.order.iter().skip_while(|g| **g != group).skip(1);
+            let unread = after.filter(|g| matches!(self.groups.get(*g), Some(Read::Unread)));
+            ids.extend(unread.take(CHUNK - 1));
+        }
+        let db = self.db.clone();
+        self.read_together(&db, &ids).await
     }
 }
 
