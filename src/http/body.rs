@@ -143,14 +143,21 @@ pub fn read_streamed(
             .insert_header((ETAG, etag(view.version)))
             .finish();
     }
-    match members {
-        Some(members) => {
-            let mut resp = HttpResponse::build(StatusCode::OK);
-            resp.insert_header((ETAG, etag(view.version)));
-            stream::resource(resp, view, members)
-        }
-        None => resource_response(StatusCode::OK, view),
-    }
+    streamed_response(StatusCode::OK, view, members)
+}
+
+/// `resource_response` for a resource whose members may still be to read.
+pub fn streamed_response(
+    status: StatusCode,
+    view: ResourceView,
+    members: Option<MemberFeed>,
+) -> HttpResponse {
+    let Some(members) = members else {
+        return resource_response(status, view);
+    };
+    let mut resp = HttpResponse::build(status);
+    resp.insert_header((ETAG, etag(view.version)));
+    stream::resource(resp, view, members)
 }
 
 /// The request's `attributes` / `excludedAttributes` for one resource.

@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::AppState;
 use super::body::{
     ScimJson, page_response, projected, projection, query_pairs, read_streamed, resource_response,
+    streamed_response,
 };
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::list::ListParams;
@@ -82,15 +83,12 @@ async fn replace(
     id: web::Path<String>,
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
-    let with_members = projection(&state, &req, KIND)?.includes("members");
-    let view = state
+    let projection = projection(&state, &req, KIND)?;
+    let written = state
         .services
-        .replace_group(&state.ctx(&req), &id, body.0, with_members)
+        .replace_group(&state.ctx(&req), &id, body.0, Answer::Shaped(&projection))
         .await?;
-    Ok(resource_response(
-        StatusCode::OK,
-        projected(&state, &req, KIND, view)?,
-    ))
+    Ok(write_response(written))
 }
 
 async fn patch(
@@ -99,23 +97,25 @@ async fn patch(
     id: web::Path<String>,
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
+    let projection = projection(&state, &req, KIND)?;
     let answer = if state.group_patch_no_content {
         Answer::Nothing
-    } else if projection(&state, &req, KIND)?.includes("members") {
-        Answer::Full
     } else {
-        Answer::WithoutMembers
+        Answer::Shaped(&projection)
     };
-    match state
+    let written = state
         .services
         .patch_group(&state.ctx(&req), &id, body.0, answer)
-        .await?
-    {
-        GroupWrite::View(view) => Ok(resource_response(
-            StatusCode::OK,
-            projected(&state, &req, KIND, view)?,
-        )),
-        GroupWrite::Done => Ok(HttpResponse::NoContent().finish()),
+        .await?;
+    Ok(write_response(written))
+}
+
+fn write_response(written: GroupWrite) -> HttpResponse {
+    match written {
+        GroupWrite::View(view, members) => {
+            streamed_response(StatusCode::OK, view, members.map(|m| *m))
+        }
+        GroupWrite::Done => HttpResponse::NoContent().finish(),
     }
 }
 

@@ -85,6 +85,7 @@ impl Writer {
         });
         resp.content_type(SCIM_CONTENT_TYPE).streaming(body)
     }
+
     /// The next piece of the body; `None` after the last.
     async fn chunk(&mut self) -> Result<Option<Bytes>, ServiceError> {
         if self.done {

@@ -183,7 +183,7 @@ impl Services {
                 .patch_group(&plain, &d.group_id, body, Answer::WithoutMembers)
                 .await
             {
-                Ok(GroupWrite::View(v)) => {
+                Ok(GroupWrite::View(v, _)) => {
                     if let Some(Ok(done)) =
                         run.outcomes.get_mut(&d.index).map(|o| o.result.as_mut())
                     {
@@ -226,7 +226,15 @@ impl Services {
             (ResourceKind::Group, Method::Post) => self.create_group(&ctx, data).await?,
             (ResourceKind::User, Method::Put) => self.replace_user(&ctx, &id, data).await?,
             (ResourceKind::Group, Method::Put) => {
-                self.replace_group(&ctx, &id, data, false).await?
+                match self
+                    .replace_group(&ctx, &id, data, Answer::WithoutMembers)
+                    .await?
+                {
+                    GroupWrite::View(v, _) => v,
+                    GroupWrite::Done => {
+                        return Err(ServiceError::Internal("no view after bulk put".to_owned()));
+                    }
+                }
             }
             (ResourceKind::User, Method::Patch) => self.patch_user(&ctx, &id, data).await?,
             (ResourceKind::Group, Method::Patch) => {
@@ -234,7 +242,7 @@ impl Services {
                     .patch_group(&ctx, &id, data, Answer::WithoutMembers)
                     .await?
                 {
-                    GroupWrite::View(v) => v,
+                    GroupWrite::View(v, _) => v,
                     GroupWrite::Done => {
                         return Err(ServiceError::Internal(
                             "no view after bulk patch".to_owned(),

@@ -21,20 +21,22 @@ use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::Group;
 
-/// What a write returns: the group, or only that it succeeded when the
-/// caller does not want a body (large groups answered with 204).
+/// What a write returns: the group (with its members to stream when they
+/// are many), or only that it succeeded when the caller does not want a
+/// body (large groups answered with 204).
 pub enum GroupWrite {
-    View(ResourceView),
+    View(ResourceView, Option<Box<MemberFeed>>),
     Done,
 }
 
 /// How much of the group a write answers with. Members are the expensive
 /// part: a caller that will not show them must not pay for loading them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'p> {
     Nothing,
     WithoutMembers,
-    Full,
+    /// As the request's `attributes` / `excludedAttributes` shape it.
+    Shaped(&'p Projection<'p>),
 }
 
 impl Services {
@@ -106,8 +108,8 @@ impl Services {
         ctx: &Ctx,
         id: &str,
         input: Value,
-        with_members: bool,
-    ) -> Result<ResourceView, ServiceError> {
+        answer: Answer<'_>,
+    ) -> Result<GroupWrite, ServiceError> {
         let gid = parse_id(KIND, id)?;
         let record = GroupRecord::from_json(&self.registry, &self.settings.dialect, input)?;
         let plan = MemberPlan {
@@ -121,7 +123,7 @@ impl Services {
             self.write_group(txn, ctx, &current, &record, &plan).await
         })
         .await?;
-        self.get_group(ctx, id, with_members).await
+        self.answer(ctx, id, answer).await
     }
 
     pub async fn patch_group(
@@ -129,7 +131,7 @@ impl Services {
         ctx: &Ctx,
         id: &str,
         body: Value,
-        answer: Answer,
+        answer: Answer<'_>,
     ) -> Result<GroupWrite, ServiceError> {
         let gid = parse_id(KIND, id)?;
         let ops = patch::parse_request(body, &self.settings.dialect)?;
@@ -151,12 +153,28 @@ impl Services {
             self.write_group(txn, ctx, &current, &record, &plan).await
         })
         .await?;
-        // Read after the commit: rendering a large group must not hold the
-        // write lock, and a retried write must not re-run after a read fails.
+        self.answer(ctx, id, answer).await
+    }
+
+    /// The group as a write answers with it, read after the commit:
+    /// rendering a large group must not hold the write lock, and a retried
+    /// write must not re-run after a read fails.
+    async fn answer(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        answer: Answer<'_>,
+    ) -> Result<GroupWrite, ServiceError> {
         match answer {
             Answer::Nothing => Ok(GroupWrite::Done),
-            Answer::WithoutMembers => Ok(GroupWrite::View(self.get_group(ctx, id, false).await?)),
-            Answer::Full => Ok(GroupWrite::View(self.get_group(ctx, id, true).await?)),
+            Answer::WithoutMembers => Ok(GroupWrite::View(
+                self.get_group(ctx, id, false).await?,
+                None,
+            )),
+            Answer::Shaped(projection) => {
+                let (view, members) = self.read_group(ctx, id, projection).await?;
+                Ok(GroupWrite::View(view, members.map(Box::new)))
+            }
         }
     }
 

@@ -14,6 +14,7 @@ on_both_databases!(
     large_groups_list_every_member_once,
     streamed_members_honour_the_projection,
     lookups_and_root_search_stream_only_groups,
+    writes_answer_with_streamed_members,
 );
 
 const BATCH: u64 = 3;
@@ -223,4 +224,43 @@ async fn lookups_and_root_search_stream_only_groups(default: TestApp) {
             .map_or(1, |(_, _, m)| m.len());
         assert_eq!(member_ids(res).len(), expected, "{}", res["displayName"]);
     }
+}
+
+async fn writes_answer_with_streamed_members(default: TestApp) {
+    let f = fixture(default).await;
+    let (big, members) = (&f.groups[0].1, &f.groups[0].2);
+    let extra = f.app.create_user("extra@example.com").await;
+    let add = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": extra}]}]
+    });
+    let r = f.app.patch(&format!("/Groups/{big}"), &add).await;
+    r.assert_status(200);
+    assert!(is_streamed(&r));
+    assert!(r.header("etag").is_some());
+    let listed: BTreeSet<String> = member_ids(&r.body).into_iter().collect();
+    let mut expected: BTreeSet<String> = members.iter().cloned().collect();
+    expected.insert(extra.clone());
+    assert_eq!(listed, expected);
+    assert_eq!(member_ids(&r.body).len(), 8);
+
+    let path = format!("/Groups/{big}?excludedAttributes=members");
+    let r = f.app.patch(&path, &add).await;
+    r.assert_status(200);
+    assert!(!is_streamed(&r));
+    assert!(r.body.get("members").is_none());
+
+    let put = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "big",
+        "members": members[..4].iter().map(|m| json!({"value": m})).collect::<Vec<_>>()
+    });
+    let r = f
+        .app
+        .put(&format!("/Groups/{big}?attributes=members.value"), &put)
+        .await;
+    r.assert_status(200);
+    assert!(is_streamed(&r));
+    assert_eq!(member_ids(&r.body).len(), 4);
+    assert!(r.body.get("displayName").is_none(), "{}", r.text);
 }
