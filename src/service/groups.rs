@@ -60,25 +60,22 @@ impl Services {
             let resolved = self.resolve_members(&txn, ctx, id, members).await?;
             group_store::add_members(&txn, ctx.tenant, id, &resolved).await?;
         }
-        let view = self.load_group(&txn, ctx, id, true).await?;
+        let view = self.load_group(&txn, ctx, id).await?;
         txn.commit().await?;
         Ok(view)
     }
 
-    pub async fn get_group(
+    /// The group without its members, for answers that do not show them.
+    async fn group_without_members(
         &self,
         ctx: &Ctx,
         id: &str,
-        with_members: bool,
     ) -> Result<ResourceView, ServiceError> {
         let gid = parse_id(KIND, id)?;
-        let txn = self.db.begin().await?;
-        let view = self.load_group(&txn, ctx, gid, with_members).await;
-        txn.commit().await?;
-        view.map_err(|e| match e {
-            ServiceError::NotFound { .. } => ServiceError::not_found(KIND, id),
-            other => other,
-        })
+        let row = group_store::find(&self.db, ctx.tenant, gid)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(KIND, id))?;
+        Ok(group_view(ctx, &row, None))
     }
 
     /// A group as GET shows it, shaped by the request's projection; a large
@@ -168,7 +165,7 @@ impl Services {
         match answer {
             Answer::Nothing => Ok(GroupWrite::Done),
             Answer::WithoutMembers => Ok(GroupWrite::View(
-                self.get_group(ctx, id, false).await?,
+                self.group_without_members(ctx, id).await?,
                 None,
             )),
             Answer::Shaped(projection) => {
@@ -303,19 +300,17 @@ impl Services {
             .collect()
     }
 
+    /// A created group with all its members, which the request named
+    /// (so they are bounded by the request body).
     async fn load_group(
         &self,
         txn: &DatabaseTransaction,
         ctx: &Ctx,
         gid: Uuid,
-        with_members: bool,
     ) -> Result<ResourceView, ServiceError> {
         let row = group_store::find(txn, ctx.tenant, gid)
             .await?
             .ok_or_else(|| ServiceError::not_found(KIND, &gid.to_string()))?;
-        if !with_members {
-            return Ok(group_view(ctx, &row, None));
-        }
         let members = group_store::members_of(txn, ctx.tenant, &[gid]).await?;
         let refs: Vec<_> = members.iter().collect();
         Ok(group_view(ctx, &row, Some(&refs)))
