@@ -43,7 +43,6 @@ pub fn resource(
 
 /// The resource being written and how far its members have got.
 struct OpenGroup {
-    id: Uuid,
     members: GroupMembers,
     /// `"members":[` is written (only once one member is shown).
     listed: bool,
@@ -103,9 +102,12 @@ impl Writer {
     async fn members_of(&mut self, mut group: OpenGroup) -> Result<(), ServiceError> {
         let batch = self
             .members
-            .next(group.id, &mut group.members)
+            .next(&mut group.members)
             .await
-            .inspect_err(|e| log::error!("group {}: members cut short: {e}", group.id))?;
+            .inspect_err(|e| {
+                let id = group.members.group();
+                log::error!("group {id}: members cut short: {e}");
+            })?;
         let Some(values) = batch else {
             self.buf
                 .extend_from_slice(if group.listed { b"]}" } else { b"}" });
@@ -137,11 +139,10 @@ impl Writer {
         close_later(&mut self.buf, &view.body);
         let members = Uuid::parse_str(&view.id)
             .ok()
-            .and_then(|id| Some((id, self.members.take(id)?)));
+            .and_then(|id| self.members.take(id));
         match members {
-            Some((id, members)) => {
+            Some(members) => {
                 self.open = Some(OpenGroup {
-                    id,
                     members,
                     listed: false,
                 });

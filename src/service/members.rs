@@ -49,8 +49,16 @@ pub struct MemberFeed {
 
 /// Where one group's members stand while its resource is written.
 pub struct GroupMembers {
+    group: Uuid,
     read: Vec<MemberRow>,
     next: Next,
+}
+
+impl GroupMembers {
+    /// The group these members belong to.
+    pub fn group(&self) -> Uuid {
+        self.group
+    }
 }
 
 enum Next {
@@ -139,17 +147,20 @@ impl MemberFeed {
     pub fn take(&mut self, id: Uuid) -> Option<GroupMembers> {
         Some(match self.groups.remove(&id)? {
             Read::Whole(read) => GroupMembers {
+                group: id,
                 read,
                 next: Next::Done,
             },
             Read::Start(read) => {
                 let after = read.last().map(|r| r.member_id);
                 GroupMembers {
+                    group: id,
                     read,
                     next: Next::After(after),
                 }
             }
             Read::Unread => GroupMembers {
+                group: id,
                 read: Vec::new(),
                 next: Next::Unread,
             },
@@ -161,9 +172,9 @@ impl MemberFeed {
     /// members out.
     pub async fn next(
         &mut self,
-        group: Uuid,
         members: &mut GroupMembers,
     ) -> Result<Option<Vec<Value>>, ServiceError> {
+        let group = members.group;
         while members.read.is_empty() {
             match members.next {
                 Next::Done => return Ok(None),
@@ -172,6 +183,7 @@ impl MemberFeed {
                     // Still unread: the statement filled up with groups
                     // that sort before it; read it on its own.
                     *members = self.take(group).unwrap_or(GroupMembers {
+                        group,
                         read: Vec::new(),
                         next: Next::After(None),
                     });
