@@ -2,9 +2,11 @@
 //! connection or transaction; the service layer decides the transaction.
 
 pub mod groups;
+pub mod inline;
 pub mod oauth;
 pub mod query;
 pub mod reindex;
+pub mod source;
 pub mod tokens;
 pub mod users;
 

@@ -1,0 +1,315 @@
+//! SQLite reads on the calling thread.
+//!
+//! sqlx runs each SQLite connection on a thread of its own: every
+//! statement is sent there and its rows come back one by one, each
+//! crossing threads. For a key lookup those hand-offs and the wake-ups
+//! behind them cost several times the lookup itself (stop-9 profile: 43 %
+//! of the process's CPU in the scheduler). Hot point reads therefore run
+//! the statement SeaORM builds on a connection owned by the worker thread
+//! that serves the request. A lookup by key takes microseconds, so the
+//! worker is not held up any longer than by rendering the answer.
+//!
+//! A statement that turns out expensive (a filter no index serves, a
+//! sort over many rows) would hold up every other request on the worker,
+//! so each one runs under a budget of SQLite VM instructions: past it,
+//! SQLite interrupts it and the caller runs it on the pool instead (see
+//! `source::Reads`). The wasted work is bounded by the budget.
+//!
+//! Writes and everything else stay on the sqlx pools. WAL lets these
+//! readers see every committed write without blocking the writer.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, Row, params_from_iter, types::Value as Param};
+use sea_orm::sea_query::Value;
+use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+use sea_orm::{DbErr, Statement};
+
+use crate::config::DatabaseUrl;
+
+/// Statements kept prepared per thread: the handful of hot reads.
+const PREPARED: usize = 32;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often (in VM instructions) SQLite checks the budget.
+const CHECK_EVERY: i32 = 1_000;
+
+/// Checks a statement may pass before it is interrupted: 10,000 VM
+/// instructions, at most about 2.5 ms even when each one extracts JSON
+/// (measured: 100,000 took 25 ms scanning users by `title`). Lookups by
+/// key or by an indexed attribute take 14 to 90.
+const BUDGET_CHECKS: u32 = 10;
+
+/// Opens one read-only connection per worker thread, on first use.
+#[derive(Clone, Debug)]
+pub struct InlineReads {
+    /// Tells this database's connections from another's on the same
+    /// thread (tests run many apps in one process).
+    id: u64,
+    path: PathBuf,
+}
+
+/// A thread's connection, and the budget checks its current statement has
+/// used (shared with SQLite's progress handler).
+struct Open {
+    id: u64,
+    connection: Connection,
+    checks: Arc<AtomicU32>,
+}
+
+thread_local! {
+    static OPEN: RefCell<Option<Open>> = const { RefCell::new(None) };
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+impl InlineReads {
+    /// `None` for databases other than a SQLite file.
+    pub fn for_url(url: &DatabaseUrl) -> Option<Self> {
+        let text = url.expose();
+        let in_memory = text.contains(":memory:") || text.contains("mode=memory");
+        if !url.is_sqlite() || in_memory {
+            return None;
+        }
+        let options = SqliteConnectOptions::from_str(text).ok()?;
+        let path = options.get_filename().to_path_buf();
+        Some(Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            path,
+        })
+    }
+
+    /// Runs `stmt` and maps each row with `map`; `None` if it ran past
+    /// its budget or binds a value this path does not handle, so that it
+    /// should run elsewhere.
+    pub fn all<T>(
+        &self,
+        stmt: &Statement,
+        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<Vec<T>>, DbErr> {
+        let Some(params) = params(stmt) else {
+            return Ok(None);
+        };
+        let found = self.with_connection(|c| {
+            let mut prepared = c.prepare_cached(&stmt.sql)?;
+            let rows = prepared.query_map(params_from_iter(params), map)?;
+            rows.collect::<rusqlite::Result<Vec<T>>>()
+        });
+        match found {
+            Ok(rows) => Ok(Some(rows)),
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) => Ok(None),
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    fn with_connection<T>(
+        &self,
+        run: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        OPEN.with(|open| {
+            let mut open = open.borrow_mut();
+            let current = match open.take() {
+                Some(o) if o.id == self.id => o,
+                _ => self.open()?,
+            };
+            current.checks.store(0, Ordering::Relaxed);
+            let result = run(&current.connection);
+            *open = Some(current);
+            result
+        })
+    }
+
+    fn open(&self) -> rusqlite::Result<Open> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(&self.path, flags)?;
+        connection.busy_timeout(BUSY_TIMEOUT)?;
+        connection.set_prepared_statement_cache_capacity(PREPARED);
+        let checks = Arc::new(AtomicU32::new(0));
+        let counted = Arc::clone(&checks);
+        let over_budget = move || counted.fetch_add(1, Ordering::Relaxed) >= BUDGET_CHECKS;
+        connection.progress_handler(CHECK_EVERY, Some(over_budget))?;
+        Ok(Open {
+            id: self.id,
+            connection,
+            checks,
+        })
+    }
+}
+
+fn db_err(e: impl std::fmt::Display) -> DbErr {
+    DbErr::Custom(format!("sqlite: {e}"))
+}
+
+/// The statement's bound values as SQLite stores them: uuids as 16-byte
+/// blobs, booleans as integers, JSON as text, as sqlx writes them. `None`
+/// for a type no hot read binds.
+fn params(stmt: &Statement) -> Option<Vec<Param>> {
+    let Some(values) = &stmt.values else {
+        return Some(Vec::new());
+    };
+    values.0.iter().map(param).collect()
+}
+
+fn param(v: &Value) -> Option<Param> {
+    Some(match v {
+        Value::Uuid(Some(u)) => Param::Blob(u.as_bytes().to_vec()),
+        Value::String(Some(s)) => Param::Text(s.clone()),
+        Value::Bool(Some(b)) => Param::Integer(i64::from(*b)),
+        Value::Int(Some(i)) => Param::Integer(i64::from(*i)),
+        Value::BigInt(Some(i)) => Param::Integer(*i),
+        Value::Unsigned(Some(i)) => Param::Integer(i64::from(*i)),
+        Value::BigUnsigned(Some(i)) => Param::Integer(i64::try_from(*i).ok()?),
+        Value::Double(Some(f)) => Param::Real(*f),
+        Value::Json(Some(j)) => Param::Text(j.to_string()),
+        Value::Uuid(None)
+        | Value::String(None)
+        | Value::Bool(None)
+        | Value::Int(None)
+        | Value::BigInt(None)
+        | Value::Json(None) => Param::Null,
+        _ => return None,
+    })
+}
+
+/// Column readers for the types sqlx writes.
+pub mod column {
+    use rusqlite::Row;
+    use rusqlite::types::Type;
+    use serde_json::Value as Json;
+    use uuid::Uuid;
+
+    pub fn uuid(row: &Row<'_>, name: &str) -> rusqlite::Result<Uuid> {
+        let bytes: Vec<u8> = row.get(name)?;
+        Uuid::from_slice(&bytes).map_err(|e| conversion(name, Type::Blob, e))
+    }
+
+    pub fn json(row: &Row<'_>, name: &str) -> rusqlite::Result<Json> {
+        let text: String = row.get(name)?;
+        serde_json::from_str(&text).map_err(|e| conversion(name, Type::Text, e))
+    }
+
+    pub fn json_opt(row: &Row<'_>, name: &str) -> rusqlite::Result<Option<Json>> {
+        let text: Option<String> = row.get(name)?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| conversion(name, Type::Text, e)))
+            .transpose()
+    }
+
+    fn conversion(
+        name: &str,
+        ty: Type,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> rusqlite::Error {
+        rusqlite::Error::FromSqlConversionFailure(0, ty, format!("{name}: {e}").into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{DbBackend, Statement};
+    use uuid::Uuid;
+
+    /// A SQLite file with `n` rows in `t(id BLOB PRIMARY KEY, doc TEXT)`.
+    fn database(n: u32) -> (tempfile::TempDir, DatabaseUrl, Vec<Uuid>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        let c = Connection::open(&path).expect("open");
+        c.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (id BLOB PRIMARY KEY, doc TEXT)")
+            .expect("schema");
+        let ids: Vec<Uuid> = (0..n).map(|_| Uuid::new_v4()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            c.execute(
+                "INSERT INTO t VALUES (?1, ?2)",
+                (id.as_bytes().to_vec(), format!("{{\"n\":{i}}}")),
+            )
+            .expect("insert");
+        }
+        let url = DatabaseUrl::new(format!("sqlite://{}?mode=rwc", path.display()));
+        (dir, url, ids)
+    }
+
+    fn stmt(sql: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+    }
+
+    fn doc(reads: &InlineReads, id: Uuid) -> Option<Vec<serde_json::Value>> {
+        let by_id = stmt("SELECT id, doc FROM t WHERE id = ?", vec![id.into()]);
+        reads
+            .all(&by_id, |row| {
+                assert_eq!(column::uuid(row, "id")?, id);
+                column::json(row, "doc")
+            })
+            .expect("no error")
+    }
+
+    #[test]
+    fn a_lookup_binds_uuids_as_blobs_and_reads_json() {
+        let (_dir, url, ids) = database(3);
+        let reads = InlineReads::for_url(&url).expect("a SQLite file");
+        let found = doc(&reads, ids[1]).expect("within budget");
+        assert_eq!(found, vec![serde_json::json!({"n": 1})]);
+        assert_eq!(doc(&reads, Uuid::new_v4()), Some(Vec::new()));
+    }
+
+    #[test]
+    fn a_statement_past_its_budget_is_handed_back_and_the_next_one_runs() {
+        let (_dir, url, ids) = database(2);
+        let reads = InlineReads::for_url(&url).expect("a SQLite file");
+        let long = stmt(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) \
+             SELECT count(*) AS c FROM n",
+            Vec::new(),
+        );
+        let counted = reads
+            .all(&long, |row| row.get::<_, i64>("c"))
+            .expect("no error");
+        assert_eq!(counted, None, "a million-row scan must not finish inline");
+        let short = stmt(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
+             SELECT count(*) AS c FROM n",
+            Vec::new(),
+        );
+        let counted = reads.all(&short, |row| row.get::<_, i64>("c"));
+        assert_eq!(counted.expect("no error"), Some(vec![100]));
+        assert!(doc(&reads, ids[0]).is_some(), "the budget starts afresh");
+    }
+
+    #[test]
+    fn two_databases_on_one_thread_each_read_their_own() {
+        let (_a, url_a, ids_a) = database(1);
+        let (_b, url_b, ids_b) = database(1);
+        let (a, b) = (
+            InlineReads::for_url(&url_a).expect("file"),
+            InlineReads::for_url(&url_b).expect("file"),
+        );
+        for _ in 0..2 {
+            assert_eq!(doc(&a, ids_a[0]).map(|d| d.len()), Some(1));
+            assert_eq!(doc(&a, ids_b[0]).map(|d| d.len()), Some(0));
+            assert_eq!(doc(&b, ids_b[0]).map(|d| d.len()), Some(1));
+        }
+    }
+
+    #[test]
+    fn only_sqlite_files_are_read_inline() {
+        for url in ["mysql://u:p@localhost/db", "sqlite::memory:"] {
+            assert!(
+                InlineReads::for_url(&DatabaseUrl::new(url)).is_none(),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failing_statement_is_an_error_not_a_fallback() {
+        let (_dir, url, _) = database(1);
+        let reads = InlineReads::for_url(&url).expect("file");
+        let bad = stmt("SELECT nope FROM t", Vec::new());
+        assert!(reads.all(&bad, |row| row.get::<_, i64>(0)).is_err());
+    }
+}

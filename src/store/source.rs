@@ -1,0 +1,123 @@
+//! Where a read runs: any SeaORM connection or transaction, or SQLite on
+//! the calling thread (`inline`). Store functions that serve hot reads
+//! take a `Source`, so one query builder serves both.
+
+use std::future::Future;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement};
+
+use super::inline::InlineReads;
+
+/// A row type both ways of reading can produce.
+pub trait Decode: FromQueryResult + Sized + Send + Sync {
+    /// The row from the statement SeaORM built for it, read by column name.
+    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+pub trait Source {
+    fn backend(&self) -> DbBackend;
+
+    /// Every row `stmt` returns.
+    fn rows<T: Decode>(&self, stmt: Statement) -> impl Future<Output = Result<Vec<T>, DbErr>>;
+}
+
+impl<C: ConnectionTrait> Source for C {
+    fn backend(&self) -> DbBackend {
+        self.get_database_backend()
+    }
+
+    async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
+        T::find_by_statement(stmt).all(self).await
+    }
+}
+
+/// Reads outside a transaction: on the calling thread where the database
+/// allows it and the statement is cheap, on the pool otherwise.
+#[derive(Clone, Copy)]
+pub struct Reads<'a> {
+    pub pool: &'a DatabaseConnection,
+    pub inline: Option<&'a InlineReads>,
+}
+
+impl Source for Reads<'_> {
+    fn backend(&self) -> DbBackend {
+        self.pool.get_database_backend()
+    }
+
+    async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
+        // The pool is the authority: whatever the inline path cannot do,
+        // or fails at, the pool does (and reports its own errors).
+        match self.inline.map(|inline| inline.all(&stmt, T::decode)) {
+            Some(Ok(Some(rows))) => return Ok(rows),
+            Some(Ok(None)) => log::debug!("read on the pool, not inline: {}", stmt.sql),
+            Some(Err(e)) => log::warn!("inline read failed, read on the pool: {e}"),
+            None => {}
+        }
+        self.pool.rows(stmt).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{DbBackend, FromQueryResult, Statement};
+
+    use super::*;
+    use crate::config::DatabaseUrl;
+
+    #[derive(Debug, PartialEq, FromQueryResult)]
+    struct Counted {
+        c: i64,
+    }
+
+    impl Decode for Counted {
+        fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+            Ok(Self { c: row.get("c")? })
+        }
+    }
+
+    fn counting_to(n: u32) -> Statement {
+        Statement::from_string(
+            DbBackend::Sqlite,
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+                 SELECT count(*) AS c FROM n"
+            ),
+        )
+    }
+
+    #[actix_web::test]
+    async fn what_the_inline_budget_stops_is_read_on_the_pool() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = DatabaseUrl::new(format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.db").display()
+        ));
+        let pool = crate::store::connect(&url, 2, Duration::from_secs(5))
+            .await
+            .expect("pool");
+        let inline = InlineReads::for_url(&url).expect("a SQLite file");
+        let inline_alone = inline.all(&counting_to(1_000_000), Counted::decode);
+        assert_eq!(inline_alone.expect("no error"), None);
+
+        let reads = Reads {
+            pool: &pool,
+            inline: Some(&inline),
+        };
+        for n in [100, 1_000_000] {
+            let counted: Vec<Counted> = reads.rows(counting_to(n)).await.expect("read");
+            assert_eq!(counted, vec![Counted { c: i64::from(n) }]);
+        }
+
+        // A bound type the inline path leaves alone goes to the pool too.
+        let tiny = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT ? AS c",
+            [sea_orm::Value::TinyInt(Some(7))],
+        );
+        assert_eq!(inline.all(&tiny, Counted::decode).expect("no error"), None);
+        let counted: Vec<Counted> = reads.rows(tiny).await.expect("read");
+        assert_eq!(counted, vec![Counted { c: 7 }]);
+    }
+}
