@@ -122,6 +122,7 @@ pub async fn app_state(
     };
     let services = Services {
         writer: connect_writer(config, &db).await?,
+        inline: store::inline::InlineReads::for_url(&config.database.url),
         db,
         registry: Arc::new(registry(config)?),
         settings: Settings {

@@ -6,6 +6,7 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::list::Rendered;
 use super::members::MemberFeed;
 use super::render::{ResourceView, group_view};
 use super::retry::with_retry;
@@ -16,6 +17,7 @@ use crate::scim::patch::{self, MemberPlan, Target};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::validate::check_immutable;
+use crate::store::source::Source;
 use crate::store::{self, groups as group_store, users as user_store};
 use crate::time::now_ms;
 
@@ -72,7 +74,7 @@ impl Services {
         id: &str,
     ) -> Result<ResourceView, ServiceError> {
         let gid = parse_id(KIND, id)?;
-        let row = group_store::find(&self.db, ctx.tenant, gid)
+        let row = group_store::find(&self.reads(), ctx.tenant, gid)
             .await?
             .ok_or_else(|| ServiceError::not_found(KIND, id))?;
         Ok(group_view(ctx, &row, None))
@@ -87,15 +89,33 @@ impl Services {
         projection: &Projection<'_>,
     ) -> Result<(ResourceView, Option<MemberFeed>), ServiceError> {
         let gid = parse_id(KIND, id)?;
-        let txn = self.db.begin().await?;
-        let row = group_store::find(&txn, ctx.tenant, gid)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(KIND, id))?;
-        let rendered = self.group_views(&txn, ctx, &[row], projection).await?;
-        txn.commit().await?;
+        // Only the members need a transaction to agree with the row.
+        let rendered = if projection.element("members").is_some() {
+            let txn = self.db.begin().await?;
+            let rendered = self.group_alone(&txn, ctx, gid, id, projection).await?;
+            txn.commit().await?;
+            rendered
+        } else {
+            self.group_alone(&self.reads(), ctx, gid, id, projection)
+                .await?
+        };
         let view = rendered.resources.into_iter().next();
         let view = view.ok_or_else(|| ServiceError::not_found(KIND, id))?;
         Ok((view, rendered.members))
+    }
+
+    async fn group_alone<S: Source>(
+        &self,
+        c: &S,
+        ctx: &Ctx,
+        gid: Uuid,
+        id: &str,
+        projection: &Projection<'_>,
+    ) -> Result<Rendered, ServiceError> {
+        let row = group_store::find(c, ctx.tenant, gid)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(KIND, id))?;
+        self.group_views(c, ctx, &[row], projection).await
     }
 
     /// PUT replaces the group, members included: members left out are

@@ -5,7 +5,7 @@
 //! they load besides the rows.
 
 use entity::{group, user};
-use sea_orm::{Condition, ConnectionTrait, EntityTrait, FromQueryResult, Select, TransactionTrait};
+use sea_orm::{Condition, ConnectionTrait, EntityTrait, Select, TransactionTrait};
 use uuid::Uuid;
 
 use super::members::MemberFeed;
@@ -19,6 +19,7 @@ use crate::scim::resource::ResourceKind;
 use crate::store::groups::MemberRow;
 use crate::store::query::filter_condition;
 use crate::store::query::page::{self, Keyed, PageError, Position, Sort, Start};
+use crate::store::source::{Decode, Source};
 use crate::store::{groups as group_store, users as user_store};
 use crate::time::now_ms;
 
@@ -69,7 +70,7 @@ struct ListQuery<'p, E: Listed> {
 }
 
 impl<E: Listed> ListQuery<'_, E> {
-    async fn fetch<C: ConnectionTrait>(&self, c: &C) -> Result<Vec<E::Model>, ServiceError> {
+    async fn fetch<S: Source>(&self, c: &S) -> Result<Vec<E::Model>, ServiceError> {
         if self.params.count == 0 {
             return Ok(Vec::new());
         }
@@ -154,18 +155,16 @@ impl<M> Listing<M> {
 }
 
 /// A resource table that can be listed.
-pub(super) trait Listed:
-    EntityTrait<Model: FromQueryResult + Keyed + Sized + Send + Sync>
-{
+pub(super) trait Listed: EntityTrait<Model: Decode + Keyed> {
     const KIND: ResourceKind;
 
     /// The rows of one tenant that satisfy `cond`.
     fn matching(tenant: Uuid, cond: Condition) -> Select<Self>;
 
     /// The rows as the response shows them, with what they need loaded.
-    fn views<'a, C: ConnectionTrait>(
+    fn views<'a, S: Source>(
         services: &'a Services,
-        c: &'a C,
+        c: &'a S,
         ctx: &'a Ctx,
         rows: &'a [Self::Model],
         projection: &'a Projection<'a>,
@@ -179,9 +178,9 @@ impl Listed for user::Entity {
         user_store::matching(tenant, cond)
     }
 
-    async fn views<'a, C: ConnectionTrait>(
+    async fn views<'a, S: Source>(
         services: &'a Services,
-        c: &'a C,
+        c: &'a S,
         ctx: &'a Ctx,
         rows: &'a [user::Model],
         projection: &'a Projection<'a>,
@@ -197,9 +196,9 @@ impl Listed for group::Entity {
         group_store::matching(tenant, cond)
     }
 
-    fn views<'a, C: ConnectionTrait>(
+    fn views<'a, S: Source>(
         services: &'a Services,
-        c: &'a C,
+        c: &'a S,
         ctx: &'a Ctx,
         rows: &'a [group::Model],
         projection: &'a Projection<'a>,
@@ -237,10 +236,11 @@ impl Services {
         // the page then gives the total, and with no count to agree with
         // it needs no transaction either. Three round trips fewer.
         if params.filter.is_some() {
-            let rows = query.fetch(&self.db).await?;
+            let reads = self.reads();
+            let rows = query.fetch(&reads).await?;
             if let Some(total) = query.total_from_page(&rows) {
                 let listing = query.finish(self, rows, total);
-                let resources = E::views(self, &self.db, ctx, &listing.rows, &projection).await?;
+                let resources = E::views(self, &reads, ctx, &listing.rows, &projection).await?;
                 return Ok(listing.into_page(resources));
             }
         }
@@ -253,9 +253,9 @@ impl Services {
 
     /// Users as the response shows them: their groups are read (in one
     /// query for the page) only if the response carries them.
-    pub(super) async fn user_views<C: ConnectionTrait>(
+    pub(super) async fn user_views<S: Source>(
         &self,
-        c: &C,
+        c: &S,
         ctx: &Ctx,
         rows: &[user::Model],
         projection: &Projection<'_>,
@@ -281,9 +281,9 @@ impl Services {
     /// Groups as the response shows them: members are read only if the
     /// response carries them, with the page when they are few, streamed
     /// after it when not (see `members`).
-    pub(super) async fn group_views<C: ConnectionTrait>(
+    pub(super) async fn group_views<S: Source>(
         &self,
-        c: &C,
+        c: &S,
         ctx: &Ctx,
         rows: &[group::Model],
         projection: &Projection<'_>,

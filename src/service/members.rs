@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -25,6 +25,7 @@ use super::{Ctx, ServiceError};
 use crate::scim::projection::ElementProjection;
 use crate::store::CHUNK;
 use crate::store::groups::{self as group_store, MemberRow};
+use crate::store::source::Source;
 
 /// What is known of one group's members.
 enum Read {
@@ -72,8 +73,8 @@ enum Next {
 impl MemberFeed {
     /// Reads the start of the members of `group_ids`, in the caller's
     /// transaction so that it agrees with the page.
-    pub(super) async fn start<C: ConnectionTrait>(
-        c: &C,
+    pub(super) async fn start<S: Source>(
+        c: &S,
         db: &DatabaseConnection,
         ctx: &Ctx,
         group_ids: &[Uuid],
@@ -97,9 +98,9 @@ impl MemberFeed {
     /// One statement for the members of several groups, at most a batch:
     /// the groups it ends within are read whole, the one it stops in has
     /// a start, any after that stay unread.
-    async fn read_together<C: ConnectionTrait>(
+    async fn read_together<S: Source>(
         &mut self,
-        c: &C,
+        c: &S,
         group_ids: &[Uuid],
     ) -> Result<(), ServiceError> {
         let rows = group_store::first_members(c, self.ctx.tenant, group_ids, self.batch).await?;

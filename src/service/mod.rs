@@ -30,6 +30,7 @@ use crate::scim::list::PageLimits;
 use crate::scim::resource::ResourceKind;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::query::Resolver;
+use crate::store::source::Reads;
 
 /// Every table is keyed by tenant; until tenants are configurable, all data
 /// belongs to this one.
@@ -57,11 +58,21 @@ pub struct Services {
     pub db: DatabaseConnection,
     /// Where write transactions run (see `store::connect_writer`).
     pub writer: DatabaseConnection,
+    /// Point reads on the request's own thread (SQLite files only).
+    pub inline: Option<crate::store::inline::InlineReads>,
     pub registry: Arc<SchemaRegistry>,
     pub settings: Settings,
 }
 
 impl Services {
+    /// Where reads outside a transaction run.
+    fn reads(&self) -> Reads<'_> {
+        Reads {
+            pool: &self.db,
+            inline: self.inline.as_ref(),
+        }
+    }
+
     /// Attribute paths of `kind` as the database at hand stores them.
     fn resolver(&self, ctx: &Ctx, kind: ResourceKind) -> Resolver<'_> {
         Resolver {

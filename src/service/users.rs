@@ -35,7 +35,7 @@ impl Services {
 
     pub async fn get_user(&self, ctx: &Ctx, id: &str) -> Result<ResourceView, ServiceError> {
         let uid = parse_id(KIND, id)?;
-        let (row, groups) = user_store::find_with_groups(&self.db, ctx.tenant, uid)
+        let (row, groups) = user_store::find_with_groups(&self.reads(), ctx.tenant, uid)
             .await?
             .ok_or_else(|| ServiceError::not_found(KIND, id))?;
         Ok(user_view(ctx, &row, &groups.iter().collect::<Vec<_>>()))

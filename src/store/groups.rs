@@ -2,16 +2,16 @@ use entity::{group, group_member, user};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QuerySelect, Select,
+    QueryFilter, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
-pub async fn find<C: ConnectionTrait>(
-    c: &C,
-    tenant: Uuid,
-    id: Uuid,
-) -> Result<Option<group::Model>, DbErr> {
-    super::by_key(c, group::Entity::find_by_id((tenant, id))).await
+use super::inline::column;
+use super::source::{Decode, Source};
+
+pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
+    let stmt = group::Entity::find_by_id((tenant, id)).build(c.backend());
+    Ok(c.rows(stmt).await?.into_iter().next())
 }
 
 /// Reads a group and locks its row until the transaction ends, so that
@@ -189,23 +189,21 @@ pub async fn members_of<C: ConnectionTrait>(
 /// At most `limit` members of the given groups (no more than `CHUNK`), in
 /// (group, member) order: the start of what `members_of` reads, for a
 /// caller that reads the rest with `members_after`.
-pub async fn first_members<C: ConnectionTrait>(
-    c: &C,
+pub async fn first_members<S: Source>(
+    c: &S,
     tenant: Uuid,
     group_ids: &[Uuid],
     limit: u64,
 ) -> Result<Vec<MemberRow>, DbErr> {
     let stmt = members_query(tenant, group_ids).limit(limit).to_owned();
-    MemberRow::find_by_statement(c.get_database_backend().build(&stmt))
-        .all(c)
-        .await
+    c.rows(c.backend().build(&stmt)).await
 }
 
 /// The next `limit` members of one group in member order, after `after`
 /// (from the first when `None`): a keyset read along the primary key, as
 /// cheap deep in a 100,000-member group as at its start.
-pub async fn members_after<C: ConnectionTrait>(
-    c: &C,
+pub async fn members_after<S: Source>(
+    c: &S,
     tenant: Uuid,
     group_id: Uuid,
     after: Option<Uuid>,
@@ -216,9 +214,7 @@ pub async fn members_after<C: ConnectionTrait>(
         stmt.and_where(Expr::col((group_member::Entity, group_member::Column::MemberId)).gt(after));
     }
     let stmt = stmt.limit(limit).to_owned();
-    MemberRow::find_by_statement(c.get_database_backend().build(&stmt))
-        .all(c)
-        .await
+    c.rows(c.backend().build(&stmt)).await
 }
 
 fn members_query(tenant: Uuid, group_ids: &[Uuid]) -> SelectStatement {
@@ -281,6 +277,19 @@ pub fn membership_group() -> Condition {
         .add(Expr::col((g, group::Column::Id)).equals((gm, group_member::Column::GroupId)))
 }
 
+impl Decode for MemberRow {
+    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            group_id: column::uuid(row, "group_id")?,
+            member_id: column::uuid(row, "member_id")?,
+            member_type: row.get("member_type")?,
+            user_name: row.get("user_name")?,
+            user_display_name: row.get("user_display_name")?,
+            group_display_name: row.get("group_display_name")?,
+        })
+    }
+}
+
 /// A group that a user (or group) belongs to, for the read-only `groups`.
 #[derive(Debug, FromQueryResult)]
 pub struct MembershipRow {
@@ -289,9 +298,36 @@ pub struct MembershipRow {
     pub display_name: String,
 }
 
+impl Decode for MembershipRow {
+    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            member_id: column::uuid(row, "member_id")?,
+            group_id: column::uuid(row, "group_id")?,
+            display_name: row.get("display_name")?,
+        })
+    }
+}
+
+impl Decode for group::Model {
+    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            tenant_id: column::uuid(row, "tenant_id")?,
+            id: column::uuid(row, "id")?,
+            display_name: row.get("display_name")?,
+            display_name_norm: row.get("display_name_norm")?,
+            external_id: row.get("external_id")?,
+            created_at: row.get("created_at")?,
+            modified_at: row.get("modified_at")?,
+            version: row.get("version")?,
+            doc: column::json(row, "doc")?,
+            doc_search: column::json_opt(row, "doc_search")?,
+        })
+    }
+}
+
 /// The direct groups of the given members, in one query per chunk.
-pub async fn groups_of<C: ConnectionTrait>(
-    c: &C,
+pub async fn groups_of<S: Source>(
+    c: &S,
     tenant: Uuid,
     member_ids: &[Uuid],
 ) -> Result<Vec<MembershipRow>, DbErr> {
@@ -307,9 +343,7 @@ pub async fn groups_of<C: ConnectionTrait>(
             .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant))
             .and_where(Expr::col((gm, group_member::Column::MemberId)).is_in(chunk.iter().copied()))
             .to_owned();
-        let found = MembershipRow::find_by_statement(c.get_database_backend().build(&stmt))
-            .all(c)
-            .await?;
+        let found: Vec<MembershipRow> = c.rows(c.backend().build(&stmt)).await?;
         rows.extend(found);
     }
     sort_memberships(&mut rows);

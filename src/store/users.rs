@@ -2,11 +2,14 @@ use entity::{group, group_member, user, user_email};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SubQueryStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, Iterable, JsonValue as Json, QueryFilter, QueryResult, QuerySelect, Select,
+    FromQueryResult, Iterable, JsonValue as Json, QueryFilter, QueryResult, QuerySelect,
+    QueryTrait, Select,
 };
 use uuid::Uuid;
 
 use super::groups::{MembershipRow, membership_group, sort_memberships};
+use super::inline::column;
+use super::source::{Decode, Source};
 use crate::scim::user::EmailRow;
 
 /// A user as answers show it, with its groups. The search copy of the
@@ -18,29 +21,51 @@ use crate::scim::user::EmailRow;
 /// thread and back, the largest cost of a GET there. MariaDB runs that
 /// subquery slower than a second statement (2,950 vs 3,900 GET/s at 10,000
 /// users), so it gets two.
-pub async fn find_with_groups<C: ConnectionTrait>(
-    c: &C,
+pub async fn find_with_groups<S: Source>(
+    c: &S,
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<(user::Model, Vec<MembershipRow>)>, DbErr> {
-    if c.get_database_backend() != DbBackend::Sqlite {
-        let Some(user) = super::by_key(c, shown(tenant, id)).await? else {
+    let backend = c.backend();
+    if backend != DbBackend::Sqlite {
+        let found = c
+            .rows::<user::Model>(shown(tenant, id).build(backend))
+            .await?;
+        let Some(user) = found.into_iter().next() else {
             return Ok(None);
         };
         let groups = super::groups::groups_of(c, tenant, &[id]).await?;
         return Ok(Some((user, groups)));
     }
-    let found = shown(tenant, id)
-        .expr_as(groups_json(), GROUPS_JSON)
-        .into_model::<WithGroups>()
-        .all(c)
+    let found = c
+        .rows::<WithGroups>(with_groups(tenant, id).build(backend))
         .await?;
-    let Some(found) = found.into_iter().next() else {
-        return Ok(None);
-    };
-    let mut groups = memberships(id, found.groups)?;
-    sort_memberships(&mut groups);
-    Ok(Some((found.user, groups)))
+    found.into_iter().next().map(|f| f.split(id)).transpose()
+}
+
+impl Decode for user::Model {
+    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            tenant_id: column::uuid(row, "tenant_id")?,
+            id: column::uuid(row, "id")?,
+            user_name: row.get("user_name")?,
+            user_name_norm: row.get("user_name_norm")?,
+            external_id: row.get("external_id")?,
+            display_name: row.get("display_name")?,
+            display_name_norm: row.get("display_name_norm")?,
+            active: row.get("active")?,
+            created_at: row.get("created_at")?,
+            modified_at: row.get("modified_at")?,
+            version: row.get("version")?,
+            doc: column::json(row, "doc")?,
+            doc_search: column::json_opt(row, "doc_search")?,
+            password_hash: row.get("password_hash")?,
+        })
+    }
+}
+
+fn with_groups(tenant: Uuid, id: Uuid) -> Select<user::Entity> {
+    shown(tenant, id).expr_as(groups_json(), GROUPS_JSON)
 }
 
 /// A user's row without the columns no answer shows (NULL in their place).
@@ -60,6 +85,23 @@ struct WithGroups {
     user: user::Model,
     /// `[[hex group id, display name], …]`; NULL or `[]` for none.
     groups: Option<Json>,
+}
+
+impl WithGroups {
+    fn split(self, id: Uuid) -> Result<(user::Model, Vec<MembershipRow>), DbErr> {
+        let mut groups = memberships(id, self.groups)?;
+        sort_memberships(&mut groups);
+        Ok((self.user, groups))
+    }
+}
+
+impl Decode for WithGroups {
+    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            user: user::Model::decode(row)?,
+            groups: column::json_opt(row, GROUPS_JSON)?,
+        })
+    }
 }
 
 impl FromQueryResult for WithGroups {

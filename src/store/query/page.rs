@@ -14,8 +14,8 @@ use entity::{group, user};
 use sea_orm::sea_query::extension::mysql::{IndexHintScope, MySqlSelectStatementExt};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
+    DbBackend, DbErr, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select, Value,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -25,6 +25,7 @@ use super::target::{Collection, KeyColumn, Origin, Resolver, Scalar, Target, Ty,
 use crate::scim::ScimError;
 use crate::scim::filter::AttrPath;
 use crate::scim::resource::ResourceKind;
+use crate::store::source::{Decode, Source};
 
 /// What a page is ordered by. `key: None` orders by id alone.
 #[derive(Debug, Clone)]
@@ -352,8 +353,8 @@ fn bind(ty: Ty, key: &Json) -> Result<Value, ScimError> {
 
 /// Up to `limit` rows of `base` (already filtered to one tenant and the
 /// client's filter) from `start`, in `sort` order.
-pub async fn fetch<E, C>(
-    c: &C,
+pub async fn fetch<E, S>(
+    c: &S,
     base: Select<E>,
     id: Expr,
     sort: &Sort,
@@ -362,10 +363,10 @@ pub async fn fetch<E, C>(
 ) -> Result<Vec<E::Model>, PageError>
 where
     E: EntityTrait,
-    E::Model: FromQueryResult + Sized + Send + Sync,
-    C: ConnectionTrait,
+    E::Model: Decode,
+    S: Source,
 {
-    let backend = c.get_database_backend();
+    let backend = c.backend();
     let (segments, mut skip, backwards) = match start {
         Start::Offset(n) => (plan(backend, &id, sort, false, None)?, *n, false),
         Start::After(p) => (plan(backend, &id, sort, false, Some(p))?, 0, false),
@@ -381,7 +382,7 @@ where
         let mut q = base.clone().filter(seg.cond);
         if skip > 0 && i < last {
             // Only an offset into a later segment needs this segment's size.
-            let size = q.clone().count(c).await?;
+            let size = count_rows(c, q.clone()).await?;
             if skip >= size {
                 skip -= size;
                 continue;
@@ -390,7 +391,9 @@ where
         for (e, o) in seg.order {
             q = q.order_by(e, o);
         }
-        let found = q.offset(skip).limit(remaining).all(c).await?;
+        let found = c
+            .rows(q.offset(skip).limit(remaining).build(backend))
+            .await?;
         skip = 0;
         rows.extend(found);
     }
@@ -416,15 +419,15 @@ pub enum PageError {
 /// index holds the same rows in a fraction of the pages (20 times faster
 /// measured at 100,000 users), so it is named. SQLite ignores the hint and
 /// already counts through a small index.
-pub async fn count<E, C>(
-    c: &C,
+pub async fn count<E, S>(
+    c: &S,
     mut select: Select<E>,
     kind: ResourceKind,
     filtered: bool,
 ) -> Result<u64, DbErr>
 where
     E: EntityTrait,
-    C: ConnectionTrait,
+    S: Source,
 {
     if !filtered {
         let index = match kind {
@@ -433,18 +436,32 @@ where
         };
         QueryTrait::query(&mut select).force_index(Alias::new(index), IndexHintScope::All);
     }
-    // Not `PaginatorTrait::count`: it wraps the whole row (documents
-    // included) in a derived table, which MariaDB materialises when the
-    // filter has an `IN (SELECT …)`, copying every matching document.
-    let counted: Vec<i64> = select
+    count_rows(c, select).await
+}
+
+/// Not `PaginatorTrait::count`: it wraps the whole row (documents
+/// included) in a derived table, which MariaDB materialises when the
+/// filter has an `IN (SELECT …)`, copying every matching document.
+async fn count_rows<E: EntityTrait, S: Source>(c: &S, select: Select<E>) -> Result<u64, DbErr> {
+    let stmt = select
         .select_only()
-        .expr(Expr::cust("COUNT(*)"))
-        .into_tuple()
-        .all(c)
-        .await?;
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .build(c.backend());
+    let counted: Vec<Counted> = c.rows(stmt).await?;
     Ok(counted
         .first()
-        .map_or(0, |n| u64::try_from(*n).unwrap_or(0)))
+        .map_or(0, |c| u64::try_from(c.n).unwrap_or(0)))
+}
+
+#[derive(FromQueryResult)]
+struct Counted {
+    n: i64,
+}
+
+impl Decode for Counted {
+    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self { n: row.get("n")? })
+    }
 }
 
 /// The id column of a resource table, for the tiebreak.
