@@ -93,11 +93,12 @@ impl InlineReads {
         stmt: &Statement,
         map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Option<Vec<T>>, DbErr> {
-        let Some(params) = params(stmt) else {
+        let Some(mut params) = params(stmt) else {
             return Ok(None);
         };
+        let sql = literal_limit(&stmt.sql, &mut params);
         let found = self.with_connection(|c| {
-            let mut prepared = c.prepare_cached(&stmt.sql)?;
+            let mut prepared = c.prepare_cached(&sql)?;
             let rows = prepared.query_map(params_from_iter(params), map)?;
             rows.collect::<rusqlite::Result<Vec<T>>>()
         });
@@ -140,6 +141,27 @@ impl InlineReads {
             checks,
         })
     }
+}
+
+/// The statement with its trailing `LIMIT ? OFFSET ?` written out. SQLite
+/// plans around a bound LIMIT's value, so every new binding expires the
+/// prepared statement and it is compiled again on each execution; with
+/// literals, the cached statement is reused (one per page size and offset,
+/// and lookups always read the first page).
+fn literal_limit<'s>(sql: &'s str, params: &mut Vec<Param>) -> std::borrow::Cow<'s, str> {
+    const TAIL: &str = " LIMIT ? OFFSET ?";
+    let n = params.len();
+    let Some(head) = sql.trim_end().strip_suffix(TAIL) else {
+        return sql.into();
+    };
+    let (Some(Param::Integer(limit)), Some(Param::Integer(offset))) =
+        (params.get(n.wrapping_sub(2)), params.get(n.wrapping_sub(1)))
+    else {
+        return sql.into();
+    };
+    let written = format!("{head} LIMIT {limit} OFFSET {offset}");
+    params.truncate(n - 2);
+    written.into()
 }
 
 fn db_err(e: impl std::fmt::Display) -> DbErr {
@@ -292,6 +314,47 @@ mod tests {
             assert_eq!(doc(&a, ids_a[0]).map(|d| d.len()), Some(1));
             assert_eq!(doc(&a, ids_b[0]).map(|d| d.len()), Some(0));
             assert_eq!(doc(&b, ids_b[0]).map(|d| d.len()), Some(1));
+        }
+    }
+
+    #[test]
+    fn a_bound_limit_and_offset_are_written_out() {
+        let mut params = vec![
+            Param::Text("a".into()),
+            Param::Integer(101),
+            Param::Integer(0),
+        ];
+        let sql = literal_limit("SELECT x FROM t WHERE y = ? LIMIT ? OFFSET ? ", &mut params);
+        assert_eq!(sql, "SELECT x FROM t WHERE y = ? LIMIT 101 OFFSET 0");
+        assert_eq!(params, vec![Param::Text("a".into())]);
+
+        let mut params = vec![Param::Integer(1)];
+        let sql = literal_limit("SELECT x FROM t WHERE id = ?", &mut params);
+        assert_eq!(
+            (sql.as_ref(), params.len()),
+            ("SELECT x FROM t WHERE id = ?", 1)
+        );
+    }
+
+    #[test]
+    fn a_page_reads_the_same_rows_with_its_limit_written_out() {
+        let (_dir, url, ids) = database(5);
+        let reads = InlineReads::for_url(&url).expect("a SQLite file");
+        let mut sorted = ids.clone();
+        sorted.sort();
+        for (limit, offset) in [(2u64, 0u64), (2, 3), (10, 4)] {
+            let page = stmt(
+                "SELECT id FROM t ORDER BY id LIMIT ? OFFSET ?",
+                vec![limit.into(), offset.into()],
+            );
+            let found = reads.all(&page, |row| column::uuid(row, "id"));
+            let expected: Vec<Uuid> = sorted
+                .iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .copied()
+                .collect();
+            assert_eq!(found.expect("no error"), Some(expected));
         }
     }
 
