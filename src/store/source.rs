@@ -46,10 +46,13 @@ impl Source for Reads<'_> {
 
     async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
         // The pool is the authority: whatever the inline path cannot do,
-        // or fails at, the pool does (and reports its own errors).
+        // or fails at, the pool does (and reports its own errors). Debug
+        // builds fail instead, so that tests see a row the inline path
+        // decodes wrongly rather than a silent fallback.
         match self.inline.map(|inline| inline.all(&stmt, T::decode)) {
             Some(Ok(Some(rows))) => return Ok(rows),
             Some(Ok(None)) => log::debug!("read on the pool, not inline: {}", stmt.sql),
+            Some(Err(e)) if cfg!(debug_assertions) => return Err(e),
             Some(Err(e)) => log::warn!("inline read failed, read on the pool: {e}"),
             None => {}
         }
