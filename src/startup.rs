@@ -12,6 +12,7 @@ use crate::http::{self, AppState};
 use crate::scim::cursor::CursorKey;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::{AuthScheme, BulkLimits, Capabilities, Pagination, SchemaRegistry};
+use crate::service::lane::WriteLane;
 use crate::service::{self, CursorSettings, DEFAULT_TENANT, Services, Settings};
 use crate::store;
 
@@ -42,6 +43,8 @@ pub enum StartupError {
     Db(#[from] DbErr),
     #[error("{0}")]
     Cli(String),
+    #[error("cannot start the write thread: {0}")]
+    WriteLane(std::io::Error),
 }
 
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {
@@ -61,6 +64,16 @@ async fn connect_writer(
     store::connect_writer(&config.database.url, db, connect_timeout(config))
         .await
         .map_err(|source| database_error(config, source))
+}
+
+/// SQLite's writes get a thread of their own (see `service::lane`).
+fn write_lane(config: &Config) -> Result<Option<WriteLane>, StartupError> {
+    if !config.database.url.is_sqlite() {
+        return Ok(None);
+    }
+    WriteLane::start()
+        .map(Some)
+        .map_err(StartupError::WriteLane)
 }
 
 fn connect_timeout(config: &Config) -> std::time::Duration {
@@ -123,6 +136,7 @@ pub async fn app_state(
     let services = Services {
         writer: connect_writer(config, &db).await?,
         inline: store::inline::InlineReads::for_url(&config.database.url),
+        lane: write_lane(config)?,
         db,
         registry: Arc::new(registry(config)?),
         settings: Settings {

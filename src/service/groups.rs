@@ -47,6 +47,14 @@ impl Services {
         ctx: &Ctx,
         input: Value,
     ) -> Result<ResourceView, ServiceError> {
+        self.on_lane(
+            ctx,
+            |s, ctx| async move { s.insert_group(&ctx, input).await },
+        )
+        .await
+    }
+
+    async fn insert_group(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
         let record = GroupRecord::from_json(&self.registry, &self.settings.dialect, input)?;
         let id = Uuid::new_v4();
         let now = now_ms();
@@ -127,6 +135,15 @@ impl Services {
         input: Value,
         answer: Answer<'_>,
     ) -> Result<GroupWrite, ServiceError> {
+        let owned = id.to_owned();
+        self.on_lane(ctx, |s, ctx| async move {
+            s.put_group(&ctx, &owned, input).await
+        })
+        .await?;
+        self.answer(ctx, id, answer).await
+    }
+
+    async fn put_group(&self, ctx: &Ctx, id: &str, input: Value) -> Result<(), ServiceError> {
         let gid = parse_id(KIND, id)?;
         let record = GroupRecord::from_json(&self.registry, &self.settings.dialect, input)?;
         let plan = MemberPlan {
@@ -139,8 +156,7 @@ impl Services {
             let current = self.lock_group(&txn, ctx, gid, id).await?;
             self.write_group(txn, ctx, &current, &record, &plan).await
         })
-        .await?;
-        self.answer(ctx, id, answer).await
+        .await
     }
 
     pub async fn patch_group(
@@ -150,6 +166,20 @@ impl Services {
         body: Value,
         answer: Answer<'_>,
     ) -> Result<GroupWrite, ServiceError> {
+        let owned = id.to_owned();
+        self.on_lane(ctx, |s, ctx| async move {
+            s.apply_group_patch(&ctx, &owned, body).await
+        })
+        .await?;
+        self.answer(ctx, id, answer).await
+    }
+
+    async fn apply_group_patch(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        body: Value,
+    ) -> Result<(), ServiceError> {
         let gid = parse_id(KIND, id)?;
         let ops = patch::parse_request(body, &self.settings.dialect)?;
         with_retry(|| async {
@@ -169,8 +199,7 @@ impl Services {
                 GroupRecord::from_json(&self.registry, &self.settings.dialect, Value::Object(doc))?;
             self.write_group(txn, ctx, &current, &record, &plan).await
         })
-        .await?;
-        self.answer(ctx, id, answer).await
+        .await
     }
 
     /// The group as a write answers with it, read after the commit:
@@ -196,6 +225,15 @@ impl Services {
     }
 
     pub async fn delete_group(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
+        let owned = id.to_owned();
+        self.on_lane(
+            ctx,
+            |s, ctx| async move { s.remove_group(&ctx, &owned).await },
+        )
+        .await
+    }
+
+    async fn remove_group(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
         let gid = parse_id(KIND, id)?;
         with_retry(|| async {
             let txn = store::begin_write(&self.writer).await?;

@@ -4,6 +4,7 @@
 pub mod bulk;
 mod error;
 pub mod groups;
+pub mod lane;
 mod list;
 mod members;
 pub mod reindex;
@@ -13,6 +14,7 @@ mod search;
 pub mod tokens;
 pub mod users;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
@@ -60,11 +62,27 @@ pub struct Services {
     pub writer: DatabaseConnection,
     /// Point reads on the request's own thread (SQLite files only).
     pub inline: Option<crate::store::inline::InlineReads>,
+    /// Where writes run (SQLite only; see `lane`).
+    pub lane: Option<lane::WriteLane>,
     pub registry: Arc<SchemaRegistry>,
     pub settings: Settings,
 }
 
 impl Services {
+    /// Runs a write on the write lane, if there is one, else here.
+    async fn on_lane<T, F, Fut>(&self, ctx: &Ctx, work: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce(Services, Ctx) -> Fut,
+        Fut: Future<Output = Result<T, ServiceError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let work = work(self.clone(), ctx.clone());
+        match &self.lane {
+            Some(lane) => lane.run(work).await,
+            None => work.await,
+        }
+    }
+
     /// Where reads outside a transaction run.
     fn reads(&self) -> Reads<'_> {
         Reads {

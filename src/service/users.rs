@@ -19,6 +19,47 @@ const KIND: ResourceKind = ResourceKind::User;
 
 impl Services {
     pub async fn create_user(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
+        self.on_lane(
+            ctx,
+            |s, ctx| async move { s.insert_user(&ctx, input).await },
+        )
+        .await
+    }
+
+    pub async fn replace_user(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        input: Value,
+    ) -> Result<ResourceView, ServiceError> {
+        let id = id.to_owned();
+        self.on_lane(
+            ctx,
+            |s, ctx| async move { s.put_user(&ctx, &id, input).await },
+        )
+        .await
+    }
+
+    pub async fn patch_user(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        body: Value,
+    ) -> Result<ResourceView, ServiceError> {
+        let id = id.to_owned();
+        self.on_lane(ctx, |s, ctx| async move {
+            s.apply_user_patch(&ctx, &id, body).await
+        })
+        .await
+    }
+
+    pub async fn delete_user(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
+        let id = id.to_owned();
+        self.on_lane(ctx, |s, ctx| async move { s.remove_user(&ctx, &id).await })
+            .await
+    }
+
+    async fn insert_user(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
         let record = UserRecord::from_json(&self.registry, &self.settings.dialect, input)?;
         let password_hash = self.hash_password(record.password.clone()).await?;
         let id = Uuid::new_v4();
@@ -44,7 +85,7 @@ impl Services {
     /// PUT: replaces every writable attribute. Read-only ones the client
     /// echoes (`id`, `meta`, `groups`) are ignored; a password left out is
     /// kept, since it is write-only and clients cannot echo it.
-    pub async fn replace_user(
+    async fn put_user(
         &self,
         ctx: &Ctx,
         id: &str,
@@ -65,7 +106,7 @@ impl Services {
         .await
     }
 
-    pub async fn patch_user(
+    async fn apply_user_patch(
         &self,
         ctx: &Ctx,
         id: &str,
@@ -96,7 +137,7 @@ impl Services {
         .await
     }
 
-    pub async fn delete_user(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
+    async fn remove_user(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
         let uid = parse_id(KIND, id)?;
         with_retry(|| async {
             let txn = store::begin_write(&self.writer).await?;
