@@ -7,10 +7,10 @@
 //! reads (which, on SQLite, run on the worker threads themselves; see
 //! `store::inline`), that wait is behind every request queued there, and
 //! every writer waits with it: with GETs and POSTs together (16
-//! connections each, 10,000 users), 236-264 POST/s beside 11,500-12,500
+//! connections each, 10,000 users), 236-288 POST/s beside 11,500-13,400
 //! GET/s, where it was 639 beside 5,993 before inline reads. On a thread
 //! that does nothing else, the holder is polled as soon as each statement
-//! returns: 1,114-1,334 POST/s beside 7,600-9,450 GET/s. POSTs alone
+//! returns: 1,288-1,351 POST/s beside 7,600-10,600 GET/s. POSTs alone
 //! are unchanged (1,142-1,313 vs 1,271-1,328 POST/s, A/B twice).
 
 use std::future::Future;
