@@ -82,9 +82,7 @@ impl Services {
         id: &str,
     ) -> Result<ResourceView, ServiceError> {
         let gid = parse_id(KIND, id)?;
-        let row = group_store::find(&self.reads(), ctx.tenant, gid)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(KIND, id))?;
+        let row = self.find_group(&self.reads(), ctx, gid, id).await?;
         Ok(group_view(ctx, &row, None))
     }
 
@@ -120,10 +118,21 @@ impl Services {
         id: &str,
         projection: &Projection<'_>,
     ) -> Result<Rendered, ServiceError> {
-        let row = group_store::find(c, ctx.tenant, gid)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(KIND, id))?;
+        let row = self.find_group(c, ctx, gid, id).await?;
         self.group_views(c, ctx, &[row], projection).await
+    }
+
+    /// The group `gid`, or 404 naming it as the client wrote it (`id`).
+    async fn find_group<S: Source>(
+        &self,
+        c: &S,
+        ctx: &Ctx,
+        gid: Uuid,
+        id: &str,
+    ) -> Result<group::Model, ServiceError> {
+        group_store::find(c, ctx.tenant, gid)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(KIND, id))
     }
 
     /// PUT replaces the group, members included: members left out are
@@ -366,9 +375,7 @@ impl Services {
         ctx: &Ctx,
         gid: Uuid,
     ) -> Result<ResourceView, ServiceError> {
-        let row = group_store::find(txn, ctx.tenant, gid)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(KIND, &gid.to_string()))?;
+        let row = self.find_group(txn, ctx, gid, &gid.to_string()).await?;
         let members = group_store::members_of(txn, ctx.tenant, &[gid]).await?;
         let refs: Vec<_> = members.iter().collect();
         Ok(group_view(ctx, &row, Some(&refs)))

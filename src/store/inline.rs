@@ -150,17 +150,14 @@ impl InlineReads {
 /// and lookups always read the first page).
 fn literal_limit<'s>(sql: &'s str, params: &mut Vec<Param>) -> std::borrow::Cow<'s, str> {
     const TAIL: &str = " LIMIT ? OFFSET ?";
-    let n = params.len();
     let Some(head) = sql.trim_end().strip_suffix(TAIL) else {
         return sql.into();
     };
-    let (Some(Param::Integer(limit)), Some(Param::Integer(offset))) =
-        (params.get(n.wrapping_sub(2)), params.get(n.wrapping_sub(1)))
-    else {
+    let [.., Param::Integer(limit), Param::Integer(offset)] = params.as_slice() else {
         return sql.into();
     };
     let written = format!("{head} LIMIT {limit} OFFSET {offset}");
-    params.truncate(n - 2);
+    params.truncate(params.len() - 2);
     written.into()
 }
 
