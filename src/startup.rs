@@ -15,6 +15,7 @@ use crate::scim::schema::{AuthScheme, BulkLimits, Capabilities, Pagination, Sche
 use crate::service::lane::WriteLane;
 use crate::service::{self, CursorSettings, DEFAULT_TENANT, Services, Settings};
 use crate::store;
+use crate::store::write::LaneWriter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -71,7 +72,7 @@ fn write_lane(config: &Config) -> Result<Option<WriteLane>, StartupError> {
     if !config.database.url.is_sqlite() {
         return Ok(None);
     }
-    WriteLane::start()
+    WriteLane::start(LaneWriter::for_url(&config.database.url))
         .map(Some)
         .map_err(StartupError::WriteLane)
 }

@@ -2,7 +2,7 @@ use std::collections::HashSet;
 
 use entity::group;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -18,7 +18,8 @@ use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::validate::check_immutable;
 use crate::store::source::Source;
-use crate::store::{self, groups as group_store, users as user_store};
+use crate::store::write::WriteTxn;
+use crate::store::{groups as group_store, users as user_store};
 use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::Group;
@@ -64,7 +65,7 @@ impl Services {
             created_at: Set(now),
             ..columns(&record, now, 1)
         };
-        let txn = store::begin_write(&self.writer).await?;
+        let txn = self.begin_write().await?;
         group_store::insert(&txn, model).await?;
         if let Some(members) = &record.members {
             let resolved = self.resolve_members(&txn, ctx, id, members).await?;
@@ -161,7 +162,7 @@ impl Services {
             remove: Default::default(),
         };
         with_retry(|| async {
-            let txn = store::begin_write(&self.writer).await?;
+            let txn = self.begin_write().await?;
             let current = self.lock_group(&txn, ctx, gid, id).await?;
             self.write_group(txn, ctx, &current, &record, &plan).await
         })
@@ -192,7 +193,7 @@ impl Services {
         let gid = parse_id(KIND, id)?;
         let ops = patch::parse_request(body, &self.settings.dialect)?;
         with_retry(|| async {
-            let txn = store::begin_write(&self.writer).await?;
+            let txn = self.begin_write().await?;
             let current = self.lock_group(&txn, ctx, gid, id).await?;
             let mut doc = current.doc.as_object().cloned().unwrap_or_default();
             let mut plan = MemberPlan::default();
@@ -245,7 +246,7 @@ impl Services {
     async fn remove_group(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
         let gid = parse_id(KIND, id)?;
         with_retry(|| async {
-            let txn = store::begin_write(&self.writer).await?;
+            let txn = self.begin_write().await?;
             self.lock_group(&txn, ctx, gid, id).await?;
             group_store::remove_from_all_groups(&txn, ctx.tenant, gid).await?;
             if !group_store::delete(&txn, ctx.tenant, gid).await? {
@@ -259,7 +260,7 @@ impl Services {
 
     async fn lock_group(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &WriteTxn,
         ctx: &Ctx,
         gid: Uuid,
         id: &str,
@@ -273,7 +274,7 @@ impl Services {
 
     async fn write_group(
         &self,
-        txn: DatabaseTransaction,
+        txn: WriteTxn,
         ctx: &Ctx,
         current: &group::Model,
         record: &GroupRecord,
@@ -296,7 +297,7 @@ impl Services {
     /// never the size of the group.
     async fn apply_member_plan(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &WriteTxn,
         ctx: &Ctx,
         gid: Uuid,
         plan: &MemberPlan,
@@ -320,7 +321,7 @@ impl Services {
     /// ids fail the whole request: a group must never list a ghost.
     async fn resolve_members(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &WriteTxn,
         ctx: &Ctx,
         gid: Uuid,
         members: &[MemberRef],
@@ -371,7 +372,7 @@ impl Services {
     /// (so they are bounded by the request body).
     async fn load_group(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &WriteTxn,
         ctx: &Ctx,
         gid: Uuid,
     ) -> Result<ResourceView, ServiceError> {

@@ -20,17 +20,21 @@ use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
 
 use super::ServiceError;
+use crate::store::write::LaneWriter;
 
 /// Runs futures on the lane's thread. The thread ends when the last
 /// clone is dropped (tests start many servers in one process).
 #[derive(Clone)]
 pub struct WriteLane {
     handle: Handle,
+    /// The connection its transactions write on (SQLite files; an
+    /// in-memory database is private to the pool's connection).
+    writer: Option<LaneWriter>,
     _stop: Arc<oneshot::Sender<()>>,
 }
 
 impl WriteLane {
-    pub fn start() -> std::io::Result<Self> {
+    pub fn start(writer: Option<LaneWriter>) -> std::io::Result<Self> {
         let runtime = Builder::new_current_thread().enable_all().build()?;
         let handle = runtime.handle().clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -42,8 +46,13 @@ impl WriteLane {
             })?;
         Ok(Self {
             handle,
+            writer,
             _stop: Arc::new(stop),
         })
+    }
+
+    pub fn writer(&self) -> Option<&LaneWriter> {
+        self.writer.as_ref()
     }
 
     pub async fn run<T, F>(&self, work: F) -> Result<T, ServiceError>
@@ -64,7 +73,7 @@ mod tests {
 
     #[actix_web::test]
     async fn work_runs_on_the_lane_thread_and_its_errors_come_back() {
-        let lane = WriteLane::start().expect("thread");
+        let lane = WriteLane::start(None).expect("thread");
         let name = lane
             .run(async { Ok(std::thread::current().name().map(str::to_owned)) })
             .await

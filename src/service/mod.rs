@@ -17,7 +17,7 @@ pub mod users;
 use std::future::Future;
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 pub use error::ServiceError;
@@ -33,6 +33,7 @@ use crate::scim::resource::ResourceKind;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::query::Resolver;
 use crate::store::source::Reads;
+use crate::store::write::WriteTxn;
 
 /// Every table is keyed by tenant; until tenants are configurable, all data
 /// belongs to this one.
@@ -80,6 +81,17 @@ impl Services {
         match &self.lane {
             Some(lane) => lane.run(work).await,
             None => work.await,
+        }
+    }
+
+    /// A write transaction: on the lane's own SQLite connection where
+    /// there is one (see `store::write`), else on the writer pool.
+    async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        match self.lane.as_ref().and_then(lane::WriteLane::writer) {
+            Some(writer) => writer.begin().await.map(WriteTxn::Lane),
+            None => crate::store::begin_write(&self.writer)
+                .await
+                .map(WriteTxn::Pool),
         }
     }
 

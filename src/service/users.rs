@@ -1,6 +1,6 @@
 use entity::user;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{DatabaseTransaction, TryIntoModel};
+use sea_orm::TryIntoModel;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -12,6 +12,7 @@ use crate::scim::patch::{self, Target};
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
 use crate::scim::validate::check_immutable;
+use crate::store::write::WriteTxn;
 use crate::store::{self, groups as group_store, users as user_store};
 use crate::time::now_ms;
 
@@ -65,7 +66,7 @@ impl Services {
         let id = Uuid::new_v4();
         let model = new_user_row(ctx.tenant, id, &record, now_ms(), password_hash);
         let row = written_row(model.clone())?;
-        let txn = store::begin_write(&self.writer).await?;
+        let txn = self.begin_write().await?;
         user_store::insert(&txn, model)
             .await
             .map_err(|e| unique_user_name(e, &record))?;
@@ -95,7 +96,7 @@ impl Services {
         let record = UserRecord::from_json(&self.registry, &self.settings.dialect, input)?;
         let password_hash = self.hash_password(record.password.clone()).await?;
         with_retry(|| async {
-            let txn = store::begin_write(&self.writer).await?;
+            let txn = self.begin_write().await?;
             let current = self.lock_user(&txn, ctx, uid, id).await?;
             let mut model = columns(&record, now_ms(), current.version + 1);
             if let Some(hash) = &password_hash {
@@ -115,7 +116,7 @@ impl Services {
         let uid = parse_id(KIND, id)?;
         let ops = patch::parse_request(body, &self.settings.dialect)?;
         with_retry(|| async {
-            let txn = store::begin_write(&self.writer).await?;
+            let txn = self.begin_write().await?;
             let current = self.lock_user(&txn, ctx, uid, id).await?;
             let mut doc = current.doc.as_object().cloned().unwrap_or_default();
             let mut target = Target {
@@ -140,7 +141,7 @@ impl Services {
     async fn remove_user(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
         let uid = parse_id(KIND, id)?;
         with_retry(|| async {
-            let txn = store::begin_write(&self.writer).await?;
+            let txn = self.begin_write().await?;
             self.lock_user(&txn, ctx, uid, id).await?;
             // Memberships first, so no group ever lists a missing user.
             group_store::remove_from_all_groups(&txn, ctx.tenant, uid).await?;
@@ -155,7 +156,7 @@ impl Services {
 
     async fn lock_user(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &WriteTxn,
         ctx: &Ctx,
         uid: Uuid,
         id: &str,
@@ -169,7 +170,7 @@ impl Services {
 
     async fn write_user(
         &self,
-        txn: DatabaseTransaction,
+        txn: WriteTxn,
         ctx: &Ctx,
         current: &user::Model,
         model: user::ActiveModel,

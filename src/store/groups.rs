@@ -1,13 +1,14 @@
 use entity::{group, group_member, user};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QuerySelect, QueryTrait, Select,
+    ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
 use super::inline::column;
-use super::source::{Decode, Source};
+use super::source::{Decode, IdRow, Source};
+use super::write::Write;
 
 pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
     let stmt = group::Entity::find_by_id((tenant, id)).build(c.backend());
@@ -16,42 +17,40 @@ pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<gro
 
 /// Reads a group and locks its row until the transaction ends, so that
 /// concurrent member changes to one group queue instead of racing.
-pub async fn find_for_update<C: ConnectionTrait>(
+pub async fn find_for_update<C: Write>(
     c: &C,
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<group::Model>, DbErr> {
-    super::by_key(c, group::Entity::find_by_id((tenant, id)).lock_exclusive()).await
+    let select = group::Entity::find_by_id((tenant, id)).lock_exclusive();
+    Ok(c.rows(select.build(c.backend())).await?.into_iter().next())
 }
 
-pub async fn insert<C: ConnectionTrait>(c: &C, model: group::ActiveModel) -> Result<(), DbErr> {
-    group::Entity::insert(model)
-        .exec_without_returning(c)
+pub async fn insert<C: Write>(c: &C, model: group::ActiveModel) -> Result<(), DbErr> {
+    c.exec(group::Entity::insert(model).build(c.backend()))
         .await
         .map(|_| ())
 }
 
-pub async fn update<C: ConnectionTrait>(
+pub async fn update<C: Write>(
     c: &C,
     model: group::ActiveModel,
     tenant: Uuid,
     id: Uuid,
     expected_version: i64,
 ) -> Result<bool, DbErr> {
-    let res = group::Entity::update_many()
+    let update = group::Entity::update_many()
         .set(model)
         .filter(group::Column::TenantId.eq(tenant))
         .filter(group::Column::Id.eq(id))
-        .filter(group::Column::Version.eq(expected_version))
-        .exec(c)
-        .await?;
-    Ok(res.rows_affected == 1)
+        .filter(group::Column::Version.eq(expected_version));
+    Ok(c.exec(update.build(c.backend())).await? == 1)
 }
 
-pub async fn delete<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result<bool, DbErr> {
+pub async fn delete<C: Write>(c: &C, tenant: Uuid, id: Uuid) -> Result<bool, DbErr> {
     clear_members(c, tenant, id).await?;
-    let res = group::Entity::delete_by_id((tenant, id)).exec(c).await?;
-    Ok(res.rows_affected == 1)
+    let delete = group::Entity::delete_by_id((tenant, id));
+    Ok(c.exec(delete.build(c.backend())).await? == 1)
 }
 
 /// The rows of one tenant that satisfy `cond`, to be counted or paged
@@ -62,28 +61,22 @@ pub fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
         .filter(cond)
 }
 
-pub async fn existing_ids<C: ConnectionTrait>(
-    c: &C,
-    tenant: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<Uuid>, DbErr> {
+pub async fn existing_ids<C: Write>(c: &C, tenant: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
     let mut found = Vec::new();
     for chunk in ids.chunks(super::CHUNK) {
-        let rows: Vec<Uuid> = group::Entity::find()
+        let select = group::Entity::find()
             .select_only()
             .column(group::Column::Id)
             .filter(group::Column::TenantId.eq(tenant))
-            .filter(group::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(c)
-            .await?;
-        found.extend(rows);
+            .filter(group::Column::Id.is_in(chunk.iter().copied()));
+        let rows: Vec<IdRow> = c.rows(select.build(c.backend())).await?;
+        found.extend(rows.into_iter().map(|r| r.id));
     }
     Ok(found)
 }
 
 /// Adds members; ones already present are left alone, so adds are idempotent.
-pub async fn add_members<C: ConnectionTrait>(
+pub async fn add_members<C: Write>(
     c: &C,
     tenant: Uuid,
     group_id: Uuid,
@@ -96,56 +89,45 @@ pub async fn add_members<C: ConnectionTrait>(
             member_id: Set(*id),
             member_type: Set((*kind).to_owned()),
         });
-        group_member::Entity::insert_many(models)
-            .on_conflict_do_nothing()
-            .exec_without_returning(c)
-            .await?;
+        let insert = group_member::Entity::insert_many(models).on_conflict_do_nothing();
+        c.exec(insert.build(c.backend())).await?;
     }
     Ok(())
 }
 
-pub async fn remove_members<C: ConnectionTrait>(
+pub async fn remove_members<C: Write>(
     c: &C,
     tenant: Uuid,
     group_id: Uuid,
     ids: &[Uuid],
 ) -> Result<(), DbErr> {
     for chunk in ids.chunks(super::CHUNK) {
-        group_member::Entity::delete_many()
+        let delete = group_member::Entity::delete_many()
             .filter(group_member::Column::TenantId.eq(tenant))
             .filter(group_member::Column::GroupId.eq(group_id))
-            .filter(group_member::Column::MemberId.is_in(chunk.iter().copied()))
-            .exec(c)
-            .await?;
+            .filter(group_member::Column::MemberId.is_in(chunk.iter().copied()));
+        c.exec(delete.build(c.backend())).await?;
     }
     Ok(())
 }
 
-pub async fn clear_members<C: ConnectionTrait>(
-    c: &C,
-    tenant: Uuid,
-    group_id: Uuid,
-) -> Result<(), DbErr> {
-    group_member::Entity::delete_many()
+pub async fn clear_members<C: Write>(c: &C, tenant: Uuid, group_id: Uuid) -> Result<(), DbErr> {
+    let delete = group_member::Entity::delete_many()
         .filter(group_member::Column::TenantId.eq(tenant))
-        .filter(group_member::Column::GroupId.eq(group_id))
-        .exec(c)
-        .await
-        .map(|_| ())
+        .filter(group_member::Column::GroupId.eq(group_id));
+    c.exec(delete.build(c.backend())).await.map(|_| ())
 }
 
 /// Removes a deleted user or group from every group it belonged to.
-pub async fn remove_from_all_groups<C: ConnectionTrait>(
+pub async fn remove_from_all_groups<C: Write>(
     c: &C,
     tenant: Uuid,
     member_id: Uuid,
 ) -> Result<(), DbErr> {
-    group_member::Entity::delete_many()
+    let delete = group_member::Entity::delete_many()
         .filter(group_member::Column::TenantId.eq(tenant))
-        .filter(group_member::Column::MemberId.eq(member_id))
-        .exec(c)
-        .await
-        .map(|_| ())
+        .filter(group_member::Column::MemberId.eq(member_id));
+    c.exec(delete.build(c.backend())).await.map(|_| ())
 }
 
 /// A member with what it needs for `display`.
@@ -170,18 +152,15 @@ impl MemberRow {
 }
 
 /// Members of the given groups in one query (no query per group or member).
-pub async fn members_of<C: ConnectionTrait>(
-    c: &C,
+pub async fn members_of<S: Source>(
+    c: &S,
     tenant: Uuid,
     group_ids: &[Uuid],
 ) -> Result<Vec<MemberRow>, DbErr> {
     let mut rows = Vec::new();
     for chunk in group_ids.chunks(super::CHUNK) {
         let stmt = members_query(tenant, chunk);
-        let found = MemberRow::find_by_statement(c.get_database_backend().build(&stmt))
-            .all(c)
-            .await?;
-        rows.extend(found);
+        rows.extend(c.rows::<MemberRow>(c.backend().build(&stmt)).await?);
     }
     Ok(rows)
 }

@@ -168,7 +168,7 @@ fn db_err(e: impl std::fmt::Display) -> DbErr {
 /// The statement's bound values as SQLite stores them: uuids as 16-byte
 /// blobs, booleans as integers, JSON as text, as sqlx writes them. `None`
 /// for a type no hot read binds.
-fn params(stmt: &Statement) -> Option<Vec<Param>> {
+pub(super) fn params(stmt: &Statement) -> Option<Vec<Param>> {
     let Some(values) = &stmt.values else {
         return Some(Vec::new());
     };

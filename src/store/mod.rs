@@ -9,6 +9,7 @@ pub mod reindex;
 pub mod source;
 pub mod tokens;
 pub mod users;
+pub mod write;
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, Select, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    EntityTrait, Select, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::DatabaseUrl;
@@ -106,9 +107,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
-pub fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
+pub use write::is_unique_violation;
 
 /// Errors that say "not now" rather than "never": answered 503.
 pub fn is_unavailable(e: &DbErr) -> bool {

@@ -14,6 +14,20 @@ pub trait Decode: FromQueryResult + Sized + Send + Sync {
     fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
 }
 
+/// The `id` column alone.
+#[derive(Debug, FromQueryResult)]
+pub struct IdRow {
+    pub id: uuid::Uuid,
+}
+
+impl Decode for IdRow {
+    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: super::inline::column::uuid(row, "id")?,
+        })
+    }
+}
+
 pub trait Source {
     fn backend(&self) -> DbBackend;
 

@@ -1,15 +1,15 @@
 use entity::{group, group_member, user, user_email};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SubQueryStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, Iterable, JsonValue as Json, QueryFilter, QueryResult, QuerySelect,
-    QueryTrait, Select,
+    ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    Iterable, JsonValue as Json, QueryFilter, QueryResult, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
 use super::groups::{MembershipRow, membership_group, sort_memberships};
 use super::inline::column;
-use super::source::{Decode, Source};
+use super::source::{Decode, IdRow, Source};
+use super::write::Write;
 use crate::scim::user::EmailRow;
 
 /// A user as answers show it, with its groups. The search copy of the
@@ -160,66 +160,63 @@ fn memberships(member: Uuid, groups: Option<Json>) -> Result<Vec<MembershipRow>,
 
 /// Reads a user and locks its row until the transaction ends (MySQL); on
 /// SQLite the IMMEDIATE transaction already serializes writers.
-pub async fn find_for_update<C: ConnectionTrait>(
+pub async fn find_for_update<C: Write>(
     c: &C,
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<user::Model>, DbErr> {
-    super::by_key(c, user::Entity::find_by_id((tenant, id)).lock_exclusive()).await
+    let select = user::Entity::find_by_id((tenant, id)).lock_exclusive();
+    Ok(c.rows(select.build(c.backend())).await?.into_iter().next())
 }
 
-pub async fn insert<C: ConnectionTrait>(c: &C, model: user::ActiveModel) -> Result<(), DbErr> {
-    user::Entity::insert(model)
-        .exec_without_returning(c)
+pub async fn insert<C: Write>(c: &C, model: user::ActiveModel) -> Result<(), DbErr> {
+    c.exec(user::Entity::insert(model).build(c.backend()))
         .await
         .map(|_| ())
 }
 
 /// Writes a new state of a user if its version is still `expected_version`;
 /// returns whether a row was written.
-pub async fn update<C: ConnectionTrait>(
+pub async fn update<C: Write>(
     c: &C,
     model: user::ActiveModel,
     tenant: Uuid,
     id: Uuid,
     expected_version: i64,
 ) -> Result<bool, DbErr> {
-    let res = user::Entity::update_many()
+    let update = user::Entity::update_many()
         .set(model)
         .filter(user::Column::TenantId.eq(tenant))
         .filter(user::Column::Id.eq(id))
-        .filter(user::Column::Version.eq(expected_version))
-        .exec(c)
-        .await?;
-    Ok(res.rows_affected == 1)
+        .filter(user::Column::Version.eq(expected_version));
+    Ok(c.exec(update.build(c.backend())).await? == 1)
 }
 
-pub async fn delete<C: ConnectionTrait>(c: &C, tenant: Uuid, id: Uuid) -> Result<bool, DbErr> {
-    user_email::Entity::delete_many()
-        .filter(user_email::Column::TenantId.eq(tenant))
-        .filter(user_email::Column::UserId.eq(id))
-        .exec(c)
-        .await?;
-    let res = user::Entity::delete_by_id((tenant, id)).exec(c).await?;
-    Ok(res.rows_affected == 1)
+pub async fn delete<C: Write>(c: &C, tenant: Uuid, id: Uuid) -> Result<bool, DbErr> {
+    delete_emails(c, tenant, id).await?;
+    let delete = user::Entity::delete_by_id((tenant, id));
+    Ok(c.exec(delete.build(c.backend())).await? == 1)
 }
 
-pub async fn replace_emails<C: ConnectionTrait>(
+pub async fn replace_emails<C: Write>(
     c: &C,
     tenant: Uuid,
     user_id: Uuid,
     rows: &[EmailRow],
 ) -> Result<(), DbErr> {
-    user_email::Entity::delete_many()
-        .filter(user_email::Column::TenantId.eq(tenant))
-        .filter(user_email::Column::UserId.eq(user_id))
-        .exec(c)
-        .await?;
+    delete_emails(c, tenant, user_id).await?;
     insert_emails(c, tenant, user_id, rows).await
 }
 
+async fn delete_emails<C: Write>(c: &C, tenant: Uuid, user_id: Uuid) -> Result<(), DbErr> {
+    let delete = user_email::Entity::delete_many()
+        .filter(user_email::Column::TenantId.eq(tenant))
+        .filter(user_email::Column::UserId.eq(user_id));
+    c.exec(delete.build(c.backend())).await.map(|_| ())
+}
+
 /// The email rows of a user that has none yet.
-pub async fn insert_emails<C: ConnectionTrait>(
+pub async fn insert_emails<C: Write>(
     c: &C,
     tenant: Uuid,
     user_id: Uuid,
@@ -228,11 +225,8 @@ pub async fn insert_emails<C: ConnectionTrait>(
     if rows.is_empty() {
         return Ok(());
     }
-    let models = email_rows(tenant, user_id, rows);
-    user_email::Entity::insert_many(models)
-        .exec_without_returning(c)
-        .await
-        .map(|_| ())
+    let insert = user_email::Entity::insert_many(email_rows(tenant, user_id, rows));
+    c.exec(insert.build(c.backend())).await.map(|_| ())
 }
 
 /// The `user_emails` rows of a user's emails, in their order.
@@ -260,22 +254,16 @@ pub fn matching(tenant: Uuid, cond: Condition) -> Select<user::Entity> {
         .filter(cond)
 }
 
-pub async fn existing_ids<C: ConnectionTrait>(
-    c: &C,
-    tenant: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<Uuid>, DbErr> {
+pub async fn existing_ids<C: Write>(c: &C, tenant: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
     let mut found = Vec::new();
     for chunk in ids.chunks(super::CHUNK) {
-        let rows: Vec<Uuid> = user::Entity::find()
+        let select = user::Entity::find()
             .select_only()
             .column(user::Column::Id)
             .filter(user::Column::TenantId.eq(tenant))
-            .filter(user::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(c)
-            .await?;
-        found.extend(rows);
+            .filter(user::Column::Id.is_in(chunk.iter().copied()));
+        let rows: Vec<IdRow> = c.rows(select.build(c.backend())).await?;
+        found.extend(rows.into_iter().map(|r| r.id));
     }
     Ok(found)
 }

@@ -1,0 +1,378 @@
+//! Where write transactions run: on a SeaORM pool, or on the write lane's
+//! own SQLite connection (see `service::lane`).
+//!
+//! sqlx runs each SQLite connection on a thread of its own, so every
+//! statement of a write transaction is two thread hand-offs, and SQLite
+//! lets one transaction write at a time: every writer waits for those
+//! hand-offs. A POST (begin, user, emails, commit) spent most of its time
+//! in them: 1,121-1,360 POST/s on 10,000 users, against 3,166-3,259 with
+//! the statements run by the lane's thread itself (A/B twice, wrk 16
+//! connections). Store functions that write take any `Write`, so one
+//! query builder serves both.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, params_from_iter};
+use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::inline::params;
+use super::source::{Decode, Source};
+use crate::config::DatabaseUrl;
+
+/// Statements kept prepared: every write use case's statements.
+const PREPARED: usize = 64;
+
+/// As long as sqlx's, which the rare writes outside the lane (tokens,
+/// OAuth) still use.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a unique-constraint failure on the lane reads (`is_unique_violation`).
+const UNIQUE_VIOLATION: &str = "sqlite unique violation: ";
+
+pub trait Write: Source {
+    /// Runs `stmt`; the number of rows it changed.
+    fn exec(&self, stmt: Statement) -> impl Future<Output = Result<u64, DbErr>>;
+}
+
+impl<C: ConnectionTrait> Write for C {
+    async fn exec(&self, stmt: Statement) -> Result<u64, DbErr> {
+        Ok(self.execute_raw(stmt).await?.rows_affected())
+    }
+}
+
+/// Whether `e` reports a duplicate key, from either kind of transaction.
+pub fn is_unique_violation(e: &DbErr) -> bool {
+    use sea_orm::SqlErr;
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+        || matches!(e, DbErr::Custom(m) if m.starts_with(UNIQUE_VIOLATION))
+}
+
+/// A write transaction of either kind. Dropped without `commit`, it rolls
+/// back.
+pub enum WriteTxn {
+    Pool(DatabaseTransaction),
+    Lane(LaneTxn),
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        match self {
+            Self::Pool(t) => t.commit().await,
+            Self::Lane(t) => t.commit(),
+        }
+    }
+}
+
+impl Source for WriteTxn {
+    fn backend(&self) -> DbBackend {
+        match self {
+            Self::Pool(t) => t.get_database_backend(),
+            Self::Lane(_) => DbBackend::Sqlite,
+        }
+    }
+
+    async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
+        match self {
+            Self::Pool(t) => t.rows(stmt).await,
+            Self::Lane(t) => t.rows(&stmt),
+        }
+    }
+}
+
+impl Write for WriteTxn {
+    async fn exec(&self, stmt: Statement) -> Result<u64, DbErr> {
+        match self {
+            Self::Pool(t) => t.exec(stmt).await,
+            Self::Lane(t) => t.exec(&stmt),
+        }
+    }
+}
+
+/// The write lane's SQLite connection, opened on first use. One
+/// transaction holds it at a time; the others wait for their turn
+/// without holding up the thread.
+#[derive(Clone)]
+pub struct LaneWriter {
+    path: PathBuf,
+    connection: Arc<Mutex<Option<Connection>>>,
+    turn: Arc<Semaphore>,
+}
+
+impl LaneWriter {
+    /// `None` for databases other than a SQLite file: an in-memory one
+    /// is private to the pool's connection.
+    pub fn for_url(url: &DatabaseUrl) -> Option<Self> {
+        let text = url.expose();
+        if !url.is_sqlite() || text.contains(":memory:") || text.contains("mode=memory") {
+            return None;
+        }
+        let options = SqliteConnectOptions::from_str(text).ok()?;
+        Some(Self {
+            path: options.get_filename().to_path_buf(),
+            connection: Arc::new(Mutex::new(None)),
+            turn: Arc::new(Semaphore::new(1)),
+        })
+    }
+
+    /// Takes the write lock up front (`BEGIN IMMEDIATE`), as
+    /// `store::begin_write` does on the pool.
+    pub async fn begin(&self) -> Result<LaneTxn, DbErr> {
+        let turn = Arc::clone(&self.turn)
+            .acquire_owned()
+            .await
+            .map_err(|e| DbErr::Custom(format!("write lane closed: {e}")))?;
+        let txn = LaneTxn {
+            writer: self.clone(),
+            _turn: turn,
+            finished: false,
+        };
+        txn.with(|c| c.execute_batch("BEGIN IMMEDIATE"))?;
+        Ok(txn)
+    }
+
+    fn connection(&self) -> Result<MutexGuard<'_, Option<Connection>>, DbErr> {
+        // A panic mid-statement leaves SQLite consistent; the guard's
+        // data is only the connection.
+        let mut guard = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if guard.is_none() {
+            *guard = Some(self.open().map_err(lane_err)?);
+        }
+        Ok(guard)
+    }
+
+    /// The settings sqlx gives its connections (`store::connect`).
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let c = Connection::open(&self.path)?;
+        c.busy_timeout(BUSY_TIMEOUT)?;
+        c.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )?;
+        c.set_prepared_statement_cache_capacity(PREPARED);
+        Ok(c)
+    }
+}
+
+/// A transaction on the lane's connection. Its statements run on the
+/// calling thread: the lane's, where nothing else waits on them.
+pub struct LaneTxn {
+    writer: LaneWriter,
+    _turn: OwnedSemaphorePermit,
+    finished: bool,
+}
+
+impl LaneTxn {
+    fn exec(&self, stmt: &Statement) -> Result<u64, DbErr> {
+        let values = bound(stmt)?;
+        let changed = self.with(|c| {
+            c.prepare_cached(&stmt.sql)?
+                .execute(params_from_iter(values))
+        })?;
+        Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+    }
+
+    fn rows<T: Decode>(&self, stmt: &Statement) -> Result<Vec<T>, DbErr> {
+        let values = bound(stmt)?;
+        self.with(|c| {
+            let mut prepared = c.prepare_cached(&stmt.sql)?;
+            let rows = prepared.query_map(params_from_iter(values), T::decode)?;
+            rows.collect()
+        })
+    }
+
+    fn commit(mut self) -> Result<(), DbErr> {
+        self.finished = true;
+        self.with(|c| c.execute_batch("COMMIT"))
+            .inspect_err(|_| self.roll_back())
+    }
+
+    fn roll_back(&self) {
+        let result = self.with(|c| {
+            if c.is_autocommit() {
+                return Ok(());
+            }
+            c.execute_batch("ROLLBACK")
+        });
+        if let Err(e) = result {
+            log::error!("write lane: rollback failed: {e}");
+        }
+    }
+
+    fn with<T>(&self, run: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, DbErr> {
+        let guard = self.writer.connection()?;
+        let connection = guard
+            .as_ref()
+            .ok_or_else(|| DbErr::Custom("write lane: no connection".into()))?;
+        run(connection).map_err(lane_err)
+    }
+}
+
+impl Drop for LaneTxn {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.roll_back();
+        }
+    }
+}
+
+fn bound(stmt: &Statement) -> Result<Vec<rusqlite::types::Value>, DbErr> {
+    params(stmt).ok_or_else(|| {
+        DbErr::Custom(format!(
+            "write lane: a bound value of a type it does not handle: {}",
+            stmt.sql
+        ))
+    })
+}
+
+/// Errors as the pool reports them where callers tell them apart: busy
+/// ("database is locked", retried) and duplicate keys.
+fn lane_err(e: rusqlite::Error) -> DbErr {
+    let unique = matches!(
+        &e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == ErrorCode::ConstraintViolation
+                && matches!(
+                    f.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                )
+    );
+    if unique {
+        DbErr::Custom(format!("{UNIQUE_VIOLATION}{e}"))
+    } else {
+        DbErr::Custom(format!("sqlite: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{DbBackend, FromQueryResult, Statement, Value};
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, FromQueryResult)]
+    struct Named {
+        name: String,
+    }
+
+    impl Decode for Named {
+        fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+            Ok(Self {
+                name: row.get("name")?,
+            })
+        }
+    }
+
+    /// A SQLite file with an empty `t(name TEXT PRIMARY KEY)`.
+    fn database() -> (tempfile::TempDir, DatabaseUrl) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        let c = Connection::open(&path).expect("open");
+        c.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (name TEXT PRIMARY KEY)")
+            .expect("schema");
+        let url = DatabaseUrl::new(format!("sqlite://{}", path.display()));
+        (dir, url)
+    }
+
+    fn insert(name: &str) -> Statement {
+        Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "INSERT INTO t (name) VALUES (?)",
+            [Value::from(name)],
+        )
+    }
+
+    fn names() -> Statement {
+        Statement::from_string(DbBackend::Sqlite, "SELECT name FROM t ORDER BY name")
+    }
+
+    async fn committed(writer: &LaneWriter) -> Vec<String> {
+        let txn = writer.begin().await.expect("begin");
+        let rows: Vec<Named> = txn.rows(&names()).expect("read");
+        rows.into_iter().map(|r| r.name).collect()
+    }
+
+    #[actix_web::test]
+    async fn a_lane_transaction_commits_or_leaves_nothing() {
+        let (_dir, url) = database();
+        let writer = LaneWriter::for_url(&url).expect("a SQLite file");
+
+        let kept = WriteTxn::Lane(writer.begin().await.expect("begin"));
+        assert_eq!(kept.exec(insert("kept")).await.expect("insert"), 1);
+        kept.commit().await.expect("commit");
+
+        let dropped = WriteTxn::Lane(writer.begin().await.expect("begin"));
+        dropped.exec(insert("dropped")).await.expect("insert");
+        drop(dropped);
+
+        // The pool, a connection of its own, sees the commit alone.
+        let pool = crate::store::connect(&url, 1, Duration::from_secs(5))
+            .await
+            .expect("pool");
+        let seen: Vec<Named> = pool.rows(names()).await.expect("read");
+        assert_eq!(
+            seen,
+            vec![Named {
+                name: "kept".into()
+            }]
+        );
+        assert_eq!(committed(&writer).await, ["kept"]);
+    }
+
+    #[actix_web::test]
+    async fn a_duplicate_key_on_the_lane_reads_as_a_unique_violation() {
+        let (_dir, url) = database();
+        let writer = LaneWriter::for_url(&url).expect("a SQLite file");
+        let txn = WriteTxn::Lane(writer.begin().await.expect("begin"));
+        txn.exec(insert("a")).await.expect("insert");
+        let duplicate = txn.exec(insert("a")).await.expect_err("duplicate");
+        assert!(is_unique_violation(&duplicate), "{duplicate}");
+        let other = txn
+            .exec(Statement::from_string(
+                DbBackend::Sqlite,
+                "INSERT INTO nope VALUES (1)",
+            ))
+            .await
+            .expect_err("no such table");
+        assert!(!is_unique_violation(&other), "{other}");
+    }
+
+    #[actix_web::test]
+    async fn one_lane_transaction_at_a_time() {
+        let (_dir, url) = database();
+        let writer = LaneWriter::for_url(&url).expect("a SQLite file");
+        let first = writer.begin().await.expect("begin");
+        let waiting = tokio::time::timeout(Duration::from_millis(50), writer.begin()).await;
+        assert!(
+            waiting.is_err(),
+            "a second transaction began beside the first"
+        );
+        first.commit().expect("commit");
+        let second = tokio::time::timeout(Duration::from_secs(5), writer.begin()).await;
+        assert!(matches!(second, Ok(Ok(_))), "the second waited in vain");
+    }
+
+    #[test]
+    fn only_sqlite_files_get_a_lane_writer() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://x.db?mode=memory",
+            "mysql://u:p@h/d",
+        ] {
+            assert!(
+                LaneWriter::for_url(&DatabaseUrl::new(url)).is_none(),
+                "{url}"
+            );
+        }
+        assert!(LaneWriter::for_url(&DatabaseUrl::new("sqlite://x.db?mode=rwc")).is_some());
+    }
+}
