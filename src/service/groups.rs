@@ -43,19 +43,12 @@ pub enum Answer<'p> {
 }
 
 impl Services {
+    /// Validation runs here; the lane gets the transaction (as for users).
     pub async fn create_group(
         &self,
         ctx: &Ctx,
         input: Value,
     ) -> Result<ResourceView, ServiceError> {
-        self.on_lane(
-            ctx,
-            |s, ctx| async move { s.insert_group(&ctx, input).await },
-        )
-        .await
-    }
-
-    async fn insert_group(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
         let record = GroupRecord::from_json(&self.registry, &self.settings.dialect, input)?;
         let id = Uuid::new_v4();
         let now = now_ms();
@@ -65,6 +58,19 @@ impl Services {
             created_at: Set(now),
             ..columns(&record, now, 1)
         };
+        self.on_lane(ctx, move |s, ctx| async move {
+            s.insert_group(&ctx, id, model, &record).await
+        })
+        .await
+    }
+
+    async fn insert_group(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        model: group::ActiveModel,
+        record: &GroupRecord,
+    ) -> Result<ResourceView, ServiceError> {
         let txn = self.begin_write().await?;
         group_store::insert(&txn, model).await?;
         if let Some(members) = &record.members {
@@ -145,17 +151,23 @@ impl Services {
         input: Value,
         answer: Answer<'_>,
     ) -> Result<GroupWrite, ServiceError> {
+        let gid = parse_id(KIND, id)?;
         let owned = id.to_owned();
-        self.on_lane(ctx, |s, ctx| async move {
-            s.put_group(&ctx, &owned, input).await
+        let record = GroupRecord::from_json(&self.registry, &self.settings.dialect, input)?;
+        self.on_lane(ctx, move |s, ctx| async move {
+            s.put_group(&ctx, gid, &owned, &record).await
         })
         .await?;
         self.answer(ctx, id, answer).await
     }
 
-    async fn put_group(&self, ctx: &Ctx, id: &str, input: Value) -> Result<(), ServiceError> {
-        let gid = parse_id(KIND, id)?;
-        let record = GroupRecord::from_json(&self.registry, &self.settings.dialect, input)?;
+    async fn put_group(
+        &self,
+        ctx: &Ctx,
+        gid: Uuid,
+        id: &str,
+        record: &GroupRecord,
+    ) -> Result<(), ServiceError> {
         let plan = MemberPlan {
             clear: true,
             add: record.members.clone().unwrap_or_default(),
@@ -164,7 +176,7 @@ impl Services {
         with_retry(|| async {
             let txn = self.begin_write().await?;
             let current = self.lock_group(&txn, ctx, gid, id).await?;
-            self.write_group(txn, ctx, &current, &record, &plan).await
+            self.write_group(txn, ctx, &current, record, &plan).await
         })
         .await
     }

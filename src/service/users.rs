@@ -19,12 +19,20 @@ use crate::time::now_ms;
 const KIND: ResourceKind = ResourceKind::User;
 
 impl Services {
+    /// Validation and rendering run here, on the request's worker: on
+    /// SQLite the lane runs one write at a time, so it gets only the
+    /// transaction.
     pub async fn create_user(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
-        self.on_lane(
-            ctx,
-            |s, ctx| async move { s.insert_user(&ctx, input).await },
-        )
-        .await
+        let record = UserRecord::from_json(&self.registry, &self.settings.dialect, input)?;
+        let password_hash = self.hash_password(record.password.clone()).await?;
+        let id = Uuid::new_v4();
+        let model = new_user_row(ctx.tenant, id, &record, now_ms(), password_hash);
+        let row = written_row(model.clone())?;
+        self.on_lane(ctx, move |s, ctx| async move {
+            s.insert_user(&ctx, id, model, &record).await
+        })
+        .await?;
+        Ok(user_view(ctx, &row, &[]))
     }
 
     pub async fn replace_user(
@@ -33,11 +41,13 @@ impl Services {
         id: &str,
         input: Value,
     ) -> Result<ResourceView, ServiceError> {
+        let uid = parse_id(KIND, id)?;
         let id = id.to_owned();
-        self.on_lane(
-            ctx,
-            |s, ctx| async move { s.put_user(&ctx, &id, input).await },
-        )
+        let record = UserRecord::from_json(&self.registry, &self.settings.dialect, input)?;
+        let password_hash = self.hash_password(record.password.clone()).await?;
+        self.on_lane(ctx, move |s, ctx| async move {
+            s.put_user(&ctx, uid, &id, &record, password_hash).await
+        })
         .await
     }
 
@@ -60,19 +70,20 @@ impl Services {
             .await
     }
 
-    async fn insert_user(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
-        let record = UserRecord::from_json(&self.registry, &self.settings.dialect, input)?;
-        let password_hash = self.hash_password(record.password.clone()).await?;
-        let id = Uuid::new_v4();
-        let model = new_user_row(ctx.tenant, id, &record, now_ms(), password_hash);
-        let row = written_row(model.clone())?;
+    async fn insert_user(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        model: user::ActiveModel,
+        record: &UserRecord,
+    ) -> Result<(), ServiceError> {
         let txn = self.begin_write().await?;
         user_store::insert(&txn, model)
             .await
-            .map_err(|e| unique_user_name(e, &record))?;
+            .map_err(|e| unique_user_name(e, record))?;
         user_store::insert_emails(&txn, ctx.tenant, id, &record.emails).await?;
         txn.commit().await?;
-        Ok(user_view(ctx, &row, &[]))
+        Ok(())
     }
 
     pub async fn get_user(&self, ctx: &Ctx, id: &str) -> Result<ResourceView, ServiceError> {
@@ -89,20 +100,19 @@ impl Services {
     async fn put_user(
         &self,
         ctx: &Ctx,
+        uid: Uuid,
         id: &str,
-        input: Value,
+        record: &UserRecord,
+        password_hash: Option<String>,
     ) -> Result<ResourceView, ServiceError> {
-        let uid = parse_id(KIND, id)?;
-        let record = UserRecord::from_json(&self.registry, &self.settings.dialect, input)?;
-        let password_hash = self.hash_password(record.password.clone()).await?;
         with_retry(|| async {
             let txn = self.begin_write().await?;
             let current = self.lock_user(&txn, ctx, uid, id).await?;
-            let mut model = columns(&record, now_ms(), current.version + 1);
+            let mut model = columns(record, now_ms(), current.version + 1);
             if let Some(hash) = &password_hash {
                 model.password_hash = Set(Some(hash.clone()));
             }
-            self.write_user(txn, ctx, &current, model, &record).await
+            self.write_user(txn, ctx, &current, model, record).await
         })
         .await
     }
