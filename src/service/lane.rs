@@ -12,6 +12,11 @@
 //! that does nothing else, the holder is polled as soon as each statement
 //! returns: 1,288-1,351 POST/s beside 7,600-10,600 GET/s. POSTs alone
 //! are unchanged (1,142-1,313 vs 1,271-1,328 POST/s, A/B twice).
+//!
+//! The lane's transactions also run their statements on this thread, on a
+//! connection of its own (`store::write::LaneWriter`), rather than on
+//! sqlx's connection thread; validation happens before a write is sent
+//! here, so the lane does little but write.
 
 use std::future::Future;
 use std::sync::Arc;

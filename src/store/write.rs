@@ -5,10 +5,16 @@
 //! statement of a write transaction is two thread hand-offs, and SQLite
 //! lets one transaction write at a time: every writer waits for those
 //! hand-offs. A POST (begin, user, emails, commit) spent most of its time
-//! in them: 1,121-1,360 POST/s on 10,000 users, against 3,166-3,259 with
+//! in them: 1,337-1,494 POST/s on 10,000 users, against 3,249-4,268 with
 //! the statements run by the lane's thread itself (A/B twice, wrk 16
 //! connections). Store functions that write take any `Write`, so one
 //! query builder serves both.
+//!
+//! Tried and left out: committing the writes that queue up together, in
+//! one transaction with a savepoint each. It answered fewer POSTs
+//! (4,097-4,413 against 4,759-5,566 POST/s, A/B three times), and took
+//! more CPU per POST: the batch's writes all wait for its commit, then
+//! their clients all send again at once, and the lane idles in between.
 
 use std::future::Future;
 use std::path::PathBuf;
