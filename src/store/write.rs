@@ -39,9 +39,12 @@ const PREPARED: usize = 64;
 /// OAuth) still use.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// WAL pages past which the lane's own commit copies the WAL back into
-/// the database, if the checkpoint thread has fallen that far behind
-/// (SQLite's default, 1,000, is where that thread takes over).
+/// WAL pages past which a lane commit also checkpoints (SQLite's default
+/// is 1,000). The checkpoint thread copies pages back within moments of a
+/// commit, but the WAL file starts over only when a write begins with
+/// every frame copied back; under a steady stream of commits that happens
+/// after a checkpoint by the committing connection itself, so the WAL
+/// grows to this size (about 40 MB) first.
 const LANE_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// The checkpoint thread's rest between two checkpoints, so that one
