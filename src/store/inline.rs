@@ -72,16 +72,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 impl InlineReads {
     /// `None` for databases other than a SQLite file.
     pub fn for_url(url: &DatabaseUrl) -> Option<Self> {
-        let text = url.expose();
-        let in_memory = text.contains(":memory:") || text.contains("mode=memory");
-        if !url.is_sqlite() || in_memory {
-            return None;
-        }
-        let options = SqliteConnectOptions::from_str(text).ok()?;
-        let path = options.get_filename().to_path_buf();
         Some(Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            path,
+            path: sqlite_file(url)?,
         })
     }
 
@@ -161,7 +154,18 @@ fn literal_limit<'s>(sql: &'s str, params: &mut Vec<Param>) -> std::borrow::Cow<
     written.into()
 }
 
-fn db_err(e: impl std::fmt::Display) -> DbErr {
+/// The file of a SQLite database; `None` for other databases, and for an
+/// in-memory one, which is private to the connection that opened it.
+pub(super) fn sqlite_file(url: &DatabaseUrl) -> Option<PathBuf> {
+    let text = url.expose();
+    if !url.is_sqlite() || text.contains(":memory:") || text.contains("mode=memory") {
+        return None;
+    }
+    let options = SqliteConnectOptions::from_str(text).ok()?;
+    Some(options.get_filename().to_path_buf())
+}
+
+pub(super) fn db_err(e: impl std::fmt::Display) -> DbErr {
     DbErr::Custom(format!("sqlite: {e}"))
 }
 

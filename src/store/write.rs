@@ -18,17 +18,15 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, params_from_iter};
-use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::inline::params;
+use super::inline::{db_err, params, sqlite_file};
 use super::source::{Decode, Source};
 use crate::config::DatabaseUrl;
 
@@ -130,13 +128,8 @@ impl LaneWriter {
     /// `None` for databases other than a SQLite file: an in-memory one
     /// is private to the pool's connection.
     pub fn for_url(url: &DatabaseUrl) -> Option<Self> {
-        let text = url.expose();
-        if !url.is_sqlite() || text.contains(":memory:") || text.contains("mode=memory") {
-            return None;
-        }
-        let options = SqliteConnectOptions::from_str(text).ok()?;
         Some(Self {
-            path: options.get_filename().to_path_buf(),
+            path: sqlite_file(url)?,
             connection: Arc::new(Mutex::new(None)),
             turn: Arc::new(Semaphore::new(1)),
             committed: Arc::new(Mutex::new(None)),
@@ -317,7 +310,7 @@ fn lane_err(e: rusqlite::Error) -> DbErr {
     if unique {
         DbErr::Custom(format!("{UNIQUE_VIOLATION}{e}"))
     } else {
-        DbErr::Custom(format!("sqlite: {e}"))
+        db_err(e)
     }
 }
 
