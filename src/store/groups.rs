@@ -11,8 +11,8 @@ use super::source::{Decode, IdRow, Source};
 use super::write::Write;
 
 pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
-    let stmt = group::Entity::find_by_id((tenant, id)).build(c.backend());
-    Ok(c.rows(stmt).await?.into_iter().next())
+    c.first(group::Entity::find_by_id((tenant, id)).build(c.backend()))
+        .await
 }
 
 /// Reads a group and locks its row until the transaction ends, so that
@@ -23,7 +23,7 @@ pub async fn find_for_update<C: Write>(
     id: Uuid,
 ) -> Result<Option<group::Model>, DbErr> {
     let select = group::Entity::find_by_id((tenant, id)).lock_exclusive();
-    Ok(c.rows(select.build(c.backend())).await?.into_iter().next())
+    c.first(select.build(c.backend())).await
 }
 
 pub async fn insert<C: Write>(c: &C, model: group::ActiveModel) -> Result<(), DbErr> {
@@ -61,7 +61,11 @@ pub fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
         .filter(cond)
 }
 
-pub async fn existing_ids<C: Write>(c: &C, tenant: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+pub async fn existing_ids<S: Source>(
+    c: &S,
+    tenant: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, DbErr> {
     let mut found = Vec::new();
     for chunk in ids.chunks(super::CHUNK) {
         let select = group::Entity::find()

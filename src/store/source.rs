@@ -33,6 +33,13 @@ pub trait Source {
 
     /// Every row `stmt` returns.
     fn rows<T: Decode>(&self, stmt: Statement) -> impl Future<Output = Result<Vec<T>, DbErr>>;
+
+    /// The first row `stmt` returns: for a select by a primary or unique
+    /// key. Not `Select::one`, whose bound `LIMIT ?` SQLite plans around,
+    /// recompiling the cached statement at every execution (as `by_key`).
+    fn first<T: Decode>(&self, stmt: Statement) -> impl Future<Output = Result<Option<T>, DbErr>> {
+        async move { Ok(self.rows(stmt).await?.into_iter().next()) }
+    }
 }
 
 impl<C: ConnectionTrait> Source for C {

@@ -28,19 +28,14 @@ pub async fn find_with_groups<S: Source>(
 ) -> Result<Option<(user::Model, Vec<MembershipRow>)>, DbErr> {
     let backend = c.backend();
     if backend != DbBackend::Sqlite {
-        let found = c
-            .rows::<user::Model>(shown(tenant, id).build(backend))
-            .await?;
-        let Some(user) = found.into_iter().next() else {
+        let Some(user) = c.first(shown(tenant, id).build(backend)).await? else {
             return Ok(None);
         };
         let groups = super::groups::groups_of(c, tenant, &[id]).await?;
         return Ok(Some((user, groups)));
     }
-    let found = c
-        .rows::<WithGroups>(with_groups(tenant, id).build(backend))
-        .await?;
-    found.into_iter().next().map(|f| f.split(id)).transpose()
+    let found: Option<WithGroups> = c.first(with_groups(tenant, id).build(backend)).await?;
+    found.map(|f| f.split(id)).transpose()
 }
 
 impl Decode for user::Model {
@@ -166,7 +161,7 @@ pub async fn find_for_update<C: Write>(
     id: Uuid,
 ) -> Result<Option<user::Model>, DbErr> {
     let select = user::Entity::find_by_id((tenant, id)).lock_exclusive();
-    Ok(c.rows(select.build(c.backend())).await?.into_iter().next())
+    c.first(select.build(c.backend())).await
 }
 
 pub async fn insert<C: Write>(c: &C, model: user::ActiveModel) -> Result<(), DbErr> {
@@ -254,7 +249,11 @@ pub fn matching(tenant: Uuid, cond: Condition) -> Select<user::Entity> {
         .filter(cond)
 }
 
-pub async fn existing_ids<C: Write>(c: &C, tenant: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+pub async fn existing_ids<S: Source>(
+    c: &S,
+    tenant: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, DbErr> {
     let mut found = Vec::new();
     for chunk in ids.chunks(super::CHUNK) {
         let select = user::Entity::find()
