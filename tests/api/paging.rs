@@ -35,6 +35,9 @@ async fn seed(app: &TestApp) -> Vec<String> {
         let r = app.post("/Users", &u).await;
         r.assert_status(201);
         ids.push(r.body["id"].as_str().expect("id").to_owned());
+        // Creation order is `meta.created`'s, to the millisecond (ties go
+        // by id); a POST can take less than that.
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     ids
 }
