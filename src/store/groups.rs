@@ -1,18 +1,19 @@
 use entity::{group, group_member, user};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, QueryTrait, Select,
+    ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect, QueryTrait, Select, Statement,
 };
 use uuid::Uuid;
 
 use super::inline::column;
 use super::source::{Decode, IdRow, Source};
+use super::template::Template;
 use super::write::Write;
 
 pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
-    c.first(group::Entity::find_by_id((tenant, id)).build(c.backend()))
-        .await
+    static BY_ID: Template = Template::new(|k, b| group::Entity::find_by_id((k[0], k[1])).build(b));
+    c.first(BY_ID.statement(c.backend(), &[tenant, id])).await
 }
 
 /// Reads a group and locks its row until the transaction ends, so that
@@ -22,8 +23,12 @@ pub async fn find_for_update<C: Write>(
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<group::Model>, DbErr> {
-    let select = group::Entity::find_by_id((tenant, id)).lock_exclusive();
-    c.first(select.build(c.backend())).await
+    static LOCKED: Template = Template::new(|k, b| {
+        group::Entity::find_by_id((k[0], k[1]))
+            .lock_exclusive()
+            .build(b)
+    });
+    c.first(LOCKED.statement(c.backend(), &[tenant, id])).await
 }
 
 pub async fn insert<C: Write>(c: &C, model: group::ActiveModel) -> Result<(), DbErr> {
@@ -314,23 +319,33 @@ pub async fn groups_of<S: Source>(
     tenant: Uuid,
     member_ids: &[Uuid],
 ) -> Result<Vec<MembershipRow>, DbErr> {
-    let (gm, g) = (group_member::Entity, group::Entity);
+    static GROUPS_OF: Template = Template::new(groups_of_statement);
     let mut rows = Vec::new();
     for chunk in member_ids.chunks(super::CHUNK) {
-        let stmt = Query::select()
-            .column((gm, group_member::Column::MemberId))
-            .column((gm, group_member::Column::GroupId))
-            .column((g, group::Column::DisplayName))
-            .from(gm)
-            .inner_join(g, membership_group())
-            .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant))
-            .and_where(Expr::col((gm, group_member::Column::MemberId)).is_in(chunk.iter().copied()))
-            .to_owned();
-        let found: Vec<MembershipRow> = c.rows(c.backend().build(&stmt)).await?;
+        let keys: Vec<Uuid> = std::iter::once(tenant)
+            .chain(chunk.iter().copied())
+            .collect();
+        let found: Vec<MembershipRow> = c.rows(GROUPS_OF.statement(c.backend(), &keys)).await?;
         rows.extend(found);
     }
     sort_memberships(&mut rows);
     Ok(rows)
+}
+
+/// `keys`: the tenant, then the members.
+fn groups_of_statement(keys: &[Uuid], backend: DbBackend) -> Statement {
+    let (gm, g) = (group_member::Entity, group::Entity);
+    let (tenant, members) = (keys[0], &keys[1..]);
+    let stmt = Query::select()
+        .column((gm, group_member::Column::MemberId))
+        .column((gm, group_member::Column::GroupId))
+        .column((g, group::Column::DisplayName))
+        .from(gm)
+        .inner_join(g, membership_group())
+        .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant))
+        .and_where(Expr::col((gm, group_member::Column::MemberId)).is_in(members.iter().copied()))
+        .to_owned();
+    backend.build(&stmt)
 }
 
 /// The order `groups` is shown in: by display name, then id, compared as

@@ -7,6 +7,7 @@ pub mod oauth;
 pub mod query;
 pub mod reindex;
 pub mod source;
+pub mod template;
 pub mod tokens;
 pub mod users;
 pub mod write;

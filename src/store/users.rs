@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::groups::{MembershipRow, membership_group, sort_memberships};
 use super::inline::column;
 use super::source::{Decode, IdRow, Source};
+use super::template::Template;
 use super::write::Write;
 use crate::scim::user::EmailRow;
 
@@ -26,15 +27,19 @@ pub async fn find_with_groups<S: Source>(
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<(user::Model, Vec<MembershipRow>)>, DbErr> {
+    static SHOWN: Template = Template::new(|k, b| shown(k[0], k[1]).build(b));
+    static WITH_GROUPS: Template = Template::new(|k, b| with_groups(k[0], k[1]).build(b));
     let backend = c.backend();
     if backend != DbBackend::Sqlite {
-        let Some(user) = c.first(shown(tenant, id).build(backend)).await? else {
+        let Some(user) = c.first(SHOWN.statement(backend, &[tenant, id])).await? else {
             return Ok(None);
         };
         let groups = super::groups::groups_of(c, tenant, &[id]).await?;
         return Ok(Some((user, groups)));
     }
-    let found: Option<WithGroups> = c.first(with_groups(tenant, id).build(backend)).await?;
+    let found: Option<WithGroups> = c
+        .first(WITH_GROUPS.statement(backend, &[tenant, id]))
+        .await?;
     found.map(|f| f.split(id)).transpose()
 }
 
@@ -160,8 +165,12 @@ pub async fn find_for_update<C: Write>(
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<user::Model>, DbErr> {
-    let select = user::Entity::find_by_id((tenant, id)).lock_exclusive();
-    c.first(select.build(c.backend())).await
+    static LOCKED: Template = Template::new(|k, b| {
+        user::Entity::find_by_id((k[0], k[1]))
+            .lock_exclusive()
+            .build(b)
+    });
+    c.first(LOCKED.statement(c.backend(), &[tenant, id])).await
 }
 
 pub async fn insert<C: Write>(c: &C, model: user::ActiveModel) -> Result<(), DbErr> {
