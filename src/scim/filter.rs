@@ -2,7 +2,9 @@
 //!
 //! `scim_v2`'s LALRPOP grammar does the parsing; this module hands back
 //! Roster's own AST so that no other part of the server names a `scim_v2`
-//! type and a parser swap stays local to this file.
+//! type and a parser swap stays local to this file. The one-term filters
+//! and plain paths identity providers send most are read by `simple`,
+//! which leaves everything else (and every error) to the grammar.
 //!
 //! # Accepted beyond `scim_v2`
 //!
@@ -50,6 +52,8 @@ use std::fmt::{self, Write as _};
 use std::ops::Range;
 
 use scim_v2::filter as scim;
+
+mod simple;
 
 /// Refused before parsing: the parser's own limits bound memory, but not the
 /// time spent lexing an arbitrarily long query string.
@@ -138,6 +142,13 @@ pub struct FilterError {
 /// Parses a `filter=` query parameter or `SearchRequest.filter`. URL decoding
 /// is the caller's job.
 pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
+    match simple::filter(input) {
+        Some(filter) => Ok(filter),
+        None => filter_by_grammar(input),
+    }
+}
+
+fn filter_by_grammar(input: &str) -> Result<Filter, FilterError> {
     let prepared = Prepared::new(input, Grammar::Filter)?;
     let parsed: scim::Filter = prepared.text.parse().map_err(|e| prepared.fail(e))?;
     Ok(from_scim_filter(parsed))
@@ -158,6 +169,13 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
 /// `emails[type eq "work"].value` → `emails.value`): attribute projection
 /// works on whole attributes, so the bracketed filter has nothing to select.
 pub fn parse_attr_path(input: &str) -> Result<AttrPath, FilterError> {
+    match simple::attr_path(input) {
+        Some(path) => Ok(path),
+        None => attr_path_by_grammar(input),
+    }
+}
+
+fn attr_path_by_grammar(input: &str) -> Result<AttrPath, FilterError> {
     let prepared = Prepared::new(input, Grammar::AttrPath)?;
     let parsed: scim::PatchPath = prepared.text.parse().map_err(|e| prepared.fail(e))?;
     match from_scim_patch_path(parsed) {
