@@ -15,10 +15,12 @@ pub mod write;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, Select, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    EntityTrait, IdenStatic, Iterable, QuerySelect, Select, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 use crate::config::DatabaseUrl;
@@ -40,6 +42,24 @@ pub async fn by_key<E: EntityTrait, C: ConnectionTrait>(
     select: Select<E>,
 ) -> Result<Option<E::Model>, DbErr> {
     Ok(select.all(c).await?.into_iter().next())
+}
+
+/// `select` with the columns no answer shows read as NULL: the password
+/// hash, and the search document unless `keep_search` (a cursor over an
+/// attribute inside it needs it). The search document is as large as the
+/// resource, and decoding it cost 4 % of a filtered list's CPU.
+pub fn shown_columns<E: EntityTrait>(select: Select<E>, keep_search: bool) -> Select<E> {
+    let hidden = |name: &str| name == "password_hash" || (!keep_search && name == "doc_search");
+    let mut select = select.select_only();
+    for column in E::Column::iter() {
+        let name = column.as_str();
+        select = if hidden(name) {
+            select.column_as(Expr::cust("NULL"), name)
+        } else {
+            select.column(column)
+        };
+    }
+    select
 }
 
 pub async fn connect(
@@ -130,4 +150,35 @@ pub fn is_retryable(e: &DbErr) -> bool {
     ]
     .iter()
     .any(|needle| text.contains(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use entity::{group, user};
+    use sea_orm::{DbBackend, QueryTrait};
+
+    use super::*;
+
+    #[test]
+    fn unshown_columns_are_read_as_null() {
+        let sql = |keep_search| {
+            shown_columns(user::Entity::find(), keep_search)
+                .build(DbBackend::Sqlite)
+                .sql
+        };
+        let without = sql(false);
+        assert!(without.contains(r#"NULL AS "password_hash""#), "{without}");
+        assert!(without.contains(r#"NULL AS "doc_search""#), "{without}");
+        assert!(without.contains(r#""users"."doc", "#), "{without}");
+        let with = sql(true);
+        assert!(with.contains(r#""users"."doc_search""#), "{with}");
+        assert!(with.contains(r#"NULL AS "password_hash""#), "{with}");
+
+        let groups = shown_columns(group::Entity::find(), false).build(DbBackend::MySql);
+        assert!(
+            groups.sql.contains("NULL AS `doc_search`"),
+            "{}",
+            groups.sql
+        );
+    }
 }

@@ -2,7 +2,7 @@ use entity::{group, group_member, user, user_email};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SubQueryStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    Iterable, JsonValue as Json, QueryFilter, QueryResult, QuerySelect, QueryTrait, Select,
+    JsonValue as Json, QueryFilter, QueryResult, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -70,13 +70,7 @@ fn with_groups(tenant: Uuid, id: Uuid) -> Select<user::Entity> {
 
 /// A user's row without the columns no answer shows (NULL in their place).
 fn shown(tenant: Uuid, id: Uuid) -> Select<user::Entity> {
-    use user::Column as K;
-    let columns = K::iter().filter(|k| !matches!(k, K::DocSearch | K::PasswordHash));
-    user::Entity::find_by_id((tenant, id))
-        .select_only()
-        .columns(columns)
-        .column_as(Expr::cust("NULL"), "doc_search")
-        .column_as(Expr::cust("NULL"), "password_hash")
+    super::shown_columns(user::Entity::find_by_id((tenant, id)), false)
 }
 
 const GROUPS_JSON: &str = "groups_json";

@@ -206,6 +206,15 @@ impl Keyed for group::Model {
 }
 
 impl Sort {
+    /// Whether a row's position in this order is read from its search
+    /// document (see `position`).
+    fn reads_search_doc(&self) -> bool {
+        matches!(
+            self.key.as_ref().map(|k| &k.scalar.origin),
+            Some(Origin::Json(_))
+        )
+    }
+
     /// The position of `row` in this order, for a cursor.
     pub fn position<R: Keyed>(&self, row: &R) -> Position {
         let key = match self.key.as_ref().map(|k| &k.scalar.origin) {
@@ -367,6 +376,7 @@ where
     S: Source,
 {
     let backend = c.backend();
+    let base = crate::store::shown_columns(base, sort.reads_search_doc());
     let (segments, mut skip, backwards) = match start {
         Start::Offset(n) => (plan(backend, &id, sort, false, None)?, *n, false),
         Start::After(p) => (plan(backend, &id, sort, false, Some(p))?, 0, false),
