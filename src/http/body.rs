@@ -91,7 +91,14 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
 pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(SCIM_CONTENT_TYPE)
-        .body(body.to_string())
+        .body(json_bytes(body))
+}
+
+/// Not `Value::to_string`: `Display` writes through `fmt::Write`, 14 % of
+/// the instructions of a GET by id; `to_vec` writes the bytes directly.
+fn json_bytes(value: &Value) -> Vec<u8> {
+    // Serializing a `Value` cannot fail: its map keys are all strings.
+    serde_json::to_vec(value).unwrap_or_default()
 }
 
 /// A ListResponse of one page of resources; streamed when its groups'
@@ -118,7 +125,7 @@ pub fn resource_response(status: StatusCode, view: ResourceView) -> HttpResponse
     if status == StatusCode::CREATED {
         resp.insert_header((LOCATION, view.location.clone()));
     }
-    resp.body(Value::Object(view.body).to_string())
+    resp.body(json_bytes(&Value::Object(view.body)))
 }
 
 /// A GET answer that honours `If-None-Match`: 304 when the client's copy
