@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::inline::column;
+use super::inline::{Cells, column};
 use super::source::{Decode, IdRow, Source};
 use super::template::Template;
 use super::write::Write;
@@ -266,7 +266,7 @@ pub fn membership_group() -> Condition {
 }
 
 impl Decode for MemberRow {
-    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
         Ok(Self {
             group_id: column::uuid(row, "group_id")?,
             member_id: column::uuid(row, "member_id")?,
@@ -287,7 +287,7 @@ pub struct MembershipRow {
 }
 
 impl Decode for MembershipRow {
-    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
         Ok(Self {
             member_id: column::uuid(row, "member_id")?,
             group_id: column::uuid(row, "group_id")?,
@@ -297,7 +297,7 @@ impl Decode for MembershipRow {
 }
 
 impl Decode for group::Model {
-    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
         Ok(Self {
             tenant_id: column::uuid(row, "tenant_id")?,
             id: column::uuid(row, "id")?,

@@ -84,17 +84,13 @@ impl InlineReads {
     pub fn all<T>(
         &self,
         stmt: &Statement,
-        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        map: impl FnMut(&Cells<'_, '_>) -> rusqlite::Result<T>,
     ) -> Result<Option<Vec<T>>, DbErr> {
         let Some(mut params) = params(stmt) else {
             return Ok(None);
         };
         let sql = literal_limit(&stmt.sql, &mut params);
-        let found = self.with_connection(|c| {
-            let mut prepared = c.prepare_cached(&sql)?;
-            let rows = prepared.query_map(params_from_iter(params), map)?;
-            rows.collect::<rusqlite::Result<Vec<T>>>()
-        });
+        let found = self.with_connection(|c| read_all(c, &sql, params, map));
         match found {
             Ok(rows) => Ok(Some(rows)),
             Err(e) if e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) => Ok(None),
@@ -133,6 +129,52 @@ impl InlineReads {
             connection,
             checks,
         })
+    }
+}
+
+/// Every row `sql` returns, mapped by `map`.
+pub(super) fn read_all<T>(
+    c: &Connection,
+    sql: &str,
+    params: Vec<Param>,
+    mut map: impl FnMut(&Cells<'_, '_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut prepared = c.prepare_cached(sql)?;
+    let names: Vec<String> = prepared
+        .column_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = prepared.query_map(params_from_iter(params), |row| {
+        map(&Cells { row, names: &names })
+    })?;
+    rows.collect()
+}
+
+/// A row whose columns are found by name in a list read once per
+/// statement. rusqlite's own lookup by name asks SQLite for every
+/// column's name and checks it as UTF-8 again at each `get`: 7.5 % of the
+/// instructions of a GET by id, for its 15 columns.
+pub struct Cells<'r, 's> {
+    row: &'r Row<'s>,
+    names: &'r [String],
+}
+
+impl Cells<'_, '_> {
+    pub fn get<T: rusqlite::types::FromSql>(&self, name: &str) -> rusqlite::Result<T> {
+        self.row.get(self.index(name)?)
+    }
+
+    /// The value without a copy, for what is parsed further.
+    pub fn get_ref(&self, name: &str) -> rusqlite::Result<rusqlite::types::ValueRef<'_>> {
+        self.row.get_ref(self.index(name)?)
+    }
+
+    fn index(&self, name: &str) -> rusqlite::Result<usize> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))
     }
 }
 
@@ -202,25 +244,37 @@ fn param(v: &Value) -> Option<Param> {
 
 /// Column readers for the types sqlx writes.
 pub mod column {
-    use rusqlite::Row;
-    use rusqlite::types::Type;
+    use rusqlite::types::{FromSqlError, Type, ValueRef};
     use serde_json::Value as Json;
     use uuid::Uuid;
 
-    pub fn uuid(row: &Row<'_>, name: &str) -> rusqlite::Result<Uuid> {
-        let bytes: Vec<u8> = row.get(name)?;
-        Uuid::from_slice(&bytes).map_err(|e| conversion(name, Type::Blob, e))
+    use super::Cells;
+
+    pub fn uuid(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Uuid> {
+        let bytes = row
+            .get_ref(name)?
+            .as_blob()
+            .map_err(|e| from_sql(name, e))?;
+        Uuid::from_slice(bytes).map_err(|e| conversion(name, Type::Blob, e))
     }
 
-    pub fn json(row: &Row<'_>, name: &str) -> rusqlite::Result<Json> {
-        let text: String = row.get(name)?;
-        serde_json::from_str(&text).map_err(|e| conversion(name, Type::Text, e))
+    pub fn json(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Json> {
+        json_opt(row, name)?.ok_or_else(|| from_sql(name, FromSqlError::InvalidType))
     }
 
-    pub fn json_opt(row: &Row<'_>, name: &str) -> rusqlite::Result<Option<Json>> {
-        let text: Option<String> = row.get(name)?;
-        text.map(|t| serde_json::from_str(&t).map_err(|e| conversion(name, Type::Text, e)))
-            .transpose()
+    /// Parsed from SQLite's copy of the text, not a `String` copy of it.
+    pub fn json_opt(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Option<Json>> {
+        let text = match row.get_ref(name)? {
+            ValueRef::Null => return Ok(None),
+            value => value.as_str().map_err(|e| from_sql(name, e))?,
+        };
+        serde_json::from_str(text)
+            .map(Some)
+            .map_err(|e| conversion(name, Type::Text, e))
+    }
+
+    fn from_sql(name: &str, e: FromSqlError) -> rusqlite::Error {
+        conversion(name, Type::Null, e)
     }
 
     fn conversion(
@@ -290,7 +344,7 @@ mod tests {
             Vec::new(),
         );
         let counted = reads
-            .all(&long, |row| row.get::<_, i64>("c"))
+            .all(&long, |row| row.get::<i64>("c"))
             .expect("no error");
         assert_eq!(counted, None, "a million-row scan must not finish inline");
         let short = stmt(
@@ -298,7 +352,7 @@ mod tests {
              SELECT count(*) AS c FROM n",
             Vec::new(),
         );
-        let counted = reads.all(&short, |row| row.get::<_, i64>("c"));
+        let counted = reads.all(&short, |row| row.get::<i64>("c"));
         assert_eq!(counted.expect("no error"), Some(vec![100]));
         assert!(doc(&reads, ids[0]).is_some(), "the budget starts afresh");
     }
@@ -374,6 +428,6 @@ mod tests {
         let (_dir, url, _) = database(1);
         let reads = InlineReads::for_url(&url).expect("file");
         let bad = stmt("SELECT nope FROM t", Vec::new());
-        assert!(reads.all(&bad, |row| row.get::<_, i64>(0)).is_err());
+        assert!(reads.all(&bad, |row| row.get::<i64>("nope")).is_err());
     }
 }

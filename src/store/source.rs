@@ -6,12 +6,12 @@ use std::future::Future;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement};
 
-use super::inline::InlineReads;
+use super::inline::{Cells, InlineReads};
 
 /// A row type both ways of reading can produce.
 pub trait Decode: FromQueryResult + Sized + Send + Sync {
     /// The row from the statement SeaORM built for it, read by column name.
-    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self>;
 }
 
 /// The `id` column alone.
@@ -21,7 +21,7 @@ pub struct IdRow {
 }
 
 impl Decode for IdRow {
-    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
         Ok(Self {
             id: super::inline::column::uuid(row, "id")?,
         })
@@ -96,7 +96,7 @@ mod tests {
     }
 
     impl Decode for Counted {
-        fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
             Ok(Self { c: row.get("c")? })
         }
     }

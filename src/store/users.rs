@@ -7,7 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::groups::{MembershipRow, membership_group, sort_memberships};
-use super::inline::column;
+use super::inline::{Cells, column};
 use super::source::{Decode, IdRow, Source};
 use super::template::Template;
 use super::write::Write;
@@ -44,7 +44,7 @@ pub async fn find_with_groups<S: Source>(
 }
 
 impl Decode for user::Model {
-    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
         Ok(Self {
             tenant_id: column::uuid(row, "tenant_id")?,
             id: column::uuid(row, "id")?,
@@ -90,7 +90,7 @@ impl WithGroups {
 }
 
 impl Decode for WithGroups {
-    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
         Ok(Self {
             user: user::Model::decode(row)?,
             groups: column::json_opt(row, GROUPS_JSON)?,

@@ -242,11 +242,7 @@ impl LaneTxn {
 
     fn rows<T: Decode>(&self, stmt: &Statement) -> Result<Vec<T>, DbErr> {
         let values = bound(stmt)?;
-        self.with(|c| {
-            let mut prepared = c.prepare_cached(&stmt.sql)?;
-            let rows = prepared.query_map(params_from_iter(values), T::decode)?;
-            rows.collect()
-        })
+        self.with(|c| super::inline::read_all(c, &stmt.sql, values, T::decode))
     }
 
     fn commit(mut self) -> Result<(), DbErr> {
@@ -328,7 +324,7 @@ mod tests {
     }
 
     impl Decode for Named {
-        fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        fn decode(row: &crate::store::inline::Cells<'_, '_>) -> rusqlite::Result<Self> {
             Ok(Self {
                 name: row.get("name")?,
             })

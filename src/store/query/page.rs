@@ -25,6 +25,7 @@ use super::target::{Collection, KeyColumn, Origin, Resolver, Scalar, Target, Ty,
 use crate::scim::ScimError;
 use crate::scim::filter::AttrPath;
 use crate::scim::resource::ResourceKind;
+use crate::store::inline::Cells;
 use crate::store::source::{Decode, Source};
 
 /// What a page is ordered by. `key: None` orders by id alone.
@@ -469,7 +470,7 @@ struct Counted {
 }
 
 impl Decode for Counted {
-    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
         Ok(Self { n: row.get("n")? })
     }
 }
