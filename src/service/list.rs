@@ -61,7 +61,6 @@ struct ListQuery<'p, E: Listed> {
     select: Select<E>,
     params: &'p ListParams,
     sort: Sort,
-    query_id: String,
     start: Start,
     /// A cursor carries the total from the first page: counting again on
     /// every page would cost O(all rows) however deep the page is.
@@ -130,10 +129,11 @@ impl<E: Listed> ListQuery<'_, E> {
                 ..PageInfo::default()
             },
             Paging::Cursor(_) => {
+                let query_id = fingerprint(E::KIND, self.params);
                 let cursors = Cursors {
                     services,
                     sort: &self.sort,
-                    query_id: &self.query_id,
+                    query_id: &query_id,
                     total,
                 };
                 cursors.page(&self.start, &mut rows, u64::from(self.params.count))
@@ -338,12 +338,11 @@ impl Services {
             None => sea_orm::Condition::all(),
         };
         let sort = resolver.sort(params.sort_by.as_ref(), params.descending)?;
-        let query_id = fingerprint(kind, params);
         let (start, carried_total) = match &params.paging {
             Paging::Index { start_index } => (Start::Offset(start_index - 1), None),
             Paging::Cursor(None) => (Start::Offset(0), None),
             Paging::Cursor(Some(text)) => {
-                let c = self.open_cursor(text, &query_id)?;
+                let c = self.open_cursor(text, &fingerprint(kind, params))?;
                 (c.0, Some(c.1))
             }
         };
@@ -352,7 +351,6 @@ impl Services {
             select: E::matching(ctx.tenant, cond),
             params,
             sort,
-            query_id,
             start,
             carried_total,
             // One row more than asked tells whether another page follows.
@@ -392,6 +390,8 @@ impl From<PageError> for ServiceError {
 }
 
 /// Identifies what a cursor may continue: the endpoint, filter and order.
+/// Worked out only for cursor paging: hashing it was 4 % of the
+/// instructions of an index-paged `userName eq` lookup.
 fn fingerprint(kind: ResourceKind, params: &ListParams) -> String {
     let filter = params.filter.as_ref().map(ToString::to_string);
     let sort_by = params.sort_by.as_ref().map(ToString::to_string);
