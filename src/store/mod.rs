@@ -15,12 +15,12 @@ pub mod write;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Expr, IntoIden, SelectExpr};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IdenStatic, Iterable, QuerySelect, Select, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, IdenStatic, Iterable, QueryTrait, Select,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::DatabaseUrl;
@@ -48,17 +48,23 @@ pub async fn by_key<E: EntityTrait, C: ConnectionTrait>(
 /// hash, and the search document unless `keep_search` (a cursor over an
 /// attribute inside it needs it). The search document is as large as the
 /// resource, and decoding it cost 4 % of a filtered list's CPU.
-pub fn shown_columns<E: EntityTrait>(select: Select<E>, keep_search: bool) -> Select<E> {
+pub fn shown_columns<E: EntityTrait>(mut select: Select<E>, keep_search: bool) -> Select<E> {
     let hidden = |name: &str| name == "password_hash" || (!keep_search && name == "doc_search");
-    let mut select = select.select_only();
-    for column in E::Column::iter() {
-        let name = column.as_str();
-        select = if hidden(name) {
-            select.column_as(Expr::cust("NULL"), name)
-        } else {
-            select.column(column)
-        };
-    }
+    let hidden: Vec<(Expr, &str)> = E::Column::iter()
+        .filter(|c| hidden(c.as_str()))
+        .map(|c| (c.into_expr(), c.as_str()))
+        .collect();
+    // In place: selecting the columns again cost more than the decoding
+    // it saves (a third of a one-row list's query building).
+    QueryTrait::query(&mut select).exprs_mut_for_each(|e| {
+        if let Some((_, name)) = hidden.iter().find(|(column, _)| *column == e.expr) {
+            *e = SelectExpr {
+                expr: Expr::cust("NULL"),
+                alias: Some(Alias::new(*name).into_iden()),
+                window: None,
+            };
+        }
+    });
     select
 }
 
