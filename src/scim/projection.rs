@@ -150,20 +150,11 @@ impl<'r> Projection<'r> {
 
     /// Trims a rendered resource in place.
     pub fn apply(&self, body: &mut Map<String, Value>) {
-        let keys: Vec<String> = body.keys().cloned().collect();
-        for key in keys {
-            if key == "schemas" {
-                continue;
-            }
-            let keep = match body.get_mut(&key) {
-                Some(value) if key.contains(':') => self.extension(&key, value),
-                Some(value) => self.core_attribute(&key, value),
-                None => true,
-            };
-            if !keep {
-                body.remove(&key);
-            }
-        }
+        body.retain(|key, value| match key.as_str() {
+            "schemas" => true,
+            k if k.contains(':') => self.extension(k, value),
+            k => self.core_attribute(k, value),
+        });
         self.fix_schemas(body);
     }
 
@@ -200,19 +191,12 @@ impl<'r> Projection<'r> {
             strip_never(&schema.attributes, fields);
             return !fields.is_empty();
         }
-        let names: Vec<String> = fields.keys().cloned().collect();
-        for name in names {
-            let keep = match (
-                super::validate::find(&schema.attributes, &name),
-                fields.get_mut(&name),
-            ) {
-                (Some(def), Some(v)) => self.attribute(Some(&schema.id), def, v),
-                _ => !self.only,
-            };
-            if !keep {
-                fields.remove(&name);
-            }
-        }
+        fields.retain(
+            |name, v| match super::validate::find(&schema.attributes, name) {
+                Some(def) => self.attribute(Some(&schema.id), def, v),
+                None => !self.only,
+            },
+        );
         !fields.is_empty()
     }
 
@@ -397,6 +381,10 @@ fn strip_unrequested_subs(def: &AttributeDef, value: &mut Value, requested: &[&s
     if def.attr_type != AttrType::Complex {
         return;
     }
+    // Most complex attributes hide no sub-attribute: their fields need no
+    // lookup each.
+    let hides = |d: &AttributeDef| matches!(d.returned, Returned::Never | Returned::Request);
+    let hides_some = def.sub_attributes.iter().any(hides);
     let keep = |name: &str| {
         super::validate::find(&def.sub_attributes, name).is_none_or(|d| match d.returned {
             Returned::Never => false,
@@ -406,14 +394,16 @@ fn strip_unrequested_subs(def: &AttributeDef, value: &mut Value, requested: &[&s
     };
     match value {
         Value::Array(items) => {
-            for item in items.iter_mut() {
-                if let Value::Object(fields) = item {
-                    fields.retain(|k, _| keep(k));
+            if hides_some {
+                for item in items.iter_mut() {
+                    if let Value::Object(fields) = item {
+                        fields.retain(|k, _| keep(k));
+                    }
                 }
             }
             items.retain(|i| !is_empty(i));
         }
-        Value::Object(fields) => fields.retain(|k, _| keep(k)),
+        Value::Object(fields) if hides_some => fields.retain(|k, _| keep(k)),
         _ => {}
     }
 }
