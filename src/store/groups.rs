@@ -14,7 +14,8 @@ use super::template::Template;
 use super::write::Write;
 
 pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
-    static BY_ID: Template = Template::new(|k, b| group::Entity::find_by_id((k[0], k[1])).build(b));
+    static BY_ID: Template =
+        Template::new(|keys, backend| group::Entity::find_by_id((keys[0], keys[1])).build(backend));
     c.first(BY_ID.statement(c.backend(), &[tenant, id])).await
 }
 
@@ -25,10 +26,10 @@ pub async fn find_for_update<C: Write>(
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<group::Model>, DbErr> {
-    static LOCKED: Template = Template::new(|k, b| {
-        group::Entity::find_by_id((k[0], k[1]))
+    static LOCKED: Template = Template::new(|keys, backend| {
+        group::Entity::find_by_id((keys[0], keys[1]))
             .lock_exclusive()
-            .build(b)
+            .build(backend)
     });
     c.first(LOCKED.statement(c.backend(), &[tenant, id])).await
 }

@@ -29,8 +29,9 @@ pub async fn find_with_groups<S: Source>(
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<(user::Model, Vec<MembershipRow>)>, DbErr> {
-    static SHOWN: Template = Template::new(|k, b| shown(k[0], k[1]).build(b));
-    static WITH_GROUPS: Template = Template::new(|k, b| with_groups(k[0], k[1]).build(b));
+    static SHOWN: Template = Template::new(|keys, backend| shown(keys[0], keys[1]).build(backend));
+    static WITH_GROUPS: Template =
+        Template::new(|keys, backend| with_groups(keys[0], keys[1]).build(backend));
     let backend = c.backend();
     if backend != DbBackend::Sqlite {
         let Some(user) = c.first(SHOWN.statement(backend, &[tenant, id])).await? else {
@@ -161,10 +162,10 @@ pub async fn find_for_update<C: Write>(
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<user::Model>, DbErr> {
-    static LOCKED: Template = Template::new(|k, b| {
-        user::Entity::find_by_id((k[0], k[1]))
+    static LOCKED: Template = Template::new(|keys, backend| {
+        user::Entity::find_by_id((keys[0], keys[1]))
             .lock_exclusive()
-            .build(b)
+            .build(backend)
     });
     c.first(LOCKED.statement(c.backend(), &[tenant, id])).await
 }
