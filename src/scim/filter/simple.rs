@@ -40,7 +40,7 @@ pub(super) fn attr_path(input: &str) -> Option<AttrPath> {
         Some((name, sub)) => (name, Some(sub)),
         None => (input, None),
     };
-    if !is_attr_name(name) || !sub_attr.is_none_or(is_attr_name) {
+    if !is_attr_name(name) || is_keyword(name) || !sub_attr.is_none_or(is_attr_name) {
         return None;
     }
     Some(AttrPath {
@@ -54,6 +54,12 @@ fn is_attr_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Words the grammar's lexer takes for its own tokens at the start of an
+/// input, so that it refuses them as attribute names there.
+fn is_keyword(name: &str) -> bool {
+    name.eq_ignore_ascii_case("not") || ["true", "false", "null"].contains(&name)
 }
 
 fn compare_op(op: &str) -> Option<CompareOp> {
@@ -155,6 +161,31 @@ mod tests {
         for input in left {
             assert_eq!(filter(input), None, "{input}");
         }
+    }
+
+    /// The grammar's lexer takes some words for tokens: what is read here
+    /// must agree with it (or be left to it).
+    #[test]
+    fn keyword_like_names_read_as_the_grammar_reads_them() {
+        let names = [
+            "not", "NOT", "Not", "true", "false", "null", "and", "or", "pr", "eq", "notx",
+        ];
+        for name in names {
+            for input in [
+                format!(r#"{name} eq "x""#),
+                format!("{name} pr"),
+                format!(r#"a.{name} eq "x""#),
+            ] {
+                if let Some(here) = filter(&input) {
+                    assert_eq!(Some(here), by_grammar(&input), "{input}");
+                }
+            }
+            if let Some(here) = attr_path(name) {
+                assert_eq!(Ok(here), attr_path_by_grammar(name), "{name}");
+            }
+        }
+        assert_eq!(filter(r#"not eq "x""#), None);
+        assert!(filter(r#"notx eq "x""#).is_some());
     }
 
     #[test]
