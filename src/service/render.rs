@@ -1,6 +1,7 @@
 //! Stored rows → SCIM resources.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use entity::{group, user};
 use serde_json::{Map, Value, json};
@@ -21,8 +22,9 @@ pub struct ResourceView {
 
 /// The stored document's attributes, borrowed: `render` copies each one
 /// once, into the answer.
-fn doc_map<'d>(doc: &'d Value, empty: &'d Map<String, Value>) -> &'d Map<String, Value> {
-    doc.as_object().unwrap_or(empty)
+fn doc_map(doc: &Value) -> &Map<String, Value> {
+    static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+    doc.as_object().unwrap_or(&EMPTY)
 }
 
 pub fn user_view(ctx: &Ctx, m: &user::Model, groups: &[&MembershipRow]) -> ResourceView {
@@ -32,9 +34,7 @@ pub fn user_view(ctx: &Ctx, m: &user::Model, groups: &[&MembershipRow]) -> Resou
         modified_ms: m.modified_at,
         version: m.version,
     };
-    let empty = Map::new();
-    let doc = doc_map(&m.doc, &empty);
-    let mut body = render(ResourceKind::User, doc, &stored, &ctx.base_url);
+    let mut body = render(ResourceKind::User, doc_map(&m.doc), &stored, &ctx.base_url);
     if !groups.is_empty() {
         let list: Vec<Value> = groups
             .iter()
@@ -61,9 +61,7 @@ pub fn group_view(ctx: &Ctx, m: &group::Model, members: Option<&[&MemberRow]>) -
         modified_ms: m.modified_at,
         version: m.version,
     };
-    let empty = Map::new();
-    let doc = doc_map(&m.doc, &empty);
-    let mut body = render(ResourceKind::Group, doc, &stored, &ctx.base_url);
+    let mut body = render(ResourceKind::Group, doc_map(&m.doc), &stored, &ctx.base_url);
     if let Some(members) = members.filter(|m| !m.is_empty()) {
         let list: Vec<Value> = members.iter().map(|r| member_json(ctx, r)).collect();
         body.insert("members".to_owned(), Value::Array(list));
