@@ -251,30 +251,28 @@ pub mod column {
     use super::Cells;
 
     pub fn uuid(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Uuid> {
-        let bytes = row
-            .get_ref(name)?
+        let value = row.get_ref(name)?;
+        let bytes = value
             .as_blob()
-            .map_err(|e| from_sql(name, e))?;
+            .map_err(|e| conversion(name, value.data_type(), e))?;
         Uuid::from_slice(bytes).map_err(|e| conversion(name, Type::Blob, e))
     }
 
     pub fn json(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Json> {
-        json_opt(row, name)?.ok_or_else(|| from_sql(name, FromSqlError::InvalidType))
+        json_opt(row, name)?.ok_or_else(|| conversion(name, Type::Null, FromSqlError::InvalidType))
     }
 
     /// Parsed from SQLite's copy of the text, not a `String` copy of it.
     pub fn json_opt(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Option<Json>> {
         let text = match row.get_ref(name)? {
             ValueRef::Null => return Ok(None),
-            value => value.as_str().map_err(|e| from_sql(name, e))?,
+            value => value
+                .as_str()
+                .map_err(|e| conversion(name, value.data_type(), e))?,
         };
         serde_json::from_str(text)
             .map(Some)
             .map_err(|e| conversion(name, Type::Text, e))
-    }
-
-    fn from_sql(name: &str, e: FromSqlError) -> rusqlite::Error {
-        conversion(name, Type::Null, e)
     }
 
     fn conversion(
