@@ -17,7 +17,7 @@ use crate::scim::etag::{Precondition, etag};
 use crate::scim::list::{attribute_lists, list_envelope};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
-use crate::service::{MemberFeed, ResourcePage, ResourceView};
+use crate::service::{Encoded, MemberFeed, ResourcePage, ResourceView};
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
@@ -129,28 +129,41 @@ pub fn resource_response(status: StatusCode, view: ResourceView) -> HttpResponse
 }
 
 /// A GET answer that honours `If-None-Match`: 304 when the client's copy
-/// is current.
-pub fn read_response(req: &HttpRequest, view: ResourceView) -> HttpResponse {
-    read_streamed(req, view, None)
-}
-
-/// `read_response` for a resource whose members may still be to read.
+/// is current. `members` are those of a group still to read.
 pub fn read_streamed(
     req: &HttpRequest,
     view: ResourceView,
     members: Option<MemberFeed>,
 ) -> HttpResponse {
+    if let Some(unchanged) = not_modified(req, view.version) {
+        return unchanged;
+    }
+    streamed_response(StatusCode::OK, view, members)
+}
+
+/// `read_streamed` for an answer already written out.
+pub fn read_encoded(req: &HttpRequest, answer: Encoded) -> HttpResponse {
+    if let Some(unchanged) = not_modified(req, answer.version) {
+        return unchanged;
+    }
+    HttpResponse::Ok()
+        .content_type(SCIM_CONTENT_TYPE)
+        .insert_header((ETAG, etag(answer.version)))
+        .body(answer.body)
+}
+
+/// 304 when the client's copy (`If-None-Match`) is at `version`.
+fn not_modified(req: &HttpRequest, version: i64) -> Option<HttpResponse> {
     let if_none_match = req
         .headers()
         .get(IF_NONE_MATCH)
         .and_then(|h| h.to_str().ok());
     let precondition = Precondition::parse(if_none_match);
-    if !precondition.is_none() && precondition.matches(view.version) {
-        return HttpResponse::NotModified()
-            .insert_header((ETAG, etag(view.version)))
-            .finish();
-    }
-    streamed_response(StatusCode::OK, view, members)
+    (!precondition.is_none() && precondition.matches(version)).then(|| {
+        HttpResponse::NotModified()
+            .insert_header((ETAG, etag(version)))
+            .finish()
+    })
 }
 
 /// `resource_response` for a resource whose members may still be to read.

@@ -3,7 +3,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
 use super::body::{
-    ScimJson, page_response, projected, query_pairs, read_response, resource_response,
+    ScimJson, page_response, projected, projection, query_pairs, read_encoded, resource_response,
 };
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::list::ListParams;
@@ -51,8 +51,12 @@ async fn get(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = state.services.get_user(&state.ctx(&req), &id).await?;
-    Ok(read_response(&req, projected(&state, &req, KIND, view)?))
+    let projection = projection(&state, &req, KIND)?;
+    let answer = state
+        .services
+        .get_user(&state.ctx(&req), &id, &projection)
+        .await?;
+    Ok(read_encoded(&req, answer))
 }
 
 async fn replace(

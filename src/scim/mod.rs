@@ -3,6 +3,7 @@
 pub mod bulk;
 pub mod cursor;
 pub mod dialect;
+pub mod encode;
 pub mod error;
 pub mod etag;
 pub mod filter;

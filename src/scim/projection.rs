@@ -12,6 +12,7 @@
 //! schema URN), or value paths (`emails[type eq "work"]`, optionally with
 //! `.value`), which keep (or drop) only the matching values.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::ScimError;
@@ -28,6 +29,17 @@ pub struct Projection<'r> {
     /// `attributes` given: only these (and `always`).
     only: bool,
     selectors: Vec<Selector>,
+}
+
+/// What a projection does to one top-level field, told from its JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldRule {
+    /// Left out.
+    Drop,
+    /// Kept as it is.
+    Keep,
+    /// Only `keep_field` on the parsed value can tell.
+    Parse,
 }
 
 /// One entry of `attributes` / `excludedAttributes`, resolved.
@@ -150,12 +162,60 @@ impl<'r> Projection<'r> {
 
     /// Trims a rendered resource in place.
     pub fn apply(&self, body: &mut Map<String, Value>) {
-        body.retain(|key, value| match key.as_str() {
+        body.retain(|key, value| self.keep_field(key, value));
+        self.fix_schemas(body);
+    }
+
+    /// Whether a resource keeps its top-level field `key`, trimming the
+    /// value in place: `apply`'s rule for one field, which does not depend
+    /// on the others.
+    pub fn keep_field(&self, key: &str, value: &mut Value) -> bool {
+        match key {
             "schemas" => true,
             k if k.contains(':') => self.extension(k, value),
             k => self.core_attribute(k, value),
-        });
-        self.fix_schemas(body);
+        }
+    }
+
+    /// What `keep_field` does to `key` with the JSON text `raw`, decided
+    /// from the text where that is certain, so the common field of a
+    /// stored document is copied out unparsed. `Parse` where the value
+    /// must be read to tell.
+    pub fn field_rule(&self, key: &str, raw: &RawValue) -> FieldRule {
+        if key == "schemas" {
+            return FieldRule::Keep;
+        }
+        if key.contains(':') {
+            return FieldRule::Parse;
+        }
+        let Some(r) = self.registry.resolve(&self.resource_type, None, key, None) else {
+            return if self.only {
+                FieldRule::Drop
+            } else {
+                FieldRule::Keep
+            };
+        };
+        let def = r.attr;
+        match def.returned {
+            Returned::Never => return FieldRule::Drop,
+            Returned::Always => return FieldRule::Keep,
+            Returned::Default | Returned::Request => {}
+        }
+        if self.matching(None, &def.name).next().is_some() {
+            return FieldRule::Parse;
+        }
+        if self.only || def.returned == Returned::Request || raw_is_empty(raw.get()) {
+            return FieldRule::Drop;
+        }
+        // What `strip_unrequested_subs` would change: hidden sub-attributes,
+        // and empty values in a complex array.
+        if def.attr_type != AttrType::Complex {
+            return FieldRule::Keep;
+        }
+        if hides_some(def) || (raw.get().starts_with('[') && !no_empty_items(raw)) {
+            return FieldRule::Parse;
+        }
+        FieldRule::Keep
     }
 
     fn core_attribute(&self, key: &str, value: &mut Value) -> bool {
@@ -246,14 +306,20 @@ impl<'r> Projection<'r> {
     fn fix_schemas(&self, body: &mut Map<String, Value>) {
         let present: Vec<String> = body.keys().filter(|k| k.contains(':')).cloned().collect();
         if let Some(Value::Array(schemas)) = body.get_mut("schemas") {
-            schemas.retain(|s| {
-                s.as_str().is_some_and(|s| {
-                    s.eq_ignore_ascii_case(&self.core_urn)
-                        || self.core_urn.is_empty()
-                        || present.iter().any(|p| p.eq_ignore_ascii_case(s))
-                })
-            });
+            self.keep_schemas(schemas, &present);
         }
+    }
+
+    /// Keeps of `schemas` the core schema and those of the extension
+    /// fields `present` (the fields left whose names hold a colon).
+    pub fn keep_schemas<S: AsRef<str>>(&self, schemas: &mut Vec<Value>, present: &[S]) {
+        schemas.retain(|s| {
+            s.as_str().is_some_and(|s| {
+                s.eq_ignore_ascii_case(&self.core_urn)
+                    || self.core_urn.is_empty()
+                    || present.iter().any(|p| p.as_ref().eq_ignore_ascii_case(s))
+            })
+        });
     }
 }
 
@@ -383,8 +449,7 @@ fn strip_unrequested_subs(def: &AttributeDef, value: &mut Value, requested: &[&s
     }
     // Most complex attributes hide no sub-attribute: their fields need no
     // lookup each.
-    let hides = |d: &AttributeDef| matches!(d.returned, Returned::Never | Returned::Request);
-    let hides_some = def.sub_attributes.iter().any(hides);
+    let hides_some = hides_some(def);
     let keep = |name: &str| {
         super::validate::find(&def.sub_attributes, name).is_none_or(|d| match d.returned {
             Returned::Never => false,
@@ -406,6 +471,35 @@ fn strip_unrequested_subs(def: &AttributeDef, value: &mut Value, requested: &[&s
         Value::Object(fields) if hides_some => fields.retain(|k, _| keep(k)),
         _ => {}
     }
+}
+
+/// Whether a complex attribute has sub-attributes a response leaves out
+/// unless asked for.
+fn hides_some(def: &AttributeDef) -> bool {
+    def.sub_attributes
+        .iter()
+        .any(|d| matches!(d.returned, Returned::Never | Returned::Request))
+}
+
+/// `is_empty` read from JSON text: `null`, `[]` or `{}`.
+fn raw_is_empty(text: &str) -> bool {
+    let text = text.trim();
+    if text == "null" {
+        return true;
+    }
+    let inner = |open: char, close: char| {
+        text.strip_prefix(open)
+            .and_then(|t| t.strip_suffix(close))
+            .is_some_and(|t| t.trim().is_empty())
+    };
+    inner('[', ']') || inner('{', '}')
+}
+
+/// Whether the JSON array `raw` holds no empty value; `false` when it
+/// cannot be read as an array.
+fn no_empty_items(raw: &RawValue) -> bool {
+    serde_json::from_str::<Vec<&RawValue>>(raw.get())
+        .is_ok_and(|items| !items.iter().any(|i| raw_is_empty(i.get())))
 }
 
 fn strip_never(defs: &[AttributeDef], fields: &mut Map<String, Value>) {

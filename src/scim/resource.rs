@@ -53,27 +53,36 @@ pub fn render(
     stored: &Stored,
     base_url: &str,
 ) -> Map<String, Value> {
-    let mut schemas = vec![Value::String(kind.core_urn().to_owned())];
-    schemas.extend(
-        doc.keys()
-            .filter(|k| k.contains(':'))
-            .map(|k| Value::String(k.clone())),
-    );
     let mut out = Map::with_capacity(doc.len() + 3);
-    out.insert("schemas".to_owned(), Value::Array(schemas));
+    out.insert(
+        "schemas".to_owned(),
+        schemas(kind, doc.keys().map(String::as_str)),
+    );
     out.insert("id".to_owned(), Value::String(stored.id.clone()));
     for (k, v) in doc {
         out.insert(k.clone(), v.clone());
     }
-    out.insert(
-        "meta".to_owned(),
-        json!({
-            "resourceType": kind.name(),
-            "created": format_ms(stored.created_ms),
-            "lastModified": format_ms(stored.modified_ms),
-            "location": location(base_url, kind, &stored.id),
-            "version": etag(stored.version),
-        }),
-    );
+    out.insert("meta".to_owned(), meta(kind, stored, base_url));
     out
+}
+
+/// The core schema, then each extension the document has a field for.
+pub fn schemas<'k>(kind: ResourceKind, doc_keys: impl Iterator<Item = &'k str>) -> Value {
+    let mut schemas = vec![Value::String(kind.core_urn().to_owned())];
+    schemas.extend(
+        doc_keys
+            .filter(|k| k.contains(':'))
+            .map(|k| Value::String(k.to_owned())),
+    );
+    Value::Array(schemas)
+}
+
+pub fn meta(kind: ResourceKind, stored: &Stored, base_url: &str) -> Value {
+    json!({
+        "resourceType": kind.name(),
+        "created": format_ms(stored.created_ms),
+        "lastModified": format_ms(stored.modified_ms),
+        "location": location(base_url, kind, &stored.id),
+        "version": etag(stored.version),
+    })
 }

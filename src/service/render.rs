@@ -7,9 +7,14 @@ use entity::{group, user};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use sea_orm::DbErr;
+
 use super::Ctx;
+use crate::scim::encode::{self, Fields};
+use crate::scim::projection::Projection;
 use crate::scim::resource::{ResourceKind, Stored, location, render};
 use crate::store::groups::{MemberRow, MembershipRow};
+use crate::store::users::UserDoc;
 
 /// A rendered resource plus what HTTP needs for `ETag` and `Location`.
 #[derive(Debug, Clone)]
@@ -35,22 +40,77 @@ pub fn user_view(ctx: &Ctx, m: &user::Model, groups: &[&MembershipRow]) -> Resou
         version: m.version,
     };
     let mut body = render(ResourceKind::User, doc_map(&m.doc), &stored, &ctx.base_url);
-    if !groups.is_empty() {
-        let list: Vec<Value> = groups
-            .iter()
-            .map(|g| {
-                let id = g.group_id.to_string();
-                json!({
-                    "value": id,
-                    "$ref": location(&ctx.base_url, ResourceKind::Group, &id),
-                    "display": g.display_name,
-                    "type": "direct",
-                })
-            })
-            .collect();
-        body.insert("groups".to_owned(), Value::Array(list));
+    if let Some(list) = groups_json(ctx, groups) {
+        body.insert(GROUPS.to_owned(), list);
     }
     view(ctx, ResourceKind::User, stored, body)
+}
+
+const GROUPS: &str = "groups";
+
+/// A single resource's answer, written out, and its version for `ETag`.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    pub version: i64,
+    pub body: Vec<u8>,
+}
+
+/// `user_view` trimmed by `projection` and written out. The document is
+/// copied out as text where it can be (`scim::encode`).
+pub fn user_encoded(
+    ctx: &Ctx,
+    row: &UserDoc,
+    groups: &[&MembershipRow],
+    projection: &Projection<'_>,
+) -> Result<Encoded, DbErr> {
+    let stored = Stored {
+        id: row.id.to_string(),
+        created_ms: row.created_at,
+        modified_ms: row.modified_at,
+        version: row.version,
+    };
+    let extra: Vec<(&'static str, Value)> = groups_json(ctx, groups)
+        .map(|list| (GROUPS, list))
+        .into_iter()
+        .collect();
+    let kind = ResourceKind::User;
+    let fast = Fields::parse(&row.doc)
+        .and_then(|doc| encode::resource(kind, &doc, &stored, &ctx.base_url, &extra, projection));
+    let body = match fast {
+        Some(body) => body,
+        // The same answer through `Value`s, for documents `encode` leaves.
+        None => {
+            let doc: Value =
+                serde_json::from_str(&row.doc).map_err(|e| DbErr::Json(e.to_string()))?;
+            let mut body = render(kind, doc_map(&doc), &stored, &ctx.base_url);
+            body.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
+            projection.apply(&mut body);
+            serde_json::to_vec(&body).map_err(|e| DbErr::Json(e.to_string()))?
+        }
+    };
+    Ok(Encoded {
+        version: row.version,
+        body,
+    })
+}
+
+fn groups_json(ctx: &Ctx, groups: &[&MembershipRow]) -> Option<Value> {
+    if groups.is_empty() {
+        return None;
+    }
+    let list = groups
+        .iter()
+        .map(|g| {
+            let id = g.group_id.to_string();
+            json!({
+                "value": id,
+                "$ref": location(&ctx.base_url, ResourceKind::Group, &id),
+                "display": g.display_name,
+                "type": "direct",
+            })
+        })
+        .collect();
+    Some(Value::Array(list))
 }
 
 /// `members` is `None` when the caller asked not to load them.
@@ -106,4 +166,63 @@ pub fn group_by<R>(rows: &[R], key: impl Fn(&R) -> Uuid) -> HashMap<Uuid, Vec<&R
         map.entry(key(r)).or_default().push(r);
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::etag::Precondition;
+    use crate::scim::schema::SchemaRegistry;
+
+    fn ctx() -> Ctx {
+        Ctx {
+            tenant: Uuid::nil(),
+            base_url: "https://scim.example/scim/v2".to_owned(),
+            if_match: Precondition::None,
+        }
+    }
+
+    fn row(doc: &str) -> UserDoc {
+        UserDoc {
+            id: Uuid::from_u128(7),
+            created_at: 1_700_000_000_000,
+            modified_at: 1_700_000_000_001,
+            version: 2,
+            doc: doc.to_owned(),
+        }
+    }
+
+    fn answer(doc: &str, excluded: &[&str]) -> Result<Value, DbErr> {
+        let reg = SchemaRegistry::rfc();
+        let excluded: Vec<String> = excluded.iter().map(|s| (*s).to_owned()).collect();
+        let p = Projection::new(&reg, "User", &[], &excluded).expect("valid");
+        let group = MembershipRow {
+            member_id: Uuid::from_u128(7),
+            group_id: Uuid::from_u128(9),
+            display_name: "Admins".to_owned(),
+        };
+        let encoded = user_encoded(&ctx(), &row(doc), &[&group], &p)?;
+        assert_eq!(encoded.version, 2);
+        Ok(serde_json::from_slice(&encoded.body).expect("JSON"))
+    }
+
+    #[test]
+    fn a_document_encode_leaves_gets_the_same_answer_through_values() {
+        let plain = answer(r#"{"userName":"a","emails":[{"value":"a@x"},{}]}"#, &["name"]);
+        // A field named twice is not read as text; `Value` keeps the last.
+        let twice = answer(
+            r#"{"userName":"z","emails":[{"value":"a@x"},{}],"userName":"a"}"#,
+            &["name"],
+        );
+        let plain = plain.expect("answers");
+        assert_eq!(plain, twice.expect("answers"));
+        assert_eq!(plain["emails"], json!([{"value": "a@x"}]));
+        assert_eq!(plain["groups"][0]["display"], "Admins");
+        assert_eq!(plain["id"], Uuid::from_u128(7).to_string());
+    }
+
+    #[test]
+    fn a_corrupt_document_is_an_error() {
+        assert!(matches!(answer("{not json", &[]), Err(DbErr::Json(_))));
+    }
 }

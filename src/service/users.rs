@@ -4,11 +4,12 @@ use sea_orm::TryIntoModel;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::render::{ResourceView, user_view};
+use super::render::{Encoded, ResourceView, user_encoded, user_view};
 use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
 use crate::scim::patch::{self, Target};
+use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
 use crate::scim::validate::check_immutable;
@@ -86,12 +87,18 @@ impl Services {
         Ok(())
     }
 
-    pub async fn get_user(&self, ctx: &Ctx, id: &str) -> Result<ResourceView, ServiceError> {
+    pub async fn get_user(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        projection: &Projection<'_>,
+    ) -> Result<Encoded, ServiceError> {
         let uid = parse_id(KIND, id)?;
         let (row, groups) = user_store::find_with_groups(&self.reads(), ctx.tenant, uid)
             .await?
             .ok_or_else(|| ServiceError::not_found(KIND, id))?;
-        Ok(user_view(ctx, &row, &groups.iter().collect::<Vec<_>>()))
+        let groups: Vec<_> = groups.iter().collect();
+        Ok(user_encoded(ctx, &row, &groups, projection)?)
     }
 
     /// PUT: replaces every writable attribute. Read-only ones the client

@@ -28,7 +28,7 @@ pub async fn find_with_groups<S: Source>(
     c: &S,
     tenant: Uuid,
     id: Uuid,
-) -> Result<Option<(user::Model, Vec<MembershipRow>)>, DbErr> {
+) -> Result<Option<(UserDoc, Vec<MembershipRow>)>, DbErr> {
     static SHOWN: Template = Template::new(|keys, backend| shown(keys[0], keys[1]).build(backend));
     static WITH_GROUPS: Template =
         Template::new(|keys, backend| with_groups(keys[0], keys[1]).build(backend));
@@ -44,6 +44,43 @@ pub async fn find_with_groups<S: Source>(
         .first(WITH_GROUPS.statement(backend, &[tenant, id]))
         .await?;
     found.map(|f| f.split(id)).transpose()
+}
+
+/// What an answer shows of a user's row: its document still as text, for
+/// `scim::encode` to copy out.
+#[derive(Debug, Clone)]
+pub struct UserDoc {
+    pub id: Uuid,
+    pub created_at: i64,
+    pub modified_at: i64,
+    pub version: i64,
+    pub doc: String,
+}
+
+impl Decode for UserDoc {
+    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: column::uuid(row, "id")?,
+            created_at: row.get("created_at")?,
+            modified_at: row.get("modified_at")?,
+            version: row.get("version")?,
+            doc: row.get("doc")?,
+        })
+    }
+}
+
+impl FromQueryResult for UserDoc {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        // Read as JSON, not text: MySQL's JSON type does not decode as text.
+        let doc: Json = row.try_get(pre, "doc")?;
+        Ok(Self {
+            id: row.try_get(pre, "id")?,
+            created_at: row.try_get(pre, "created_at")?,
+            modified_at: row.try_get(pre, "modified_at")?,
+            version: row.try_get(pre, "version")?,
+            doc: doc.to_string(),
+        })
+    }
 }
 
 impl Decode for user::Model {
@@ -79,13 +116,13 @@ fn shown(tenant: Uuid, id: Uuid) -> Select<user::Entity> {
 const GROUPS_JSON: &str = "groups_json";
 
 struct WithGroups {
-    user: user::Model,
+    user: UserDoc,
     /// `[[hex group id, display name], …]`; NULL or `[]` for none.
     groups: Option<Json>,
 }
 
 impl WithGroups {
-    fn split(self, id: Uuid) -> Result<(user::Model, Vec<MembershipRow>), DbErr> {
+    fn split(self, id: Uuid) -> Result<(UserDoc, Vec<MembershipRow>), DbErr> {
         let mut groups = memberships(id, self.groups)?;
         sort_memberships(&mut groups);
         Ok((self.user, groups))
@@ -95,7 +132,7 @@ impl WithGroups {
 impl Decode for WithGroups {
     fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
         Ok(Self {
-            user: user::Model::decode(row)?,
+            user: UserDoc::decode(row)?,
             groups: column::json_opt(row, GROUPS_JSON)?,
         })
     }
@@ -104,7 +141,7 @@ impl Decode for WithGroups {
 impl FromQueryResult for WithGroups {
     fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
         Ok(Self {
-            user: user::Model::from_query_result(row, pre)?,
+            user: UserDoc::from_query_result(row, pre)?,
             groups: row.try_get(pre, GROUPS_JSON)?,
         })
     }
