@@ -208,7 +208,10 @@ mod tests {
 
     #[test]
     fn a_document_encode_leaves_gets_the_same_answer_through_values() {
-        let plain = answer(r#"{"userName":"a","emails":[{"value":"a@x"},{}]}"#, &["name"]);
+        let plain = answer(
+            r#"{"userName":"a","emails":[{"value":"a@x"},{}]}"#,
+            &["name"],
+        );
         // A field named twice is not read as text; `Value` keeps the last.
         let twice = answer(
             r#"{"userName":"z","emails":[{"value":"a@x"},{}],"userName":"a"}"#,
