@@ -9,11 +9,11 @@
 
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, HttpResponseBuilder};
-use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::body::SCIM_CONTENT_TYPE;
+use crate::scim::encode::write_json;
 use crate::service::{GroupMembers, MemberFeed, ResourceView, ServiceError};
 
 /// Bytes gathered before they are handed to the connection.
@@ -164,13 +164,5 @@ fn open_object(buf: &mut Vec<u8>, object: &Map<String, Value>) {
     close_later(buf, object);
     if !object.is_empty() {
         buf.push(b',');
-    }
-}
-
-fn write_json(buf: &mut Vec<u8>, value: &impl Serialize) {
-    // Writing a serde_json value into memory cannot fail: its keys are
-    // strings and a Vec takes any length.
-    if let Err(e) = serde_json::to_writer(&mut *buf, value) {
-        log::error!("serializing a response: {e}");
     }
 }

@@ -136,7 +136,8 @@ fn write(schemas: &Value, kept: &[(&str, Piece<'_>)]) -> Vec<u8> {
     out
 }
 
-fn write_json(out: &mut Vec<u8>, value: &impl Serialize) {
+/// Appends `value` as JSON.
+pub fn write_json(out: &mut Vec<u8>, value: &impl Serialize) {
     // Writing a string or a `Value` into memory cannot fail: map keys are
     // strings and a Vec takes any length.
     if let Err(e) = serde_json::to_writer(&mut *out, value) {

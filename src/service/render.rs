@@ -4,10 +4,9 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use entity::{group, user};
+use sea_orm::DbErr;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
-
-use sea_orm::DbErr;
 
 use super::Ctx;
 use crate::scim::encode::{self, Fields};
