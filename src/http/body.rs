@@ -13,11 +13,12 @@ use super::AppState;
 use super::error::ApiError;
 use super::stream;
 use crate::scim::ScimError;
+use crate::scim::encode::write_json;
 use crate::scim::etag::{Precondition, etag};
 use crate::scim::list::{attribute_lists, list_envelope};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
-use crate::service::{Encoded, MemberFeed, ResourcePage, ResourceView};
+use crate::service::{Encoded, MemberFeed, PageItem, ResourcePage, ResourceView};
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
@@ -104,17 +105,24 @@ fn json_bytes(value: &Value) -> Vec<u8> {
 /// A ListResponse of one page of resources; streamed when its groups'
 /// members are too many to hold at once.
 pub fn page_response(page: ResourcePage) -> HttpResponse {
-    let mut envelope = list_envelope(page.total, &page.page, page.resources.len());
+    let envelope = list_envelope(page.total, &page.page, page.resources.len());
     if let Some(members) = page.members {
         return stream::page(envelope, page.resources, members);
     }
-    let resources = page
-        .resources
-        .into_iter()
-        .map(|v| Value::Object(v.body))
-        .collect();
-    envelope.insert("Resources".to_owned(), Value::Array(resources));
-    json_response(StatusCode::OK, &Value::Object(envelope))
+    let mut body = stream::list_head(&envelope);
+    for (i, item) in page.resources.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        match item {
+            PageItem::Written(bytes) => body.extend_from_slice(bytes),
+            PageItem::View(view) => write_json(&mut body, &view.body),
+        }
+    }
+    body.extend_from_slice(b"]}");
+    HttpResponse::Ok()
+        .content_type(SCIM_CONTENT_TYPE)
+        .body(body)
 }
 
 /// A single resource with its `ETag` (and `Location` when created).

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::body::SCIM_CONTENT_TYPE;
 use crate::scim::encode::write_json;
-use crate::service::{GroupMembers, MemberFeed, ResourceView, ServiceError};
+use crate::service::{GroupMembers, MemberFeed, PageItem, ResourceView, ServiceError};
 
 /// Bytes gathered before they are handed to the connection.
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -22,14 +22,19 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// A ListResponse: `envelope`, then `resources` with their members.
 pub fn page(
     envelope: Map<String, Value>,
-    resources: Vec<ResourceView>,
+    resources: Vec<PageItem>,
     members: MemberFeed,
 ) -> HttpResponse {
-    let mut head = Vec::new();
-    open_object(&mut head, &envelope);
-    head.extend_from_slice(br#""Resources":["#);
-    let writer = Writer::new(head, resources, members, b"]}");
+    let writer = Writer::new(list_head(&envelope), resources, members, b"]}");
     writer.respond(HttpResponse::Ok())
+}
+
+/// A ListResponse up to its first resource: `envelope`, then `"Resources":[`.
+pub fn list_head(envelope: &Map<String, Value>) -> Vec<u8> {
+    let mut head = Vec::with_capacity(4096);
+    open_object(&mut head, envelope);
+    head.extend_from_slice(br#""Resources":["#);
+    head
 }
 
 /// One resource with its members; `resp` carries its headers.
@@ -38,7 +43,7 @@ pub fn resource(
     view: ResourceView,
     members: MemberFeed,
 ) -> HttpResponse {
-    Writer::new(Vec::new(), vec![view], members, b"").respond(resp)
+    Writer::new(Vec::new(), vec![PageItem::View(view)], members, b"").respond(resp)
 }
 
 /// The resource being written and how far its members have got.
@@ -52,7 +57,7 @@ struct OpenGroup {
 /// then `tail`.
 struct Writer {
     buf: Vec<u8>,
-    resources: std::vec::IntoIter<ResourceView>,
+    resources: std::vec::IntoIter<PageItem>,
     first: bool,
     members: MemberFeed,
     open: Option<OpenGroup>,
@@ -63,7 +68,7 @@ struct Writer {
 impl Writer {
     fn new(
         head: Vec<u8>,
-        resources: Vec<ResourceView>,
+        resources: Vec<PageItem>,
         members: MemberFeed,
         tail: &'static [u8],
     ) -> Self {
@@ -128,7 +133,7 @@ impl Writer {
     }
 
     fn next_resource(&mut self) {
-        let Some(view) = self.resources.next() else {
+        let Some(item) = self.resources.next() else {
             self.buf.extend_from_slice(self.tail);
             self.done = true;
             return;
@@ -136,6 +141,11 @@ impl Writer {
         if !std::mem::take(&mut self.first) {
             self.buf.push(b',');
         }
+        let view = match item {
+            // Users: written whole, no members to follow.
+            PageItem::Written(bytes) => return self.buf.extend_from_slice(&bytes),
+            PageItem::View(view) => view,
+        };
         close_later(&mut self.buf, &view.body);
         let members = Uuid::parse_str(&view.id)
             .ok()

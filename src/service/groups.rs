@@ -124,7 +124,7 @@ impl Services {
         gid: Uuid,
         id: &str,
         projection: &Projection<'_>,
-    ) -> Result<Rendered, ServiceError> {
+    ) -> Result<Rendered<ResourceView>, ServiceError> {
         let row = self.find_group(c, ctx, gid, id).await?;
         self.group_views(c, ctx, &[row], projection).await
     }

@@ -9,7 +9,7 @@ use sea_orm::{Condition, ConnectionTrait, EntityTrait, Select, TransactionTrait}
 use uuid::Uuid;
 
 use super::members::MemberFeed;
-use super::render::{ResourceView, group_by, group_view, user_view};
+use super::render::{PageItem, ResourceView, group_by, group_view, user_encoded};
 use super::{Ctx, ServiceError, Services};
 use crate::scim::ScimError;
 use crate::scim::cursor::{Cursor, query_fingerprint};
@@ -20,6 +20,7 @@ use crate::store::groups::MemberRow;
 use crate::store::query::filter_condition;
 use crate::store::query::page::{self, Keyed, PageError, Position, Sort, Start};
 use crate::store::source::{Decode, Source};
+use crate::store::users::UserRow;
 use crate::store::{groups as group_store, users as user_store};
 use crate::time::now_ms;
 
@@ -34,20 +35,20 @@ pub struct Listing<M> {
 pub struct ResourcePage {
     pub total: u64,
     pub page: PageInfo,
-    pub resources: Vec<ResourceView>,
+    pub resources: Vec<PageItem>,
     /// Members still to be read for the page's groups, when too many to
     /// render at once; `resources` then carry none.
     pub members: Option<MemberFeed>,
 }
 
 /// Rows rendered for a response, and any members streamed after them.
-pub(super) struct Rendered {
-    pub resources: Vec<ResourceView>,
+pub(super) struct Rendered<T = PageItem> {
+    pub resources: Vec<T>,
     pub members: Option<MemberFeed>,
 }
 
-impl From<Vec<ResourceView>> for Rendered {
-    fn from(resources: Vec<ResourceView>) -> Self {
+impl<T> From<Vec<T>> for Rendered<T> {
+    fn from(resources: Vec<T>) -> Self {
         Self {
             resources,
             members: None,
@@ -69,7 +70,7 @@ struct ListQuery<'p, E: Listed> {
 }
 
 impl<E: Listed> ListQuery<'_, E> {
-    async fn fetch<S: Source>(&self, c: &S) -> Result<Vec<E::Model>, ServiceError> {
+    async fn fetch<S: Source>(&self, c: &S) -> Result<Vec<E::Row>, ServiceError> {
         if self.params.count == 0 {
             return Ok(Vec::new());
         }
@@ -87,7 +88,7 @@ impl<E: Listed> ListQuery<'_, E> {
 
     /// The total, when the page shows it without a count: the page ends
     /// short of its limit, so the result set ends within it.
-    fn total_from_page(&self, rows: &[E::Model]) -> Option<u64> {
+    fn total_from_page(&self, rows: &[E::Row]) -> Option<u64> {
         if let Some(total) = self.carried_total {
             return Some(total);
         }
@@ -105,7 +106,7 @@ impl<E: Listed> ListQuery<'_, E> {
         &self,
         services: &Services,
         c: &C,
-    ) -> Result<Listing<E::Model>, ServiceError> {
+    ) -> Result<Listing<E::Row>, ServiceError> {
         let rows = self.fetch(c).await?;
         let total = match self.total_from_page(&rows) {
             Some(total) => total,
@@ -117,12 +118,7 @@ impl<E: Listed> ListQuery<'_, E> {
         Ok(self.finish(services, rows, total))
     }
 
-    fn finish(
-        &self,
-        services: &Services,
-        mut rows: Vec<E::Model>,
-        total: u64,
-    ) -> Listing<E::Model> {
+    fn finish(&self, services: &Services, mut rows: Vec<E::Row>, total: u64) -> Listing<E::Row> {
         let page = match &self.params.paging {
             Paging::Index { start_index } => PageInfo {
                 start_index: Some(*start_index),
@@ -155,8 +151,11 @@ impl<M> Listing<M> {
 }
 
 /// A resource table that can be listed.
-pub(super) trait Listed: EntityTrait<Model: Decode + Keyed> {
+pub(super) trait Listed: EntityTrait {
     const KIND: ResourceKind;
+
+    /// A row as a page reads it.
+    type Row: Decode + Keyed + Clone;
 
     /// The rows of one tenant that satisfy `cond`.
     fn matching(tenant: Uuid, cond: Condition) -> Select<Self>;
@@ -166,13 +165,14 @@ pub(super) trait Listed: EntityTrait<Model: Decode + Keyed> {
         services: &'a Services,
         c: &'a S,
         ctx: &'a Ctx,
-        rows: &'a [Self::Model],
+        rows: &'a [Self::Row],
         projection: &'a Projection<'a>,
     ) -> impl Future<Output = Result<Rendered, ServiceError>> + 'a;
 }
 
 impl Listed for user::Entity {
     const KIND: ResourceKind = ResourceKind::User;
+    type Row = UserRow;
 
     fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
         user_store::matching(tenant, cond)
@@ -182,28 +182,33 @@ impl Listed for user::Entity {
         services: &'a Services,
         c: &'a S,
         ctx: &'a Ctx,
-        rows: &'a [user::Model],
+        rows: &'a [UserRow],
         projection: &'a Projection<'a>,
     ) -> Result<Rendered, ServiceError> {
-        Ok(services.user_views(c, ctx, rows, projection).await?.into())
+        Ok(services.user_items(c, ctx, rows, projection).await?.into())
     }
 }
 
 impl Listed for group::Entity {
     const KIND: ResourceKind = ResourceKind::Group;
+    type Row = group::Model;
 
     fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
         group_store::matching(tenant, cond)
     }
 
-    fn views<'a, S: Source>(
+    async fn views<'a, S: Source>(
         services: &'a Services,
         c: &'a S,
         ctx: &'a Ctx,
         rows: &'a [group::Model],
         projection: &'a Projection<'a>,
-    ) -> impl Future<Output = Result<Rendered, ServiceError>> + 'a {
-        services.group_views(c, ctx, rows, projection)
+    ) -> Result<Rendered, ServiceError> {
+        let views = services.group_views(c, ctx, rows, projection).await?;
+        Ok(Rendered {
+            resources: views.resources.into_iter().map(PageItem::View).collect(),
+            members: views.members,
+        })
     }
 }
 
@@ -251,31 +256,28 @@ impl Services {
         Ok(listing.into_page(resources))
     }
 
-    /// Users as the response shows them: their groups are read (in one
-    /// query for the page) only if the response carries them.
-    pub(super) async fn user_views<S: Source>(
+    /// Users as the response shows them, written out: their groups are
+    /// read (in one query for the page) only if the response carries them.
+    async fn user_items<S: Source>(
         &self,
         c: &S,
         ctx: &Ctx,
-        rows: &[user::Model],
+        rows: &[UserRow],
         projection: &Projection<'_>,
-    ) -> Result<Vec<ResourceView>, ServiceError> {
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    ) -> Result<Vec<PageItem>, ServiceError> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.doc.id).collect();
         let memberships = if projection.includes("groups") && !ids.is_empty() {
             group_store::groups_of(c, ctx.tenant, &ids).await?
         } else {
             Vec::new()
         };
         let by_user = group_by(&memberships, |m| m.member_id);
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let groups = by_user.get(&r.id).map_or(&[][..], Vec::as_slice);
-                let mut view = user_view(ctx, r, groups);
-                projection.apply(&mut view.body);
-                view
-            })
-            .collect())
+        let item = |r: &UserRow| {
+            let groups = by_user.get(&r.doc.id).map_or(&[][..], Vec::as_slice);
+            let encoded = user_encoded(ctx, &r.doc, groups, projection)?;
+            Ok(PageItem::Written(encoded.body))
+        };
+        rows.iter().map(item).collect()
     }
 
     /// Groups as the response shows them: members are read only if the
@@ -287,7 +289,7 @@ impl Services {
         ctx: &Ctx,
         rows: &[group::Model],
         projection: &Projection<'_>,
-    ) -> Result<Rendered, ServiceError> {
+    ) -> Result<Rendered<ResourceView>, ServiceError> {
         let render = |r: &group::Model, members: Option<&[&MemberRow]>| {
             let mut view = group_view(ctx, r, members);
             projection.apply(&mut view.body);

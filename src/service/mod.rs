@@ -23,7 +23,7 @@ use uuid::Uuid;
 pub use error::ServiceError;
 pub use list::ResourcePage;
 pub use members::{GroupMembers, MemberFeed};
-pub use render::{Encoded, ResourceView};
+pub use render::{Encoded, PageItem, ResourceView};
 
 use crate::scim::cursor::CursorKey;
 use crate::scim::dialect::Dialect;

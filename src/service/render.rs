@@ -47,6 +47,14 @@ pub fn user_view(ctx: &Ctx, m: &user::Model, groups: &[&MembershipRow]) -> Resou
 
 const GROUPS: &str = "groups";
 
+/// One resource of a list page: written out already (users), or still a
+/// map (groups, whose members may be streamed after it).
+#[derive(Debug)]
+pub enum PageItem {
+    Written(Vec<u8>),
+    View(ResourceView),
+}
+
 /// A single resource's answer, written out, and its version for `ETag`.
 #[derive(Debug, Clone)]
 pub struct Encoded {

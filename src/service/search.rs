@@ -21,6 +21,7 @@ use crate::scim::list::{ListParams, PageInfo, Paging};
 use crate::scim::resource::ResourceKind;
 use crate::store::query::filter_condition;
 use crate::store::query::page::{self, Position, Sort, Start, compare_positions};
+use crate::store::users::UserRow;
 
 /// One resource type's part of the search.
 struct Part {
@@ -30,7 +31,7 @@ struct Part {
 }
 
 enum Row {
-    User(user::Model),
+    User(UserRow),
     Group(group::Model),
 }
 
@@ -206,7 +207,7 @@ impl Services {
         txn: &DatabaseTransaction,
         ctx: &Ctx,
         params: &ListParams,
-        rows: &[E::Model],
+        rows: &[E::Row],
     ) -> Result<Rendered, ServiceError> {
         let projection = params.projection(&self.registry, E::KIND.name())?;
         E::views(self, txn, ctx, rows, &projection).await
@@ -254,7 +255,7 @@ async fn fetch<E: Listed>(
     part: &Part,
     offset: u64,
     limit: u64,
-) -> Result<Vec<E::Model>, ServiceError> {
+) -> Result<Vec<E::Row>, ServiceError> {
     let select = E::matching(ctx.tenant, part.cond.clone());
     let start = Start::Offset(offset);
     page::fetch(

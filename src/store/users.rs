@@ -83,6 +83,45 @@ impl FromQueryResult for UserDoc {
     }
 }
 
+/// A user as a list shows it: its document as text (`UserDoc`) and the
+/// columns a page may be ordered by, for its cursors (`query::page::Keyed`).
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub doc: UserDoc,
+    pub user_name_norm: String,
+    pub external_id: Option<String>,
+    pub display_name_norm: Option<String>,
+    pub active: bool,
+    /// NULL unless the page is ordered by an attribute inside it.
+    pub doc_search: Option<Json>,
+}
+
+impl Decode for UserRow {
+    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            doc: UserDoc::decode(row)?,
+            user_name_norm: row.get("user_name_norm")?,
+            external_id: row.get("external_id")?,
+            display_name_norm: row.get("display_name_norm")?,
+            active: row.get("active")?,
+            doc_search: column::json_opt(row, "doc_search")?,
+        })
+    }
+}
+
+impl FromQueryResult for UserRow {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            doc: UserDoc::from_query_result(row, pre)?,
+            user_name_norm: row.try_get(pre, "user_name_norm")?,
+            external_id: row.try_get(pre, "external_id")?,
+            display_name_norm: row.try_get(pre, "display_name_norm")?,
+            active: row.try_get(pre, "active")?,
+            doc_search: row.try_get(pre, "doc_search")?,
+        })
+    }
+}
+
 impl Decode for user::Model {
     fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
         Ok(Self {

@@ -11,6 +11,7 @@ on_both_databases!(
     value_paths_and_extensions_select_parts,
     write_responses_are_projected_too,
     always_and_never_returned_attributes_win,
+    a_listed_user_is_what_get_answers,
 );
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -223,4 +224,40 @@ async fn always_and_never_returned_attributes_win(app: TestApp) {
         .await;
     assert_eq!(r.body["id"], json!(id));
     assert!(r.body.get("userName").is_none());
+}
+
+/// Lists write users out on their own path (`PageItem::Written`), GET on
+/// its own: the two must agree for every projection.
+async fn a_listed_user_is_what_get_answers(app: TestApp) {
+    let mut bare = crate::helpers::user_body("bare@example.com");
+    bare["emails"] = json!([{"value": "b@x.example"}, {}]);
+    let ids = [
+        app.post("/Users", &full_user()).await.body["id"].clone(),
+        app.post("/Users", &bare).await.body["id"].clone(),
+    ];
+    let id = |i: usize| ids[i].as_str().expect("id").to_owned();
+    app.create_group("admins", &[&id(0)]).await;
+    let projections = [
+        "",
+        "attributes=userName,groups.display",
+        "excludedAttributes=emails,meta",
+        &format!("attributes={ENTERPRISE}:manager.displayName,name.givenName"),
+        "attributes=emails[type eq \"work\"].value",
+    ];
+    for projection in projections {
+        let query = url_encode(projection).replace("%3D", "=");
+        let list = app.get(&format!("/Users?{query}")).await;
+        list.assert_status(200);
+        let listed = list.body["Resources"].as_array().expect("Resources");
+        assert_eq!(listed.len(), 2, "{}", list.text);
+        for (i, user) in listed.iter().enumerate() {
+            let one = app.get(&format!("/Users/{}?{query}", id(i))).await;
+            one.assert_status(200);
+            assert_eq!(user, &one.body, "{projection}");
+        }
+    }
+    // The projections above are not all the same answer.
+    let full = app.get(&format!("/Users/{}", id(0))).await;
+    assert_eq!(full.body["groups"][0]["display"], "admins");
+    assert_eq!(full.body[ENTERPRISE]["employeeNumber"], "701984");
 }

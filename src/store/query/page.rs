@@ -27,6 +27,7 @@ use crate::scim::filter::AttrPath;
 use crate::scim::resource::ResourceKind;
 use crate::store::inline::Cells;
 use crate::store::source::{Decode, Source};
+use crate::store::users::UserRow;
 
 /// What a page is ordered by. `key: None` orders by id alone.
 #[derive(Debug, Clone)]
@@ -166,19 +167,19 @@ pub trait Keyed {
     fn search_doc(&self) -> Option<&Json>;
 }
 
-impl Keyed for user::Model {
+impl Keyed for UserRow {
     fn id(&self) -> Uuid {
-        self.id
+        self.doc.id
     }
     fn column(&self, column: KeyColumn) -> Json {
         match column {
-            KeyColumn::Id => Json::from(self.id.to_string()),
+            KeyColumn::Id => Json::from(self.doc.id.to_string()),
             KeyColumn::UserName => Json::from(self.user_name_norm.as_str()),
             KeyColumn::ExternalId => Json::from(self.external_id.clone()),
             KeyColumn::DisplayName => Json::from(self.display_name_norm.clone()),
             KeyColumn::Active => Json::from(self.active),
-            KeyColumn::Created => Json::from(self.created_at),
-            KeyColumn::Modified => Json::from(self.modified_at),
+            KeyColumn::Created => Json::from(self.doc.created_at),
+            KeyColumn::Modified => Json::from(self.doc.modified_at),
         }
     }
     fn search_doc(&self) -> Option<&Json> {
@@ -363,17 +364,17 @@ fn bind(ty: Ty, key: &Json) -> Result<Value, ScimError> {
 
 /// Up to `limit` rows of `base` (already filtered to one tenant and the
 /// client's filter) from `start`, in `sort` order.
-pub async fn fetch<E, S>(
+pub async fn fetch<E, R, S>(
     c: &S,
     base: Select<E>,
     id: Expr,
     sort: &Sort,
     start: &Start,
     limit: u64,
-) -> Result<Vec<E::Model>, PageError>
+) -> Result<Vec<R>, PageError>
 where
     E: EntityTrait,
-    E::Model: Decode,
+    R: Decode,
     S: Source,
 {
     let backend = c.backend();
@@ -385,12 +386,16 @@ where
     };
     let mut rows = Vec::new();
     let last = segments.len().saturating_sub(1);
+    // The last segment takes `base` itself: copying a select costs as much
+    // as a third of building its SQL.
+    let mut base = Some(base);
     for (i, seg) in segments.into_iter().enumerate() {
         let remaining = limit.saturating_sub(rows.len() as u64);
-        if remaining == 0 {
+        let table = if i == last { base.take() } else { base.clone() };
+        let Some(table) = table.filter(|_| remaining > 0) else {
             break;
-        }
-        let mut q = base.clone().filter(seg.cond);
+        };
+        let mut q = table.filter(seg.cond);
         if skip > 0 && i < last {
             // Only an offset into a later segment needs this segment's size.
             let size = count_rows(c, q.clone()).await?;
