@@ -4,6 +4,8 @@
 //! own count and is read without one. Users and groups differ only in what
 //! they load besides the rows.
 
+use std::marker::PhantomData;
+
 use entity::{group, user};
 use sea_orm::{Condition, ConnectionTrait, EntityTrait, Select, TransactionTrait};
 use uuid::Uuid;
@@ -58,8 +60,9 @@ impl<T> From<Vec<T>> for Rendered<T> {
 
 /// One list request, ready to run on a connection or in a transaction.
 struct ListQuery<'p, E: Listed> {
-    /// The tenant's rows that match the filter.
-    select: Select<E>,
+    tenant: Uuid,
+    /// The client's filter.
+    cond: Condition,
     params: &'p ListParams,
     sort: Sort,
     start: Start,
@@ -67,9 +70,17 @@ struct ListQuery<'p, E: Listed> {
     /// every page would cost O(all rows) however deep the page is.
     carried_total: Option<u64>,
     limit: u64,
+    entity: PhantomData<E>,
 }
 
 impl<E: Listed> ListQuery<'_, E> {
+    /// The tenant's rows that match the filter; `paged` reads what the
+    /// page's order needs.
+    fn select(&self, paged: bool) -> Select<E> {
+        let keep_search = paged && self.sort.reads_search_doc();
+        E::matching(self.tenant, self.cond.clone(), keep_search)
+    }
+
     async fn fetch<S: Source>(&self, c: &S) -> Result<Vec<E::Row>, ServiceError> {
         if self.params.count == 0 {
             return Ok(Vec::new());
@@ -77,7 +88,7 @@ impl<E: Listed> ListQuery<'_, E> {
         let id = page::id_column(E::KIND);
         let rows = page::fetch(
             c,
-            self.select.clone(),
+            self.select(true),
             id,
             &self.sort,
             &self.start,
@@ -112,7 +123,7 @@ impl<E: Listed> ListQuery<'_, E> {
             Some(total) => total,
             None => {
                 let filtered = self.params.filter.is_some();
-                page::count(c, self.select.clone(), E::KIND, filtered).await?
+                page::count(c, self.select(false), E::KIND, filtered).await?
             }
         };
         Ok(self.finish(services, rows, total))
@@ -157,8 +168,8 @@ pub(super) trait Listed: EntityTrait {
     /// A row as a page reads it.
     type Row: Decode + Keyed + Clone;
 
-    /// The rows of one tenant that satisfy `cond`.
-    fn matching(tenant: Uuid, cond: Condition) -> Select<Self>;
+    /// The rows of one tenant that satisfy `cond` (see `users::matching`).
+    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self>;
 
     /// The rows as the response shows them, with what they need loaded.
     fn views<'a, S: Source>(
@@ -174,8 +185,8 @@ impl Listed for user::Entity {
     const KIND: ResourceKind = ResourceKind::User;
     type Row = UserRow;
 
-    fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
-        user_store::matching(tenant, cond)
+    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self> {
+        user_store::matching(tenant, cond, keep_search)
     }
 
     async fn views<'a, S: Source>(
@@ -193,8 +204,8 @@ impl Listed for group::Entity {
     const KIND: ResourceKind = ResourceKind::Group;
     type Row = group::Model;
 
-    fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
-        group_store::matching(tenant, cond)
+    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self> {
+        group_store::matching(tenant, cond, keep_search)
     }
 
     async fn views<'a, S: Source>(
@@ -350,13 +361,15 @@ impl Services {
         };
         let cursor_mode = matches!(params.paging, Paging::Cursor(_));
         Ok(ListQuery {
-            select: E::matching(ctx.tenant, cond),
+            tenant: ctx.tenant,
+            cond,
             params,
             sort,
             start,
             carried_total,
             // One row more than asked tells whether another page follows.
             limit: u64::from(params.count) + u64::from(cursor_mode),
+            entity: PhantomData,
         })
     }
 

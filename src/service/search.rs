@@ -112,7 +112,7 @@ impl Services {
             },
             (_, by) => resolver.sort(by, params.descending)?,
         };
-        let select = E::matching(ctx.tenant, cond.clone());
+        let select = E::matching(ctx.tenant, cond.clone(), false);
         let total = page::count(txn, select, kind, params.filter.is_some()).await?;
         Ok(Some(Part { cond, sort, total }))
     }
@@ -256,7 +256,7 @@ async fn fetch<E: Listed>(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<E::Row>, ServiceError> {
-    let select = E::matching(ctx.tenant, part.cond.clone());
+    let select = E::matching(ctx.tenant, part.cond.clone(), part.sort.reads_search_doc());
     let start = Start::Offset(offset);
     page::fetch(
         txn,

@@ -62,11 +62,15 @@ pub async fn delete<C: Write>(c: &C, tenant: Uuid, id: Uuid) -> Result<bool, DbE
 }
 
 /// The rows of one tenant that satisfy `cond`, to be counted or paged
-/// (see `query::page`).
-pub fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
-    // Built once: listing every column costs more than copying the list.
-    static ALL: LazyLock<Select<group::Entity>> = LazyLock::new(group::Entity::find);
-    ALL.clone()
+/// (see `query::page`), with the columns answers show (`shown_columns`).
+pub fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<group::Entity> {
+    // Built once: listing every column, then hiding some, costs more than
+    // copying the list.
+    static SHOWN: LazyLock<[Select<group::Entity>; 2]> = LazyLock::new(|| {
+        [false, true].map(|keep| super::shown_columns(group::Entity::find(), keep))
+    });
+    SHOWN[usize::from(keep_search)]
+        .clone()
         .filter(group::Column::TenantId.eq(tenant))
         .filter(cond)
 }

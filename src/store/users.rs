@@ -324,11 +324,15 @@ pub fn email_rows(tenant: Uuid, user_id: Uuid, rows: &[EmailRow]) -> Vec<user_em
 }
 
 /// The rows of one tenant that satisfy `cond`, to be counted or paged
-/// (see `query::page`).
-pub fn matching(tenant: Uuid, cond: Condition) -> Select<user::Entity> {
-    // Built once: listing every column costs more than copying the list.
-    static ALL: LazyLock<Select<user::Entity>> = LazyLock::new(user::Entity::find);
-    ALL.clone()
+/// (see `query::page`), with the columns answers show (`shown_columns`).
+pub fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<user::Entity> {
+    // Built once: listing every column, then hiding some, costs more than
+    // copying the list.
+    static SHOWN: LazyLock<[Select<user::Entity>; 2]> = LazyLock::new(|| {
+        [false, true].map(|keep| super::shown_columns(user::Entity::find(), keep))
+    });
+    SHOWN[usize::from(keep_search)]
+        .clone()
         .filter(user::Column::TenantId.eq(tenant))
         .filter(cond)
 }

@@ -209,8 +209,8 @@ impl Keyed for group::Model {
 
 impl Sort {
     /// Whether a row's position in this order is read from its search
-    /// document (see `position`).
-    fn reads_search_doc(&self) -> bool {
+    /// document (see `position`), which a page must then read.
+    pub fn reads_search_doc(&self) -> bool {
         matches!(
             self.key.as_ref().map(|k| &k.scalar.origin),
             Some(Origin::Json(_))
@@ -363,7 +363,8 @@ fn bind(ty: Ty, key: &Json) -> Result<Value, ScimError> {
 }
 
 /// Up to `limit` rows of `base` (already filtered to one tenant and the
-/// client's filter) from `start`, in `sort` order.
+/// client's filter, and reading the search document if `sort` needs it)
+/// from `start`, in `sort` order.
 pub async fn fetch<E, R, S>(
     c: &S,
     base: Select<E>,
@@ -378,7 +379,6 @@ where
     S: Source,
 {
     let backend = c.backend();
-    let base = crate::store::shown_columns(base, sort.reads_search_doc());
     let (segments, mut skip, backwards) = match start {
         Start::Offset(n) => (plan(backend, &id, sort, false, None)?, *n, false),
         Start::After(p) => (plan(backend, &id, sort, false, Some(p))?, 0, false),
