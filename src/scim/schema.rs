@@ -389,9 +389,15 @@ impl SchemaRegistry {
 
     /// The schema with this URN, compared case-insensitively.
     pub fn schema(&self, urn: &str) -> Option<&SchemaDef> {
-        self.schemas
-            .iter()
-            .find(|schema| schema.id.eq_ignore_ascii_case(urn))
+        // The exact spelling first: it is how the server looks up its own
+        // URNs, on every attribute of every answer, and URNs share long
+        // prefixes that a case-insensitive comparison walks byte by byte.
+        let exact = self.schemas.iter().find(|schema| schema.id == urn);
+        exact.or_else(|| {
+            self.schemas
+                .iter()
+                .find(|schema| schema.id.eq_ignore_ascii_case(urn))
+        })
     }
 
     /// Every registered schema: the RFC ones, then operator extensions in
