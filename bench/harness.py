@@ -339,7 +339,9 @@ def start_peer(args, tmp, token, sizes):
     )
     port = free_port()
     log_file = tmp / "peer.log"
-    proc = spawn([str(venv / "bin" / "scim2-server"), "--port", str(port), "--bearer-token", token], log_file, cwd=tmp)
+    # `--opt=value`: a token starting with "-" (1 in 32 from token_urlsafe)
+    # would otherwise be taken by argparse for an option.
+    proc = spawn([str(venv / "bin" / "scim2-server"), "--port", str(port), f"--bearer-token={token}"], log_file, cwd=tmp)
     s = Server("peer", "scim2-server", port, "/v2", proc, log_file)
     s.wait_ready(token)
     s.python = subprocess.run(
