@@ -142,9 +142,12 @@ impl Writer {
             self.buf.push(b',');
         }
         let view = match item {
-            // Users: written whole, no members to follow.
-            PageItem::Written(bytes) => return self.buf.extend_from_slice(&bytes),
             PageItem::View(view) => view,
+            // Users: written whole, no members to follow.
+            PageItem::Written(bytes) => {
+                self.buf.extend_from_slice(&bytes);
+                return;
+            }
         };
         close_later(&mut self.buf, &view.body);
         let members = Uuid::parse_str(&view.id)
