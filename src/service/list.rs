@@ -7,7 +7,7 @@
 use std::marker::PhantomData;
 
 use entity::{group, user};
-use sea_orm::{Condition, ConnectionTrait, EntityTrait, Select, TransactionTrait};
+use sea_orm::{Condition, ConnectionTrait, TransactionTrait};
 use uuid::Uuid;
 
 use super::members::MemberFeed;
@@ -18,12 +18,12 @@ use crate::scim::cursor::{Cursor, query_fingerprint};
 use crate::scim::list::{ListParams, PageInfo, Paging};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
+use crate::store::groups as group_store;
 use crate::store::groups::MemberRow;
 use crate::store::query::filter_condition;
-use crate::store::query::page::{self, Keyed, PageError, Position, Sort, Start};
+use crate::store::query::page::{self, Keyed, PageError, Paged, Position, Sort, Start};
 use crate::store::source::{Decode, Source};
 use crate::store::users::UserRow;
-use crate::store::{groups as group_store, users as user_store};
 use crate::time::now_ms;
 
 /// A page of rows and where it sits in the result set.
@@ -74,22 +74,14 @@ struct ListQuery<'p, E: Listed> {
 }
 
 impl<E: Listed> ListQuery<'_, E> {
-    /// The tenant's rows that match the filter; `paged` reads what the
-    /// page's order needs.
-    fn select(&self, paged: bool) -> Select<E> {
-        let keep_search = paged && self.sort.reads_search_doc();
-        E::matching(self.tenant, self.cond.clone(), keep_search)
-    }
-
     async fn fetch<S: Source>(&self, c: &S) -> Result<Vec<E::Row>, ServiceError> {
         if self.params.count == 0 {
             return Ok(Vec::new());
         }
-        let id = page::id_column(E::KIND);
-        let rows = page::fetch(
+        let rows = page::fetch::<E, _, _>(
             c,
-            self.select(true),
-            id,
+            self.tenant,
+            self.cond.clone(),
             &self.sort,
             &self.start,
             self.limit,
@@ -123,7 +115,7 @@ impl<E: Listed> ListQuery<'_, E> {
             Some(total) => total,
             None => {
                 let filtered = self.params.filter.is_some();
-                page::count(c, self.select(false), E::KIND, filtered).await?
+                page::count::<E, _>(c, self.tenant, self.cond.clone(), filtered).await?
             }
         };
         Ok(self.finish(services, rows, total))
@@ -162,14 +154,9 @@ impl<M> Listing<M> {
 }
 
 /// A resource table that can be listed.
-pub(super) trait Listed: EntityTrait {
-    const KIND: ResourceKind;
-
+pub(super) trait Listed: Paged {
     /// A row as a page reads it.
     type Row: Decode + Keyed + Clone;
-
-    /// The rows of one tenant that satisfy `cond` (see `users::matching`).
-    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self>;
 
     /// The rows as the response shows them, with what they need loaded.
     fn views<'a, S: Source>(
@@ -182,12 +169,7 @@ pub(super) trait Listed: EntityTrait {
 }
 
 impl Listed for user::Entity {
-    const KIND: ResourceKind = ResourceKind::User;
     type Row = UserRow;
-
-    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self> {
-        user_store::matching(tenant, cond, keep_search)
-    }
 
     async fn views<'a, S: Source>(
         services: &'a Services,
@@ -201,12 +183,7 @@ impl Listed for user::Entity {
 }
 
 impl Listed for group::Entity {
-    const KIND: ResourceKind = ResourceKind::Group;
     type Row = group::Model;
-
-    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self> {
-        group_store::matching(tenant, cond, keep_search)
-    }
 
     async fn views<'a, S: Source>(
         services: &'a Services,

@@ -112,8 +112,8 @@ impl Services {
             },
             (_, by) => resolver.sort(by, params.descending)?,
         };
-        let select = E::matching(ctx.tenant, cond.clone(), false);
-        let total = page::count(txn, select, kind, params.filter.is_some()).await?;
+        let filtered = params.filter.is_some();
+        let total = page::count::<E, _>(txn, ctx.tenant, cond.clone(), filtered).await?;
         Ok(Some(Part { cond, sort, total }))
     }
 
@@ -256,12 +256,11 @@ async fn fetch<E: Listed>(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<E::Row>, ServiceError> {
-    let select = E::matching(ctx.tenant, part.cond.clone(), part.sort.reads_search_doc());
     let start = Start::Offset(offset);
-    page::fetch(
+    page::fetch::<E, _, _>(
         txn,
-        select,
-        page::id_column(E::KIND),
+        ctx.tenant,
+        part.cond.clone(),
         &part.sort,
         &start,
         limit,

@@ -14,8 +14,8 @@ use entity::{group, user};
 use sea_orm::sea_query::extension::mysql::{IndexHintScope, MySqlSelectStatementExt};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{
-    DbBackend, DbErr, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Select, Value,
+    Condition, DbBackend, DbErr, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Value,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -210,7 +210,7 @@ impl Keyed for group::Model {
 impl Sort {
     /// Whether a row's position in this order is read from its search
     /// document (see `position`), which a page must then read.
-    pub fn reads_search_doc(&self) -> bool {
+    fn reads_search_doc(&self) -> bool {
         matches!(
             self.key.as_ref().map(|k| &k.scalar.origin),
             Some(Origin::Json(_))
@@ -362,23 +362,50 @@ fn bind(ty: Ty, key: &Json) -> Result<Value, ScimError> {
     })
 }
 
-/// Up to `limit` rows of `base` (already filtered to one tenant and the
-/// client's filter, and reading the search document if `sort` needs it)
-/// from `start`, in `sort` order.
+/// A resource table pages are read from.
+pub trait Paged: EntityTrait {
+    const KIND: ResourceKind;
+
+    /// The rows of one tenant that satisfy `cond`, with the columns
+    /// answers show; the search document only if `keep_search`.
+    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self>;
+}
+
+impl Paged for user::Entity {
+    const KIND: ResourceKind = ResourceKind::User;
+
+    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self> {
+        crate::store::users::matching(tenant, cond, keep_search)
+    }
+}
+
+impl Paged for group::Entity {
+    const KIND: ResourceKind = ResourceKind::Group;
+
+    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self> {
+        crate::store::groups::matching(tenant, cond, keep_search)
+    }
+}
+
+/// Up to `limit` rows of one tenant that satisfy `cond` (the client's
+/// filter), from `start`, in `sort` order; each row with what its place
+/// in that order is read from.
 pub async fn fetch<E, R, S>(
     c: &S,
-    base: Select<E>,
-    id: Expr,
+    tenant: Uuid,
+    cond: Condition,
     sort: &Sort,
     start: &Start,
     limit: u64,
 ) -> Result<Vec<R>, PageError>
 where
-    E: EntityTrait,
+    E: Paged,
     R: Decode,
     S: Source,
 {
     let backend = c.backend();
+    let base = E::matching(tenant, cond, sort.reads_search_doc());
+    let id = id_column(E::KIND);
     let (segments, mut skip, backwards) = match start {
         Start::Offset(n) => (plan(backend, &id, sort, false, None)?, *n, false),
         Start::After(p) => (plan(backend, &id, sort, false, Some(p))?, 0, false),
@@ -429,24 +456,20 @@ pub enum PageError {
     Scim(#[from] ScimError),
 }
 
-/// How many rows `select` matches. `filtered: false` means it selects all
-/// of one tenant's rows: MariaDB then counts through the clustered primary
+/// How many of one tenant's rows satisfy `cond`. `filtered: false` means
+/// `cond` selects all of them: MariaDB then counts through the clustered primary
 /// key, reading every row with its documents, while the creation-order
 /// index holds the same rows in a fraction of the pages (20 times faster
 /// measured at 100,000 users), so it is named. SQLite ignores the hint and
 /// already counts through a small index.
-pub async fn count<E, S>(
-    c: &S,
-    mut select: Select<E>,
-    kind: ResourceKind,
-    filtered: bool,
-) -> Result<u64, DbErr>
+pub async fn count<E, S>(c: &S, tenant: Uuid, cond: Condition, filtered: bool) -> Result<u64, DbErr>
 where
-    E: EntityTrait,
+    E: Paged,
     S: Source,
 {
+    let mut select = E::matching(tenant, cond, false);
     if !filtered {
-        let index = match kind {
+        let index = match E::KIND {
             ResourceKind::User => "ix_users_created_at",
             ResourceKind::Group => "ix_groups_created_at",
         };
@@ -481,7 +504,7 @@ impl Decode for Counted {
 }
 
 /// The id column of a resource table, for the tiebreak.
-pub fn id_column(kind: ResourceKind) -> Expr {
+fn id_column(kind: ResourceKind) -> Expr {
     match kind {
         ResourceKind::User => Expr::col((user::Entity, user::Column::Id)),
         ResourceKind::Group => Expr::col((group::Entity, group::Column::Id)),
