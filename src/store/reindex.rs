@@ -6,19 +6,33 @@ use entity::{group, roster_state, user};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::query::dialect::seek;
+
+/// A row's primary key: where the next batch of pending rows starts.
+pub type Key = (Uuid, Uuid);
+
+/// Up to `limit` users without search columns, in key order, after
+/// `after`. Each batch starts where the last one ended: searching from the
+/// start of the table every time re-read every row already filled, which
+/// made a fill quadratic (500 rows/s and falling at 100,000 users of a
+/// million).
 pub async fn pending_users<C: ConnectionTrait>(
     c: &C,
+    after: Option<Key>,
     limit: u64,
 ) -> Result<Vec<user::Model>, DbErr> {
+    let keys = (user::Column::TenantId, user::Column::Id);
     user::Entity::find()
         .filter(user::Column::DocSearch.is_null())
-        .order_by_asc(user::Column::TenantId)
-        .order_by_asc(user::Column::Id)
+        .filter(past(c.get_database_backend(), keys, after))
+        .order_by_asc(keys.0)
+        .order_by_asc(keys.1)
         .limit(limit)
         .all(c)
         .await
@@ -44,17 +58,34 @@ pub async fn set_user_search<C: ConnectionTrait>(
         .map(|_| ())
 }
 
+/// As `pending_users`, for groups.
 pub async fn pending_groups<C: ConnectionTrait>(
     c: &C,
+    after: Option<Key>,
     limit: u64,
 ) -> Result<Vec<group::Model>, DbErr> {
+    let keys = (group::Column::TenantId, group::Column::Id);
     group::Entity::find()
         .filter(group::Column::DocSearch.is_null())
-        .order_by_asc(group::Column::TenantId)
-        .order_by_asc(group::Column::Id)
+        .filter(past(c.get_database_backend(), keys, after))
+        .order_by_asc(keys.0)
+        .order_by_asc(keys.1)
         .limit(limit)
         .all(c)
         .await
+}
+
+/// The rows after `after` in key order; all rows for the first batch.
+fn past(
+    backend: DbBackend,
+    keys: (impl ColumnTrait, impl ColumnTrait),
+    after: Option<Key>,
+) -> Condition {
+    let Some((tenant, id)) = after else {
+        return Condition::all();
+    };
+    let (k, i) = (Expr::col(keys.0), Expr::col(keys.1));
+    Condition::all().add(seek(backend, k, i, tenant.into(), id, false))
 }
 
 pub async fn set_group_search<C: ConnectionTrait>(

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Resp, TestApp};
+use crate::helpers::{Resp, TestApp, url_encode};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -15,6 +15,7 @@ on_both_databases!(
     group_filters_use_members_and_memberships,
     bad_filters_are_invalid_filter_never_500,
     old_rows_get_their_search_columns_at_start,
+    a_fill_of_many_batches_reaches_every_row,
 );
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -360,13 +361,15 @@ async fn bad_filters_are_invalid_filter_never_500(app: TestApp) {
 }
 
 /// Rows written before the search columns existed get them when the
-/// server starts (the migration adds them empty).
+/// server starts (the migration adds them empty, and no fingerprint of
+/// the schemas they were computed for).
 async fn old_rows_get_their_search_columns_at_start(app: TestApp) {
     seed(&app).await;
     use sea_orm::ConnectionTrait;
     for sql in [
         "UPDATE users SET doc_search = NULL, display_name_norm = NULL",
         "UPDATE user_emails SET type_norm = NULL",
+        "DELETE FROM roster_state",
     ] {
         app.db.execute_unprepared(sql).await.expect("reset");
     }
@@ -377,4 +380,46 @@ async fn old_rows_get_their_search_columns_at_start(app: TestApp) {
     expect(&app, r#"title pr"#, &["alice"]).await;
     expect(&app, r#"displayName eq "bob jones""#, &["bob"]).await;
     expect(&app, r#"emails[type eq "work"]"#, &["alice", "bob"]).await;
+}
+
+/// The start-up fill reads pending rows 500 at a time, each batch after
+/// the last one's key; 1,001 users take three batches.
+async fn a_fill_of_many_batches_reaches_every_row(app: TestApp) {
+    const USERS: usize = 1001;
+    for chunk in (0..USERS).collect::<Vec<_>>().chunks(1000) {
+        let ops: Vec<Value> = chunk
+            .iter()
+            .map(|i| {
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
+                       "data": {"userName": format!("fill{i}@example.com"), "title": "T",
+                                "emails": [{"value": format!("fill{i}@work.example"), "type": "Work"}]}})
+            })
+            .collect();
+        let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                          "Operations": ops});
+        app.post("/Bulk", &bulk).await.assert_status(200);
+    }
+    use sea_orm::ConnectionTrait;
+    for sql in [
+        "UPDATE users SET doc_search = NULL, display_name_norm = NULL",
+        "UPDATE user_emails SET type_norm = NULL",
+        "DELETE FROM roster_state",
+    ] {
+        app.db.execute_unprepared(sql).await.expect("reset");
+    }
+    let total = |filter: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .get(&format!("/Users?count=1&filter={}", url_encode(filter)))
+                .await;
+            r.body["totalResults"].as_u64().expect("totalResults")
+        }
+    };
+    assert_eq!(total("title pr").await, 0);
+    roster::startup::reindex(&roster::config::Config::default(), &app.db)
+        .await
+        .expect("reindex");
+    assert_eq!(total("title pr").await, USERS as u64);
+    assert_eq!(total(r#"emails[type eq "work"]"#).await, USERS as u64);
 }
