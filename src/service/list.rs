@@ -19,7 +19,7 @@ use crate::scim::list::{ListParams, PageInfo, Paging};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::store::groups as group_store;
-use crate::store::groups::MemberRow;
+use crate::store::groups::{MemberRow, MembershipRow};
 use crate::store::query::filter_condition;
 use crate::store::query::page::{self, Keyed, PageError, Paged, Position, Sort, Start};
 use crate::store::source::{Decode, Source};
@@ -70,6 +70,8 @@ struct ListQuery<'p, E: Listed> {
     /// every page would cost O(all rows) however deep the page is.
     carried_total: Option<u64>,
     limit: u64,
+    /// Whether the answer shows users' groups, to be read with the page.
+    groups: bool,
     entity: PhantomData<E>,
 }
 
@@ -85,6 +87,7 @@ impl<E: Listed> ListQuery<'_, E> {
             &self.sort,
             &self.start,
             self.limit,
+            self.groups,
         );
         Ok(rows.await?)
     }
@@ -223,7 +226,7 @@ impl Services {
         params: &ListParams,
     ) -> Result<ResourcePage, ServiceError> {
         let projection = params.projection(&self.registry, E::KIND.name())?;
-        let query = self.list_query::<E>(ctx, params)?;
+        let query = self.list_query::<E>(ctx, params, &projection)?;
         // A filtered list is usually a lookup (`userName eq "…"`, the first
         // thing an IdP sends for every user) that ends within its page:
         // the page then gives the total, and with no count to agree with
@@ -244,8 +247,9 @@ impl Services {
         Ok(listing.into_page(resources))
     }
 
-    /// Users as the response shows them, written out: their groups are
-    /// read (in one query for the page) only if the response carries them.
+    /// Users as the response shows them, written out: their groups only
+    /// if the response carries them, as read with the page or else in one
+    /// query for the page.
     async fn user_items<S: Source>(
         &self,
         c: &S,
@@ -253,9 +257,8 @@ impl Services {
         rows: &[UserRow],
         projection: &Projection<'_>,
     ) -> Result<Vec<PageItem>, ServiceError> {
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.doc.id).collect();
-        let memberships = if projection.includes("groups") && !ids.is_empty() {
-            group_store::groups_of(c, ctx.tenant, &ids).await?
+        let memberships = if projection.includes("groups") && !rows.is_empty() {
+            page_groups(c, ctx, rows).await?
         } else {
             Vec::new()
         };
@@ -320,6 +323,7 @@ impl Services {
         &self,
         ctx: &Ctx,
         params: &'p ListParams,
+        projection: &Projection<'_>,
     ) -> Result<ListQuery<'p, E>, ServiceError> {
         let kind = E::KIND;
         let resolver = self.resolver(ctx, kind);
@@ -346,6 +350,7 @@ impl Services {
             carried_total,
             // One row more than asked tells whether another page follows.
             limit: u64::from(params.count) + u64::from(cursor_mode),
+            groups: projection.includes("groups"),
             entity: PhantomData,
         })
     }
@@ -444,4 +449,25 @@ impl Cursors<'_> {
         }
         .encode(&self.services.settings.cursor.key)
     }
+}
+
+/// The groups of a page's users, sorted (`sort_memberships`): from the
+/// rows when the page read them, else in one query.
+async fn page_groups<S: Source>(
+    c: &S,
+    ctx: &Ctx,
+    rows: &[UserRow],
+) -> Result<Vec<MembershipRow>, ServiceError> {
+    let mut read = Vec::new();
+    for row in rows {
+        match row.groups()? {
+            Some(groups) => read.extend(groups),
+            None => {
+                let ids: Vec<Uuid> = rows.iter().map(|r| r.doc.id).collect();
+                return Ok(group_store::groups_of(c, ctx.tenant, &ids).await?);
+            }
+        }
+    }
+    group_store::sort_memberships(&mut read);
+    Ok(read)
 }

@@ -257,6 +257,9 @@ async fn fetch<E: Listed>(
     limit: u64,
 ) -> Result<Vec<E::Row>, ServiceError> {
     let start = Start::Offset(offset);
+    // Groups are read for the page's users after the merge: a merged
+    // page reads rows it then drops.
+    let groups = false;
     page::fetch::<E, _, _>(
         txn,
         ctx.tenant,
@@ -264,6 +267,7 @@ async fn fetch<E: Listed>(
         &part.sort,
         &start,
         limit,
+        groups,
     )
     .await
     .map_err(ServiceError::from)

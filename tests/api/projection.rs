@@ -236,7 +236,10 @@ async fn a_listed_user_is_what_get_answers(app: TestApp) {
         app.post("/Users", &bare).await.body["id"].clone(),
     ];
     let id = |i: usize| ids[i].as_str().expect("id").to_owned();
-    app.create_group("admins", &[&id(0)]).await;
+    // Created out of name order: groups are shown by display name.
+    for name in ["zeta", "mid", "admins"] {
+        app.create_group(name, &[&id(0)]).await;
+    }
     let projections = [
         "",
         "attributes=userName,groups.display",
@@ -257,7 +260,14 @@ async fn a_listed_user_is_what_get_answers(app: TestApp) {
         }
     }
     // The projections above are not all the same answer.
+    let list = app.get("/Users").await;
+    let shown: Vec<&Value> = list.body["Resources"][0]["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| &g["display"])
+        .collect();
+    assert_eq!(shown, ["admins", "mid", "zeta"]);
     let full = app.get(&format!("/Users/{}", id(0))).await;
-    assert_eq!(full.body["groups"][0]["display"], "admins");
     assert_eq!(full.body[ENTERPRISE]["employeeNumber"], "701984");
 }

@@ -367,23 +367,34 @@ pub trait Paged: EntityTrait {
     const KIND: ResourceKind;
 
     /// The rows of one tenant that satisfy `cond`, with the columns
-    /// answers show; the search document only if `keep_search`.
-    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self>;
+    /// answers show and the extra ones `columns` asks for.
+    fn matching(tenant: Uuid, cond: Condition, columns: Columns) -> Select<Self>;
+}
+
+/// What a page's rows carry beyond the columns answers show.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Columns {
+    /// The search document, which a cursor over an attribute inside it
+    /// needs.
+    pub search: bool,
+    /// A user's groups, aggregated by a correlated subquery (SQLite only);
+    /// tables other than users ignore it.
+    pub groups: bool,
 }
 
 impl Paged for user::Entity {
     const KIND: ResourceKind = ResourceKind::User;
 
-    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self> {
-        crate::store::users::matching(tenant, cond, keep_search)
+    fn matching(tenant: Uuid, cond: Condition, columns: Columns) -> Select<Self> {
+        crate::store::users::matching(tenant, cond, columns)
     }
 }
 
 impl Paged for group::Entity {
     const KIND: ResourceKind = ResourceKind::Group;
 
-    fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<Self> {
-        crate::store::groups::matching(tenant, cond, keep_search)
+    fn matching(tenant: Uuid, cond: Condition, columns: Columns) -> Select<Self> {
+        crate::store::groups::matching(tenant, cond, columns.search)
     }
 }
 
@@ -397,6 +408,7 @@ pub async fn fetch<E, R, S>(
     sort: &Sort,
     start: &Start,
     limit: u64,
+    groups: bool,
 ) -> Result<Vec<R>, PageError>
 where
     E: Paged,
@@ -404,7 +416,11 @@ where
     S: Source,
 {
     let backend = c.backend();
-    let base = E::matching(tenant, cond, sort.reads_search_doc());
+    let columns = Columns {
+        search: sort.reads_search_doc(),
+        groups: groups && backend == DbBackend::Sqlite,
+    };
+    let base = E::matching(tenant, cond, columns);
     let id = id_column(E::KIND);
     let (segments, mut skip, backwards) = match start {
         Start::Offset(n) => (plan(backend, &id, sort, false, None)?, *n, false),
@@ -467,7 +483,7 @@ where
     E: Paged,
     S: Source,
 {
-    let mut select = E::matching(tenant, cond, false);
+    let mut select = E::matching(tenant, cond, Columns::default());
     if !filtered {
         let index = match E::KIND {
             ResourceKind::User => "ix_users_created_at",
