@@ -267,6 +267,13 @@ pub mod column {
         Uuid::from_slice(bytes).map_err(|e| conversion(name, Type::Blob, e))
     }
 
+    pub fn uuid_opt(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Option<Uuid>> {
+        match row.get_ref(name)? {
+            ValueRef::Null => Ok(None),
+            _ => uuid(row, name).map(Some),
+        }
+    }
+
     pub fn json(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Json> {
         json_opt(row, name)?.ok_or_else(|| conversion(name, Type::Null, FromSqlError::InvalidType))
     }
