@@ -400,7 +400,8 @@ impl Paged for group::Entity {
 
 /// Up to `limit` rows of one tenant that satisfy `cond` (the client's
 /// filter), from `start`, in `sort` order; each row with what its place
-/// in that order is read from.
+/// in that order is read from, and users with their groups if `groups`
+/// and the database is SQLite (`Columns::groups`).
 pub async fn fetch<E, R, S>(
     c: &S,
     tenant: Uuid,
