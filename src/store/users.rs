@@ -171,18 +171,9 @@ const GROUPS_JSON: &str = "groups_json";
 /// A user's row once per group it is in (once, with NULL groups, if none).
 fn joined(tenant: Uuid, id: Uuid) -> Select<user::Entity> {
     let (gm, g) = (group_member::Entity, group::Entity);
-    let member = Condition::all()
-        .add(
-            Expr::col((gm, group_member::Column::TenantId))
-                .equals((user::Entity, user::Column::TenantId)),
-        )
-        .add(
-            Expr::col((gm, group_member::Column::MemberId))
-                .equals((user::Entity, user::Column::Id)),
-        );
     let mut select = shown(tenant, id);
     QueryTrait::query(&mut select)
-        .join(JoinType::LeftJoin, gm, member)
+        .join(JoinType::LeftJoin, gm, user_memberships())
         .join(JoinType::LeftJoin, g, membership_group())
         .expr_as(Expr::col((g, group::Column::Id)), "member_group_id")
         .expr_as(
@@ -293,15 +284,22 @@ fn groups_json_select() -> SelectStatement {
         .expr(Func::cust(Alias::new("json_group_array")).arg(pair))
         .from(gm)
         .inner_join(g, membership_group())
-        .and_where(
+        .cond_where(user_memberships())
+        .to_owned()
+}
+
+/// The `group_members` rows whose member is the `users` row at hand.
+fn user_memberships() -> Condition {
+    let gm = group_member::Entity;
+    Condition::all()
+        .add(
             Expr::col((gm, group_member::Column::TenantId))
                 .equals((user::Entity, user::Column::TenantId)),
         )
-        .and_where(
+        .add(
             Expr::col((gm, group_member::Column::MemberId))
                 .equals((user::Entity, user::Column::Id)),
         )
-        .to_owned()
 }
 
 fn memberships(member: Uuid, groups: Option<&Json>) -> Result<Vec<MembershipRow>, DbErr> {
