@@ -66,9 +66,9 @@ async fn fill(db: &DatabaseConnection, registry: &SchemaRegistry) -> Result<u64,
         }
         txn.commit().await?;
         done += rows.len() as u64;
-        match rows.last() {
-            Some(last) if rows.len() as u64 == BATCH => after = Some((last.tenant_id, last.id)),
-            _ => break,
+        after = next_batch(&rows, |r| (r.tenant_id, r.id));
+        if after.is_none() {
+            break;
         }
         log::info!("search columns computed for {done} users so far");
     }
@@ -82,12 +82,19 @@ async fn fill(db: &DatabaseConnection, registry: &SchemaRegistry) -> Result<u64,
         }
         txn.commit().await?;
         done += rows.len() as u64;
-        match rows.last() {
-            Some(last) if rows.len() as u64 == BATCH => after = Some((last.tenant_id, last.id)),
-            _ => break,
+        after = next_batch(&rows, |r| (r.tenant_id, r.id));
+        if after.is_none() {
+            break;
         }
     }
     Ok(done)
+}
+
+/// Where the batch after `rows` starts; `None` when `rows` was short of a
+/// full batch, so none follows.
+fn next_batch<T>(rows: &[T], key: impl Fn(&T) -> reindex::Key) -> Option<reindex::Key> {
+    let last = rows.last().filter(|_| rows.len() as u64 == BATCH)?;
+    Some(key(last))
 }
 
 /// Changes whenever a schema or resource type changes in any way.
