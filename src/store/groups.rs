@@ -9,6 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::inline::{Cells, column};
+use super::select_list;
 use super::source::{Decode, IdRow, Source};
 use super::template::Template;
 use super::write::Write;
@@ -62,17 +63,27 @@ pub async fn delete<C: Write>(c: &C, tenant: Uuid, id: Uuid) -> Result<bool, DbE
 }
 
 /// The rows of one tenant that satisfy `cond`, to be counted or paged
-/// (see `query::page`), with the columns answers show (`shown_columns`).
-pub fn matching(tenant: Uuid, cond: Condition, keep_search: bool) -> Select<group::Entity> {
-    // Built once: listing every column, then hiding some, costs more than
-    // copying the list.
-    static SHOWN: LazyLock<[Select<group::Entity>; 2]> = LazyLock::new(|| {
-        [false, true].map(|keep| super::shown_columns(group::Entity::find(), keep))
-    });
-    SHOWN[usize::from(keep_search)]
+/// (see `query::page`), with the stand-in for `select_list`.
+pub fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
+    static STAND_IN: LazyLock<Select<group::Entity>> = LazyLock::new(select_list::stand_in);
+    STAND_IN
         .clone()
         .filter(group::Column::TenantId.eq(tenant))
         .filter(cond)
+}
+
+/// The text of `full(keep_search)`'s column list, for `select_list::splice`.
+pub fn select_list(backend: DbBackend, keep_search: bool) -> &'static str {
+    static LISTS: LazyLock<[[String; 2]; 3]> = LazyLock::new(|| {
+        select_list::BACKENDS
+            .map(|backend| [false, true].map(|keep| select_list::text(&full(keep), backend)))
+    });
+    &LISTS[select_list::slot(backend)][usize::from(keep_search)]
+}
+
+/// Every group with the columns answers show (`shown_columns`).
+pub fn full(keep_search: bool) -> Select<group::Entity> {
+    super::shown_columns(group::Entity::find(), keep_search)
 }
 
 pub async fn existing_ids<S: Source>(

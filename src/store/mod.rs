@@ -6,6 +6,7 @@ pub mod inline;
 pub mod oauth;
 pub mod query;
 pub mod reindex;
+pub mod select_list;
 pub mod source;
 pub mod template;
 pub mod tokens;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::groups::{MembershipRow, membership_group, sort_memberships};
 use super::inline::{Cells, column};
 use super::query::page::Columns;
+use super::select_list;
 use super::source::{Decode, IdRow, Source};
 use super::template::Template;
 use super::write::Write;
@@ -418,25 +419,39 @@ pub fn email_rows(tenant: Uuid, user_id: Uuid, rows: &[EmailRow]) -> Vec<user_em
 }
 
 /// The rows of one tenant that satisfy `cond`, to be counted or paged
-/// (see `query::page`), with the columns answers show (`shown_columns`)
-/// and a `groups_json` column: the user's groups when `columns.groups`
-/// (SQLite), else NULL.
-pub fn matching(tenant: Uuid, cond: Condition, columns: Columns) -> Select<user::Entity> {
-    // Built once: listing every column, then hiding some, costs more than
-    // copying the list.
-    static SHOWN: LazyLock<[[Select<user::Entity>; 2]; 2]> = LazyLock::new(|| {
-        [false, true].map(|keep| {
-            let shown = super::shown_columns(user::Entity::find(), keep);
-            [
-                shown.clone().expr_as(Expr::cust("NULL"), GROUPS_JSON),
-                shown.expr_as(groups_json(), GROUPS_JSON),
-            ]
-        })
-    });
-    SHOWN[usize::from(columns.search)][usize::from(columns.groups)]
+/// (see `query::page`), with the stand-in for `select_list`.
+pub fn matching(tenant: Uuid, cond: Condition) -> Select<user::Entity> {
+    static STAND_IN: LazyLock<Select<user::Entity>> = LazyLock::new(select_list::stand_in);
+    STAND_IN
         .clone()
         .filter(user::Column::TenantId.eq(tenant))
         .filter(cond)
+}
+
+/// The text of `full(columns)`'s column list, for `select_list::splice`.
+pub fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
+    static LISTS: LazyLock<[[[String; 2]; 2]; 3]> = LazyLock::new(|| {
+        select_list::BACKENDS.map(|backend| {
+            [false, true].map(|search| {
+                [false, true]
+                    .map(|groups| select_list::text(&full(Columns { search, groups }), backend))
+            })
+        })
+    });
+    &LISTS[select_list::slot(backend)][usize::from(columns.search)][usize::from(columns.groups)]
+}
+
+/// Every user with the columns answers show (`shown_columns`) and a
+/// `groups_json` column: the user's groups when `columns.groups` (SQLite),
+/// else NULL.
+pub fn full(columns: Columns) -> Select<user::Entity> {
+    let shown = super::shown_columns(user::Entity::find(), columns.search);
+    let groups = if columns.groups {
+        groups_json()
+    } else {
+        Expr::cust("NULL")
+    };
+    shown.expr_as(groups, GROUPS_JSON)
 }
 
 pub async fn existing_ids<S: Source>(

@@ -26,6 +26,7 @@ use crate::scim::ScimError;
 use crate::scim::filter::AttrPath;
 use crate::scim::resource::ResourceKind;
 use crate::store::inline::Cells;
+use crate::store::select_list;
 use crate::store::source::{Decode, Source};
 use crate::store::users::UserRow;
 
@@ -366,9 +367,13 @@ fn bind(ty: Ty, key: &Json) -> Result<Value, ScimError> {
 pub trait Paged: EntityTrait {
     const KIND: ResourceKind;
 
-    /// The rows of one tenant that satisfy `cond`, with the columns
-    /// answers show and the extra ones `columns` asks for.
-    fn matching(tenant: Uuid, cond: Condition, columns: Columns) -> Select<Self>;
+    /// The rows of one tenant that satisfy `cond`, with a stand-in for
+    /// the column list (`store::select_list`).
+    fn matching(tenant: Uuid, cond: Condition) -> Select<Self>;
+
+    /// The text of the column list: the columns answers show and the
+    /// extra ones `columns` asks for.
+    fn select_list(backend: DbBackend, columns: Columns) -> &'static str;
 }
 
 /// What a page's rows carry beyond the columns answers show.
@@ -385,16 +390,24 @@ pub struct Columns {
 impl Paged for user::Entity {
     const KIND: ResourceKind = ResourceKind::User;
 
-    fn matching(tenant: Uuid, cond: Condition, columns: Columns) -> Select<Self> {
-        crate::store::users::matching(tenant, cond, columns)
+    fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
+        crate::store::users::matching(tenant, cond)
+    }
+
+    fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
+        crate::store::users::select_list(backend, columns)
     }
 }
 
 impl Paged for group::Entity {
     const KIND: ResourceKind = ResourceKind::Group;
 
-    fn matching(tenant: Uuid, cond: Condition, columns: Columns) -> Select<Self> {
-        crate::store::groups::matching(tenant, cond, columns.search)
+    fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
+        crate::store::groups::matching(tenant, cond)
+    }
+
+    fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
+        crate::store::groups::select_list(backend, columns.search)
     }
 }
 
@@ -421,7 +434,8 @@ where
         search: sort.reads_search_doc(),
         groups: groups && backend == DbBackend::Sqlite,
     };
-    let base = E::matching(tenant, cond, columns);
+    let list = E::select_list(backend, columns);
+    let base = E::matching(tenant, cond);
     let id = id_column(E::KIND);
     let (segments, mut skip, backwards) = match start {
         Start::Offset(n) => (plan(backend, &id, sort, false, None)?, *n, false),
@@ -451,9 +465,8 @@ where
         for (e, o) in seg.order {
             q = q.order_by(e, o);
         }
-        let found = c
-            .rows(q.offset(skip).limit(remaining).build(backend))
-            .await?;
+        let stmt = select_list::splice(q.offset(skip).limit(remaining).build(backend), list)?;
+        let found = c.rows(stmt).await?;
         skip = 0;
         rows.extend(found);
     }
@@ -484,7 +497,7 @@ where
     E: Paged,
     S: Source,
 {
-    let mut select = E::matching(tenant, cond, Columns::default());
+    let mut select = E::matching(tenant, cond);
     if !filtered {
         let index = match E::KIND {
             ResourceKind::User => "ix_users_created_at",
