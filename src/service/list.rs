@@ -21,8 +21,8 @@ use crate::scim::resource::ResourceKind;
 use crate::store::groups as group_store;
 use crate::store::groups::{MemberRow, MembershipRow};
 use crate::store::query::filter_condition;
-use crate::store::query::page::{self, Keyed, PageError, Paged, Position, Sort, Start};
-use crate::store::source::{Decode, Source};
+use crate::store::query::page::{self, Keyed, PageError, PageRow, Paged, Position, Sort, Start};
+use crate::store::source::Source;
 use crate::store::users::UserRow;
 use crate::time::now_ms;
 
@@ -159,7 +159,7 @@ impl<M> Listing<M> {
 /// A resource table that can be listed.
 pub(super) trait Listed: Paged {
     /// A row as a page reads it.
-    type Row: Decode + Keyed + Clone;
+    type Row: PageRow + Keyed + Clone;
 
     /// The rows as the response shows them, with what they need loaded.
     fn views<'a, S: Source>(

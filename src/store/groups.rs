@@ -299,7 +299,7 @@ impl Decode for MemberRow {
 }
 
 /// A group that a user (or group) belongs to, for the read-only `groups`.
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct MembershipRow {
     pub member_id: Uuid,
     pub group_id: Uuid,

@@ -96,16 +96,33 @@ pub struct UserRow {
     pub active: bool,
     /// NULL unless the page is ordered by an attribute inside it.
     pub doc_search: Option<Json>,
-    /// The user's groups as `groups_json` holds them; NULL unless the page
-    /// read them with the user (`query::page::Columns::groups`).
-    pub groups: Option<Json>,
+    pub groups: ReadGroups,
+}
+
+/// A user's groups as its page read them, if it did.
+#[derive(Debug, Clone)]
+pub enum ReadGroups {
+    NotRead,
+    /// As `groups_json` holds them (SQLite, `query::page::Columns::groups`).
+    Json(Json),
+    /// From the rows of a join (MariaDB, `page_with_groups`).
+    Rows(Vec<MembershipRow>),
+}
+
+impl ReadGroups {
+    fn from_column(column: Option<Json>) -> Self {
+        column.map_or(Self::NotRead, Self::Json)
+    }
 }
 
 impl UserRow {
     /// The user's groups, if they were read with it.
     pub fn groups(&self) -> Result<Option<Vec<MembershipRow>>, DbErr> {
-        let read = self.groups.as_ref();
-        read.map(|g| memberships(self.doc.id, Some(g))).transpose()
+        match &self.groups {
+            ReadGroups::NotRead => Ok(None),
+            ReadGroups::Json(g) => memberships(self.doc.id, Some(g)).map(Some),
+            ReadGroups::Rows(rows) => Ok(Some(rows.clone())),
+        }
     }
 }
 
@@ -118,7 +135,7 @@ impl Decode for UserRow {
             display_name_norm: row.get("display_name_norm")?,
             active: row.get("active")?,
             doc_search: column::json_opt(row, "doc_search")?,
-            groups: column::json_opt(row, GROUPS_JSON)?,
+            groups: ReadGroups::from_column(column::json_opt(row, GROUPS_JSON)?),
         })
     }
 }
@@ -132,7 +149,7 @@ impl FromQueryResult for UserRow {
             display_name_norm: row.try_get(pre, "display_name_norm")?,
             active: row.try_get(pre, "active")?,
             doc_search: row.try_get(pre, "doc_search")?,
-            groups: row.try_get(pre, GROUPS_JSON)?,
+            groups: ReadGroups::from_column(row.try_get(pre, GROUPS_JSON)?),
         })
     }
 }
@@ -171,8 +188,13 @@ const GROUPS_JSON: &str = "groups_json";
 
 /// A user's row once per group it is in (once, with NULL groups, if none).
 fn joined(tenant: Uuid, id: Uuid) -> Select<user::Entity> {
+    join_groups(shown(tenant, id))
+}
+
+/// Each row of `select` once per group the user is in, with the group's
+/// id and name (once, with NULLs, if none).
+pub fn join_groups(mut select: Select<user::Entity>) -> Select<user::Entity> {
     let (gm, g) = (group_member::Entity, group::Entity);
-    let mut select = shown(tenant, id);
     QueryTrait::query(&mut select)
         .join(JoinType::LeftJoin, gm, user_memberships())
         .join(JoinType::LeftJoin, g, membership_group())
@@ -229,6 +251,70 @@ impl FromQueryResult for JoinedRow {
             group_id: row.try_get(pre, "member_group_id")?,
             group_display: row.try_get(pre, "member_group_display")?,
         })
+    }
+}
+
+/// A row of a page of users with `join_groups`: a user and one of its
+/// groups.
+pub struct JoinedUserRow {
+    user: UserRow,
+    group: Option<MembershipRow>,
+}
+
+impl JoinedUserRow {
+    fn new(user: UserRow, group_id: Option<Uuid>, display_name: Option<String>) -> Self {
+        let group = group_id
+            .zip(display_name)
+            .map(|(group_id, display_name)| MembershipRow {
+                member_id: user.doc.id,
+                group_id,
+                display_name,
+            });
+        Self { user, group }
+    }
+
+    /// The first `limit` users of `rows`, each with its groups. A page's
+    /// order keeps one user's rows together, so a user's groups are all
+    /// read once the next user's rows begin. `None` if that is not certain:
+    /// `cut` (the statement's LIMIT was reached) before a user after the
+    /// `limit`th began.
+    pub fn regroup(rows: Vec<Self>, limit: usize, cut: bool) -> Option<Vec<UserRow>> {
+        let mut users: Vec<UserRow> = Vec::new();
+        for Self { mut user, group } in rows {
+            if users.last().is_none_or(|u| u.doc.id != user.doc.id) {
+                if users.len() == limit {
+                    return Some(users);
+                }
+                user.groups = ReadGroups::Rows(Vec::new());
+                users.push(user);
+            }
+            if let (Some(group), Some(last)) = (group, users.last_mut())
+                && let ReadGroups::Rows(groups) = &mut last.groups
+            {
+                groups.push(group);
+            }
+        }
+        (!cut).then_some(users)
+    }
+}
+
+impl Decode for JoinedUserRow {
+    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+        Ok(Self::new(
+            UserRow::decode(row)?,
+            column::uuid_opt(row, "member_group_id")?,
+            row.get("member_group_display")?,
+        ))
+    }
+}
+
+impl FromQueryResult for JoinedUserRow {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self::new(
+            UserRow::from_query_result(row, pre)?,
+            row.try_get(pre, "member_group_id")?,
+            row.try_get(pre, "member_group_display")?,
+        ))
     }
 }
 
@@ -470,4 +556,72 @@ pub async fn existing_ids<S: Source>(
         found.extend(rows.into_iter().map(|r| r.id));
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined(user: u128, group: Option<u128>) -> JoinedUserRow {
+        let doc = UserDoc {
+            id: Uuid::from_u128(user),
+            created_at: 0,
+            modified_at: 0,
+            version: 1,
+            doc: "{}".to_owned(),
+        };
+        let row = UserRow {
+            doc,
+            user_name_norm: format!("u{user}"),
+            external_id: None,
+            display_name_norm: None,
+            active: true,
+            doc_search: None,
+            groups: ReadGroups::NotRead,
+        };
+        let group_id = group.map(Uuid::from_u128);
+        JoinedUserRow::new(row, group_id, group.map(|g| format!("g{g}")))
+    }
+
+    /// Users by number, each with its groups by number.
+    fn shown(users: Option<Vec<UserRow>>) -> Option<Vec<(u128, Vec<u128>)>> {
+        let groups = |u: &UserRow| match u.groups().expect("groups") {
+            Some(list) => list.iter().map(|m| m.group_id.as_u128()).collect(),
+            None => panic!("groups not read"),
+        };
+        users.map(|list| {
+            list.iter()
+                .map(|u| (u.doc.id.as_u128(), groups(u)))
+                .collect()
+        })
+    }
+
+    fn rows() -> Vec<JoinedUserRow> {
+        vec![
+            joined(1, Some(10)),
+            joined(1, Some(11)),
+            joined(2, None),
+            joined(3, Some(12)),
+        ]
+    }
+
+    #[test]
+    fn joined_rows_become_users_with_their_groups() {
+        let all = Some(vec![(1, vec![10, 11]), (2, vec![]), (3, vec![12])]);
+        assert_eq!(shown(JoinedUserRow::regroup(rows(), 3, false)), all);
+        assert_eq!(
+            shown(JoinedUserRow::regroup(Vec::new(), 3, false)),
+            Some(vec![])
+        );
+    }
+
+    #[test]
+    fn a_cut_statement_is_whole_up_to_the_user_it_may_have_cut() {
+        let two = Some(vec![(1, vec![10, 11]), (2, vec![])]);
+        // User 3 began after the first two: their groups were all read.
+        assert_eq!(shown(JoinedUserRow::regroup(rows(), 2, true)), two);
+        // User 3 is on the page and its rows may go on past the cut.
+        assert_eq!(shown(JoinedUserRow::regroup(rows(), 3, true)), None);
+        assert_eq!(shown(JoinedUserRow::regroup(rows(), 4, true)), None);
+    }
 }

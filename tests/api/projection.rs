@@ -12,6 +12,7 @@ on_both_databases!(
     write_responses_are_projected_too,
     always_and_never_returned_attributes_win,
     a_listed_user_is_what_get_answers,
+    users_in_many_groups_are_listed_with_all_of_them,
 );
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -270,4 +271,44 @@ async fn a_listed_user_is_what_get_answers(app: TestApp) {
     assert_eq!(shown, ["admins", "mid", "zeta"]);
     let full = app.get(&format!("/Users/{}", id(0))).await;
     assert_eq!(full.body[ENTERPRISE]["employeeNumber"], "701984");
+}
+
+/// MariaDB reads a page's groups with its users by a join, which it
+/// limits to 32 rows; a page whose users are in more groups than that is
+/// read another way, never cut short.
+async fn users_in_many_groups_are_listed_with_all_of_them(app: TestApp) {
+    let mut ids = Vec::new();
+    for name in ["a@example.com", "b@example.com", "c@example.com"] {
+        let user = app.post("/Users", &crate::helpers::user_body(name)).await;
+        ids.push(user.body["id"].as_str().expect("id").to_owned());
+    }
+    let members: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let names: Vec<String> = (0..12).map(|i| format!("g{i:02}")).collect();
+    for name in names.iter().rev() {
+        app.create_group(name, &members).await;
+    }
+    let pages = [
+        // 12 joined rows: whole.
+        ("filter=userName%20eq%20%22a@example.com%22", 1),
+        ("count=1", 1),
+        ("count=2", 2),
+        // 36 joined rows, 32 read.
+        ("count=3", 3),
+        ("", 3),
+    ];
+    for (query, users) in pages {
+        let list = app.get(&format!("/Users?{query}")).await;
+        list.assert_status(200);
+        let listed = list.body["Resources"].as_array().expect("Resources");
+        assert_eq!(listed.len(), users, "{query}: {}", list.text);
+        for user in listed {
+            let shown: Vec<&str> = user["groups"]
+                .as_array()
+                .expect("groups")
+                .iter()
+                .map(|g| g["display"].as_str().expect("display"))
+                .collect();
+            assert_eq!(shown, names, "{query}");
+        }
+    }
 }

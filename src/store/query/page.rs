@@ -28,7 +28,7 @@ use crate::scim::resource::ResourceKind;
 use crate::store::inline::Cells;
 use crate::store::select_list;
 use crate::store::source::{Decode, Source};
-use crate::store::users::UserRow;
+use crate::store::users::{JoinedUserRow, UserRow};
 
 /// What a page is ordered by. `key: None` orders by id alone.
 #[derive(Debug, Clone)]
@@ -374,6 +374,40 @@ pub trait Paged: EntityTrait {
     /// The text of the column list: the columns answers show and the
     /// extra ones `columns` asks for.
     fn select_list(backend: DbBackend, columns: Columns) -> &'static str;
+
+    /// `select` once per group of each row, where this table's rows have
+    /// groups to join (`fetch_with_groups`).
+    fn join_groups(select: Select<Self>) -> Option<Select<Self>> {
+        let _ = select;
+        None
+    }
+}
+
+/// A page's row, and the rows of a page read with `Paged::join_groups`.
+pub trait PageRow: Decode {
+    type Joined: Decode;
+
+    /// The first `limit` rows made from `joined` (see
+    /// `JoinedUserRow::regroup`); `None` if `joined` may end before the
+    /// last of them is whole (`cut`: the statement's LIMIT was reached).
+    fn regroup(joined: Vec<Self::Joined>, limit: usize, cut: bool) -> Option<Vec<Self>>;
+}
+
+impl PageRow for UserRow {
+    type Joined = JoinedUserRow;
+
+    fn regroup(joined: Vec<JoinedUserRow>, limit: usize, cut: bool) -> Option<Vec<Self>> {
+        JoinedUserRow::regroup(joined, limit, cut)
+    }
+}
+
+/// Groups have no groups to join.
+impl PageRow for group::Model {
+    type Joined = Self;
+
+    fn regroup(_: Vec<Self>, _: usize, _: bool) -> Option<Vec<Self>> {
+        None
+    }
 }
 
 /// What a page's rows carry beyond the columns answers show.
@@ -397,6 +431,10 @@ impl Paged for user::Entity {
     fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
         crate::store::users::select_list(backend, columns)
     }
+
+    fn join_groups(select: Select<Self>) -> Option<Select<Self>> {
+        Some(crate::store::users::join_groups(select))
+    }
 }
 
 impl Paged for group::Entity {
@@ -413,8 +451,9 @@ impl Paged for group::Entity {
 
 /// Up to `limit` rows of one tenant that satisfy `cond` (the client's
 /// filter), from `start`, in `sort` order; each row with what its place
-/// in that order is read from, and users with their groups if `groups`
-/// and the database is SQLite (`Columns::groups`).
+/// in that order is read from, and, if `groups`, users with their groups
+/// where that saves a statement: by a subquery on SQLite
+/// (`Columns::groups`), by a join on MariaDB (`fetch_with_groups`).
 pub async fn fetch<E, R, S>(
     c: &S,
     tenant: Uuid,
@@ -426,7 +465,7 @@ pub async fn fetch<E, R, S>(
 ) -> Result<Vec<R>, PageError>
 where
     E: Paged,
-    R: Decode,
+    R: PageRow,
     S: Source,
 {
     let backend = c.backend();
@@ -442,6 +481,17 @@ where
         Start::After(p) => (plan(backend, &id, sort, false, Some(p))?, 0, false),
         Start::Before(p) => (plan(backend, &id, sort, true, Some(p))?, 0, true),
     };
+    // MariaDB: a second statement for the users' groups costs more than
+    // joining them (see `fetch_with_groups`).
+    if let ([segment], 0, true) = (&segments[..], skip, groups && backend == DbBackend::MySql) {
+        let read = fetch_with_groups::<E, R, S>(c, base.clone(), segment, limit, list);
+        if let Some(mut rows) = read.await? {
+            if backwards {
+                rows.reverse();
+            }
+            return Ok(rows);
+        }
+    }
     let mut rows = Vec::new();
     let last = segments.len().saturating_sub(1);
     // The last segment takes `base` itself: copying a select costs as much
@@ -475,6 +525,47 @@ where
     }
     Ok(rows)
 }
+
+/// A page's rows read with their groups in one statement (one row per
+/// group), for MariaDB, where each statement costs its server 70 µs of CPU
+/// or more. Only for a page that starts at the start of its one segment:
+/// an offset would count joined rows, not page rows.
+///
+/// The join repeats each user's row once per group, so on a page of many
+/// users it costs more than the second statement it saves (MariaDB, 100
+/// users in 2 groups each: 23–26 ms joined, 17–19 ms apart). So the joined
+/// rows are limited to `JOINED_ROWS`, enough for a lookup, and `None`
+/// where that may cut the page short: the page is then read without its
+/// groups, after a wasted short statement (5 % more Roster CPU on a page
+/// of 100 filtered users, whose count costs far more). A `userName eq`
+/// lookup went from 4,000–4,800 to 5,400–6,400 per second.
+async fn fetch_with_groups<E, R, S>(
+    c: &S,
+    table: Select<E>,
+    segment: &Segment,
+    limit: u64,
+    list: &str,
+) -> Result<Option<Vec<R>>, PageError>
+where
+    E: Paged,
+    R: PageRow,
+    S: Source,
+{
+    let Some(mut q) = E::join_groups(table.filter(segment.cond.clone())) else {
+        return Ok(None);
+    };
+    for (e, o) in &segment.order {
+        q = q.order_by(e.clone(), o.clone());
+    }
+    let stmt = select_list::splice(q.limit(JOINED_ROWS).build(c.backend()), list)?;
+    let joined: Vec<R::Joined> = c.rows(stmt).await?;
+    let cut = joined.len() as u64 >= JOINED_ROWS;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    Ok(R::regroup(joined, limit, cut))
+}
+
+/// Enough for a lookup's user in many groups, or a few users in a few.
+const JOINED_ROWS: u64 = 32;
 
 /// The two ways a page can fail: the database, or a cursor that does not
 /// fit the query.
