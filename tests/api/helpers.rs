@@ -263,6 +263,16 @@ pub async fn read(
     }
 }
 
+/// The `display` of each item of a multi-valued reference attribute
+/// (`groups`, `members`), in order.
+pub fn displays(list: &Value) -> Vec<&str> {
+    let items = list.as_array().map_or(&[][..], Vec::as_slice);
+    items
+        .iter()
+        .map(|item| item["display"].as_str().expect("display"))
+        .collect()
+}
+
 pub fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, url_encode};
+use crate::helpers::{TestApp, displays, url_encode};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -262,12 +262,7 @@ async fn a_listed_user_is_what_get_answers(app: TestApp) {
     }
     // The projections above are not all the same answer.
     let list = app.get("/Users").await;
-    let shown: Vec<&Value> = list.body["Resources"][0]["groups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .map(|g| &g["display"])
-        .collect();
+    let shown = displays(&list.body["Resources"][0]["groups"]);
     assert_eq!(shown, ["admins", "mid", "zeta"]);
     let full = app.get(&format!("/Users/{}", id(0))).await;
     assert_eq!(full.body[ENTERPRISE]["employeeNumber"], "701984");
@@ -302,13 +297,7 @@ async fn users_in_many_groups_are_listed_with_all_of_them(app: TestApp) {
         let listed = list.body["Resources"].as_array().expect("Resources");
         assert_eq!(listed.len(), users, "{query}: {}", list.text);
         for user in listed {
-            let shown: Vec<&str> = user["groups"]
-                .as_array()
-                .expect("groups")
-                .iter()
-                .map(|g| g["display"].as_str().expect("display"))
-                .collect();
-            assert_eq!(shown, names, "{query}");
+            assert_eq!(displays(&user["groups"]), names, "{query}");
         }
     }
 }
