@@ -105,7 +105,7 @@ pub enum ReadGroups {
     NotRead,
     /// As `groups_json` holds them (SQLite, `query::page::Columns::groups`).
     Json(Json),
-    /// From the rows of a join (MariaDB, `page_with_groups`).
+    /// From the rows of a join (MariaDB, `query::page::fetch_with_groups`).
     Rows(Vec<MembershipRow>),
 }
 
