@@ -18,24 +18,14 @@ use super::query::dialect::seek;
 pub type Key = (Uuid, Uuid);
 
 /// Up to `limit` users without search columns, in key order, after
-/// `after`. Each batch starts where the last one ended: searching from the
-/// start of the table every time re-read every row already filled, which
-/// made a fill quadratic (500 rows/s and falling at 100,000 users of a
-/// million).
+/// `after` (see `pending`).
 pub async fn pending_users<C: ConnectionTrait>(
     c: &C,
     after: Option<Key>,
     limit: u64,
 ) -> Result<Vec<user::Model>, DbErr> {
-    let keys = (user::Column::TenantId, user::Column::Id);
-    user::Entity::find()
-        .filter(user::Column::DocSearch.is_null())
-        .filter(past(c.get_database_backend(), keys, after))
-        .order_by_asc(keys.0)
-        .order_by_asc(keys.1)
-        .limit(limit)
-        .all(c)
-        .await
+    use user::Column as U;
+    pending::<user::Entity, _>(c, U::DocSearch, (U::TenantId, U::Id), after, limit).await
 }
 
 pub async fn set_user_search<C: ConnectionTrait>(
@@ -64,9 +54,24 @@ pub async fn pending_groups<C: ConnectionTrait>(
     after: Option<Key>,
     limit: u64,
 ) -> Result<Vec<group::Model>, DbErr> {
-    let keys = (group::Column::TenantId, group::Column::Id);
-    group::Entity::find()
-        .filter(group::Column::DocSearch.is_null())
+    use group::Column as G;
+    pending::<group::Entity, _>(c, G::DocSearch, (G::TenantId, G::Id), after, limit).await
+}
+
+/// Up to `limit` rows of `E` whose `search` column is NULL, in key order,
+/// after `after`. Each batch starts where the last one ended: searching
+/// from the start of the table every time re-read every row already
+/// filled, which made a fill quadratic (500 rows/s and falling at 100,000
+/// users of a million).
+async fn pending<E: EntityTrait, C: ConnectionTrait>(
+    c: &C,
+    search: E::Column,
+    keys: (E::Column, E::Column),
+    after: Option<Key>,
+    limit: u64,
+) -> Result<Vec<E::Model>, DbErr> {
+    E::find()
+        .filter(search.is_null())
         .filter(past(c.get_database_backend(), keys, after))
         .order_by_asc(keys.0)
         .order_by_asc(keys.1)
