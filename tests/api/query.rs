@@ -360,11 +360,10 @@ async fn bad_filters_are_invalid_filter_never_500(app: TestApp) {
     assert!(r.text.contains("shoeSize"), "{}", r.text);
 }
 
-/// Rows written before the search columns existed get them when the
-/// server starts (the migration adds them empty, and no fingerprint of
-/// the schemas they were computed for).
-async fn old_rows_get_their_search_columns_at_start(app: TestApp) {
-    seed(&app).await;
+/// The state of a database from before the search columns: the migration
+/// adds them empty, and no fingerprint of the schemas they were computed
+/// for.
+async fn forget_search_columns(app: &TestApp) {
     use sea_orm::ConnectionTrait;
     for sql in [
         "UPDATE users SET doc_search = NULL, display_name_norm = NULL",
@@ -373,10 +372,22 @@ async fn old_rows_get_their_search_columns_at_start(app: TestApp) {
     ] {
         app.db.execute_unprepared(sql).await.expect("reset");
     }
-    expect(&app, r#"title pr"#, &[]).await;
+}
+
+/// What the server does at start, before it takes requests.
+async fn start_up_fill(app: &TestApp) {
     roster::startup::reindex(&roster::config::Config::default(), &app.db)
         .await
         .expect("reindex");
+}
+
+/// Rows written before the search columns existed get them when the
+/// server starts.
+async fn old_rows_get_their_search_columns_at_start(app: TestApp) {
+    seed(&app).await;
+    forget_search_columns(&app).await;
+    expect(&app, r#"title pr"#, &[]).await;
+    start_up_fill(&app).await;
     expect(&app, r#"title pr"#, &["alice"]).await;
     expect(&app, r#"displayName eq "bob jones""#, &["bob"]).await;
     expect(&app, r#"emails[type eq "work"]"#, &["alice", "bob"]).await;
@@ -399,14 +410,7 @@ async fn a_fill_of_many_batches_reaches_every_row(app: TestApp) {
                           "Operations": ops});
         app.post("/Bulk", &bulk).await.assert_status(200);
     }
-    use sea_orm::ConnectionTrait;
-    for sql in [
-        "UPDATE users SET doc_search = NULL, display_name_norm = NULL",
-        "UPDATE user_emails SET type_norm = NULL",
-        "DELETE FROM roster_state",
-    ] {
-        app.db.execute_unprepared(sql).await.expect("reset");
-    }
+    forget_search_columns(&app).await;
     let total = |filter: &'static str| {
         let app = &app;
         async move {
@@ -417,9 +421,7 @@ async fn a_fill_of_many_batches_reaches_every_row(app: TestApp) {
         }
     };
     assert_eq!(total("title pr").await, 0);
-    roster::startup::reindex(&roster::config::Config::default(), &app.db)
-        .await
-        .expect("reindex");
+    start_up_fill(&app).await;
     assert_eq!(total("title pr").await, USERS as u64);
     assert_eq!(total(r#"emails[type eq "work"]"#).await, USERS as u64);
 }
