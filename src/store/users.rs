@@ -41,8 +41,8 @@ pub async fn find_with_groups<S: Source>(
         Template::new(|keys, backend| joined(keys[0], keys[1]).build(backend));
     let backend = c.backend();
     if backend != DbBackend::Sqlite {
-        let rows: Vec<JoinedRow> = c.rows(JOINED.statement(backend, &[tenant, id])).await?;
-        return Ok(JoinedRow::split(rows, id));
+        let rows: Vec<Joined<UserDoc>> = c.rows(JOINED.statement(backend, &[tenant, id])).await?;
+        return Ok(Joined::split(rows));
     }
     let found: Option<WithGroups> = c
         .first(WITH_GROUPS.statement(backend, &[tenant, id]))
@@ -198,81 +198,53 @@ pub fn join_groups(mut select: Select<user::Entity>) -> Select<user::Entity> {
     QueryTrait::query(&mut select)
         .join(JoinType::LeftJoin, gm, user_memberships())
         .join(JoinType::LeftJoin, g, membership_group())
-        .expr_as(Expr::col((g, group::Column::Id)), "member_group_id")
+        .expr_as(Expr::col((g, group::Column::Id)), MEMBER_GROUP_ID)
         .expr_as(
             Expr::col((g, group::Column::DisplayName)),
-            "member_group_display",
+            MEMBER_GROUP_DISPLAY,
         );
     select
 }
 
-/// A row of `joined`.
-struct JoinedRow {
-    user: UserDoc,
-    group_id: Option<Uuid>,
-    group_display: Option<String>,
+/// A row of `join_groups`: a user (`UserDoc` for one user, `UserRow` for
+/// a page of them) and one of its groups, if it is in any.
+pub struct Joined<U> {
+    user: U,
+    group: Option<(Uuid, String)>,
 }
 
-impl JoinedRow {
+/// A row of a page of users read with `join_groups`.
+pub type JoinedUserRow = Joined<UserRow>;
+
+/// The id and name of a group, as a membership of `member_id`.
+fn membership(member_id: Uuid, (group_id, display_name): (Uuid, String)) -> MembershipRow {
+    MembershipRow {
+        member_id,
+        group_id,
+        display_name,
+    }
+}
+
+impl Joined<UserDoc> {
     /// The user (from the first row) and its groups, sorted as everywhere
     /// (`sort_memberships`); `None` if the user does not exist.
-    fn split(rows: Vec<Self>, id: Uuid) -> Option<(UserDoc, Vec<MembershipRow>)> {
+    fn split(rows: Vec<Self>) -> Option<(UserDoc, Vec<MembershipRow>)> {
         let mut groups = Vec::new();
         let mut user = None;
-        for row in rows {
-            if let (Some(group_id), Some(display_name)) = (row.group_id, row.group_display) {
-                groups.push(MembershipRow {
-                    member_id: id,
-                    group_id,
-                    display_name,
-                });
-            }
-            user.get_or_insert(row.user);
+        for Self {
+            user: row_user,
+            group,
+        } in rows
+        {
+            groups.extend(group.map(|g| membership(row_user.id, g)));
+            user.get_or_insert(row_user);
         }
         sort_memberships(&mut groups);
         user.map(|u| (u, groups))
     }
 }
 
-impl Decode for JoinedRow {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            user: UserDoc::decode(row)?,
-            group_id: column::uuid_opt(row, "member_group_id")?,
-            group_display: row.get("member_group_display")?,
-        })
-    }
-}
-
-impl FromQueryResult for JoinedRow {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(Self {
-            user: UserDoc::from_query_result(row, pre)?,
-            group_id: row.try_get(pre, "member_group_id")?,
-            group_display: row.try_get(pre, "member_group_display")?,
-        })
-    }
-}
-
-/// A row of a page of users with `join_groups`: a user and one of its
-/// groups.
-pub struct JoinedUserRow {
-    user: UserRow,
-    group: Option<MembershipRow>,
-}
-
-impl JoinedUserRow {
-    fn new(user: UserRow, group_id: Option<Uuid>, display_name: Option<String>) -> Self {
-        let group = group_id
-            .zip(display_name)
-            .map(|(group_id, display_name)| MembershipRow {
-                member_id: user.doc.id,
-                group_id,
-                display_name,
-            });
-        Self { user, group }
-    }
-
+impl Joined<UserRow> {
     /// The first `limit` users of `rows`, each with its groups. A page's
     /// order keeps one user's rows together, so a user's groups are all
     /// read once the next user's rows begin. `None` if that is not certain:
@@ -291,30 +263,35 @@ impl JoinedUserRow {
             if let (Some(group), Some(last)) = (group, users.last_mut())
                 && let ReadGroups::Rows(groups) = &mut last.groups
             {
-                groups.push(group);
+                groups.push(membership(last.doc.id, group));
             }
         }
         (!cut).then_some(users)
     }
 }
 
-impl Decode for JoinedUserRow {
+const MEMBER_GROUP_ID: &str = "member_group_id";
+const MEMBER_GROUP_DISPLAY: &str = "member_group_display";
+
+impl<U: Decode> Decode for Joined<U> {
     fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
-        Ok(Self::new(
-            UserRow::decode(row)?,
-            column::uuid_opt(row, "member_group_id")?,
-            row.get("member_group_display")?,
-        ))
+        let id = column::uuid_opt(row, MEMBER_GROUP_ID)?;
+        let display: Option<String> = row.get(MEMBER_GROUP_DISPLAY)?;
+        Ok(Self {
+            user: U::decode(row)?,
+            group: id.zip(display),
+        })
     }
 }
 
-impl FromQueryResult for JoinedUserRow {
+impl<U: FromQueryResult> FromQueryResult for Joined<U> {
     fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(Self::new(
-            UserRow::from_query_result(row, pre)?,
-            row.try_get(pre, "member_group_id")?,
-            row.try_get(pre, "member_group_display")?,
-        ))
+        let id: Option<Uuid> = row.try_get(pre, MEMBER_GROUP_ID)?;
+        let display: Option<String> = row.try_get(pre, MEMBER_GROUP_DISPLAY)?;
+        Ok(Self {
+            user: U::from_query_result(row, pre)?,
+            group: id.zip(display),
+        })
     }
 }
 
@@ -579,8 +556,8 @@ mod tests {
             doc_search: None,
             groups: ReadGroups::NotRead,
         };
-        let group_id = group.map(Uuid::from_u128);
-        JoinedUserRow::new(row, group_id, group.map(|g| format!("g{g}")))
+        let group = group.map(|g| (Uuid::from_u128(g), format!("g{g}")));
+        Joined { user: row, group }
     }
 
     /// Users by number, each with its groups by number.
