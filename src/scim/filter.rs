@@ -154,8 +154,16 @@ fn filter_by_grammar(input: &str) -> Result<Filter, FilterError> {
     Ok(from_scim_filter(parsed))
 }
 
-/// Parses a PATCH operation's `path`.
+/// Parses a PATCH operation's `path`, and each name of `attributes=` and
+/// `excludedAttributes=` (which may also be value paths).
 pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
+    match simple::attr_path(input) {
+        Some(path) => Ok(PatchPath::Attr(path)),
+        None => patch_path_by_grammar(input),
+    }
+}
+
+fn patch_path_by_grammar(input: &str) -> Result<PatchPath, FilterError> {
     let prepared = Prepared::new(input, Grammar::PatchPath)?;
     let parsed: scim::PatchPath = prepared.text.parse().map_err(|e| prepared.fail(e))?;
     Ok(from_scim_patch_path(parsed))

@@ -97,7 +97,9 @@ fn comp_value(value: &str) -> Option<CompValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::filter::{attr_path_by_grammar, filter_by_grammar};
+    use crate::scim::filter::{
+        PatchPath, attr_path_by_grammar, filter_by_grammar, parse_patch_path, patch_path_by_grammar,
+    };
 
     fn by_grammar(input: &str) -> Option<Filter> {
         filter_by_grammar(input).ok()
@@ -181,7 +183,8 @@ mod tests {
                 }
             }
             if let Some(here) = attr_path(name) {
-                assert_eq!(Ok(here), attr_path_by_grammar(name), "{name}");
+                assert_eq!(Ok(here.clone()), attr_path_by_grammar(name), "{name}");
+                assert_eq!(parse_patch_path(name), patch_path_by_grammar(name));
             }
         }
         assert_eq!(filter(r#"not eq "x""#), None);
@@ -192,7 +195,11 @@ mod tests {
     fn plain_paths_read_as_the_grammar_reads_them() {
         for input in ["members", "userName", "name.givenName", "x-y_1.z"] {
             let here = attr_path(input).unwrap_or_else(|| panic!("not read here: {input}"));
-            assert_eq!(Ok(here), attr_path_by_grammar(input), "{input}");
+            assert_eq!(Ok(here.clone()), attr_path_by_grammar(input), "{input}");
+            // The same names as PATCH paths and `attributes=` entries.
+            let by_grammar = patch_path_by_grammar(input);
+            assert!(matches!(&by_grammar, Ok(PatchPath::Attr(p)) if *p == here));
+            assert_eq!(parse_patch_path(input), by_grammar, "{input}");
         }
         let left = [
             "",
