@@ -382,6 +382,31 @@ mod tests {
         assert_eq!(found, Some(vec![-CACHE_KIB]));
     }
 
+    /// `.cargo/config.toml` builds the bundled SQLite without the two
+    /// process-wide mutexes every reader would take; a build that lost
+    /// those flags (or a LIBSQLITE3_FLAGS in the environment replacing
+    /// them) must not pass unnoticed.
+    #[test]
+    fn the_bundled_sqlite_takes_no_process_wide_lock_per_page_or_allocation() {
+        let connection = Connection::open_in_memory().expect("in-memory SQLite");
+        let mut stmt = connection
+            .prepare("PRAGMA compile_options")
+            .expect("pragma");
+        let options: Vec<String> = stmt
+            .query_map([], |row| row.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "memory statistics on: {options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "one page cache for all connections: {options:?}"
+        );
+    }
+
     #[test]
     fn two_databases_on_one_thread_each_read_their_own() {
         let (_a, url_a, ids_a) = database(1);
