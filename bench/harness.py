@@ -16,6 +16,7 @@ import os
 import platform
 import random
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -163,6 +164,21 @@ def cpu_seconds(pid):
         return 0.0
 
 
+def mariadb_pid():
+    """mysqld of the private MariaDB bench/run started, if any."""
+    pid_file = Path(os.environ.get("MARIADB_SOCKET", "/nonexistent")).parent / "mariadbd.pid"
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def children_cpu_seconds():
+    """CPU of the harness's finished children: wrk, once it has exited."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def settle(pids, limit=180):
     """Waits until the processes are idle (under 10% of a core for half a
     second). A server may still be working through requests of the last
@@ -201,6 +217,9 @@ class Server:
         self.ids = []
         self.groups = {}
         self.spc = {}
+        # The database server's process, whose CPU is counted per request
+        # beside the server's own (MariaDB's mysqld; None when in-process).
+        self.db_pid = None
 
     def call(self, token, method, path, body=None, timeout=600):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -332,6 +351,9 @@ def start_roster(db, args, tmp, token, roster_bin, seed_bin, sizes):
     # whatever the checkout's file says.
     proc = spawn([str(roster_bin), "serve"], log_file, env=env, cwd=tmp)
     s = Server(db, label, port, "/scim/v2", proc, log_file)
+    if db == "mariadb":
+        s.db_pid = mariadb_pid()
+        s.db_name = name
     s.wait_ready(token)
     s.ids_file = ids_file
     s.ids = ids_file.read_text().split()
@@ -394,6 +416,42 @@ def start_peer(args, tmp, token, sizes):
     s.ids_file.write_text("\n".join(ids) + "\n")
     s.groups = groups
     return s
+
+
+# --- what MariaDB costs without Roster ----------------------------------
+
+
+def mariadb_floor(server, clients, queries=100_000):
+    """mysqld's own rate and CPU per statement on this host, driven by
+    its own load client (mariadb-slap, text protocol, `clients`
+    connections over the socket) with nothing else running: the cheapest
+    statement there is, and one user's document by primary key from the
+    seeded table. No server that sends a statement per request to this
+    mysqld can pass these rates, and each of its requests costs mysqld at
+    least this CPU."""
+    sock = os.environ["MARIADB_SOCKET"]
+    client = ["--no-defaults", f"--socket={sock}", "--user=root"]
+    keys = subprocess.run(
+        ["mariadb", *client, "-N", "-B", server.db_name, "-e", "SELECT HEX(tenant_id), HEX(id) FROM users LIMIT 1"],
+        check=True, stdout=subprocess.PIPE, text=True,
+    ).stdout.split()
+    probes = [
+        ("SELECT 1", "SELECT 1"),
+        ("a user's document by primary key", f"SELECT doc FROM users WHERE tenant_id = x'{keys[0]}' AND id = x'{keys[1]}'"),
+    ]
+    found = []
+    for name, sql in probes:
+        settle([server.db_pid])
+        cpu, started = cpu_seconds(server.db_pid), time.monotonic()
+        subprocess.run(
+            ["mariadb-slap", *client, f"--create-schema={server.db_name}", "--no-drop", f"--concurrency={clients}",
+             "--iterations=1", f"--number-of-queries={queries}", f"--query={sql}"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        wall, cpu = time.monotonic() - started, cpu_seconds(server.db_pid) - cpu
+        found.append((name, queries / wall, cpu / queries * 1e6))
+        log(f"MariaDB alone, {name}: {queries / wall:,.0f} statements/s, mysqld {cpu / queries * 1e6:.1f} us each")
+    return found
 
 
 # --- checks that the servers hold the same data -------------------------
@@ -607,7 +665,9 @@ def measure(args, w, server, token):
         run_wrk(args, server, token, w.method, path, w.body, args.warmup, tag + "-w", w.connections)
     before = server.count(token, "Users") if w.method == "POST" else None
     log_offset = server.log_file.stat().st_size
+    cpu0 = (cpu_seconds(server.proc.pid), cpu_seconds(server.db_pid) if server.db_pid else 0.0, children_cpu_seconds())
     r = run_wrk(args, server, token, w.method, path, w.body, args.duration, tag, w.connections)
+    cpu1 = (cpu_seconds(server.proc.pid), cpu_seconds(server.db_pid) if server.db_pid else 0.0, children_cpu_seconds())
     secs = r["duration_us"] / 1e6
     errors = r["status"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
     # (timeout stays 0 given run_wrk's --timeout; kept so a change there
@@ -619,6 +679,15 @@ def measure(args, w, server, token):
         "errors": errors,
         "requests": r["requests"],
     }
+    if r["requests"]:
+        # CPU per answered request: the server, its database server, wrk.
+        # Requests still in flight when wrk stops are in the CPU and not
+        # in the count, a bias of at most one request per connection.
+        server_cpu, db_cpu, wrk_cpu = (b - a for a, b in zip(cpu0, cpu1))
+        result["cpu_us"] = server_cpu / r["requests"] * 1e6
+        result["db_cpu_us"] = db_cpu / r["requests"] * 1e6 if server.db_pid else None
+        result["wrk_cpu_us"] = wrk_cpu / r["requests"] * 1e6
+        result["cores"] = (server_cpu + db_cpu + wrk_cpu) / secs if secs else None
     if r["requests"] == 0 or r["max_us"] == 0:
         # Nothing answered within the run: no latency to report, and a rate
         # below one request per run.
@@ -679,7 +748,39 @@ def ratio(x):
     return f"{x:,.0f}x" if x >= 100 else f"{x:.1f}x"
 
 
-def render(db_servers, peer, results, wl, rss, args):
+def cpu_table(s, peer, results, wl):
+    """Where each workload's CPU went, per answered request: on a host
+    whose cores all run the servers and wrk, req/s is about the cores
+    divided by the sum of these, so a ratio to the peer is bounded by what
+    a request costs here."""
+    db = s.db_pid is not None
+    head = "| Workload | Roster CPU us/req |" + (" mysqld CPU us/req |" if db else "") + " wrk CPU us/req | cores busy |"
+    rule = "|---|---:|" + ("---:|" if db else "") + "---:|---:|"
+    if peer:
+        head += " peer CPU us/req | wrk CPU us/req (peer) | cores busy (peer) |"
+        rule += "---:|---:|---:|"
+    out = ["", head, rule]
+
+    def cells(r, with_db):
+        if "cpu_us" not in r:
+            return [""] * (4 if with_db else 3)
+        row = [f"{r['cpu_us']:,.1f}"]
+        if with_db:
+            row.append(f"{r['db_cpu_us']:,.1f}")
+        return row + [f"{r['wrk_cpu_us']:,.1f}", f"{r['cores']:.2f}" if r.get("cores") is not None else ""]
+
+    for w in wl:
+        r = results.get((w.key, s.key))
+        if r is None:
+            continue
+        row = [w.name] + cells(r, db)
+        if peer:
+            row += cells(results.get((w.key, "peer"), {}), False)
+        out.append("| " + " | ".join(row) + " |")
+    return out
+
+
+def render(db_servers, peer, results, wl, rss, args, floor):
     out = []
     for s in db_servers:
         ceiling = results[("ceiling", s.key)].get("rps")
@@ -733,6 +834,15 @@ def render(db_servers, peer, results, wl, rss, args):
             mb, during = rss["peer"]
             line += f"; of scim2-server: {mb:.1f} MB, reached during {during}"
         out.append(line + ".")
+        out += cpu_table(s, peer, results, wl)
+        if s.key in floor:
+            out.append("")
+            out.append(
+                f"MariaDB alone, driven by mariadb-slap ({args.connections} connections over the socket, text protocol, "
+                "nothing else running), as a floor for any server reading through it on this host: "
+                + "; ".join(f"{name}: {rps:,.0f} statements/s, mysqld {us:.1f} us CPU each" for name, rps, us in floor[s.key])
+                + "."
+            )
         for k, n in enumerate(notes, 1):
             out.append(f"[{k}] {n}")
         if few[0]:
@@ -841,13 +951,14 @@ def main():
         peer = start_peer(args, tmp, token, sizes) if peer_on else None
         servers = db_servers + ([peer] if peer else [])
         verify_same_data(servers, token, args.users, args.groups)
+        floor = {s.key: mariadb_floor(s, args.connections) for s in db_servers if s.db_pid}
         # Back to back per workload, so a disturbance of the machine hits
         # the servers alike: SQLite, then the peer, then MariaDB.
         order = db_servers[:1] + ([peer] if peer else []) + db_servers[1:]
         pids = [s.proc.pid for s in servers]
-        mariadb_pid = Path(os.environ.get("MARIADB_SOCKET", "/nonexistent")).parent / "mariadbd.pid"
-        if mariadb_pid.exists():
-            pids.append(int(mariadb_pid.read_text().strip()))
+        mysqld = mariadb_pid()
+        if mysqld:
+            pids.append(mysqld)
         v = versions(servers)
         results = {}
         # VmHWM after start-up and seeding checks, then after each workload:
@@ -899,10 +1010,13 @@ def main():
         "plus socket errors and timeouts; 'of ceiling' is req/s over the same server's "
         "GET /ServiceProviderConfig req/s; 'peak RSS MB' is the Roster process's VmHWM after the workload, so it "
         "only grows down the table. Roster answers group PATCH with 204 (group_patch_no_content), as scim2-server does. "
-        "Latency percentiles are wrk's, which corrects for coordinated omission.",
+        "Latency percentiles are wrk's, which corrects for coordinated omission. "
+        "'CPU us/req' is a process's user and system CPU during the measured run over the requests answered in it "
+        "(Roster, the mysqld it reads through, and wrk); 'cores busy' is their sum over the run's wall time: "
+        "near the host's cores, a workload's rate is bounded by what its requests cost in CPU.",
         "",
     ]
-    text = "\n".join(header) + render(db_servers, peer, results, wl, rss, args)
+    text = "\n".join(header) + render(db_servers, peer, results, wl, rss, args, floor)
     print(text)
     if args.write:
         write_benchmarks(text)
