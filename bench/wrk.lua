@@ -57,9 +57,76 @@ function init(args)
   -- Distinct random streams per thread; the ids drawn need not repeat
   -- across runs, only be spread over the whole data set.
   math.randomseed(os.time() * 1000 + (thread_no or 0))
+  prepare()
+end
+
+-- wrk shares the host's cores with the server it measures, so what it
+-- spends per request is taken from the server. gsub over the templates
+-- and wrk.format over the headers for every request cost it 1.5-1.7 us of
+-- user CPU a request (of 11-19 us in all, most of it in the kernel); so
+-- the templates are cut at their placeholders once, the header block is
+-- written once, and a request is one concatenation. check() holds the
+-- first requests to wrk.format's.
+local path_parts, body_parts, head, fixed
+
+local function cut(template)
+  local parts, at = {}, 1
+  while true do
+    local s, e, name = template:find("__(%u+)__", at)
+    if not s then break end
+    parts[#parts + 1] = template:sub(at, s - 1)
+    parts[#parts + 1] = name
+    at = e + 1
+  end
+  parts[#parts + 1] = template:sub(at)
+  return parts
+end
+
+local function fill_parts(parts, v)
+  if #parts == 1 then return parts[1] end
+  local out = {}
+  for i = 1, #parts do
+    out[i] = (i % 2 == 0) and v[parts[i]] or parts[i]
+  end
+  return table.concat(out)
+end
+
+local function build(p, b)
+  if b then
+    return method .. " " .. p .. " HTTP/1.1\r\n" .. head .. "Content-Length: " .. #b .. "\r\n\r\n" .. b
+  end
+  return method .. " " .. p .. " HTTP/1.1\r\n" .. head .. "\r\n"
+end
+
+local function check(p, b)
+  local theirs = wrk.format(method, p, nil, b)
+  -- wrk.format lists the headers in table order; compare as sets of lines.
+  local function lines(text)
+    local set = {}
+    local top, rest = text:match("^(.-)\r\n\r\n(.*)$")
+    for line in (top .. "\r\n"):gmatch("(.-)\r\n") do set[#set + 1] = line end
+    table.sort(set)
+    return table.concat(set, "\n") .. "\n\n" .. rest
+  end
+  assert(lines(build(p, b)) == lines(theirs), "request differs from wrk.format's:\n" .. build(p, b) .. "\n---\n" .. theirs)
+end
+
+function prepare()
+  path_parts = cut(path)
+  body_parts = body and cut(body) or nil
+  if not wrk.headers["Host"] then wrk.headers["Host"] = wrk.host end
+  local h = {}
+  for name, value in pairs(wrk.headers) do
+    if name ~= "Content-Length" then h[#h + 1] = name .. ": " .. value .. "\r\n" end
+  end
+  head = table.concat(h)
+  if #path_parts == 1 and not (body_parts and #body_parts > 1) then
+    fixed = build(path, body)
+  end
 end
 
 function request()
+  if fixed and counter > 3 then return fixed end
   counter = counter + 1
   flip = not flip
   local v = {}
@@ -68,9 +135,10 @@ function request()
   if needs.MID then v.MID = ids[math.random(math.min(100, #ids))] end
   if needs.U then v.U = tag .. "-" .. (thread_no or 0) .. "-" .. counter end
   if needs.BOOL then v.BOOL = flip and "false" or "true" end
-  local p = path:gsub("__(%u+)__", v)
-  local b = body and body:gsub("__(%u+)__", v) or nil
-  return wrk.format(method, p, nil, b)
+  local p = fill_parts(path_parts, v)
+  local b = body_parts and fill_parts(body_parts, v) or nil
+  if counter <= 3 then check(p, b) end
+  return build(p, b)
 end
 
 -- Runs in the main state after the run: one machine-readable line.
