@@ -68,17 +68,19 @@ enum Piece<'a> {
     Value(Value),
 }
 
-/// `render(kind, doc, stored, base_url)`, then each of `extra` inserted,
-/// then `projection.apply`, written out as JSON. `None` when `doc` has a
-/// field the server sets itself (`schemas`, `id`, `meta`, one of `extra`):
-/// rendering replaces those where they stand, so such a document goes the
-/// `Value` way.
+/// `render(kind, doc, stored, base_url)`, then each of `extra` (fields the
+/// server adds, as JSON text) inserted, then `projection.apply`, written
+/// out as JSON. An added field follows the rule of a stored one, so it is
+/// copied as text when the projection keeps it whole. `None` when `doc`
+/// has a field the server sets itself (`schemas`, `id`, `meta`, one of
+/// `extra`), whose rendering replaces it where it stands, or when an added
+/// field is not JSON: such a resource goes the `Value` way.
 pub fn resource<'a>(
     kind: ResourceKind,
     doc: &Fields<'a>,
     stored: &Stored,
     base_url: &str,
-    extra: &[(&'static str, Value)],
+    extra: &'a [(&'static str, String)],
     projection: &Projection<'_>,
 ) -> Option<Vec<u8>> {
     let set_by_server =
@@ -105,8 +107,13 @@ pub fn resource<'a>(
     } else {
         keep(&mut kept, "meta", meta(kind, stored, base_url));
     }
-    for (key, value) in extra {
-        keep(&mut kept, key, value.clone());
+    for (key, text) in extra {
+        let raw: &'a RawValue = serde_json::from_str(text).ok()?;
+        match projection.field_rule(key, raw) {
+            FieldRule::Drop => {}
+            FieldRule::Keep => kept.push((key, Piece::Text(raw))),
+            FieldRule::Parse => keep(&mut kept, key, serde_json::from_str(text).ok()?),
+        }
     }
     let mut schemas = schemas(kind, doc.0.iter().map(|(k, _)| *k));
     if let Value::Array(list) = &mut schemas {
@@ -201,18 +208,17 @@ mod tests {
         }
     }
 
-    fn groups() -> Vec<(&'static str, Value)> {
-        vec![(
-            "groups",
-            json!([{"value": "g1", "$ref": format!("{BASE}/Groups/g1"), "display": "Admins", "type": "direct"}]),
-        )]
+    fn groups() -> Vec<(&'static str, String)> {
+        let list = json!([
+            {"value": "g1", "$ref": format!("{BASE}/Groups/g1"), "display": "Admins", "type": "direct"},
+            {"value": "g2", "$ref": format!("{BASE}/Groups/g2"), "display": "\"Ops\" \\ \u{e9}", "type": "direct"}
+        ]);
+        vec![("groups", list.to_string())]
     }
 
-    fn members() -> Vec<(&'static str, Value)> {
-        vec![(
-            "members",
-            json!([{"value": "u1", "$ref": format!("{BASE}/Users/u1"), "display": "Babs", "type": "User"}]),
-        )]
+    fn members() -> Vec<(&'static str, String)> {
+        let list = json!([{"value": "u1", "$ref": format!("{BASE}/Users/u1"), "display": "Babs", "type": "User"}]);
+        vec![("members", list.to_string())]
     }
 
     fn users() -> Vec<Value> {
@@ -253,15 +259,16 @@ mod tests {
     fn reference(
         kind: ResourceKind,
         doc: &Value,
-        extra: &[(&'static str, Value)],
+        extra: &[(&'static str, String)],
         projection: &Projection<'_>,
     ) -> Vec<u8> {
         let Value::Object(doc) = doc else {
             panic!("documents are objects")
         };
         let mut body = render(kind, doc, &stored(), BASE);
-        for (k, v) in extra {
-            body.insert((*k).to_owned(), v.clone());
+        for (k, text) in extra {
+            let value = serde_json::from_str(text).expect("added fields are JSON");
+            body.insert((*k).to_owned(), value);
         }
         projection.apply(&mut body);
         serde_json::to_vec(&Value::Object(body)).expect("serializes")
@@ -270,7 +277,7 @@ mod tests {
     fn encoded(
         kind: ResourceKind,
         text: &str,
-        extra: &[(&'static str, Value)],
+        extra: &[(&'static str, String)],
         projection: &Projection<'_>,
     ) -> Option<Vec<u8>> {
         let fields = Fields::parse(text)?;
@@ -294,6 +301,8 @@ mod tests {
         (&[], &["emails[type eq \"home\"]", "meta", "id"]),
         (&["meta.lastModified", "userName"], &[]),
         (&[], &["meta.version", "meta.location"]),
+        (&["groups"], &[]),
+        (&[], &["groups.display"]),
     ];
 
     fn projection<'r>(
@@ -340,7 +349,8 @@ mod tests {
         ];
         // A document that holds its members (none does today) is trimmed
         // like the members the server adds.
-        let holding = json!({"displayName": "Admins", "members": members()[0].1.clone()});
+        let members_value: Value = serde_json::from_str(&members()[0].1).expect("JSON");
+        let holding = json!({"displayName": "Admins", "members": members_value});
         let holding_text = serde_json::to_string(&holding).expect("serializes");
         for &lists in lists {
             let p = projection(&reg, ResourceKind::Group, lists);
@@ -421,5 +431,9 @@ mod tests {
             };
             assert_eq!(p.field_rule(key, raw), want, "{key}");
         }
+        // The groups the server adds too.
+        let (key, text) = &groups()[0];
+        let raw: &RawValue = serde_json::from_str(text).expect("JSON");
+        assert_eq!(p.field_rule(key, raw), FieldRule::Keep);
     }
 }

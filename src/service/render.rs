@@ -76,8 +76,8 @@ pub fn user_encoded(
         modified_ms: row.modified_at,
         version: row.version,
     };
-    let extra: Vec<(&'static str, Value)> = groups_json(ctx, groups)
-        .map(|list| (GROUPS, list))
+    let extra: Vec<(&'static str, String)> = groups_text(ctx, groups)
+        .map(|text| (GROUPS, text))
         .into_iter()
         .collect();
     let kind = ResourceKind::User;
@@ -90,7 +90,9 @@ pub fn user_encoded(
             let doc: Value =
                 serde_json::from_str(&row.doc).map_err(|e| DbErr::Json(e.to_string()))?;
             let mut body = render(kind, doc_map(&doc), &stored, &ctx.base_url);
-            body.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
+            if let Some(list) = groups_json(ctx, groups) {
+                body.insert(GROUPS.to_owned(), list);
+            }
             projection.apply(&mut body);
             serde_json::to_vec(&body).map_err(|e| DbErr::Json(e.to_string()))?
         }
@@ -99,6 +101,40 @@ pub fn user_encoded(
         version: row.version,
         body,
     })
+}
+
+/// `groups_json` written out as JSON text, without building its `Value`s,
+/// copying them into the answer and trimming them item by item: for a user
+/// in one group that was 7 % of a GET by id's instructions (callgrind).
+fn groups_text(ctx: &Ctx, groups: &[&MembershipRow]) -> Option<String> {
+    if groups.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(groups.len() * (ctx.base_url.len() + 128));
+    let mut id = Uuid::encode_buffer();
+    let mut reference = String::with_capacity(ctx.base_url.len() + 48);
+    for (i, g) in groups.iter().enumerate() {
+        let id: &str = g.group_id.hyphenated().encode_lower(&mut id);
+        reference.clear();
+        reference.push_str(&ctx.base_url);
+        reference.push('/');
+        reference.push_str(ResourceKind::Group.endpoint());
+        reference.push('/');
+        reference.push_str(id);
+        out.extend_from_slice(if i == 0 {
+            b"[{\"value\":"
+        } else {
+            b",{\"value\":"
+        });
+        encode::write_json(&mut out, &id);
+        out.extend_from_slice(b",\"$ref\":");
+        encode::write_json(&mut out, &reference);
+        out.extend_from_slice(b",\"display\":");
+        encode::write_json(&mut out, &g.display_name);
+        out.extend_from_slice(b",\"type\":\"direct\"}");
+    }
+    out.push(b']');
+    String::from_utf8(out).ok()
 }
 
 fn groups_json(ctx: &Ctx, groups: &[&MembershipRow]) -> Option<Value> {
@@ -229,6 +265,77 @@ mod tests {
         assert_eq!(plain["emails"], json!([{"value": "a@x"}]));
         assert_eq!(plain["groups"][0]["display"], "Admins");
         assert_eq!(plain["id"], Uuid::from_u128(7).to_string());
+    }
+
+    fn memberships(names: &[&str]) -> Vec<MembershipRow> {
+        (0u128..)
+            .zip(names)
+            .map(|(i, name)| MembershipRow {
+                member_id: Uuid::from_u128(7),
+                group_id: Uuid::from_u128(100 + i),
+                display_name: (*name).to_owned(),
+            })
+            .collect()
+    }
+
+    const NAMES: &[&str] = &["Admins", "\"Ops\" \\ \u{e9}", "", "tab\there"];
+
+    #[test]
+    fn groups_are_written_as_their_values_serialize() {
+        let rows = memberships(NAMES);
+        let refs: Vec<&MembershipRow> = rows.iter().collect();
+        for n in 0..=refs.len() {
+            let want = groups_json(&ctx(), &refs[..n]).map(|v| v.to_string());
+            assert_eq!(groups_text(&ctx(), &refs[..n]), want, "{n} groups");
+        }
+    }
+
+    /// The written groups against the `Value` way (`render`, `groups_json`,
+    /// `apply`), byte for byte, under projections that keep, trim or drop them.
+    #[test]
+    fn a_user_with_groups_answers_as_through_values() {
+        let reg = SchemaRegistry::rfc();
+        let doc = r#"{"userName":"a","emails":[{"value":"a@x","type":"work"}]}"#;
+        let rows = memberships(NAMES);
+        let lists: &[(&[&str], &[&str])] = &[
+            (&[], &[]),
+            (&["groups"], &[]),
+            (&["groups.display"], &[]),
+            (&["userName"], &[]),
+            (&[], &["groups"]),
+            (&[], &["groups.display", "groups.type"]),
+        ];
+        let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        for n in [1, 2, NAMES.len()] {
+            let groups: Vec<&MembershipRow> = rows.iter().take(n).collect();
+            for &(attributes, excluded) in lists {
+                let p = Projection::new(&reg, "User", &owned(attributes), &owned(excluded))
+                    .expect("valid");
+                let got = user_encoded(&ctx(), &row(doc), &groups, &p).expect("answers");
+                let stored = Stored {
+                    id: Uuid::from_u128(7).to_string(),
+                    created_ms: 1_700_000_000_000,
+                    modified_ms: 1_700_000_000_001,
+                    version: 2,
+                };
+                let value: Value = serde_json::from_str(doc).expect("JSON");
+                let mut want = render(
+                    ResourceKind::User,
+                    doc_map(&value),
+                    &stored,
+                    &ctx().base_url,
+                );
+                if let Some(list) = groups_json(&ctx(), &groups) {
+                    want.insert(GROUPS.to_owned(), list);
+                }
+                p.apply(&mut want);
+                assert_eq!(
+                    String::from_utf8_lossy(&got.body),
+                    serde_json::to_string(&want).expect("serializes"),
+                    "{n} groups, {attributes:?} / {excluded:?}"
+                );
+            }
+        }
     }
 
     #[test]
