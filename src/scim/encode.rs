@@ -69,7 +69,7 @@ enum Piece<'a> {
 }
 
 /// `render(kind, doc, stored, base_url)`, then each of `extra` (fields the
-/// server adds, as JSON text) inserted, then `projection.apply`, written
+/// server adds, written out as JSON) inserted, then `projection.apply`, written
 /// out as JSON. An added field follows the rule of a stored one, so it is
 /// copied as text when the projection keeps it whole. `None` when `doc`
 /// has a field the server sets itself (`schemas`, `id`, `meta`, one of
@@ -80,7 +80,7 @@ pub fn resource<'a>(
     doc: &Fields<'a>,
     stored: &Stored,
     base_url: &str,
-    extra: &'a [(&'static str, String)],
+    extra: &'a [(&'static str, Vec<u8>)],
     projection: &Projection<'_>,
 ) -> Option<Vec<u8>> {
     let set_by_server =
@@ -107,12 +107,12 @@ pub fn resource<'a>(
     } else {
         keep(&mut kept, "meta", meta(kind, stored, base_url));
     }
-    for (key, text) in extra {
-        let raw: &'a RawValue = serde_json::from_str(text).ok()?;
+    for (key, json) in extra {
+        let raw: &'a RawValue = serde_json::from_slice(json).ok()?;
         match projection.field_rule(key, raw) {
             FieldRule::Drop => {}
             FieldRule::Keep => kept.push((key, Piece::Text(raw))),
-            FieldRule::Parse => keep(&mut kept, key, serde_json::from_str(text).ok()?),
+            FieldRule::Parse => keep(&mut kept, key, serde_json::from_str(raw.get()).ok()?),
         }
     }
     let mut schemas = schemas(kind, doc.0.iter().map(|(k, _)| *k));
@@ -208,17 +208,17 @@ mod tests {
         }
     }
 
-    fn groups() -> Vec<(&'static str, String)> {
+    fn groups() -> Vec<(&'static str, Vec<u8>)> {
         let list = json!([
             {"value": "g1", "$ref": format!("{BASE}/Groups/g1"), "display": "Admins", "type": "direct"},
             {"value": "g2", "$ref": format!("{BASE}/Groups/g2"), "display": "\"Ops\" \\ \u{e9}", "type": "direct"}
         ]);
-        vec![("groups", list.to_string())]
+        vec![("groups", list.to_string().into_bytes())]
     }
 
-    fn members() -> Vec<(&'static str, String)> {
+    fn members() -> Vec<(&'static str, Vec<u8>)> {
         let list = json!([{"value": "u1", "$ref": format!("{BASE}/Users/u1"), "display": "Babs", "type": "User"}]);
-        vec![("members", list.to_string())]
+        vec![("members", list.to_string().into_bytes())]
     }
 
     fn users() -> Vec<Value> {
@@ -259,15 +259,15 @@ mod tests {
     fn reference(
         kind: ResourceKind,
         doc: &Value,
-        extra: &[(&'static str, String)],
+        extra: &[(&'static str, Vec<u8>)],
         projection: &Projection<'_>,
     ) -> Vec<u8> {
         let Value::Object(doc) = doc else {
             panic!("documents are objects")
         };
         let mut body = render(kind, doc, &stored(), BASE);
-        for (k, text) in extra {
-            let value = serde_json::from_str(text).expect("added fields are JSON");
+        for (k, json) in extra {
+            let value = serde_json::from_slice(json).expect("added fields are JSON");
             body.insert((*k).to_owned(), value);
         }
         projection.apply(&mut body);
@@ -277,7 +277,7 @@ mod tests {
     fn encoded(
         kind: ResourceKind,
         text: &str,
-        extra: &[(&'static str, String)],
+        extra: &[(&'static str, Vec<u8>)],
         projection: &Projection<'_>,
     ) -> Option<Vec<u8>> {
         let fields = Fields::parse(text)?;
@@ -349,7 +349,7 @@ mod tests {
         ];
         // A document that holds its members (none does today) is trimmed
         // like the members the server adds.
-        let members_value: Value = serde_json::from_str(&members()[0].1).expect("JSON");
+        let members_value: Value = serde_json::from_slice(&members()[0].1).expect("JSON");
         let holding = json!({"displayName": "Admins", "members": members_value});
         let holding_text = serde_json::to_string(&holding).expect("serializes");
         for &lists in lists {
@@ -432,8 +432,8 @@ mod tests {
             assert_eq!(p.field_rule(key, raw), want, "{key}");
         }
         // The groups the server adds too.
-        let (key, text) = &groups()[0];
-        let raw: &RawValue = serde_json::from_str(text).expect("JSON");
+        let (key, json) = &groups()[0];
+        let raw: &RawValue = serde_json::from_slice(json).expect("JSON");
         assert_eq!(p.field_rule(key, raw), FieldRule::Keep);
     }
 }
