@@ -179,6 +179,13 @@ def children_cpu_seconds():
     return r.ru_utime + r.ru_stime
 
 
+def cpu_now(server):
+    """CPU so far of the server, its database server (0 when it has none)
+    and the harness's finished children, for a difference around one run."""
+    db = cpu_seconds(server.db_pid) if server.db_pid else 0.0
+    return cpu_seconds(server.proc.pid), db, children_cpu_seconds()
+
+
 def settle(pids, limit=180):
     """Waits until the processes are idle (under 10% of a core for half a
     second). A server may still be working through requests of the last
@@ -218,8 +225,10 @@ class Server:
         self.groups = {}
         self.spc = {}
         # The database server's process, whose CPU is counted per request
-        # beside the server's own (MariaDB's mysqld; None when in-process).
+        # beside the server's own (MariaDB's mysqld; None when in-process),
+        # and the database it serves from there.
         self.db_pid = None
+        self.db_name = None
 
     def call(self, token, method, path, body=None, timeout=600):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -665,9 +674,9 @@ def measure(args, w, server, token):
         run_wrk(args, server, token, w.method, path, w.body, args.warmup, tag + "-w", w.connections)
     before = server.count(token, "Users") if w.method == "POST" else None
     log_offset = server.log_file.stat().st_size
-    cpu0 = (cpu_seconds(server.proc.pid), cpu_seconds(server.db_pid) if server.db_pid else 0.0, children_cpu_seconds())
+    cpu0 = cpu_now(server)
     r = run_wrk(args, server, token, w.method, path, w.body, args.duration, tag, w.connections)
-    cpu1 = (cpu_seconds(server.proc.pid), cpu_seconds(server.db_pid) if server.db_pid else 0.0, children_cpu_seconds())
+    cpu1 = cpu_now(server)
     secs = r["duration_us"] / 1e6
     errors = r["status"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
     # (timeout stays 0 given run_wrk's --timeout; kept so a change there
