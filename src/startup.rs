@@ -12,10 +12,9 @@ use crate::http::{self, AppState};
 use crate::scim::cursor::CursorKey;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::{AuthScheme, BulkLimits, Capabilities, Pagination, SchemaRegistry};
-use crate::service::lane::WriteLane;
-use crate::service::{self, CursorSettings, DEFAULT_TENANT, Services, Settings};
+use crate::service::{self, ChangeHooks, CursorSettings, DEFAULT_TENANT, Services, Settings};
 use crate::store;
-use crate::store::write::LaneWriter;
+use crate::store::exec::{Db, OpenError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -44,8 +43,8 @@ pub enum StartupError {
     Db(#[from] DbErr),
     #[error("{0}")]
     Cli(String),
-    #[error("cannot start the write thread: {0}")]
-    WriteLane(std::io::Error),
+    #[error("{0}")]
+    Open(#[from] OpenError),
 }
 
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {
@@ -56,25 +55,6 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError
     )
     .await
     .map_err(|source| database_error(config, source))
-}
-
-async fn connect_writer(
-    config: &Config,
-    db: &DatabaseConnection,
-) -> Result<DatabaseConnection, StartupError> {
-    store::connect_writer(&config.database.url, db, connect_timeout(config))
-        .await
-        .map_err(|source| database_error(config, source))
-}
-
-/// SQLite's writes get a thread of their own (see `service::lane`).
-fn write_lane(config: &Config) -> Result<Option<WriteLane>, StartupError> {
-    if !config.database.url.is_sqlite() {
-        return Ok(None);
-    }
-    WriteLane::start(LaneWriter::for_url(&config.database.url))
-        .map(Some)
-        .map_err(StartupError::WriteLane)
 }
 
 fn connect_timeout(config: &Config) -> std::time::Duration {
@@ -134,11 +114,10 @@ pub async fn app_state(
         default_count: config.scim.default_page_size,
         max_count: config.scim.max_page_size,
     };
+    let db = Db::open(&config.database.url, db, connect_timeout(config)).await?;
     let services = Services {
-        writer: connect_writer(config, &db).await?,
-        inline: store::inline::InlineReads::for_url(&config.database.url),
-        lane: write_lane(config)?,
         db,
+        hooks: ChangeHooks::default(),
         registry: Arc::new(registry(config)?),
         settings: Settings {
             page_limits: limits,

@@ -185,6 +185,9 @@ pub fn streamed_response(
     };
     let mut resp = HttpResponse::build(status);
     resp.insert_header((ETAG, etag(view.version)));
+    if status == StatusCode::CREATED {
+        resp.insert_header((LOCATION, view.location.clone()));
+    }
     stream::resource(resp, view, members)
 }
 
@@ -201,18 +204,6 @@ pub fn projection<'s>(
         &attributes,
         &excluded,
     )?)
-}
-
-/// A single resource shaped by the request's `attributes` /
-/// `excludedAttributes`, reads and writes alike (RFC 7644 §3.9).
-pub fn projected(
-    state: &AppState,
-    req: &HttpRequest,
-    kind: ResourceKind,
-    mut view: ResourceView,
-) -> Result<ResourceView, ApiError> {
-    projection(state, req, kind)?.apply(&mut view.body);
-    Ok(view)
 }
 
 /// Decoded query pairs; `+` and percent-encoding are undone here.

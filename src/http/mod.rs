@@ -5,16 +5,16 @@ mod body;
 mod bulk;
 mod discovery;
 pub mod error;
-mod groups;
+mod resources;
 mod search;
 mod stream;
-mod users;
 
 use std::sync::Arc;
 
 use actix_web::http::header::IF_MATCH;
-use actix_web::{HttpRequest, middleware, web};
+use actix_web::{HttpMessage, HttpRequest, middleware, web};
 
+use crate::auth::credentials::Principal;
 use crate::auth::{AuthStack, guard::require_auth, server};
 use crate::scim::etag::Precondition;
 use crate::scim::schema::Capabilities;
@@ -51,8 +51,35 @@ impl AppState {
             tenant: DEFAULT_TENANT,
             base_url,
             if_match: Precondition::parse(if_match),
+            principal: req.extensions().get::<Principal>().map(principal_name),
+            request_id: request_id(req),
         }
     }
+}
+
+/// The name a credential is known by in change records: the Basic user,
+/// the token's name, the JWT's subject (else its issuer).
+fn principal_name(principal: &Principal) -> Arc<str> {
+    match principal {
+        Principal::BasicUser(name) | Principal::DatabaseToken { name } => name.as_str().into(),
+        Principal::ConfiguredToken => "configured bearer token".into(),
+        Principal::Jwt { issuer, subject } => subject.as_deref().unwrap_or(issuer).into(),
+        Principal::Introspected { subject } => {
+            subject.as_deref().unwrap_or("introspected token").into()
+        }
+    }
+}
+
+/// The client's `X-Request-Id`, when it is a plausible id: short, and
+/// nothing but letters, digits and `-_.:`.
+fn request_id(req: &HttpRequest) -> Option<Arc<str>> {
+    let id = req.headers().get("x-request-id")?.to_str().ok()?;
+    let plausible = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    plausible.then(|| id.into())
 }
 
 /// Registers Roster's routes; `main` and the tests share it.
@@ -77,8 +104,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack)
             web::scope(&base)
                 .wrap(middleware::from_fn(require_auth))
                 .configure(search::routes)
-                .configure(users::routes)
-                .configure(groups::routes)
+                .configure(resources::routes)
                 .configure(discovery::routes)
                 .configure(|cfg| bulk::routes(cfg, bulk_limit))
                 .default_service(web::to(error::unknown_route)),

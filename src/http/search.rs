@@ -8,6 +8,7 @@ use super::AppState;
 use super::body::{ScimJson, page_response};
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::list::ListParams;
+use crate::scim::resource::ResourceKind;
 
 /// Registered before the `{id}` routes, so `.search` is never taken for an id.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -37,7 +38,10 @@ async fn users(
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
     let params = params(&state, &body)?;
-    let page = state.services.list_users(&state.ctx(&req), &params).await?;
+    let page = state
+        .services
+        .list(&state.ctx(&req), ResourceKind::User, &params)
+        .await?;
     Ok(page_response(page))
 }
 
@@ -49,7 +53,7 @@ async fn groups(
     let params = params(&state, &body)?;
     let page = state
         .services
-        .list_groups(&state.ctx(&req), &params)
+        .list(&state.ctx(&req), ResourceKind::Group, &params)
         .await?;
     Ok(page_response(page))
 }

@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use serde_json::{Value, json};
 
-use super::groups::{Answer, GroupWrite};
+use super::resource::Answer;
 use super::{Ctx, ServiceError, Services};
 use crate::scim::ScimError;
 use crate::scim::bulk::{
@@ -179,18 +179,23 @@ impl Services {
                 if_match: Precondition::None,
                 ..ctx.clone()
             };
-            match self
-                .patch_group(&plain, &d.group_id, body, Answer::WithoutMembers)
-                .await
-            {
-                Ok(GroupWrite::View(v, _)) => {
+            let patched = self
+                .patch(
+                    &plain,
+                    ResourceKind::Group,
+                    &d.group_id,
+                    body,
+                    Answer::Nothing,
+                )
+                .await;
+            match patched {
+                Ok(written) => {
                     if let Some(Ok(done)) =
                         run.outcomes.get_mut(&d.index).map(|o| o.result.as_mut())
                     {
-                        done.version = Some(v.version);
+                        done.version = Some(written.version());
                     }
                 }
-                Ok(GroupWrite::Done) => {}
                 Err(e) => {
                     if let Some(o) = run.outcomes.get_mut(&d.index) {
                         o.result = Err(e);
@@ -221,40 +226,13 @@ impl Services {
             ..ctx.clone()
         };
         let id = target.unwrap_or_default();
-        let view = match (op.kind, op.method) {
-            (ResourceKind::User, Method::Post) => self.create_user(&ctx, data).await?,
-            (ResourceKind::Group, Method::Post) => self.create_group(&ctx, data).await?,
-            (ResourceKind::User, Method::Put) => self.replace_user(&ctx, &id, data).await?,
-            (ResourceKind::Group, Method::Put) => {
-                match self
-                    .replace_group(&ctx, &id, data, Answer::WithoutMembers)
-                    .await?
-                {
-                    GroupWrite::View(v, _) => v,
-                    GroupWrite::Done => {
-                        return Err(ServiceError::Internal("no view after bulk put".to_owned()));
-                    }
-                }
-            }
-            (ResourceKind::User, Method::Patch) => self.patch_user(&ctx, &id, data).await?,
-            (ResourceKind::Group, Method::Patch) => {
-                match self
-                    .patch_group(&ctx, &id, data, Answer::WithoutMembers)
-                    .await?
-                {
-                    GroupWrite::View(v, _) => v,
-                    GroupWrite::Done => {
-                        return Err(ServiceError::Internal(
-                            "no view after bulk patch".to_owned(),
-                        ));
-                    }
-                }
-            }
-            (kind, Method::Delete) => {
-                match kind {
-                    ResourceKind::User => self.delete_user(&ctx, &id).await?,
-                    ResourceKind::Group => self.delete_group(&ctx, &id).await?,
-                }
+        let (kind, nothing) = (op.kind, Answer::Nothing);
+        let written = match op.method {
+            Method::Post => self.create(&ctx, kind, data, nothing).await?,
+            Method::Put => self.replace(&ctx, kind, &id, data, nothing).await?,
+            Method::Patch => self.patch(&ctx, kind, &id, data, nothing).await?,
+            Method::Delete => {
+                self.delete(&ctx, kind, &id).await?;
                 let location = location(&ctx.base_url, kind, &id);
                 return Ok(Done {
                     id,
@@ -266,10 +244,10 @@ impl Services {
         };
         let status = if op.method == Method::Post { 201 } else { 200 };
         Ok(Done {
-            id: view.id,
+            id: written.id().to_owned(),
             status,
-            location: view.location,
-            version: Some(view.version),
+            location: written.location().to_owned(),
+            version: Some(written.version()),
         })
     }
 }

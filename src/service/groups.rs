@@ -1,98 +1,159 @@
+//! Groups: what the write path does for them beside the row (member
+//! plans) and how they are read.
+
 use std::collections::HashSet;
 
-use entity::group;
+use entity::{group, user};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::TransactionTrait;
-use serde_json::Value;
+use sea_orm::DbErr;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::list::Rendered;
 use super::members::MemberFeed;
-use super::render::{ResourceView, group_view};
-use super::retry::with_retry;
+use super::render::ResourceView;
+use super::resource::{ResourceType, Written};
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
 use crate::scim::group::{GroupRecord, MemberRef};
-use crate::scim::patch::{self, MemberPlan, Target};
+use crate::scim::patch::MemberPlan;
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
-use crate::scim::validate::check_immutable;
+use crate::store::groups as group_store;
+use crate::store::resources::existing_ids;
 use crate::store::source::Source;
 use crate::store::write::WriteTxn;
-use crate::store::{groups as group_store, users as user_store};
-use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::Group;
 
-/// What a write returns: the group (with its members to stream when they
-/// are many), or only that it succeeded when the caller does not want a
-/// body (large groups answered with 204).
-pub enum GroupWrite {
-    View(ResourceView, Option<Box<MemberFeed>>),
-    Done,
-}
+/// The group kind of the write path.
+pub(super) struct Groups;
 
-/// How much of the group a write answers with. Members are the expensive
-/// part: a caller that will not show them must not pay for loading them.
-#[derive(Debug, Clone, Copy)]
-pub enum Answer<'p> {
-    Nothing,
-    WithoutMembers,
-    /// As the request's `attributes` / `excludedAttributes` shape it.
-    Shaped(&'p Projection<'p>),
-}
+impl ResourceType for Groups {
+    type Table = group::Entity;
+    type Record = GroupRecord;
+    type Side = MemberPlan;
+    /// Nothing: a group's answer is read after the commit, since
+    /// rendering a large group must not hold the write lock, and a retried
+    /// write must not run again after a read fails.
+    type Kept = ();
+    const HAS_MEMBERS: bool = true;
 
-impl Services {
-    /// Validation runs here; the lane gets the transaction (as for users).
-    pub async fn create_group(
-        &self,
+    fn parse(s: &Services, doc: Value) -> Result<GroupRecord, ServiceError> {
+        Ok(GroupRecord::from_json(
+            &s.registry,
+            &s.settings.dialect,
+            doc,
+        )?)
+    }
+
+    fn record_doc(record: &GroupRecord) -> &Map<String, Value> {
+        &record.doc
+    }
+
+    fn stored_doc(model: &group::Model) -> &Value {
+        &model.doc
+    }
+
+    fn columns(record: &GroupRecord, _: &MemberPlan, now: i64, version: i64) -> group::ActiveModel {
+        columns(record, now, version)
+    }
+
+    fn new_row(
         ctx: &Ctx,
-        input: Value,
-    ) -> Result<ResourceView, ServiceError> {
-        let record = GroupRecord::from_json(&self.registry, &self.settings.dialect, input)?;
-        let id = Uuid::new_v4();
-        let now = now_ms();
-        let model = group::ActiveModel {
+        id: Uuid,
+        record: &GroupRecord,
+        _: &MemberPlan,
+        now: i64,
+    ) -> group::ActiveModel {
+        group::ActiveModel {
             tenant_id: Set(ctx.tenant),
             id: Set(id),
             created_at: Set(now),
-            ..columns(&record, now, 1)
-        };
-        self.on_lane(ctx, move |s, ctx| async move {
-            s.insert_group(&ctx, id, model, &record).await
-        })
-        .await
+            ..columns(record, now, 1)
+        }
     }
 
-    async fn insert_group(
-        &self,
+    fn unique_violation(e: DbErr, _: &GroupRecord) -> ServiceError {
+        e.into()
+    }
+
+    async fn created(_: &Services, record: &GroupRecord) -> Result<MemberPlan, ServiceError> {
+        Ok(MemberPlan {
+            clear: false,
+            add: record.members.clone().unwrap_or_default(),
+            remove: Default::default(),
+        })
+    }
+
+    /// PUT replaces the group, members included: members left out are
+    /// removed (RFC 7644 §3.5.1), as Okta's custom apps expect.
+    async fn replaced(_: &Services, record: &GroupRecord) -> Result<MemberPlan, ServiceError> {
+        Ok(MemberPlan {
+            clear: true,
+            add: record.members.clone().unwrap_or_default(),
+            remove: Default::default(),
+        })
+    }
+
+    async fn patched(
+        _: &Services,
+        _: &GroupRecord,
+        members: MemberPlan,
+    ) -> Result<MemberPlan, ServiceError> {
+        Ok(members)
+    }
+
+    async fn insert_side(
+        s: &Services,
+        txn: &WriteTxn,
         ctx: &Ctx,
         id: Uuid,
-        model: group::ActiveModel,
-        record: &GroupRecord,
-    ) -> Result<ResourceView, ServiceError> {
-        let txn = self.begin_write().await?;
-        group_store::insert(&txn, model).await?;
-        if let Some(members) = &record.members {
-            let resolved = self.resolve_members(&txn, ctx, id, members).await?;
-            group_store::add_members(&txn, ctx.tenant, id, &resolved).await?;
-        }
-        let view = self.load_group(&txn, ctx, id).await?;
-        txn.commit().await?;
-        Ok(view)
+        _: &GroupRecord,
+        plan: &MemberPlan,
+    ) -> Result<(), ServiceError> {
+        s.apply_member_plan(txn, ctx, id, plan).await
     }
 
-    /// The group without its members, for answers that do not show them.
-    async fn group_without_members(
-        &self,
+    async fn update_side(
+        s: &Services,
+        txn: &WriteTxn,
+        ctx: &Ctx,
+        current: &group::Model,
+        _: &GroupRecord,
+        plan: &MemberPlan,
+    ) -> Result<(), ServiceError> {
+        s.apply_member_plan(txn, ctx, current.id, plan).await
+    }
+
+    async fn delete_side(txn: &WriteTxn, ctx: &Ctx, id: Uuid) -> Result<(), ServiceError> {
+        group_store::remove_from_all_groups(txn, ctx.tenant, id).await?;
+        Ok(group_store::clear_members(txn, ctx.tenant, id).await?)
+    }
+
+    async fn keep(
+        _: &Services,
+        _: &WriteTxn,
+        _: &Ctx,
+        _: Option<&group::Model>,
+        _: group::ActiveModel,
+    ) -> Result<(), ServiceError> {
+        Ok(())
+    }
+
+    async fn answer(
+        s: &Services,
         ctx: &Ctx,
         id: &str,
-    ) -> Result<ResourceView, ServiceError> {
-        let gid = parse_id(KIND, id)?;
-        let row = self.find_group(&self.reads(), ctx, gid, id).await?;
-        Ok(group_view(ctx, &row, None))
+        (): (),
+        projection: &Projection<'_>,
+    ) -> Result<Written, ServiceError> {
+        let (view, members) = s.read_group(ctx, id, projection).await?;
+        Ok(Written::Shown(view, members.map(Box::new)))
     }
+}
 
+impl Services {
     /// A group as GET shows it, shaped by the request's projection; a large
     /// group's members follow as a feed (see `members`).
     pub async fn read_group(
@@ -104,12 +165,12 @@ impl Services {
         let gid = parse_id(KIND, id)?;
         // Only the members need a transaction to agree with the row.
         let rendered = if projection.element("members").is_some() {
-            let txn = self.db.begin().await?;
+            let txn = self.db.snapshot().await?;
             let rendered = self.group_alone(&txn, ctx, gid, id, projection).await?;
             txn.commit().await?;
             rendered
         } else {
-            self.group_alone(&self.reads(), ctx, gid, id, projection)
+            self.group_alone(&self.db.reads(), ctx, gid, id, projection)
                 .await?
         };
         let view = rendered.resources.into_iter().next();
@@ -125,184 +186,10 @@ impl Services {
         id: &str,
         projection: &Projection<'_>,
     ) -> Result<Rendered<ResourceView>, ServiceError> {
-        let row = self.find_group(c, ctx, gid, id).await?;
-        self.group_views(c, ctx, &[row], projection).await
-    }
-
-    /// The group `gid`, or 404 naming it as the client wrote it (`id`).
-    async fn find_group<S: Source>(
-        &self,
-        c: &S,
-        ctx: &Ctx,
-        gid: Uuid,
-        id: &str,
-    ) -> Result<group::Model, ServiceError> {
-        group_store::find(c, ctx.tenant, gid)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(KIND, id))
-    }
-
-    /// PUT replaces the group, members included: members left out are
-    /// removed (RFC 7644 §3.5.1), as Okta's custom apps expect.
-    pub async fn replace_group(
-        &self,
-        ctx: &Ctx,
-        id: &str,
-        input: Value,
-        answer: Answer<'_>,
-    ) -> Result<GroupWrite, ServiceError> {
-        let gid = parse_id(KIND, id)?;
-        let owned = id.to_owned();
-        let record = GroupRecord::from_json(&self.registry, &self.settings.dialect, input)?;
-        self.on_lane(ctx, move |s, ctx| async move {
-            s.put_group(&ctx, gid, &owned, &record).await
-        })
-        .await?;
-        self.answer(ctx, id, answer).await
-    }
-
-    async fn put_group(
-        &self,
-        ctx: &Ctx,
-        gid: Uuid,
-        id: &str,
-        record: &GroupRecord,
-    ) -> Result<(), ServiceError> {
-        let plan = MemberPlan {
-            clear: true,
-            add: record.members.clone().unwrap_or_default(),
-            remove: Default::default(),
-        };
-        with_retry(|| async {
-            let txn = self.begin_write().await?;
-            let current = self.lock_group(&txn, ctx, gid, id).await?;
-            self.write_group(txn, ctx, &current, record, &plan).await
-        })
-        .await
-    }
-
-    pub async fn patch_group(
-        &self,
-        ctx: &Ctx,
-        id: &str,
-        body: Value,
-        answer: Answer<'_>,
-    ) -> Result<GroupWrite, ServiceError> {
-        let owned = id.to_owned();
-        self.on_lane(ctx, |s, ctx| async move {
-            s.apply_group_patch(&ctx, &owned, body).await
-        })
-        .await?;
-        self.answer(ctx, id, answer).await
-    }
-
-    async fn apply_group_patch(
-        &self,
-        ctx: &Ctx,
-        id: &str,
-        body: Value,
-    ) -> Result<(), ServiceError> {
-        let gid = parse_id(KIND, id)?;
-        let ops = patch::parse_request(body, &self.settings.dialect)?;
-        with_retry(|| async {
-            let txn = self.begin_write().await?;
-            let current = self.lock_group(&txn, ctx, gid, id).await?;
-            let mut doc = current.doc.as_object().cloned().unwrap_or_default();
-            let mut plan = MemberPlan::default();
-            let mut target = Target {
-                registry: &self.registry,
-                dialect: &self.settings.dialect,
-                resource_type: "Group",
-                id,
-                members: Some(&mut plan),
-            };
-            patch::apply(&mut doc, &ops, &mut target)?;
-            let record =
-                GroupRecord::from_json(&self.registry, &self.settings.dialect, Value::Object(doc))?;
-            self.write_group(txn, ctx, &current, &record, &plan).await
-        })
-        .await
-    }
-
-    /// The group as a write answers with it, read after the commit:
-    /// rendering a large group must not hold the write lock, and a retried
-    /// write must not re-run after a read fails.
-    async fn answer(
-        &self,
-        ctx: &Ctx,
-        id: &str,
-        answer: Answer<'_>,
-    ) -> Result<GroupWrite, ServiceError> {
-        match answer {
-            Answer::Nothing => Ok(GroupWrite::Done),
-            Answer::WithoutMembers => Ok(GroupWrite::View(
-                self.group_without_members(ctx, id).await?,
-                None,
-            )),
-            Answer::Shaped(projection) => {
-                let (view, members) = self.read_group(ctx, id, projection).await?;
-                Ok(GroupWrite::View(view, members.map(Box::new)))
-            }
-        }
-    }
-
-    pub async fn delete_group(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
-        let owned = id.to_owned();
-        self.on_lane(
-            ctx,
-            |s, ctx| async move { s.remove_group(&ctx, &owned).await },
-        )
-        .await
-    }
-
-    async fn remove_group(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
-        let gid = parse_id(KIND, id)?;
-        with_retry(|| async {
-            let txn = self.begin_write().await?;
-            self.lock_group(&txn, ctx, gid, id).await?;
-            group_store::remove_from_all_groups(&txn, ctx.tenant, gid).await?;
-            if !group_store::delete(&txn, ctx.tenant, gid).await? {
-                return Err(ServiceError::not_found(KIND, id));
-            }
-            txn.commit().await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn lock_group(
-        &self,
-        txn: &WriteTxn,
-        ctx: &Ctx,
-        gid: Uuid,
-        id: &str,
-    ) -> Result<group::Model, ServiceError> {
-        let current = group_store::find_for_update(txn, ctx.tenant, gid)
+        let row = group_store::find(c, ctx.tenant, gid)
             .await?
             .ok_or_else(|| ServiceError::not_found(KIND, id))?;
-        ctx.check_version(current.version)?;
-        Ok(current)
-    }
-
-    async fn write_group(
-        &self,
-        txn: WriteTxn,
-        ctx: &Ctx,
-        current: &group::Model,
-        record: &GroupRecord,
-        plan: &MemberPlan,
-    ) -> Result<(), ServiceError> {
-        let before = current.doc.as_object().cloned().unwrap_or_default();
-        check_immutable(&self.registry, KIND.name(), &before, &record.doc)?;
-        let model = columns(record, now_ms(), current.version + 1);
-        if !group_store::update(&txn, model, ctx.tenant, current.id, current.version).await? {
-            return Err(ServiceError::Internal(
-                "group changed while locked".to_owned(),
-            ));
-        }
-        self.apply_member_plan(&txn, ctx, current.id, plan).await?;
-        txn.commit().await?;
-        Ok(())
+        self.group_views(c, ctx, &[row], projection).await
     }
 
     /// Set operations in SQL: the cost follows the number of members named,
@@ -350,7 +237,7 @@ impl Services {
             }
             ids.push(id);
         }
-        let users: HashSet<Uuid> = user_store::existing_ids(txn, ctx.tenant, &ids)
+        let users: HashSet<Uuid> = existing_ids::<user::Entity, _>(txn, ctx.tenant, &ids)
             .await?
             .into_iter()
             .collect();
@@ -362,7 +249,7 @@ impl Services {
         let groups: HashSet<Uuid> = if missing.is_empty() {
             HashSet::new()
         } else {
-            group_store::existing_ids(txn, ctx.tenant, &missing)
+            existing_ids::<group::Entity, _>(txn, ctx.tenant, &missing)
                 .await?
                 .into_iter()
                 .collect()
@@ -378,20 +265,6 @@ impl Services {
                 }
             })
             .collect()
-    }
-
-    /// A created group with all its members, which the request named
-    /// (so they are bounded by the request body).
-    async fn load_group(
-        &self,
-        txn: &WriteTxn,
-        ctx: &Ctx,
-        gid: Uuid,
-    ) -> Result<ResourceView, ServiceError> {
-        let row = self.find_group(txn, ctx, gid, &gid.to_string()).await?;
-        let members = group_store::members_of(txn, ctx.tenant, &[gid]).await?;
-        let refs: Vec<_> = members.iter().collect();
-        Ok(group_view(ctx, &row, Some(&refs)))
     }
 }
 

@@ -7,7 +7,7 @@
 use std::marker::PhantomData;
 
 use entity::{group, user};
-use sea_orm::{Condition, ConnectionTrait, TransactionTrait};
+use sea_orm::{Condition, ConnectionTrait};
 use uuid::Uuid;
 
 use super::members::MemberFeed;
@@ -204,23 +204,19 @@ impl Listed for group::Entity {
 }
 
 impl Services {
-    pub async fn list_users(
+    pub async fn list(
         &self,
         ctx: &Ctx,
+        kind: ResourceKind,
         params: &ListParams,
     ) -> Result<ResourcePage, ServiceError> {
-        self.list::<user::Entity>(ctx, params).await
+        match kind {
+            ResourceKind::User => self.list_of::<user::Entity>(ctx, params).await,
+            ResourceKind::Group => self.list_of::<group::Entity>(ctx, params).await,
+        }
     }
 
-    pub async fn list_groups(
-        &self,
-        ctx: &Ctx,
-        params: &ListParams,
-    ) -> Result<ResourcePage, ServiceError> {
-        self.list::<group::Entity>(ctx, params).await
-    }
-
-    async fn list<E: Listed>(
+    async fn list_of<E: Listed>(
         &self,
         ctx: &Ctx,
         params: &ListParams,
@@ -232,7 +228,7 @@ impl Services {
         // the page then gives the total, and with no count to agree with
         // it needs no transaction either. Three round trips fewer.
         if params.filter.is_some() {
-            let reads = self.reads();
+            let reads = self.db.reads();
             let rows = query.fetch(&reads).await?;
             if let Some(total) = query.total_from_page(&rows) {
                 let listing = query.finish(self, rows, total);
@@ -240,7 +236,7 @@ impl Services {
                 return Ok(listing.into_page(resources));
             }
         }
-        let txn = self.db.begin().await?;
+        let txn = self.db.snapshot().await?;
         let listing = query.rows(self, &txn).await?;
         let resources = E::views(self, &txn, ctx, &listing.rows, &projection).await?;
         txn.commit().await?;

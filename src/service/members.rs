@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 
-use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -24,6 +23,7 @@ use super::render::member_json;
 use super::{Ctx, ServiceError};
 use crate::scim::projection::ElementProjection;
 use crate::store::CHUNK;
+use crate::store::exec::Db;
 use crate::store::groups::{self as group_store, MemberRow};
 use crate::store::source::Source;
 
@@ -39,7 +39,7 @@ enum Read {
 
 /// The members of a page's groups, handed out group by group.
 pub struct MemberFeed {
-    db: DatabaseConnection,
+    db: Db,
     ctx: Ctx,
     shape: ElementProjection,
     batch: u64,
@@ -75,7 +75,7 @@ impl MemberFeed {
     /// transaction so that it agrees with the page.
     pub(super) async fn start<S: Source>(
         c: &S,
-        db: &DatabaseConnection,
+        db: &Db,
         ctx: &Ctx,
         group_ids: &[Uuid],
         shape: ElementProjection,
@@ -195,7 +195,8 @@ impl MemberFeed {
                 Next::After(after) => {
                     let (tenant, batch) = (self.ctx.tenant, self.batch);
                     let rows =
-                        group_store::members_after(&self.db, tenant, group, after, batch).await?;
+                        group_store::members_after(self.db.scans(), tenant, group, after, batch)
+                            .await?;
                     members.next = match rows.last() {
                         Some(last) if rows.len() as u64 == batch => {
                             Next::After(Some(last.member_id))
@@ -232,7 +233,7 @@ impl MemberFeed {
             ids.extend(unread.take(CHUNK - 1));
         }
         let db = self.db.clone();
-        self.read_together(&db, &ids).await
+        self.read_together(db.scans(), &ids).await
     }
 }
 

@@ -2,28 +2,29 @@
 //! a failure rolls everything back, so a rejected request changes nothing.
 
 pub mod bulk;
+pub mod change;
 mod error;
 pub mod groups;
-pub mod lane;
 mod list;
 mod members;
 pub mod reindex;
 mod render;
+mod resource;
 mod retry;
 mod search;
 pub mod tokens;
 pub mod users;
 
-use std::future::Future;
 use std::sync::Arc;
 
-use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
+pub use change::{Change, ChangeHook, ChangeHooks, WriteOperation};
 pub use error::ServiceError;
 pub use list::ResourcePage;
 pub use members::{GroupMembers, MemberFeed};
 pub use render::{Encoded, PageItem, ResourceView};
+pub use resource::{Answer, Written};
 
 use crate::scim::cursor::CursorKey;
 use crate::scim::dialect::Dialect;
@@ -31,9 +32,8 @@ use crate::scim::etag::Precondition;
 use crate::scim::list::PageLimits;
 use crate::scim::resource::ResourceKind;
 use crate::scim::schema::SchemaRegistry;
+use crate::store::exec::Db;
 use crate::store::query::Resolver;
-use crate::store::source::Reads;
-use crate::store::write::WriteTxn;
 
 /// Every table is keyed by tenant; until tenants are configurable, all data
 /// belongs to this one.
@@ -58,57 +58,20 @@ pub struct CursorSettings {
 
 #[derive(Clone)]
 pub struct Services {
-    pub db: DatabaseConnection,
-    /// Where write transactions run (see `store::connect_writer`).
-    pub writer: DatabaseConnection,
-    /// Point reads on the request's own thread (SQLite files only).
-    pub inline: Option<crate::store::inline::InlineReads>,
-    /// Where writes run (SQLite only; see `lane`).
-    pub lane: Option<lane::WriteLane>,
+    pub db: Db,
     pub registry: Arc<SchemaRegistry>,
     pub settings: Settings,
+    /// What sees every committed write (see `change`).
+    pub hooks: ChangeHooks,
 }
 
 impl Services {
-    /// Runs a write on the write lane, if there is one, else here.
-    async fn on_lane<T, F, Fut>(&self, ctx: &Ctx, work: F) -> Result<T, ServiceError>
-    where
-        F: FnOnce(Services, Ctx) -> Fut,
-        Fut: Future<Output = Result<T, ServiceError>> + Send + 'static,
-        T: Send + 'static,
-    {
-        let work = work(self.clone(), ctx.clone());
-        match &self.lane {
-            Some(lane) => lane.run(work).await,
-            None => work.await,
-        }
-    }
-
-    /// A write transaction: on the lane's own SQLite connection where
-    /// there is one (see `store::write`), else on the writer pool.
-    async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
-        match self.lane.as_ref().and_then(lane::WriteLane::writer) {
-            Some(writer) => writer.begin().await.map(WriteTxn::Lane),
-            None => crate::store::begin_write(&self.writer)
-                .await
-                .map(WriteTxn::Pool),
-        }
-    }
-
-    /// Where reads outside a transaction run.
-    fn reads(&self) -> Reads<'_> {
-        Reads {
-            pool: &self.db,
-            inline: self.inline.as_ref(),
-        }
-    }
-
     /// Attribute paths of `kind` as the database at hand stores them.
     fn resolver(&self, ctx: &Ctx, kind: ResourceKind) -> Resolver<'_> {
         Resolver {
             registry: &self.registry,
             kind,
-            backend: self.db.get_database_backend(),
+            backend: self.db.backend(),
             tenant: ctx.tenant,
         }
     }
@@ -124,6 +87,10 @@ pub struct Ctx {
     /// `If-Match`: checked under the row lock, so check and write are one
     /// atomic step and two writers can never both win on one version.
     pub if_match: Precondition,
+    /// The name of the credential the request authenticated with.
+    pub principal: Option<Arc<str>>,
+    /// The request's `X-Request-Id`, when it sent one.
+    pub request_id: Option<Arc<str>>,
 }
 
 impl Ctx {

@@ -215,6 +215,8 @@ mod tests {
             tenant: Uuid::nil(),
             base_url: "https://scim.example/scim/v2".to_owned(),
             if_match: Precondition::None,
+            principal: None,
+            request_id: None,
         }
     }
 

@@ -11,7 +11,7 @@
 //! resource type's endpoint instead.
 
 use entity::{group, user};
-use sea_orm::{Condition, DatabaseTransaction, TransactionTrait};
+use sea_orm::{Condition, DatabaseTransaction};
 
 use super::list::{Listed, Rendered, ResourcePage};
 use super::{Ctx, ServiceError, Services};
@@ -48,7 +48,7 @@ impl Services {
             )
             .into());
         };
-        let txn = self.db.begin().await?;
+        let txn = self.db.snapshot().await?;
         let users = self.part::<user::Entity>(&txn, ctx, params).await?;
         let groups = self.part::<group::Entity>(&txn, ctx, params).await?;
         if users.is_none() && groups.is_none() {

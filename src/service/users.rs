@@ -1,92 +1,167 @@
+//! Users: what the write path does for them beside the row (emails, the
+//! password hash) and how they are read.
+
 use entity::user;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::TryIntoModel;
-use serde_json::Value;
+use sea_orm::{DbErr, TryIntoModel};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::render::{Encoded, ResourceView, user_encoded, user_view};
-use super::retry::with_retry;
+use super::render::{Encoded, user_encoded, user_view};
+use super::resource::{ResourceType, Written};
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
-use crate::scim::patch::{self, Target};
+use crate::scim::patch::MemberPlan;
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
-use crate::scim::validate::check_immutable;
+use crate::store::groups::MembershipRow;
 use crate::store::write::WriteTxn;
 use crate::store::{self, groups as group_store, users as user_store};
-use crate::time::now_ms;
 
 const KIND: ResourceKind = ResourceKind::User;
 
-impl Services {
-    /// Validation and rendering run here, on the request's worker: on
-    /// SQLite the lane runs one write at a time, so it gets only the
-    /// transaction.
-    pub async fn create_user(&self, ctx: &Ctx, input: Value) -> Result<ResourceView, ServiceError> {
-        let record = UserRecord::from_json(&self.registry, &self.settings.dialect, input)?;
-        let password_hash = self.hash_password(record.password.clone()).await?;
-        let id = Uuid::new_v4();
-        let model = new_user_row(ctx.tenant, id, &record, now_ms(), password_hash);
-        let row = written_row(model.clone())?;
-        self.on_lane(ctx, move |s, ctx| async move {
-            s.insert_user(&ctx, id, model, &record).await
-        })
-        .await?;
-        Ok(user_view(ctx, &row, &[]))
+/// The user kind of the write path.
+pub(super) struct Users;
+
+impl ResourceType for Users {
+    type Table = user::Entity;
+    type Record = UserRecord;
+    /// The new password's hash, if the write sets one.
+    type Side = Option<String>;
+    /// The row as written and the user's groups: a user's answer is
+    /// rendered from what was written rather than read back, a statement
+    /// less per write.
+    type Kept = (user::Model, Vec<MembershipRow>);
+    const HAS_MEMBERS: bool = false;
+
+    fn parse(s: &Services, doc: Value) -> Result<UserRecord, ServiceError> {
+        Ok(UserRecord::from_json(
+            &s.registry,
+            &s.settings.dialect,
+            doc,
+        )?)
     }
 
-    pub async fn replace_user(
-        &self,
-        ctx: &Ctx,
-        id: &str,
-        input: Value,
-    ) -> Result<ResourceView, ServiceError> {
-        let uid = parse_id(KIND, id)?;
-        let id = id.to_owned();
-        let record = UserRecord::from_json(&self.registry, &self.settings.dialect, input)?;
-        let password_hash = self.hash_password(record.password.clone()).await?;
-        self.on_lane(ctx, move |s, ctx| async move {
-            s.put_user(&ctx, uid, &id, &record, password_hash).await
-        })
-        .await
+    fn record_doc(record: &UserRecord) -> &Map<String, Value> {
+        &record.doc
     }
 
-    pub async fn patch_user(
-        &self,
-        ctx: &Ctx,
-        id: &str,
-        body: Value,
-    ) -> Result<ResourceView, ServiceError> {
-        let id = id.to_owned();
-        self.on_lane(ctx, |s, ctx| async move {
-            s.apply_user_patch(&ctx, &id, body).await
-        })
-        .await
+    fn stored_doc(model: &user::Model) -> &Value {
+        &model.doc
     }
 
-    pub async fn delete_user(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
-        let id = id.to_owned();
-        self.on_lane(ctx, |s, ctx| async move { s.remove_user(&ctx, &id).await })
-            .await
+    fn columns(
+        record: &UserRecord,
+        hash: &Option<String>,
+        now: i64,
+        version: i64,
+    ) -> user::ActiveModel {
+        let mut row = columns(record, now, version);
+        if let Some(hash) = hash {
+            row.password_hash = Set(Some(hash.clone()));
+        }
+        row
     }
 
-    async fn insert_user(
-        &self,
+    fn new_row(
         ctx: &Ctx,
         id: Uuid,
-        model: user::ActiveModel,
         record: &UserRecord,
+        hash: &Option<String>,
+        now: i64,
+    ) -> user::ActiveModel {
+        new_user_row(ctx.tenant, id, record, now, hash.clone())
+    }
+
+    fn unique_violation(e: DbErr, record: &UserRecord) -> ServiceError {
+        if store::is_unique_violation(&e) {
+            return ScimError::uniqueness(format!(
+                "userName '{}' is already taken (userName is case-insensitive)",
+                record.user_name
+            ))
+            .into();
+        }
+        e.into()
+    }
+
+    async fn created(s: &Services, record: &UserRecord) -> Result<Option<String>, ServiceError> {
+        s.hash_password(record.password.clone()).await
+    }
+
+    /// A password left out of a PUT is kept: it is write-only, so clients
+    /// cannot echo it.
+    async fn replaced(s: &Services, record: &UserRecord) -> Result<Option<String>, ServiceError> {
+        s.hash_password(record.password.clone()).await
+    }
+
+    async fn patched(
+        s: &Services,
+        record: &UserRecord,
+        _members: MemberPlan,
+    ) -> Result<Option<String>, ServiceError> {
+        s.hash_password(record.password.clone()).await
+    }
+
+    async fn insert_side(
+        _s: &Services,
+        txn: &WriteTxn,
+        ctx: &Ctx,
+        id: Uuid,
+        record: &UserRecord,
+        _hash: &Option<String>,
     ) -> Result<(), ServiceError> {
-        let txn = self.begin_write().await?;
-        user_store::insert(&txn, model)
-            .await
-            .map_err(|e| unique_user_name(e, record))?;
-        user_store::insert_emails(&txn, ctx.tenant, id, &record.emails).await?;
-        txn.commit().await?;
+        Ok(user_store::insert_emails(txn, ctx.tenant, id, &record.emails).await?)
+    }
+
+    async fn update_side(
+        _s: &Services,
+        txn: &WriteTxn,
+        ctx: &Ctx,
+        current: &user::Model,
+        record: &UserRecord,
+        _hash: &Option<String>,
+    ) -> Result<(), ServiceError> {
+        // The email rows are computed from the document's emails alone.
+        if current.doc.get("emails") != record.doc.get("emails") {
+            user_store::replace_emails(txn, ctx.tenant, current.id, &record.emails).await?;
+        }
         Ok(())
     }
 
+    async fn delete_side(txn: &WriteTxn, ctx: &Ctx, id: Uuid) -> Result<(), ServiceError> {
+        group_store::remove_from_all_groups(txn, ctx.tenant, id).await?;
+        Ok(user_store::delete_emails(txn, ctx.tenant, id).await?)
+    }
+
+    async fn keep(
+        _s: &Services,
+        txn: &WriteTxn,
+        ctx: &Ctx,
+        current: Option<&user::Model>,
+        row: user::ActiveModel,
+    ) -> Result<Self::Kept, ServiceError> {
+        let Some(current) = current else {
+            return Ok((written_row(row)?, Vec::new()));
+        };
+        let groups = group_store::groups_of(txn, ctx.tenant, &[current.id]).await?;
+        Ok((written_row(merged(current, row))?, groups))
+    }
+
+    async fn answer(
+        _s: &Services,
+        ctx: &Ctx,
+        _id: &str,
+        (row, groups): Self::Kept,
+        projection: &Projection<'_>,
+    ) -> Result<Written, ServiceError> {
+        let mut view = user_view(ctx, &row, &groups.iter().collect::<Vec<_>>());
+        projection.apply(&mut view.body);
+        Ok(Written::Shown(view, None))
+    }
+}
+
+impl Services {
     pub async fn get_user(
         &self,
         ctx: &Ctx,
@@ -94,123 +169,11 @@ impl Services {
         projection: &Projection<'_>,
     ) -> Result<Encoded, ServiceError> {
         let uid = parse_id(KIND, id)?;
-        let (row, groups) = user_store::find_with_groups(&self.reads(), ctx.tenant, uid)
+        let (row, groups) = user_store::find_with_groups(&self.db.reads(), ctx.tenant, uid)
             .await?
             .ok_or_else(|| ServiceError::not_found(KIND, id))?;
         let groups: Vec<_> = groups.iter().collect();
         Ok(user_encoded(ctx, &row, &groups, projection)?)
-    }
-
-    /// PUT: replaces every writable attribute. Read-only ones the client
-    /// echoes (`id`, `meta`, `groups`) are ignored; a password left out is
-    /// kept, since it is write-only and clients cannot echo it.
-    async fn put_user(
-        &self,
-        ctx: &Ctx,
-        uid: Uuid,
-        id: &str,
-        record: &UserRecord,
-        password_hash: Option<String>,
-    ) -> Result<ResourceView, ServiceError> {
-        with_retry(|| async {
-            let txn = self.begin_write().await?;
-            let current = self.lock_user(&txn, ctx, uid, id).await?;
-            let mut model = columns(record, now_ms(), current.version + 1);
-            if let Some(hash) = &password_hash {
-                model.password_hash = Set(Some(hash.clone()));
-            }
-            self.write_user(txn, ctx, &current, model, record).await
-        })
-        .await
-    }
-
-    async fn apply_user_patch(
-        &self,
-        ctx: &Ctx,
-        id: &str,
-        body: Value,
-    ) -> Result<ResourceView, ServiceError> {
-        let uid = parse_id(KIND, id)?;
-        let ops = patch::parse_request(body, &self.settings.dialect)?;
-        with_retry(|| async {
-            let txn = self.begin_write().await?;
-            let current = self.lock_user(&txn, ctx, uid, id).await?;
-            let mut doc = current.doc.as_object().cloned().unwrap_or_default();
-            let mut target = Target {
-                registry: &self.registry,
-                dialect: &self.settings.dialect,
-                resource_type: "User",
-                id,
-                members: None,
-            };
-            patch::apply(&mut doc, &ops, &mut target)?;
-            let record =
-                UserRecord::from_json(&self.registry, &self.settings.dialect, Value::Object(doc))?;
-            let mut model = columns(&record, now_ms(), current.version + 1);
-            if let Some(hash) = self.hash_password(record.password.clone()).await? {
-                model.password_hash = Set(Some(hash));
-            }
-            self.write_user(txn, ctx, &current, model, &record).await
-        })
-        .await
-    }
-
-    async fn remove_user(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
-        let uid = parse_id(KIND, id)?;
-        with_retry(|| async {
-            let txn = self.begin_write().await?;
-            self.lock_user(&txn, ctx, uid, id).await?;
-            // Memberships first, so no group ever lists a missing user.
-            group_store::remove_from_all_groups(&txn, ctx.tenant, uid).await?;
-            if !user_store::delete(&txn, ctx.tenant, uid).await? {
-                return Err(ServiceError::not_found(KIND, id));
-            }
-            txn.commit().await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn lock_user(
-        &self,
-        txn: &WriteTxn,
-        ctx: &Ctx,
-        uid: Uuid,
-        id: &str,
-    ) -> Result<user::Model, ServiceError> {
-        let current = user_store::find_for_update(txn, ctx.tenant, uid)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(KIND, id))?;
-        ctx.check_version(current.version)?;
-        Ok(current)
-    }
-
-    async fn write_user(
-        &self,
-        txn: WriteTxn,
-        ctx: &Ctx,
-        current: &user::Model,
-        model: user::ActiveModel,
-        record: &UserRecord,
-    ) -> Result<ResourceView, ServiceError> {
-        let before = current.doc.as_object().cloned().unwrap_or_default();
-        check_immutable(&self.registry, KIND.name(), &before, &record.doc)?;
-        let row = written_row(merged(current, model.clone()))?;
-        let written = user_store::update(&txn, model, ctx.tenant, current.id, current.version)
-            .await
-            .map_err(|e| unique_user_name(e, record))?;
-        if !written {
-            return Err(ServiceError::Internal(
-                "user changed while locked".to_owned(),
-            ));
-        }
-        // The email rows are computed from the document's emails alone.
-        if current.doc.get("emails") != record.doc.get("emails") {
-            user_store::replace_emails(&txn, ctx.tenant, current.id, &record.emails).await?;
-        }
-        let groups = group_store::groups_of(&txn, ctx.tenant, &[current.id]).await?;
-        txn.commit().await?;
-        Ok(user_view(ctx, &row, &groups.iter().collect::<Vec<_>>()))
     }
 
     /// Argon2 is deliberately slow, so it runs off the async workers.
@@ -248,7 +211,7 @@ pub fn new_user_row(
 }
 
 /// The row as written, from the values sent to the database rather than
-/// read back: a statement less per write.
+/// read back.
 fn written_row(model: user::ActiveModel) -> Result<user::Model, ServiceError> {
     model
         .try_into_model()
@@ -285,15 +248,4 @@ fn columns(record: &UserRecord, now: i64, version: i64) -> user::ActiveModel {
         doc_search: Set(Some(record.doc_search.clone())),
         password_hash: NotSet,
     }
-}
-
-fn unique_user_name(e: sea_orm::DbErr, record: &UserRecord) -> ServiceError {
-    if store::is_unique_violation(&e) {
-        return ScimError::uniqueness(format!(
-            "userName '{}' is already taken (userName is case-insensitive)",
-            record.user_name
-        ))
-        .into();
-    }
-    e.into()
 }

@@ -4,13 +4,13 @@ use entity::{group, group_member, user};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QuerySelect, QueryTrait, Select, Statement,
+    QueryFilter, QueryTrait, Select, Statement,
 };
 use uuid::Uuid;
 
 use super::inline::{Cells, column};
 use super::select_list;
-use super::source::{Decode, IdRow, Source};
+use super::source::{Decode, Source};
 use super::template::Template;
 use super::write::Write;
 
@@ -22,48 +22,6 @@ pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<gro
 
 /// Reads a group and locks its row until the transaction ends, so that
 /// concurrent member changes to one group queue instead of racing.
-pub async fn find_for_update<C: Write>(
-    c: &C,
-    tenant: Uuid,
-    id: Uuid,
-) -> Result<Option<group::Model>, DbErr> {
-    static LOCKED: Template = Template::new(|keys, backend| {
-        group::Entity::find_by_id((keys[0], keys[1]))
-            .lock_exclusive()
-            .build(backend)
-    });
-    c.first(LOCKED.statement(c.backend(), &[tenant, id])).await
-}
-
-pub async fn insert<C: Write>(c: &C, model: group::ActiveModel) -> Result<(), DbErr> {
-    c.exec(group::Entity::insert(model).build(c.backend()))
-        .await
-        .map(|_| ())
-}
-
-pub async fn update<C: Write>(
-    c: &C,
-    model: group::ActiveModel,
-    tenant: Uuid,
-    id: Uuid,
-    expected_version: i64,
-) -> Result<bool, DbErr> {
-    let update = group::Entity::update_many()
-        .set(model)
-        .filter(group::Column::TenantId.eq(tenant))
-        .filter(group::Column::Id.eq(id))
-        .filter(group::Column::Version.eq(expected_version));
-    Ok(c.exec(update.build(c.backend())).await? == 1)
-}
-
-pub async fn delete<C: Write>(c: &C, tenant: Uuid, id: Uuid) -> Result<bool, DbErr> {
-    clear_members(c, tenant, id).await?;
-    let delete = group::Entity::delete_by_id((tenant, id));
-    Ok(c.exec(delete.build(c.backend())).await? == 1)
-}
-
-/// The rows of one tenant that satisfy `cond`, to be counted or paged
-/// (see `query::page`), with the stand-in for `select_list`.
 pub fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
     static STAND_IN: LazyLock<Select<group::Entity>> = LazyLock::new(select_list::stand_in);
     STAND_IN
@@ -86,25 +44,6 @@ pub fn full(keep_search: bool) -> Select<group::Entity> {
     super::shown_columns(group::Entity::find(), keep_search)
 }
 
-pub async fn existing_ids<S: Source>(
-    c: &S,
-    tenant: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<Uuid>, DbErr> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(super::CHUNK) {
-        let select = group::Entity::find()
-            .select_only()
-            .column(group::Column::Id)
-            .filter(group::Column::TenantId.eq(tenant))
-            .filter(group::Column::Id.is_in(chunk.iter().copied()));
-        let rows: Vec<IdRow> = c.rows(select.build(c.backend())).await?;
-        found.extend(rows.into_iter().map(|r| r.id));
-    }
-    Ok(found)
-}
-
-/// Adds members; ones already present are left alone, so adds are idempotent.
 pub async fn add_members<C: Write>(
     c: &C,
     tenant: Uuid,

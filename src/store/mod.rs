@@ -1,11 +1,13 @@
 //! Persistence: SeaORM queries over the `entity` crate. Functions take any
 //! connection or transaction; the service layer decides the transaction.
 
+pub mod exec;
 pub mod groups;
 pub mod inline;
 pub mod oauth;
 pub mod query;
 pub mod reindex;
+pub mod resources;
 pub mod select_list;
 pub mod source;
 pub mod template;

@@ -14,7 +14,7 @@ use super::groups::{MembershipRow, membership_group, sort_memberships};
 use super::inline::{Cells, column};
 use super::query::page::Columns;
 use super::select_list;
-use super::source::{Decode, IdRow, Source};
+use super::source::{Decode, Source};
 use super::template::Template;
 use super::write::Write;
 use crate::scim::user::EmailRow;
@@ -389,50 +389,6 @@ fn memberships(member: Uuid, groups: Option<&Json>) -> Result<Vec<MembershipRow>
         .collect()
 }
 
-/// Reads a user and locks its row until the transaction ends (MySQL); on
-/// SQLite the IMMEDIATE transaction already serializes writers.
-pub async fn find_for_update<C: Write>(
-    c: &C,
-    tenant: Uuid,
-    id: Uuid,
-) -> Result<Option<user::Model>, DbErr> {
-    static LOCKED: Template = Template::new(|keys, backend| {
-        user::Entity::find_by_id((keys[0], keys[1]))
-            .lock_exclusive()
-            .build(backend)
-    });
-    c.first(LOCKED.statement(c.backend(), &[tenant, id])).await
-}
-
-pub async fn insert<C: Write>(c: &C, model: user::ActiveModel) -> Result<(), DbErr> {
-    c.exec(user::Entity::insert(model).build(c.backend()))
-        .await
-        .map(|_| ())
-}
-
-/// Writes a new state of a user if its version is still `expected_version`;
-/// returns whether a row was written.
-pub async fn update<C: Write>(
-    c: &C,
-    model: user::ActiveModel,
-    tenant: Uuid,
-    id: Uuid,
-    expected_version: i64,
-) -> Result<bool, DbErr> {
-    let update = user::Entity::update_many()
-        .set(model)
-        .filter(user::Column::TenantId.eq(tenant))
-        .filter(user::Column::Id.eq(id))
-        .filter(user::Column::Version.eq(expected_version));
-    Ok(c.exec(update.build(c.backend())).await? == 1)
-}
-
-pub async fn delete<C: Write>(c: &C, tenant: Uuid, id: Uuid) -> Result<bool, DbErr> {
-    delete_emails(c, tenant, id).await?;
-    let delete = user::Entity::delete_by_id((tenant, id));
-    Ok(c.exec(delete.build(c.backend())).await? == 1)
-}
-
 pub async fn replace_emails<C: Write>(
     c: &C,
     tenant: Uuid,
@@ -443,7 +399,7 @@ pub async fn replace_emails<C: Write>(
     insert_emails(c, tenant, user_id, rows).await
 }
 
-async fn delete_emails<C: Write>(c: &C, tenant: Uuid, user_id: Uuid) -> Result<(), DbErr> {
+pub async fn delete_emails<C: Write>(c: &C, tenant: Uuid, user_id: Uuid) -> Result<(), DbErr> {
     let delete = user_email::Entity::delete_many()
         .filter(user_email::Column::TenantId.eq(tenant))
         .filter(user_email::Column::UserId.eq(user_id));
@@ -515,24 +471,6 @@ pub fn full(columns: Columns) -> Select<user::Entity> {
         Expr::cust("NULL")
     };
     shown.expr_as(groups, GROUPS_JSON)
-}
-
-pub async fn existing_ids<S: Source>(
-    c: &S,
-    tenant: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<Uuid>, DbErr> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(super::CHUNK) {
-        let select = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .filter(user::Column::TenantId.eq(tenant))
-            .filter(user::Column::Id.is_in(chunk.iter().copied()));
-        let rows: Vec<IdRow> = c.rows(select.build(c.backend())).await?;
-        found.extend(rows.into_iter().map(|r| r.id));
-    }
-    Ok(found)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use actix_web::{App, HttpServer, web};
 use awc::http::Method;
 use roster::config::{Config, DatabaseUrl, Secret};
+use roster::service::ChangeHooks;
 use roster::{http, startup};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
@@ -92,6 +93,16 @@ impl TestApp {
         adjust: impl FnOnce(&mut Config),
         prepare: impl AsyncFnOnce(&DatabaseConnection),
     ) -> Self {
+        Self::spawn_hooked(db, adjust, prepare, ChangeHooks::default()).await
+    }
+
+    /// Like `spawn_prepared`, with `hooks` seeing every write.
+    pub async fn spawn_hooked(
+        db: Db,
+        adjust: impl FnOnce(&mut Config),
+        prepare: impl AsyncFnOnce(&DatabaseConnection),
+        hooks: ChangeHooks,
+    ) -> Self {
         let (url, dir) = match db {
             Db::Sqlite => sqlite_url(),
             Db::MariaDb => (mariadb_url().await, None),
@@ -112,9 +123,10 @@ impl TestApp {
             .await
             .expect("migrate the test database");
         prepare(&conn).await;
-        let (state, verifier) = startup::app_state(&config, conn.clone())
+        let (mut state, verifier) = startup::app_state(&config, conn.clone())
             .await
             .expect("app state");
+        state.services.hooks = hooks;
         let server = HttpServer::new(move || {
             let (state, verifier) = (state.clone(), verifier.clone());
             App::new()

@@ -8,6 +8,7 @@ mod auth;
 mod auth_modes;
 mod binary;
 mod bulk;
+mod changes;
 mod concurrency;
 mod conformance;
 mod dialects;

@@ -1,17 +1,11 @@
 //! Where SQLite write transactions run: a thread of their own.
 //!
-//! SQLite lets one transaction write at a time, and a write transaction
-//! here is several statements, each a round trip to sqlx's connection
-//! thread. Between two of them, the task that holds the write lock waits
-//! to be polled again by its actix worker. When the workers are busy with
-//! reads (which, on SQLite, run on the worker threads themselves; see
-//! `store::inline`), that wait is behind every request queued there, and
-//! every writer waits with it: with GETs and POSTs together (16
-//! connections each, 10,000 users), 236-288 POST/s beside 11,500-13,400
-//! GET/s, where it was 639 beside 5,993 before inline reads. On a thread
-//! that does nothing else, the holder is polled as soon as each statement
-//! returns: 1,288-1,351 POST/s beside 7,600-10,600 GET/s. POSTs alone
-//! are unchanged (1,142-1,313 vs 1,271-1,328 POST/s, A/B twice).
+//! SQLite lets one transaction write at a time, and the task that holds
+//! the write lock must be polled again after each of its statements.
+//! On an actix worker that poll waits behind every request queued there
+//! (on SQLite, reads run on the workers themselves; see `store::inline`),
+//! and every other writer waits with it. On a thread that does nothing
+//! else, the holder is polled as soon as each statement returns.
 //!
 //! The lane's transactions also run their statements on this thread, on a
 //! connection of its own (`store::write::LaneWriter`), rather than on
@@ -24,7 +18,8 @@ use std::sync::Arc;
 use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
 
-use super::ServiceError;
+use sea_orm::DbErr;
+
 use crate::store::write::LaneWriter;
 
 /// Runs futures on the lane's thread. The thread ends when the last
@@ -60,15 +55,16 @@ impl WriteLane {
         self.writer.as_ref()
     }
 
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ServiceError>
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: Future<Output = Result<T, ServiceError>> + Send + 'static,
+        F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
+        E: From<DbErr> + Send + 'static,
     {
         self.handle
             .spawn(work)
             .await
-            .map_err(|e| ServiceError::Internal(format!("a write stopped: {e}")))?
+            .map_err(|e| E::from(DbErr::Custom(format!("a write stopped: {e}"))))?
     }
 }
 
@@ -80,13 +76,11 @@ mod tests {
     async fn work_runs_on_the_lane_thread_and_its_errors_come_back() {
         let lane = WriteLane::start(None).expect("thread");
         let name = lane
-            .run(async { Ok(std::thread::current().name().map(str::to_owned)) })
+            .run(async { Ok::<_, DbErr>(std::thread::current().name().map(str::to_owned)) })
             .await
             .expect("ran");
         assert_eq!(name.as_deref(), Some("roster-writes"));
-        let failed: Result<(), _> = lane
-            .run(async { Err(ServiceError::Internal("no".into())) })
-            .await;
-        assert!(matches!(failed, Err(ServiceError::Internal(m)) if m == "no"));
+        let failed: Result<(), DbErr> = lane.run(async { Err(DbErr::Custom("no".into())) }).await;
+        assert!(matches!(failed, Err(DbErr::Custom(m)) if m == "no"));
     }
 }

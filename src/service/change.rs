@@ -1,0 +1,86 @@
+//! What a committed write changed, and the hooks that see it. Every write
+//! of every resource kind goes through `service::resource`, which builds
+//! one `Change` per write and hands it to each hook: inside the write's
+//! transaction (rows a hook writes there commit or roll back with the
+//! change itself), and again once the transaction has committed.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use sea_orm::DbErr;
+use uuid::Uuid;
+
+use crate::scim::resource::ResourceKind;
+use crate::store::write::WriteTxn;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOperation {
+    Create,
+    Replace,
+    Patch,
+    Delete,
+}
+
+/// One committed write to one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub tenant: Uuid,
+    pub kind: ResourceKind,
+    pub id: Uuid,
+    pub operation: WriteOperation,
+    /// `None` for a create.
+    pub version_before: Option<i64>,
+    /// `None` for a delete.
+    pub version_after: Option<i64>,
+    /// The name of the credential that made the write.
+    pub principal: Option<Arc<str>>,
+    /// The request's `X-Request-Id`, when it sent one.
+    pub request_id: Option<Arc<str>>,
+}
+
+/// Something that wants to know about every write: an audit trail, an
+/// event outbox, metrics.
+pub trait ChangeHook: Send + Sync + 'static {
+    /// Runs inside the write's transaction, after every statement of the
+    /// write itself. An error rolls the whole write back.
+    fn in_transaction<'a>(
+        &'a self,
+        txn: &'a WriteTxn,
+        change: &'a Change,
+    ) -> BoxFuture<'a, Result<(), DbErr>> {
+        let _ = (txn, change);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Runs once the write has committed; never for one rolled back.
+    fn committed(&self, change: &Change) {
+        let _ = change;
+    }
+}
+
+/// The hooks a server runs, in the order they were added.
+#[derive(Clone, Default)]
+pub struct ChangeHooks(Arc<Vec<Arc<dyn ChangeHook>>>);
+
+impl ChangeHooks {
+    pub fn new(hooks: Vec<Arc<dyn ChangeHook>>) -> Self {
+        Self(Arc::new(hooks))
+    }
+
+    pub(super) async fn in_transaction(
+        &self,
+        txn: &WriteTxn,
+        change: &Change,
+    ) -> Result<(), DbErr> {
+        for hook in self.0.iter() {
+            hook.in_transaction(txn, change).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn committed(&self, change: &Change) {
+        for hook in self.0.iter() {
+            hook.committed(change);
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! The one write path. Create, replace, patch and delete of every
+//! resource kind run here, in this order: validate (on the request's
+//! worker), then on the write thread under the retry rule: lock the row,
+//! check If-Match, apply the edit, check immutability, write the row
+//! versioned (a unique key becomes 409 `uniqueness`), write the side
+//! tables, describe the change to the hooks, commit. What differs between
+//! kinds (emails and password hashes, member plans, how the answer is
+//! read) is each kind's `ResourceType` in `users` and `groups`.
+
+use std::future::Future;
+
+use sea_orm::{ActiveModelTrait, DbErr, EntityTrait};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::change::{Change, WriteOperation};
+use super::groups::Groups;
+use super::members::MemberFeed;
+use super::render::ResourceView;
+use super::retry::with_retry;
+use super::users::Users;
+use super::{Ctx, ServiceError, Services, parse_id};
+use crate::scim::patch::{self, MemberPlan, Target};
+use crate::scim::projection::Projection;
+use crate::scim::resource::{ResourceKind, location};
+use crate::scim::validate::check_immutable;
+use crate::store::resources::{self, ResourceTable};
+use crate::store::write::WriteTxn;
+use crate::time::now_ms;
+
+/// How much of the resource a write answers with.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'p> {
+    /// No body (bulk operations, a 204): the write alone.
+    Nothing,
+    /// As the request's `attributes` / `excludedAttributes` shape it.
+    Shaped(&'p Projection<'p>),
+}
+
+/// What a write answers with.
+pub enum Written {
+    /// The resource as written, without a body.
+    Done {
+        id: String,
+        version: i64,
+        location: String,
+    },
+    /// The resource as the answer shows it; a large group's members
+    /// follow as a feed.
+    Shown(ResourceView, Option<Box<MemberFeed>>),
+}
+
+impl Written {
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Done { id, .. } => id,
+            Self::Shown(view, _) => &view.id,
+        }
+    }
+
+    pub fn version(&self) -> i64 {
+        match self {
+            Self::Done { version, .. } => *version,
+            Self::Shown(view, _) => view.version,
+        }
+    }
+
+    pub fn location(&self) -> &str {
+        match self {
+            Self::Done { location, .. } => location,
+            Self::Shown(view, _) => &view.location,
+        }
+    }
+
+    fn done(ctx: &Ctx, kind: ResourceKind, id: Uuid, version: i64) -> Self {
+        let id = id.to_string();
+        Self::Done {
+            location: location(&ctx.base_url, kind, &id),
+            id,
+            version,
+        }
+    }
+}
+
+type Model<K> = <<K as ResourceType>::Table as EntityTrait>::Model;
+type Row<K> = <<K as ResourceType>::Table as EntityTrait>::ActiveModel;
+
+/// What one resource kind adds to the write path.
+pub(super) trait ResourceType: Send + Sync + 'static {
+    type Table: ResourceTable<ActiveModel: ActiveModelTrait<Entity = Self::Table> + Send + Sync>;
+    /// A validated resource, ready to be written.
+    type Record: Send + Sync + 'static;
+    /// What a write changes beside the resource's row: a user's password
+    /// hash, a group's member plan.
+    type Side: Send + Sync + 'static;
+    /// What the answer needs from inside the transaction.
+    type Kept: Send + 'static;
+    /// Whether a PATCH may change members (kept in their own table).
+    const HAS_MEMBERS: bool;
+
+    fn parse(s: &Services, doc: Value) -> Result<Self::Record, ServiceError>;
+    fn record_doc(record: &Self::Record) -> &Map<String, Value>;
+    fn stored_doc(model: &Model<Self>) -> &Value;
+
+    /// The row a write sets: the record's columns at `version`.
+    fn columns(record: &Self::Record, side: &Self::Side, now: i64, version: i64) -> Row<Self>;
+    /// A new resource's row.
+    fn new_row(
+        ctx: &Ctx,
+        id: Uuid,
+        record: &Self::Record,
+        side: &Self::Side,
+        now: i64,
+    ) -> Row<Self>;
+    /// The error a unique key violation of this kind's row means.
+    fn unique_violation(e: DbErr, record: &Self::Record) -> ServiceError;
+
+    /// The side of a create, of a PUT, and of a PATCH (which also yields
+    /// the member operations it named).
+    fn created(
+        s: &Services,
+        record: &Self::Record,
+    ) -> impl Future<Output = Result<Self::Side, ServiceError>> + Send;
+    fn replaced(
+        s: &Services,
+        record: &Self::Record,
+    ) -> impl Future<Output = Result<Self::Side, ServiceError>> + Send;
+    fn patched(
+        s: &Services,
+        record: &Self::Record,
+        members: MemberPlan,
+    ) -> impl Future<Output = Result<Self::Side, ServiceError>> + Send;
+
+    fn insert_side(
+        s: &Services,
+        txn: &WriteTxn,
+        ctx: &Ctx,
+        id: Uuid,
+        record: &Self::Record,
+        side: &Self::Side,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+    fn update_side(
+        s: &Services,
+        txn: &WriteTxn,
+        ctx: &Ctx,
+        current: &Model<Self>,
+        record: &Self::Record,
+        side: &Self::Side,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+    /// Removes what refers to the resource before its row goes, so that
+    /// nothing ever refers to a missing resource.
+    fn delete_side(
+        txn: &WriteTxn,
+        ctx: &Ctx,
+        id: Uuid,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+
+    /// What the answer needs of the transaction, when it shows a body:
+    /// `row` as written over `current` (`None` for a create).
+    fn keep(
+        s: &Services,
+        txn: &WriteTxn,
+        ctx: &Ctx,
+        current: Option<&Model<Self>>,
+        row: Row<Self>,
+    ) -> impl Future<Output = Result<Self::Kept, ServiceError>> + Send;
+
+    /// The answer, after the commit.
+    fn answer(
+        s: &Services,
+        ctx: &Ctx,
+        id: &str,
+        kept: Self::Kept,
+        projection: &Projection<'_>,
+    ) -> impl Future<Output = Result<Written, ServiceError>>;
+}
+
+/// A replacement or a PATCH of an existing resource.
+enum Edit<K: ResourceType> {
+    Replace(K::Record, K::Side),
+    Patch(Vec<patch::Operation>),
+}
+
+impl Services {
+    async fn create_as<K: ResourceType>(
+        &self,
+        ctx: &Ctx,
+        input: Value,
+        answer: Answer<'_>,
+    ) -> Result<Written, ServiceError> {
+        let record = K::parse(self, input)?;
+        let side = K::created(self, &record).await?;
+        let id = Uuid::new_v4();
+        let row = K::new_row(ctx, id, &record, &side, now_ms());
+        let wanted = matches!(answer, Answer::Shaped(_));
+        let (s, owned) = (self.clone(), ctx.clone());
+        let (change, kept) = self
+            .db
+            .writing(async move {
+                with_retry(|| s.insert_txn::<K>(&owned, id, &record, &side, row.clone(), wanted))
+                    .await
+            })
+            .await?;
+        self.finish::<K>(ctx, change, kept, answer).await
+    }
+
+    async fn insert_txn<K: ResourceType>(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        record: &K::Record,
+        side: &K::Side,
+        row: Row<K>,
+        wanted: bool,
+    ) -> Result<(Change, Option<K::Kept>), ServiceError> {
+        let txn = self.db.begin_write().await?;
+        resources::insert::<K::Table, _>(&txn, row.clone())
+            .await
+            .map_err(|e| K::unique_violation(e, record))?;
+        K::insert_side(self, &txn, ctx, id, record, side).await?;
+        let kept = match wanted {
+            true => Some(K::keep(self, &txn, ctx, None, row).await?),
+            false => None,
+        };
+        let change = ctx.change(kind::<K>(), id, WriteOperation::Create, None, Some(1));
+        self.commit(txn, change, kept).await
+    }
+
+    async fn replace_as<K: ResourceType>(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        input: Value,
+        answer: Answer<'_>,
+    ) -> Result<Written, ServiceError> {
+        let uid = parse_id(kind::<K>(), id)?;
+        let record = K::parse(self, input)?;
+        let side = K::replaced(self, &record).await?;
+        self.update_as::<K>(ctx, uid, id, Edit::Replace(record, side), answer)
+            .await
+    }
+
+    async fn patch_as<K: ResourceType>(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        body: Value,
+        answer: Answer<'_>,
+    ) -> Result<Written, ServiceError> {
+        let uid = parse_id(kind::<K>(), id)?;
+        let ops = patch::parse_request(body, &self.settings.dialect)?;
+        self.update_as::<K>(ctx, uid, id, Edit::Patch(ops), answer)
+            .await
+    }
+
+    async fn update_as<K: ResourceType>(
+        &self,
+        ctx: &Ctx,
+        uid: Uuid,
+        id: &str,
+        edit: Edit<K>,
+        answer: Answer<'_>,
+    ) -> Result<Written, ServiceError> {
+        let wanted = matches!(answer, Answer::Shaped(_));
+        let (s, owned, id) = (self.clone(), ctx.clone(), id.to_owned());
+        let (change, kept) = self
+            .db
+            .writing(async move {
+                with_retry(|| s.update_txn::<K>(&owned, (uid, &id), &edit, wanted)).await
+            })
+            .await?;
+        self.finish::<K>(ctx, change, kept, answer).await
+    }
+
+    async fn update_txn<K: ResourceType>(
+        &self,
+        ctx: &Ctx,
+        (uid, id): (Uuid, &str),
+        edit: &Edit<K>,
+        wanted: bool,
+    ) -> Result<(Change, Option<K::Kept>), ServiceError> {
+        let txn = self.db.begin_write().await?;
+        let current = self.lock::<K>(&txn, ctx, uid, id).await?;
+        let patched;
+        let (record, side, operation) = match edit {
+            Edit::Replace(record, side) => (record, side, WriteOperation::Replace),
+            Edit::Patch(ops) => {
+                patched = self.patched::<K>(&current, id, ops).await?;
+                (&patched.0, &patched.1, WriteOperation::Patch)
+            }
+        };
+        let before = K::stored_doc(&current)
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        check_immutable(
+            &self.registry,
+            kind::<K>().name(),
+            &before,
+            K::record_doc(record),
+        )?;
+        let version = K::Table::key(&current).1;
+        let row = K::columns(record, side, now_ms(), version + 1);
+        let written = resources::update::<K::Table, _>(&txn, row.clone(), ctx.tenant, uid, version)
+            .await
+            .map_err(|e| K::unique_violation(e, record))?;
+        if !written {
+            let kind = kind::<K>().name();
+            return Err(ServiceError::Internal(format!(
+                "{kind} changed while locked"
+            )));
+        }
+        K::update_side(self, &txn, ctx, &current, record, side).await?;
+        let kept = match wanted {
+            true => Some(K::keep(self, &txn, ctx, Some(&current), row).await?),
+            false => None,
+        };
+        let change = ctx.change(
+            kind::<K>(),
+            uid,
+            operation,
+            Some(version),
+            Some(version + 1),
+        );
+        self.commit(txn, change, kept).await
+    }
+
+    /// The record and side a PATCH makes of the current resource.
+    async fn patched<K: ResourceType>(
+        &self,
+        current: &Model<K>,
+        id: &str,
+        ops: &[patch::Operation],
+    ) -> Result<(K::Record, K::Side), ServiceError> {
+        let mut doc = K::stored_doc(current)
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let mut plan = MemberPlan::default();
+        let mut target = Target {
+            registry: &self.registry,
+            dialect: &self.settings.dialect,
+            resource_type: kind::<K>().name(),
+            id,
+            members: K::HAS_MEMBERS.then_some(&mut plan),
+        };
+        patch::apply(&mut doc, ops, &mut target)?;
+        let record = K::parse(self, Value::Object(doc))?;
+        let side = K::patched(self, &record, plan).await?;
+        Ok((record, side))
+    }
+
+    async fn delete_as<K: ResourceType>(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
+        let uid = parse_id(kind::<K>(), id)?;
+        let (s, owned, id) = (self.clone(), ctx.clone(), id.to_owned());
+        let (change, ()) = self
+            .db
+            .writing(async move { with_retry(|| s.delete_txn::<K>(&owned, uid, &id)).await })
+            .await?;
+        self.hooks.committed(&change);
+        Ok(())
+    }
+
+    async fn delete_txn<K: ResourceType>(
+        &self,
+        ctx: &Ctx,
+        uid: Uuid,
+        id: &str,
+    ) -> Result<(Change, ()), ServiceError> {
+        let txn = self.db.begin_write().await?;
+        let current = self.lock::<K>(&txn, ctx, uid, id).await?;
+        K::delete_side(&txn, ctx, uid).await?;
+        if !resources::delete::<K::Table, _>(&txn, ctx.tenant, uid).await? {
+            return Err(ServiceError::not_found(kind::<K>(), id));
+        }
+        let version = K::Table::key(&current).1;
+        let change = ctx.change(
+            kind::<K>(),
+            uid,
+            WriteOperation::Delete,
+            Some(version),
+            None,
+        );
+        self.commit(txn, change, ()).await
+    }
+
+    /// The resource's row, locked until the transaction ends, if the
+    /// request's If-Match allows the write.
+    async fn lock<K: ResourceType>(
+        &self,
+        txn: &WriteTxn,
+        ctx: &Ctx,
+        uid: Uuid,
+        id: &str,
+    ) -> Result<Model<K>, ServiceError> {
+        let current = resources::find_for_update::<K::Table, _>(txn, ctx.tenant, uid)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(kind::<K>(), id))?;
+        ctx.check_version(K::Table::key(&current).1)?;
+        Ok(current)
+    }
+
+    /// Shows the change to the hooks inside the transaction, then commits.
+    async fn commit<T>(
+        &self,
+        txn: WriteTxn,
+        change: Change,
+        kept: T,
+    ) -> Result<(Change, T), ServiceError> {
+        self.hooks.in_transaction(&txn, &change).await?;
+        txn.commit().await?;
+        Ok((change, kept))
+    }
+
+    /// After the commit: the hooks, then the answer.
+    async fn finish<K: ResourceType>(
+        &self,
+        ctx: &Ctx,
+        change: Change,
+        kept: Option<K::Kept>,
+        answer: Answer<'_>,
+    ) -> Result<Written, ServiceError> {
+        self.hooks.committed(&change);
+        let version = change.version_after.unwrap_or_default();
+        match (answer, kept) {
+            (Answer::Shaped(projection), Some(kept)) => {
+                K::answer(self, ctx, &change.id.to_string(), kept, projection).await
+            }
+            _ => Ok(Written::done(ctx, kind::<K>(), change.id, version)),
+        }
+    }
+}
+
+/// The write path's entry points, by resource kind.
+impl Services {
+    pub async fn create(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        input: Value,
+        answer: Answer<'_>,
+    ) -> Result<Written, ServiceError> {
+        match kind {
+            ResourceKind::User => self.create_as::<Users>(ctx, input, answer).await,
+            ResourceKind::Group => self.create_as::<Groups>(ctx, input, answer).await,
+        }
+    }
+
+    pub async fn replace(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        input: Value,
+        answer: Answer<'_>,
+    ) -> Result<Written, ServiceError> {
+        match kind {
+            ResourceKind::User => self.replace_as::<Users>(ctx, id, input, answer).await,
+            ResourceKind::Group => self.replace_as::<Groups>(ctx, id, input, answer).await,
+        }
+    }
+
+    pub async fn patch(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        body: Value,
+        answer: Answer<'_>,
+    ) -> Result<Written, ServiceError> {
+        match kind {
+            ResourceKind::User => self.patch_as::<Users>(ctx, id, body, answer).await,
+            ResourceKind::Group => self.patch_as::<Groups>(ctx, id, body, answer).await,
+        }
+    }
+
+    pub async fn delete(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<(), ServiceError> {
+        match kind {
+            ResourceKind::User => self.delete_as::<Users>(ctx, id).await,
+            ResourceKind::Group => self.delete_as::<Groups>(ctx, id).await,
+        }
+    }
+}
+
+fn kind<K: ResourceType>() -> ResourceKind {
+    K::Table::KIND
+}
+
+impl Ctx {
+    fn change(
+        &self,
+        kind: ResourceKind,
+        id: Uuid,
+        operation: WriteOperation,
+        version_before: Option<i64>,
+        version_after: Option<i64>,
+    ) -> Change {
+        Change {
+            tenant: self.tenant,
+            kind,
+            id,
+            operation,
+            version_before,
+            version_after,
+            principal: self.principal.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+}

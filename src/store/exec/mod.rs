@@ -1,0 +1,118 @@
+//! Where statements run: the one way the service layer reaches the
+//! database. Callers name the kind of work (a point read, a scan, a
+//! consistent read, a write); `Db` picks the connection and the thread.
+//!
+//! On MariaDB/MySQL every kind runs on one sqlx pool. On a SQLite file:
+//! - point reads run on the request's own worker thread through rusqlite
+//!   (`store::inline`), falling back to the pool for statements past a
+//!   budget of VM instructions;
+//! - writes run on a thread of their own (`lane`) over a connection of its
+//!   own (`store::write::LaneWriter`), one transaction at a time;
+//! - scans and consistent multi-statement reads run on the sqlx pool.
+//!
+//! BENCHMARKS.md ("Where SQLite statements run") has the measurements
+//! behind each choice.
+
+pub mod lane;
+
+use std::future::Future;
+use std::time::Duration;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
+
+use self::lane::WriteLane;
+use super::inline::InlineReads;
+use super::source::Reads;
+use super::write::{LaneWriter, WriteTxn};
+use crate::config::DatabaseUrl;
+
+/// The database as the service layer sees it. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: DatabaseConnection,
+    /// Where write transactions run when there is no lane writer
+    /// (`store::connect_writer`).
+    writer: DatabaseConnection,
+    inline: Option<InlineReads>,
+    lane: Option<WriteLane>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error("cannot start the write thread: {0}")]
+    WriteLane(std::io::Error),
+}
+
+impl Db {
+    /// The execution paths for `url` over its already connected `pool`.
+    pub async fn open(
+        url: &DatabaseUrl,
+        pool: DatabaseConnection,
+        timeout: Duration,
+    ) -> Result<Self, OpenError> {
+        let writer = super::connect_writer(url, &pool, timeout).await?;
+        let lane = if url.is_sqlite() {
+            let lane = WriteLane::start(LaneWriter::for_url(url)).map_err(OpenError::WriteLane)?;
+            Some(lane)
+        } else {
+            None
+        };
+        Ok(Self {
+            pool,
+            writer,
+            inline: InlineReads::for_url(url),
+            lane,
+        })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.pool.get_database_backend()
+    }
+
+    /// Point reads outside a transaction: by key, or a page a filter
+    /// bounds.
+    pub fn reads(&self) -> Reads<'_> {
+        Reads {
+            pool: &self.pool,
+            inline: self.inline.as_ref(),
+        }
+    }
+
+    /// Reads that may visit many rows or outlive the request's handler
+    /// (streamed group members); never on the request's thread.
+    pub fn scans(&self) -> &DatabaseConnection {
+        &self.pool
+    }
+
+    /// Several reads that must agree with each other (a count and its
+    /// page, a group and its members).
+    pub async fn snapshot(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.pool.begin().await
+    }
+
+    /// Runs `work` where writes run: on the write thread where there is
+    /// one, else here. `work` begins its transactions with `begin_write`.
+    pub async fn writing<T, E, Fut>(&self, work: Fut) -> Result<T, E>
+    where
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbErr> + Send + 'static,
+    {
+        match &self.lane {
+            Some(lane) => lane.run(work).await,
+            None => work.await,
+        }
+    }
+
+    /// A write transaction: on the lane's own SQLite connection where
+    /// there is one, else on the writer pool. Dropped without commit, it
+    /// rolls back.
+    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        match self.lane.as_ref().and_then(WriteLane::writer) {
+            Some(writer) => writer.begin().await.map(WriteTxn::Lane),
+            None => super::begin_write(&self.writer).await.map(WriteTxn::Pool),
+        }
+    }
+}

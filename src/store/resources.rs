@@ -1,0 +1,145 @@
+//! What every resource table shares: the row lock, the insert, the
+//! versioned update, the delete and the existence check, written once for
+//! users and groups. Their own files keep only what differs (emails,
+//! member rows, the shapes lists and answers read).
+
+use entity::{group, user};
+use sea_orm::DbErr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use uuid::Uuid;
+
+use super::source::{Decode, IdRow, Source};
+use super::template::Template;
+use super::write::Write;
+use crate::scim::resource::ResourceKind;
+
+/// A table of resources keyed by `(tenant_id, id)` and versioned by a
+/// `version` column that every write increments.
+pub trait ResourceTable: EntityTrait<Model: Decode> {
+    const KIND: ResourceKind;
+    const TENANT: Self::Column;
+    const ID: Self::Column;
+    const VERSION: Self::Column;
+
+    /// The select that reads a row and locks it until the transaction
+    /// ends (MySQL); built once per backend.
+    fn locked() -> &'static Template;
+
+    /// The row's id and version.
+    fn key(model: &Self::Model) -> (Uuid, i64);
+}
+
+impl ResourceTable for user::Entity {
+    const KIND: ResourceKind = ResourceKind::User;
+    const TENANT: user::Column = user::Column::TenantId;
+    const ID: user::Column = user::Column::Id;
+    const VERSION: user::Column = user::Column::Version;
+
+    fn locked() -> &'static Template {
+        static LOCKED: Template = Template::new(|keys, backend| {
+            user::Entity::find_by_id((keys[0], keys[1]))
+                .lock_exclusive()
+                .build(backend)
+        });
+        &LOCKED
+    }
+
+    fn key(model: &user::Model) -> (Uuid, i64) {
+        (model.id, model.version)
+    }
+}
+
+impl ResourceTable for group::Entity {
+    const KIND: ResourceKind = ResourceKind::Group;
+    const TENANT: group::Column = group::Column::TenantId;
+    const ID: group::Column = group::Column::Id;
+    const VERSION: group::Column = group::Column::Version;
+
+    fn locked() -> &'static Template {
+        static LOCKED: Template = Template::new(|keys, backend| {
+            group::Entity::find_by_id((keys[0], keys[1]))
+                .lock_exclusive()
+                .build(backend)
+        });
+        &LOCKED
+    }
+
+    fn key(model: &group::Model) -> (Uuid, i64) {
+        (model.id, model.version)
+    }
+}
+
+/// Reads a resource and locks its row until the transaction ends (MySQL);
+/// on SQLite the IMMEDIATE transaction already serializes writers.
+pub async fn find_for_update<E: ResourceTable, C: Write>(
+    c: &C,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<E::Model>, DbErr> {
+    c.first(E::locked().statement(c.backend(), &[tenant, id]))
+        .await
+}
+
+pub async fn insert<E, C>(c: &C, model: E::ActiveModel) -> Result<(), DbErr>
+where
+    E: ResourceTable,
+    E::ActiveModel: ActiveModelTrait<Entity = E>,
+    C: Write,
+{
+    c.exec(E::insert(model).build(c.backend()))
+        .await
+        .map(|_| ())
+}
+
+/// Writes a new state of a resource if its version is still
+/// `expected_version`; returns whether a row was written.
+pub async fn update<E, C>(
+    c: &C,
+    model: E::ActiveModel,
+    tenant: Uuid,
+    id: Uuid,
+    expected_version: i64,
+) -> Result<bool, DbErr>
+where
+    E: ResourceTable,
+    E::ActiveModel: ActiveModelTrait<Entity = E>,
+    C: Write,
+{
+    let update = E::update_many()
+        .set(model)
+        .filter(E::TENANT.eq(tenant))
+        .filter(E::ID.eq(id))
+        .filter(E::VERSION.eq(expected_version));
+    Ok(c.exec(update.build(c.backend())).await? == 1)
+}
+
+/// Deletes the resource's own row; its side rows are the caller's.
+pub async fn delete<E: ResourceTable, C: Write>(
+    c: &C,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<bool, DbErr> {
+    let delete = E::delete_many()
+        .filter(E::TENANT.eq(tenant))
+        .filter(E::ID.eq(id));
+    Ok(c.exec(delete.build(c.backend())).await? == 1)
+}
+
+/// Which of `ids` exist in the tenant.
+pub async fn existing_ids<E: ResourceTable, S: Source>(
+    c: &S,
+    tenant: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(super::CHUNK) {
+        let select = E::find()
+            .select_only()
+            .column(E::ID)
+            .filter(E::TENANT.eq(tenant))
+            .filter(E::ID.is_in(chunk.iter().copied()));
+        let rows: Vec<IdRow> = c.rows(select.build(c.backend())).await?;
+        found.extend(rows.into_iter().map(|r| r.id));
+    }
+    Ok(found)
+}

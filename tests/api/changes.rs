@@ -1,0 +1,215 @@
+//! Every committed write, of every kind and through every route, reaches
+//! the change hooks once; a write that rolls back reaches none.
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::BoxFuture;
+use roster::scim::resource::ResourceKind;
+use roster::service::{Change, ChangeHook, ChangeHooks, WriteOperation};
+use roster::store::write::WriteTxn;
+use sea_orm::DbErr;
+use serde_json::{Value, json};
+
+use crate::each_database;
+use crate::helpers::{Db, TestApp, user_body};
+
+/// Records what it sees; refuses, inside the transaction, any write to a
+/// user whose change carries the request id `refuse`.
+#[derive(Default)]
+struct Recorder {
+    in_transaction: Mutex<Vec<Change>>,
+    committed: Mutex<Vec<Change>>,
+}
+
+impl ChangeHook for Recorder {
+    fn in_transaction<'a>(
+        &'a self,
+        _txn: &'a WriteTxn,
+        change: &'a Change,
+    ) -> BoxFuture<'a, Result<(), DbErr>> {
+        Box::pin(async move {
+            if let Ok(mut seen) = self.in_transaction.lock() {
+                seen.push(change.clone());
+            }
+            if change.request_id.as_deref() == Some("refuse") {
+                return Err(DbErr::Custom("refused by the test hook".into()));
+            }
+            Ok(())
+        })
+    }
+
+    fn committed(&self, change: &Change) {
+        if let Ok(mut seen) = self.committed.lock() {
+            seen.push(change.clone());
+        }
+    }
+}
+
+impl Recorder {
+    /// The committed changes since the last call, as (kind, operation,
+    /// version before, version after).
+    fn take(&self) -> Vec<(ResourceKind, WriteOperation, Option<i64>, Option<i64>)> {
+        let mut seen = self.committed.lock().expect("lock");
+        std::mem::take(&mut *seen)
+            .into_iter()
+            .map(|c| (c.kind, c.operation, c.version_before, c.version_after))
+            .collect()
+    }
+}
+
+async fn spawn(db: Db) -> (TestApp, Arc<Recorder>) {
+    let recorder = Arc::new(Recorder::default());
+    let hooks = ChangeHooks::new(vec![recorder.clone() as Arc<dyn ChangeHook>]);
+    let app = TestApp::spawn_hooked(db, |_| {}, async |_| {}, hooks).await;
+    (app, recorder)
+}
+
+fn replace_active(value: bool) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+           "Operations": [{"op": "replace", "path": "active", "value": value}]})
+}
+
+use ResourceKind::{Group, User};
+use WriteOperation::{Create, Delete, Patch, Replace};
+
+async fn every_route_reports_each_committed_write(db: Db) {
+    let (app, seen) = spawn(db).await;
+    let user = app.create_user("hooked@example.com").await;
+    app.put(&format!("/Users/{user}"), &user_body("hooked@example.com"))
+        .await
+        .assert_status(200);
+    app.patch(&format!("/Users/{user}"), &replace_active(false))
+        .await
+        .assert_status(200);
+    let group = app.create_group("Hooked", &[&user]).await;
+    let group_body = json!({"displayName": "Hooked 2", "members": []});
+    app.put(&format!("/Groups/{group}"), &group_body)
+        .await
+        .assert_status(200);
+    let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                     "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}]});
+    app.patch(&format!("/Groups/{group}"), &add)
+        .await
+        .assert_status(200);
+    app.delete(&format!("/Groups/{group}"))
+        .await
+        .assert_status(204);
+    app.delete(&format!("/Users/{user}"))
+        .await
+        .assert_status(204);
+    assert_eq!(
+        seen.take(),
+        vec![
+            (User, Create, None, Some(1)),
+            (User, Replace, Some(1), Some(2)),
+            (User, Patch, Some(2), Some(3)),
+            (Group, Create, None, Some(1)),
+            (Group, Replace, Some(1), Some(2)),
+            (Group, Patch, Some(2), Some(3)),
+            (Group, Delete, Some(3), None),
+            (User, Delete, Some(3), None),
+        ]
+    );
+}
+
+async fn each_bulk_operation_is_reported(db: Db) {
+    let (app, seen) = spawn(db).await;
+    let r = app
+        .post(
+            "/Bulk",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+                {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"userName": "bulk@example.com"}},
+                {"method": "PUT", "path": "/Users/bulkId:u", "data": {"userName": "bulk@example.com", "active": true}},
+                {"method": "PATCH", "path": "/Users/bulkId:u", "data": replace_active(false)},
+                {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"displayName": "Bulk", "members": [{"value": "bulkId:u"}]}},
+                {"method": "PUT", "path": "/Groups/bulkId:g", "data": {"displayName": "Bulk 2"}},
+                {"method": "PATCH", "path": "/Groups/bulkId:g", "data": {"Operations": [{"op": "replace", "path": "displayName", "value": "Bulk 3"}]}},
+                {"method": "DELETE", "path": "/Groups/bulkId:g"},
+                {"method": "DELETE", "path": "/Users/bulkId:u"},
+                {"method": "PATCH", "path": "/Users/bulkId:u", "data": replace_active(true)}
+            ]}),
+        )
+        .await;
+    r.assert_status(200);
+    assert_eq!(
+        seen.take(),
+        vec![
+            (User, Create, None, Some(1)),
+            (User, Replace, Some(1), Some(2)),
+            (User, Patch, Some(2), Some(3)),
+            (Group, Create, None, Some(1)),
+            (Group, Replace, Some(1), Some(2)),
+            (Group, Patch, Some(2), Some(3)),
+            (Group, Delete, Some(3), None),
+            (User, Delete, Some(3), None),
+        ],
+        "the last PATCH names a deleted user and changes nothing: {}",
+        r.text
+    );
+}
+
+async fn a_change_names_its_resource_principal_and_request(db: Db) {
+    let (app, seen) = spawn(db).await;
+    let req = app
+        .request(awc::http::Method::POST, "/Users")
+        .insert_header(("X-Request-Id", "req-42"));
+    let r = app.send(req, Some(&user_body("named@example.com"))).await;
+    r.assert_status(201);
+    let committed = seen.committed.lock().expect("lock").clone();
+    let [change] = committed.as_slice() else {
+        panic!("one change: {committed:?}");
+    };
+    assert_eq!(change.id.to_string(), r.body["id"].as_str().expect("id"));
+    assert_eq!(change.tenant, roster::service::DEFAULT_TENANT);
+    assert_eq!(change.request_id.as_deref(), Some("req-42"));
+    assert_eq!(change.principal.as_deref(), Some("configured bearer token"));
+}
+
+async fn writes_that_roll_back_are_not_reported(db: Db) {
+    let (app, seen) = spawn(db).await;
+    let user = app.create_user("taken@example.com").await;
+    seen.take();
+    // Refused by the database, by If-Match, by validation, for a missing
+    // resource: nothing committed, nothing reported.
+    app.post("/Users", &user_body("TAKEN@example.com"))
+        .await
+        .assert_status(409);
+    let stale = app
+        .request(awc::http::Method::PATCH, &format!("/Users/{user}"))
+        .insert_header(("If-Match", "W/\"7\""));
+    app.send(stale, Some(&replace_active(false)))
+        .await
+        .assert_status(412);
+    app.put(&format!("/Users/{user}"), &json!({"name": {}}))
+        .await
+        .assert_status(400);
+    let missing = "00000000-0000-4000-8000-000000000000";
+    app.delete(&format!("/Users/{missing}"))
+        .await
+        .assert_status(404);
+    let member_missing = json!({"displayName": "Ghosts", "members": [{"value": missing}]});
+    app.post("/Groups", &member_missing)
+        .await
+        .assert_status(400);
+    assert_eq!(seen.take(), vec![]);
+
+    // Refused by a hook inside the transaction: the write is undone.
+    let refused = app
+        .request(awc::http::Method::PATCH, &format!("/Users/{user}"))
+        .insert_header(("X-Request-Id", "refuse"));
+    let r = app.send(refused, Some(&replace_active(false))).await;
+    assert!(r.status >= 500, "{} {}", r.status, r.text);
+    assert_eq!(seen.take(), vec![], "a write its hook refused");
+    let after = app.get(&format!("/Users/{user}")).await;
+    assert_eq!(after.body["active"], true, "{}", after.text);
+    assert_eq!(after.header("etag"), Some("W/\"1\""));
+    let seen_inside = seen.in_transaction.lock().expect("lock").len();
+    assert_eq!(seen_inside, 2, "the create and the refused PATCH");
+}
+
+each_database!(
+    every_route_reports_each_committed_write,
+    each_bulk_operation_is_reported,
+    a_change_names_its_resource_principal_and_request,
+    writes_that_roll_back_are_not_reported,
+);
