@@ -73,10 +73,9 @@ async fn create(
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
     let projection = projection(&state, &req, kind)?;
-    let written = state
-        .services
-        .create(&state.ctx(&req), kind, body.0, Answer::Shaped(&projection))
-        .await?;
+    let answer = Answer::Shaped(&projection);
+    let ctx = state.ctx(&req);
+    let written = state.services.create(&ctx, kind, body.0, answer).await?;
     Ok(write_response(StatusCode::CREATED, written))
 }
 
@@ -88,15 +87,11 @@ async fn replace(
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
     let projection = projection(&state, &req, kind)?;
+    let answer = Answer::Shaped(&projection);
+    let ctx = state.ctx(&req);
     let written = state
         .services
-        .replace(
-            &state.ctx(&req),
-            kind,
-            &id,
-            body.0,
-            Answer::Shaped(&projection),
-        )
+        .replace(&ctx, kind, &id, body.0, answer)
         .await?;
     Ok(write_response(StatusCode::OK, written))
 }
@@ -110,9 +105,10 @@ async fn patch(
 ) -> Result<HttpResponse, ApiError> {
     let projection = projection(&state, &req, kind)?;
     let answer = patch_answer(&state, kind, &projection);
+    let ctx = state.ctx(&req);
     let written = state
         .services
-        .patch(&state.ctx(&req), kind, &id, body.0, answer)
+        .patch(&ctx, kind, &id, body.0, answer)
         .await?;
     Ok(write_response(StatusCode::OK, written))
 }

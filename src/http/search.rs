@@ -12,17 +12,18 @@ use crate::scim::resource::ResourceKind;
 
 /// Registered before the `{id}` routes, so `.search` is never taken for an id.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    for (path, handler) in [
-        ("/Users/.search", web::post().to(users)),
-        ("/Groups/.search", web::post().to(groups)),
-        ("/.search", web::post().to(all)),
-    ] {
+    for kind in [ResourceKind::User, ResourceKind::Group] {
         cfg.service(
-            web::resource(path)
-                .route(handler)
+            web::resource(format!("/{}/.search", kind.endpoint()))
+                .route(web::post().to(move |s, r, b| of_kind(kind, s, r, b)))
                 .default_service(web::to(method_not_allowed)),
         );
     }
+    cfg.service(
+        web::resource("/.search")
+            .route(web::post().to(all))
+            .default_service(web::to(method_not_allowed)),
+    );
 }
 
 fn params(state: &AppState, body: &ScimJson) -> Result<ListParams, ApiError> {
@@ -32,29 +33,14 @@ fn params(state: &AppState, body: &ScimJson) -> Result<ListParams, ApiError> {
     )?)
 }
 
-async fn users(
+async fn of_kind(
+    kind: ResourceKind,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
     let params = params(&state, &body)?;
-    let page = state
-        .services
-        .list(&state.ctx(&req), ResourceKind::User, &params)
-        .await?;
-    Ok(page_response(page))
-}
-
-async fn groups(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: ScimJson,
-) -> Result<HttpResponse, ApiError> {
-    let params = params(&state, &body)?;
-    let page = state
-        .services
-        .list(&state.ctx(&req), ResourceKind::Group, &params)
-        .await?;
+    let page = state.services.list(&state.ctx(&req), kind, &params).await?;
     Ok(page_response(page))
 }
 

@@ -29,45 +29,33 @@ pub trait ResourceTable: EntityTrait<Model: Decode> {
     fn key(model: &Self::Model) -> (Uuid, i64);
 }
 
-impl ResourceTable for user::Entity {
-    const KIND: ResourceKind = ResourceKind::User;
-    const TENANT: user::Column = user::Column::TenantId;
-    const ID: user::Column = user::Column::Id;
-    const VERSION: user::Column = user::Column::Version;
+/// Both tables name their key and version columns alike.
+macro_rules! resource_table {
+    ($entity:ident, $kind:expr) => {
+        impl ResourceTable for $entity::Entity {
+            const KIND: ResourceKind = $kind;
+            const TENANT: $entity::Column = $entity::Column::TenantId;
+            const ID: $entity::Column = $entity::Column::Id;
+            const VERSION: $entity::Column = $entity::Column::Version;
 
-    fn locked() -> &'static Template {
-        static LOCKED: Template = Template::new(|keys, backend| {
-            user::Entity::find_by_id((keys[0], keys[1]))
-                .lock_exclusive()
-                .build(backend)
-        });
-        &LOCKED
-    }
+            fn locked() -> &'static Template {
+                static LOCKED: Template = Template::new(|keys, backend| {
+                    $entity::Entity::find_by_id((keys[0], keys[1]))
+                        .lock_exclusive()
+                        .build(backend)
+                });
+                &LOCKED
+            }
 
-    fn key(model: &user::Model) -> (Uuid, i64) {
-        (model.id, model.version)
-    }
+            fn key(model: &$entity::Model) -> (Uuid, i64) {
+                (model.id, model.version)
+            }
+        }
+    };
 }
 
-impl ResourceTable for group::Entity {
-    const KIND: ResourceKind = ResourceKind::Group;
-    const TENANT: group::Column = group::Column::TenantId;
-    const ID: group::Column = group::Column::Id;
-    const VERSION: group::Column = group::Column::Version;
-
-    fn locked() -> &'static Template {
-        static LOCKED: Template = Template::new(|keys, backend| {
-            group::Entity::find_by_id((keys[0], keys[1]))
-                .lock_exclusive()
-                .build(backend)
-        });
-        &LOCKED
-    }
-
-    fn key(model: &group::Model) -> (Uuid, i64) {
-        (model.id, model.version)
-    }
-}
+resource_table!(user, ResourceKind::User);
+resource_table!(group, ResourceKind::Group);
 
 /// Reads a resource and locks its row until the transaction ends (MySQL);
 /// on SQLite the IMMEDIATE transaction already serializes writers.

@@ -48,7 +48,7 @@ impl ChangeHook for Recorder {
 impl Recorder {
     /// The committed changes since the last call, as (kind, operation,
     /// version before, version after).
-    fn take(&self) -> Vec<(ResourceKind, WriteOperation, Option<i64>, Option<i64>)> {
+    fn take(&self) -> Vec<Seen> {
         let mut seen = self.committed.lock().expect("lock");
         std::mem::take(&mut *seen)
             .into_iter()
@@ -71,6 +71,20 @@ fn replace_active(value: bool) -> Value {
 
 use ResourceKind::{Group, User};
 use WriteOperation::{Create, Delete, Patch, Replace};
+
+type Seen = (ResourceKind, WriteOperation, Option<i64>, Option<i64>);
+
+/// Both tests below put a user and a group through every operation.
+const LIFECYCLE: [Seen; 8] = [
+    (User, Create, None, Some(1)),
+    (User, Replace, Some(1), Some(2)),
+    (User, Patch, Some(2), Some(3)),
+    (Group, Create, None, Some(1)),
+    (Group, Replace, Some(1), Some(2)),
+    (Group, Patch, Some(2), Some(3)),
+    (Group, Delete, Some(3), None),
+    (User, Delete, Some(3), None),
+];
 
 async fn every_route_reports_each_committed_write(db: Db) {
     let (app, seen) = spawn(db).await;
@@ -97,19 +111,7 @@ async fn every_route_reports_each_committed_write(db: Db) {
     app.delete(&format!("/Users/{user}"))
         .await
         .assert_status(204);
-    assert_eq!(
-        seen.take(),
-        vec![
-            (User, Create, None, Some(1)),
-            (User, Replace, Some(1), Some(2)),
-            (User, Patch, Some(2), Some(3)),
-            (Group, Create, None, Some(1)),
-            (Group, Replace, Some(1), Some(2)),
-            (Group, Patch, Some(2), Some(3)),
-            (Group, Delete, Some(3), None),
-            (User, Delete, Some(3), None),
-        ]
-    );
+    assert_eq!(seen.take(), LIFECYCLE);
 }
 
 async fn each_bulk_operation_is_reported(db: Db) {
@@ -133,16 +135,7 @@ async fn each_bulk_operation_is_reported(db: Db) {
     r.assert_status(200);
     assert_eq!(
         seen.take(),
-        vec![
-            (User, Create, None, Some(1)),
-            (User, Replace, Some(1), Some(2)),
-            (User, Patch, Some(2), Some(3)),
-            (Group, Create, None, Some(1)),
-            (Group, Replace, Some(1), Some(2)),
-            (Group, Patch, Some(2), Some(3)),
-            (Group, Delete, Some(3), None),
-            (User, Delete, Some(3), None),
-        ],
+        LIFECYCLE,
         "the last PATCH names a deleted user and changes nothing: {}",
         r.text
     );
