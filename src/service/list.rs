@@ -383,8 +383,8 @@ impl From<PageError> for ServiceError {
 }
 
 /// Identifies what a cursor may continue: the endpoint, filter and order.
-/// Worked out only for cursor paging: hashing it was 4 % of the
-/// instructions of an index-paged `userName eq` lookup.
+/// Worked out only for cursor paging: hashing it is a visible share of
+/// an index-paged lookup's work.
 fn fingerprint(kind: ResourceKind, params: &ListParams) -> String {
     let filter = params.filter.as_ref().map(ToString::to_string);
     let sort_by = params.sort_by.as_ref().map(ToString::to_string);
