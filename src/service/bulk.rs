@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use serde_json::{Value, json};
 
-use super::resource::Answer;
+use super::answer::Answer;
 use super::{Ctx, ServiceError, Services};
 use crate::scim::ScimError;
 use crate::scim::bulk::{

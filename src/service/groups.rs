@@ -9,10 +9,11 @@ use sea_orm::DbErr;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::answer::Written;
 use super::list::Rendered;
 use super::members::MemberFeed;
 use super::render::ResourceView;
-use super::resource::{ResourceType, Written};
+use super::resource::ResourceType;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
 use crate::scim::group::{GroupRecord, MemberRef};

@@ -1,6 +1,7 @@
 //! Use cases. Each public method is one request's work in one transaction;
 //! a failure rolls everything back, so a rejected request changes nothing.
 
+mod answer;
 pub mod bulk;
 pub mod change;
 mod error;
@@ -19,12 +20,12 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+pub use answer::{Answer, Written};
 pub use change::{Change, ChangeHook, ChangeHooks, WriteOperation};
 pub use error::ServiceError;
 pub use list::ResourcePage;
 pub use members::{GroupMembers, MemberFeed};
 pub use render::{Encoded, PageItem, ResourceView};
-pub use resource::{Answer, Written};
 
 use crate::scim::cursor::CursorKey;
 use crate::scim::dialect::Dialect;

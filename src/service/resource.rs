@@ -13,74 +13,19 @@ use sea_orm::{ActiveModelTrait, DbErr, EntityTrait};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::answer::{Answer, Written};
 use super::change::{Change, WriteOperation};
 use super::groups::Groups;
-use super::members::MemberFeed;
-use super::render::ResourceView;
 use super::retry::with_retry;
 use super::users::Users;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::patch::{self, MemberPlan, Target};
 use crate::scim::projection::Projection;
-use crate::scim::resource::{ResourceKind, location};
+use crate::scim::resource::ResourceKind;
 use crate::scim::validate::check_immutable;
 use crate::store::resources::{self, ResourceTable};
 use crate::store::write::WriteTxn;
 use crate::time::now_ms;
-
-/// How much of the resource a write answers with.
-#[derive(Debug, Clone, Copy)]
-pub enum Answer<'p> {
-    /// No body (bulk operations, a 204): the write alone.
-    Nothing,
-    /// As the request's `attributes` / `excludedAttributes` shape it.
-    Shaped(&'p Projection<'p>),
-}
-
-/// What a write answers with.
-pub enum Written {
-    /// The resource as written, without a body.
-    Done {
-        id: String,
-        version: i64,
-        location: String,
-    },
-    /// The resource as the answer shows it; a large group's members
-    /// follow as a feed.
-    Shown(ResourceView, Option<Box<MemberFeed>>),
-}
-
-impl Written {
-    pub fn id(&self) -> &str {
-        match self {
-            Self::Done { id, .. } => id,
-            Self::Shown(view, _) => &view.id,
-        }
-    }
-
-    pub fn version(&self) -> i64 {
-        match self {
-            Self::Done { version, .. } => *version,
-            Self::Shown(view, _) => view.version,
-        }
-    }
-
-    pub fn location(&self) -> &str {
-        match self {
-            Self::Done { location, .. } => location,
-            Self::Shown(view, _) => &view.location,
-        }
-    }
-
-    fn done(ctx: &Ctx, kind: ResourceKind, id: Uuid, version: i64) -> Self {
-        let id = id.to_string();
-        Self::Done {
-            location: location(&ctx.base_url, kind, &id),
-            id,
-            version,
-        }
-    }
-}
 
 type Model<K> = <<K as ResourceType>::Table as EntityTrait>::Model;
 type Row<K> = <<K as ResourceType>::Table as EntityTrait>::ActiveModel;
@@ -426,7 +371,12 @@ impl Services {
             (Answer::Shaped(projection), Some(kept)) => {
                 K::answer(self, ctx, &change.id.to_string(), kept, projection).await
             }
-            _ => Ok(Written::done(ctx, kind::<K>(), change.id, version)),
+            _ => Ok(Written::done(
+                &ctx.base_url,
+                kind::<K>(),
+                change.id,
+                version,
+            )),
         }
     }
 }

@@ -7,8 +7,9 @@ use sea_orm::{DbErr, TryIntoModel};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::answer::Written;
 use super::render::{Encoded, user_encoded, user_view};
-use super::resource::{ResourceType, Written};
+use super::resource::ResourceType;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
 use crate::scim::patch::MemberPlan;
