@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpServer};
 use entity::{group_member, user};
 use roster::config::{Config, DatabaseUrl, Secret};
-use roster::scim::dialect::Dialect;
+use roster::scim::idp_dialect::Dialect;
 use roster::scim::schema::SchemaRegistry;
 use roster::scim::user::UserRecord;
 use roster::service::DEFAULT_TENANT;

@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::ScimError;
-use super::dialect::{Dialect, applied};
 use super::filter::{
     AttrPath, CompValue, CompareOp, Filter, PatchPath, parse_attr_path, parse_patch_path,
 };
 use super::group::{MemberRef, member_refs};
+use super::idp_dialect::{Dialect, applied};
 use super::schema::{AttrType, AttributeDef, Mutability, PATCH_OP_URN, SchemaRegistry};
 use super::value_filter::{get_ci, matches};
 

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::ScimError;
-use super::dialect::Dialect;
+use super::idp_dialect::Dialect;
 use super::normalize::fold_case;
 use super::schema::SchemaRegistry;
 use super::search_doc::search_document;

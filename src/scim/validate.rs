@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::ScimError;
-use super::dialect::{Dialect, applied};
+use super::idp_dialect::{Dialect, applied};
 use super::schema::{AttrType, AttributeDef, Mutability, ResourceTypeDef, SchemaRegistry};
 
 /// Checks `input` against the schemas of `resource_type` and returns the
