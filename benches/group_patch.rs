@@ -186,7 +186,7 @@ async fn seed(conn: &DatabaseConnection, base: &str) -> (Vec<String>, Vec<String
 }
 
 async fn insert_users(conn: &DatabaseConnection, n: usize) -> Vec<Uuid> {
-    let registry = SchemaRegistry::rfc();
+    let registry = SchemaRegistry::rfc().expect("the RFC schemas");
     let mut ids = Vec::with_capacity(n);
     let now = roster::time::now_ms();
     for start in (0..n).step_by(1000) {

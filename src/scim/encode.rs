@@ -317,7 +317,7 @@ mod tests {
 
     #[test]
     fn a_user_comes_out_byte_for_byte_as_rendered_and_projected() {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         for doc in users() {
             let text = serde_json::to_string(&doc).expect("serializes");
             for &lists in USER_LISTS {
@@ -338,7 +338,7 @@ mod tests {
 
     #[test]
     fn a_group_hides_member_display_as_rendered_and_projected() {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let doc = json!({"displayName": "Admins", "externalId": "e1"});
         let text = serde_json::to_string(&doc).expect("serializes");
         let lists: &[(&[&str], &[&str])] = &[
@@ -370,7 +370,7 @@ mod tests {
             let want = serde_json::to_vec(&meta(kind, &stored(), base)).expect("serializes");
             assert_eq!(meta_text(kind, &stored(), base), want);
         }
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let whole = |lists| meta_kept_whole(&projection(&reg, ResourceKind::User, lists));
         assert!(whole((&[], &[])));
         assert!(whole((&[], &["emails"])));
@@ -382,7 +382,7 @@ mod tests {
 
     #[test]
     fn spacing_in_the_stored_text_keeps_the_same_answer() {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let p = projection(&reg, ResourceKind::User, (&[], &[]));
         let text = r#" { "userName" : "s" , "emails" : [ { } , { "value" : "a@b" } ] ,
             "name" : { } , "nickName" : null , "phoneNumbers" : [ ] } "#;
@@ -398,7 +398,7 @@ mod tests {
 
     #[test]
     fn documents_with_fields_the_server_sets_or_odd_names_go_the_value_way() {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let p = projection(&reg, ResourceKind::User, (&[], &[]));
         for text in [
             r#"{"userName": "a", "id": "forged"}"#,
@@ -419,7 +419,7 @@ mod tests {
 
     #[test]
     fn common_fields_are_copied_as_text() {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let p = projection(&reg, ResourceKind::User, (&[], &[]));
         let text = serde_json::to_string(&users()[0]).expect("serializes");
         let fields = Fields::parse(&text).expect("an object");

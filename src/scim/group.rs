@@ -102,7 +102,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> Result<GroupRecord, ScimError> {
-        GroupRecord::from_json(&SchemaRegistry::rfc(), &Dialect::lenient(), v)
+        GroupRecord::from_json(&SchemaRegistry::rfc().unwrap(), &Dialect::lenient(), v)
     }
 
     #[test]

@@ -390,7 +390,7 @@ mod tests {
 
     #[test]
     fn projection_decides_what_is_loaded() {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let includes = |q: &[(&str, &str)]| {
             params(q)
                 .unwrap()

@@ -542,7 +542,7 @@ mod tests {
     }
 
     fn project(attributes: &[&str], excluded: &[&str]) -> Value {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let p = Projection::new(&reg, "User", &owned(attributes), &owned(excluded)).unwrap();
         let mut body = user();
@@ -616,7 +616,7 @@ mod tests {
         assert_eq!(p["name"], json!({"givenName": "Barbara"}));
         let mut body = user();
         body.insert("password".into(), json!("secret"));
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         Projection::new(&reg, "User", &["password".to_owned()], &[])
             .unwrap()
             .apply(&mut body);
@@ -625,7 +625,7 @@ mod tests {
 
     #[test]
     fn values_trimmed_one_at_a_time_match_the_whole_array() {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let members = json!([
             {"value": "u1", "$ref": "https://x/Users/u1", "display": "Ann", "type": "User"},
             {"value": "g1", "$ref": "https://x/Groups/g1", "display": "Ops", "type": "Group"},
@@ -666,7 +666,7 @@ mod tests {
 
     #[test]
     fn loading_decisions() {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let p = |a: &[&str], e: &[&str]| {
             let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
             Projection::new(&reg, "Group", &owned(a), &owned(e))

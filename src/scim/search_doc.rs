@@ -126,7 +126,7 @@ mod tests {
         let Value::Object(doc) = doc else {
             panic!("an object")
         };
-        search_document(&SchemaRegistry::rfc(), "User", &doc)
+        search_document(&SchemaRegistry::rfc().unwrap(), "User", &doc)
     }
 
     #[test]
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn datetimes_become_utc_text() {
-        let mut reg = SchemaRegistry::rfc();
+        let mut reg = SchemaRegistry::rfc().unwrap();
         reg.add_extension(
             "User",
             json!({"id": "urn:example:hr:1.0:User", "attributes": [

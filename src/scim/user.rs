@@ -157,7 +157,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> Result<UserRecord, ScimError> {
-        UserRecord::from_json(&SchemaRegistry::rfc(), &Dialect::lenient(), v)
+        UserRecord::from_json(&SchemaRegistry::rfc().unwrap(), &Dialect::lenient(), v)
     }
 
     #[test]

@@ -460,7 +460,12 @@ mod tests {
     use serde_json::json;
 
     fn user(v: Value) -> Result<Map<String, Value>, ScimError> {
-        normalize_resource(&SchemaRegistry::rfc(), &Dialect::lenient(), "User", v)
+        normalize_resource(
+            &SchemaRegistry::rfc().unwrap(),
+            &Dialect::lenient(),
+            "User",
+            v,
+        )
     }
 
     #[test]
@@ -513,7 +518,7 @@ mod tests {
     }
 
     fn with_hr() -> SchemaRegistry {
-        let mut reg = SchemaRegistry::rfc();
+        let mut reg = SchemaRegistry::rfc().unwrap();
         reg.add_extension(
             "User",
             json!({"id": "urn:example:hr:1.0:User", "attributes": [
@@ -599,7 +604,7 @@ mod tests {
             enforce_canonical_values: false,
             ..Dialect::lenient()
         };
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         assert!(normalize_resource(&reg, &free, "User", doc("personal")).is_ok());
     }
 

@@ -229,7 +229,7 @@ mod tests {
     }
 
     fn answer(doc: &str, excluded: &[&str]) -> Result<Value, DbErr> {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let excluded: Vec<String> = excluded.iter().map(|s| (*s).to_owned()).collect();
         let p = Projection::new(&reg, "User", &[], &excluded).expect("valid");
         let group = MembershipRow {
@@ -287,7 +287,7 @@ mod tests {
     /// `apply`), byte for byte, under projections that keep, trim or drop them.
     #[test]
     fn a_user_with_groups_answers_as_through_values() {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let doc = r#"{"userName":"a","emails":[{"value":"a@x","type":"work"}]}"#;
         let rows = memberships(NAMES);
         let lists: &[(&[&str], &[&str])] = &[

@@ -8,7 +8,7 @@ fn run(
     ops: Value,
     dialect: &Dialect,
 ) -> Result<(Map<String, Value>, MemberPlan), ScimError> {
-    let registry = SchemaRegistry::rfc();
+    let registry = SchemaRegistry::rfc().unwrap();
     let ops = parse_request(json!({"Operations": ops}), dialect)?;
     let mut doc = doc.as_object().cloned().unwrap_or_default();
     let mut plan = MemberPlan::default();

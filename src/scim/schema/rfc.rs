@@ -6,18 +6,15 @@ use std::error::Error;
 
 use scim_v2::models::scim_schema::get_schemas;
 
+use super::SchemaError;
 use super::attribute::{
     AttrType, AttributeDef, Mutability, ResourceTypeDef, Returned, SchemaDef, SchemaExtension,
     Uniqueness,
 };
 use super::urn::{ENTERPRISE_USER_URN, GROUP_URN, USER_URN};
 
-pub(super) fn rfc_schemas() -> Vec<SchemaDef> {
-    // The only `expect` outside tests: these definitions are compiled into
-    // scim_v2, so they convert on every run or on none, and the tests run
-    // this exact path. A failure is a build defect, not a condition a caller
-    // could handle at run time.
-    published_rfc_schemas().expect("scim_v2's embedded RFC 7643 §8.7.1 schemas convert")
+pub(super) fn rfc_schemas() -> Result<Vec<SchemaDef>, SchemaError> {
+    published_rfc_schemas().map_err(|e| SchemaError::Builtin(e.to_string()))
 }
 
 /// Going through JSON gives the RFC definitions exactly the §2.2 defaults an

@@ -13,7 +13,7 @@ mod rfc;
 const BASE: &str = "https://scim.example.com/v2";
 
 fn registry() -> SchemaRegistry {
-    SchemaRegistry::rfc()
+    SchemaRegistry::rfc().unwrap()
 }
 
 fn user(reg: &SchemaRegistry, name: &str, sub: Option<&str>) -> Option<AttributeDef> {
