@@ -13,7 +13,7 @@ use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
 use crate::scim::group::{GroupRecord, MemberRef};
-use crate::scim::patch::{self, MemberPlan, Target};
+use crate::scim::patch::{self, MemberPlan, PatchContext};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::validate::check_immutable;
@@ -209,14 +209,14 @@ impl Services {
             let current = self.lock_group(&txn, ctx, gid, id).await?;
             let mut doc = current.doc.as_object().cloned().unwrap_or_default();
             let mut plan = MemberPlan::default();
-            let mut target = Target {
+            let mut patch_ctx = PatchContext {
                 registry: &self.registry,
                 dialect: &self.settings.dialect,
                 resource_type: "Group",
                 id,
                 members: Some(&mut plan),
             };
-            patch::apply(&mut doc, &ops, &mut target)?;
+            patch::apply(&mut doc, &ops, &mut patch_ctx)?;
             let record =
                 GroupRecord::from_json(&self.registry, &self.settings.dialect, Value::Object(doc))?;
             self.write_group(txn, ctx, &current, &record, &plan).await

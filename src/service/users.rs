@@ -8,7 +8,7 @@ use super::render::{Encoded, ResourceView, user_encoded, user_view};
 use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::ScimError;
-use crate::scim::patch::{self, Target};
+use crate::scim::patch::{self, PatchContext};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
@@ -136,14 +136,14 @@ impl Services {
             let txn = self.begin_write().await?;
             let current = self.lock_user(&txn, ctx, uid, id).await?;
             let mut doc = current.doc.as_object().cloned().unwrap_or_default();
-            let mut target = Target {
+            let mut patch_ctx = PatchContext {
                 registry: &self.registry,
                 dialect: &self.settings.dialect,
                 resource_type: "User",
                 id,
                 members: None,
             };
-            patch::apply(&mut doc, &ops, &mut target)?;
+            patch::apply(&mut doc, &ops, &mut patch_ctx)?;
             let record =
                 UserRecord::from_json(&self.registry, &self.settings.dialect, Value::Object(doc))?;
             let mut model = columns(&record, now_ms(), current.version + 1);

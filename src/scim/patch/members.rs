@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::{OpKind, Resolved, Target};
+use super::{OpKind, PatchContext, Resolved};
 use crate::scim::ScimError;
 use crate::scim::filter::{CompValue, CompareOp, Filter};
 use crate::scim::group::{MemberRef, member_refs};
@@ -54,9 +54,9 @@ pub(super) fn apply_members(
     kind: OpKind,
     r: &Resolved,
     value: Option<Value>,
-    target: &mut Target<'_>,
+    ctx: &mut PatchContext<'_>,
 ) -> Result<(), ScimError> {
-    let Some(plan) = target.members.as_deref_mut() else {
+    let Some(plan) = ctx.members.as_deref_mut() else {
         return Ok(());
     };
     if r.sub.is_some() {
@@ -77,7 +77,7 @@ pub(super) fn apply_members(
         }
         // Entra's remove names the members in `value`; removing only those
         // (not the whole attribute) is what it means and what keeps groups.
-        (OpKind::Remove, true) if target.dialect.remove_members_by_value => {
+        (OpKind::Remove, true) if ctx.dialect.remove_members_by_value => {
             applied("remove_members_by_value", refs.len());
             plan.remove_members(refs.into_iter().map(|m| m.value));
         }
@@ -90,9 +90,9 @@ pub(super) fn remove_filtered_members(
     kind: OpKind,
     filter: &Filter,
     sub: Option<&str>,
-    target: &mut Target<'_>,
+    ctx: &mut PatchContext<'_>,
 ) -> Result<(), ScimError> {
-    let Some(plan) = target.members.as_deref_mut() else {
+    let Some(plan) = ctx.members.as_deref_mut() else {
         return Ok(());
     };
     if kind != OpKind::Remove || sub.is_some() {

@@ -27,7 +27,7 @@ use values::{add_value, remove_sub, replace_value, set_sub};
 
 /// What a PATCH applies to: the resource type, its id (a client may echo the
 /// read-only `id`), and for groups the plan that member operations feed.
-pub struct Target<'a> {
+pub struct PatchContext<'a> {
     pub registry: &'a SchemaRegistry,
     pub dialect: &'a Dialect,
     pub resource_type: &'a str,
@@ -40,10 +40,10 @@ pub struct Target<'a> {
 pub fn apply(
     doc: &mut Map<String, Value>,
     ops: &[Operation],
-    target: &mut Target<'_>,
+    ctx: &mut PatchContext<'_>,
 ) -> Result<(), ScimError> {
     for (i, op) in ops.iter().enumerate() {
-        apply_one(doc, op, target).map_err(|e| e.context(format!("Operations[{i}]")))?;
+        apply_one(doc, op, ctx).map_err(|e| e.context(format!("Operations[{i}]")))?;
     }
     Ok(())
 }
@@ -51,16 +51,16 @@ pub fn apply(
 fn apply_one(
     doc: &mut Map<String, Value>,
     op: &Operation,
-    target: &mut Target<'_>,
+    ctx: &mut PatchContext<'_>,
 ) -> Result<(), ScimError> {
     match (&op.path, &op.value) {
-        (None, Some(Value::Object(fields))) => apply_pathless(doc, op.op, fields, target),
+        (None, Some(Value::Object(fields))) => apply_pathless(doc, op.op, fields, ctx),
         (None, _) => Err(ScimError::invalid_value("'value' must be an object")),
         // The parser reads a bare schema URN as `uri:name`; it names the
         // whole extension object.
-        (Some(PatchPath::Attr(path)), value) => match extension_urn(target, &path.to_string()) {
-            Some(urn) => apply_extension(doc, op.op, &urn, value.as_ref(), target),
-            None => apply_path(doc, op.op, path, value.clone(), target),
+        (Some(PatchPath::Attr(path)), value) => match extension_urn(ctx, &path.to_string()) {
+            Some(urn) => apply_extension(doc, op.op, &urn, value.as_ref(), ctx),
+            None => apply_path(doc, op.op, path, value.clone(), ctx),
         },
         (
             Some(PatchPath::ValuePath {
@@ -76,7 +76,7 @@ fn apply_one(
             filter,
             sub_attr.as_deref(),
             value.clone(),
-            target,
+            ctx,
         ),
     }
 }
@@ -87,7 +87,7 @@ fn apply_pathless(
     doc: &mut Map<String, Value>,
     kind: OpKind,
     fields: &Map<String, Value>,
-    target: &mut Target<'_>,
+    ctx: &mut PatchContext<'_>,
 ) -> Result<(), ScimError> {
     for (key, value) in fields {
         if key.eq_ignore_ascii_case("schemas") || key.eq_ignore_ascii_case("meta") {
@@ -95,18 +95,18 @@ fn apply_pathless(
         }
         if key.eq_ignore_ascii_case("id") {
             // Okta's group rename echoes the id; only a different id is a change.
-            if target.dialect.echoed_id_in_value && value.as_str() == Some(target.id) {
-                applied("echoed_id_in_value", target.id);
+            if ctx.dialect.echoed_id_in_value && value.as_str() == Some(ctx.id) {
+                applied("echoed_id_in_value", ctx.id);
                 continue;
             }
             return Err(ScimError::mutability("'id' is read-only"));
         }
-        if let Some(urn) = extension_urn(target, key) {
-            apply_extension_fields(doc, kind, &urn, value, target)?;
+        if let Some(urn) = extension_urn(ctx, key) {
+            apply_extension_fields(doc, kind, &urn, value, ctx)?;
             continue;
         }
-        let path = pathless_key(key, target.dialect)?;
-        apply_path(doc, kind, &path, Some(value.clone()), target)?;
+        let path = pathless_key(key, ctx.dialect)?;
+        apply_path(doc, kind, &path, Some(value.clone()), ctx)?;
     }
     Ok(())
 }
@@ -133,7 +133,7 @@ fn apply_extension(
     kind: OpKind,
     urn: &str,
     value: Option<&Value>,
-    target: &mut Target<'_>,
+    ctx: &mut PatchContext<'_>,
 ) -> Result<(), ScimError> {
     let stored = doc.keys().find(|k| k.eq_ignore_ascii_case(urn)).cloned();
     if matches!(kind, OpKind::Remove | OpKind::Replace)
@@ -143,7 +143,7 @@ fn apply_extension(
     }
     match (kind, value) {
         (OpKind::Remove, _) | (_, None) => Ok(()),
-        (_, Some(v)) => apply_extension_fields(doc, OpKind::Add, urn, v, target),
+        (_, Some(v)) => apply_extension_fields(doc, OpKind::Add, urn, v, ctx),
     }
 }
 
@@ -153,7 +153,7 @@ fn apply_extension_fields(
     kind: OpKind,
     urn: &str,
     value: &Value,
-    target: &mut Target<'_>,
+    ctx: &mut PatchContext<'_>,
 ) -> Result<(), ScimError> {
     let Value::Object(ext) = value else {
         return Err(ScimError::invalid_value(format!(
@@ -170,15 +170,14 @@ fn apply_extension_fields(
             name: name.clone(),
             sub_attr: None,
         };
-        apply_path(doc, kind, &path, Some(v.clone()), target)?;
+        apply_path(doc, kind, &path, Some(v.clone()), ctx)?;
     }
     Ok(())
 }
 
-fn extension_urn(target: &Target<'_>, key: &str) -> Option<String> {
-    target
-        .registry
-        .schema_urns_for(target.resource_type)
+fn extension_urn(ctx: &PatchContext<'_>, key: &str) -> Option<String> {
+    ctx.registry
+        .schema_urns_for(ctx.resource_type)
         .into_iter()
         .find(|u| u.eq_ignore_ascii_case(key))
         .map(str::to_owned)
@@ -191,11 +190,11 @@ struct Resolved {
     sub: Option<AttributeDef>,
 }
 
-fn resolve(target: &Target<'_>, path: &AttrPath) -> Result<Resolved, ScimError> {
-    let r = target
+fn resolve(ctx: &PatchContext<'_>, path: &AttrPath) -> Result<Resolved, ScimError> {
+    let r = ctx
         .registry
         .resolve(
-            target.resource_type,
+            ctx.resource_type,
             path.uri.as_deref(),
             &path.name,
             path.sub_attr.as_deref(),
@@ -228,8 +227,8 @@ fn display_path(p: &AttrPath) -> String {
     s
 }
 
-fn is_members(target: &Target<'_>, r: &Resolved) -> bool {
-    target.members.is_some() && r.container.is_none() && r.attr.name == "members"
+fn is_members(ctx: &PatchContext<'_>, r: &Resolved) -> bool {
+    ctx.members.is_some() && r.container.is_none() && r.attr.name == "members"
 }
 
 /// The object an attribute lives in: the document itself for the core
@@ -253,11 +252,11 @@ fn apply_path(
     kind: OpKind,
     path: &AttrPath,
     value: Option<Value>,
-    target: &mut Target<'_>,
+    ctx: &mut PatchContext<'_>,
 ) -> Result<(), ScimError> {
-    let r = resolve(target, path)?;
-    if is_members(target, &r) {
-        return apply_members(kind, &r, value, target);
+    let r = resolve(ctx, path)?;
+    if is_members(ctx, &r) {
+        return apply_members(kind, &r, value, ctx);
     }
     let obj = container(doc, &r)?;
     let name = r.attr.name.clone();

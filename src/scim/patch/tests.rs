@@ -13,14 +13,14 @@ fn run(
     let mut doc = doc.as_object().cloned().unwrap_or_default();
     let mut plan = MemberPlan::default();
     let is_group = doc.contains_key("displayName") && !doc.contains_key("userName");
-    let mut target = Target {
+    let mut ctx = PatchContext {
         registry: &registry,
         dialect,
         resource_type: if is_group { "Group" } else { "User" },
         id: "the-id",
         members: is_group.then_some(&mut plan),
     };
-    apply(&mut doc, &ops, &mut target)?;
+    apply(&mut doc, &ops, &mut ctx)?;
     Ok((doc, plan))
 }
 

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::members::remove_filtered_members;
-use super::{OpKind, Target, container, is_members, prune_empty, resolve};
+use super::{OpKind, PatchContext, container, is_members, prune_empty, resolve};
 use crate::scim::ScimError;
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::idp_dialect::{Dialect, applied};
@@ -18,21 +18,21 @@ pub(super) fn apply_value_path(
     filter: &Filter,
     sub: Option<&str>,
     value: Option<Value>,
-    target: &mut Target<'_>,
+    ctx: &mut PatchContext<'_>,
 ) -> Result<(), ScimError> {
     let path = AttrPath {
         sub_attr: None,
         ..attr_path.clone()
     };
-    let r = resolve(target, &path)?;
+    let r = resolve(ctx, &path)?;
     if !r.attr.multi_valued || r.attr.attr_type != AttrType::Complex {
         return Err(ScimError::invalid_path(format!(
             "'{}' is not a multi-valued complex attribute, so it takes no filter",
             r.attr.name
         )));
     }
-    if is_members(target, &r) {
-        return remove_filtered_members(kind, filter, sub, target);
+    if is_members(ctx, &r) {
+        return remove_filtered_members(kind, filter, sub, ctx);
     }
     let subs = r.attr.sub_attributes.clone();
     if let Some(s) = sub
@@ -51,7 +51,7 @@ pub(super) fn apply_value_path(
     let hits: Vec<usize> = (0..items.len())
         .filter(|&i| matches(&items[i], filter, &subs))
         .collect();
-    let result = edit_matches(&mut items, &hits, kind, filter, sub, value, target.dialect);
+    let result = edit_matches(&mut items, &hits, kind, filter, sub, value, ctx.dialect);
     if !items.is_empty() {
         obj.insert(r.attr.name.clone(), Value::Array(items));
     }
