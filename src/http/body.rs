@@ -197,7 +197,7 @@ pub fn projection<'s>(
     let (attributes, excluded) = attribute_lists(&query_pairs(req)?);
     Ok(Projection::new(
         &state.services.registry,
-        kind.name(),
+        kind,
         &attributes,
         &excluded,
     )?)

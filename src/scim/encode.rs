@@ -311,7 +311,7 @@ mod tests {
         (attributes, excluded): (&[&str], &[&str]),
     ) -> Projection<'r> {
         let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        Projection::new(reg, kind.name(), &owned(attributes), &owned(excluded))
+        Projection::new(reg, kind, &owned(attributes), &owned(excluded))
             .expect("a valid projection")
     }
 

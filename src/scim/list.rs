@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use super::ScimError;
 use super::filter::{AttrPath, Filter, parse_attr_path, parse_filter};
 use super::projection::Projection;
+use super::resource::ResourceKind;
 use super::schema::{LIST_RESPONSE_URN, SEARCH_REQUEST_URN, SchemaRegistry};
 
 #[derive(Debug, Clone, Copy)]
@@ -150,14 +151,9 @@ impl ListParams {
     pub fn projection<'r>(
         &self,
         registry: &'r SchemaRegistry,
-        resource_type: &str,
+        kind: ResourceKind,
     ) -> Result<Projection<'r>, ScimError> {
-        Projection::new(
-            registry,
-            resource_type,
-            &self.attributes,
-            &self.excluded_attributes,
-        )
+        Projection::new(registry, kind, &self.attributes, &self.excluded_attributes)
     }
 }
 
@@ -394,7 +390,7 @@ mod tests {
         let includes = |q: &[(&str, &str)]| {
             params(q)
                 .unwrap()
-                .projection(&reg, "Group")
+                .projection(&reg, ResourceKind::Group)
                 .unwrap()
                 .includes("members")
         };

@@ -212,7 +212,7 @@ impl Services {
             let mut patch_ctx = PatchContext {
                 registry: &self.registry,
                 dialect: &self.settings.dialect,
-                resource_type: "Group",
+                kind: KIND,
                 id,
                 members: Some(&mut plan),
             };
@@ -293,7 +293,7 @@ impl Services {
         plan: &MemberPlan,
     ) -> Result<(), ServiceError> {
         let before = current.doc.as_object().cloned().unwrap_or_default();
-        check_immutable(&self.registry, KIND.name(), &before, &record.doc)?;
+        check_immutable(&self.registry, KIND, &before, &record.doc)?;
         let model = columns(record, now_ms(), current.version + 1);
         if !group_store::update(&txn, model, ctx.tenant, current.id, current.version).await? {
             return Err(ServiceError::Internal(

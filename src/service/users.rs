@@ -139,7 +139,7 @@ impl Services {
             let mut patch_ctx = PatchContext {
                 registry: &self.registry,
                 dialect: &self.settings.dialect,
-                resource_type: "User",
+                kind: KIND,
                 id,
                 members: None,
             };
@@ -194,7 +194,7 @@ impl Services {
         record: &UserRecord,
     ) -> Result<ResourceView, ServiceError> {
         let before = current.doc.as_object().cloned().unwrap_or_default();
-        check_immutable(&self.registry, KIND.name(), &before, &record.doc)?;
+        check_immutable(&self.registry, KIND, &before, &record.doc)?;
         let row = written_row(merged(current, model.clone()))?;
         let written = user_store::update(&txn, model, ctx.tenant, current.id, current.version)
             .await

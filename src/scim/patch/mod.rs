@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::ScimError;
 use super::filter::{AttrPath, PatchPath, parse_attr_path};
 use super::idp_dialect::{Dialect, applied};
+use super::resource::ResourceKind;
 use super::schema::{AttributeDef, Mutability, SchemaRegistry};
 
 mod members;
@@ -30,7 +31,7 @@ use values::{add_value, remove_sub, replace_value, set_sub};
 pub struct PatchContext<'a> {
     pub registry: &'a SchemaRegistry,
     pub dialect: &'a Dialect,
-    pub resource_type: &'a str,
+    pub kind: ResourceKind,
     pub id: &'a str,
     pub members: Option<&'a mut MemberPlan>,
 }
@@ -177,7 +178,7 @@ fn apply_extension_fields(
 
 fn extension_urn(ctx: &PatchContext<'_>, key: &str) -> Option<String> {
     ctx.registry
-        .schema_urns_for(ctx.resource_type)
+        .schema_urns_for(ctx.kind.name())
         .into_iter()
         .find(|u| u.eq_ignore_ascii_case(key))
         .map(str::to_owned)
@@ -194,7 +195,7 @@ fn resolve(ctx: &PatchContext<'_>, path: &AttrPath) -> Result<Resolved, ScimErro
     let r = ctx
         .registry
         .resolve(
-            ctx.resource_type,
+            ctx.kind.name(),
             path.uri.as_deref(),
             &path.name,
             path.sub_attr.as_deref(),

@@ -16,7 +16,11 @@ fn run(
     let mut ctx = PatchContext {
         registry: &registry,
         dialect,
-        resource_type: if is_group { "Group" } else { "User" },
+        kind: if is_group {
+            ResourceKind::Group
+        } else {
+            ResourceKind::User
+        },
         id: "the-id",
         members: is_group.then_some(&mut plan),
     };

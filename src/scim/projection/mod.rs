@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use super::ScimError;
 use super::filter::{AttrPath, Filter, PatchPath, parse_patch_path};
+use super::resource::ResourceKind;
 use super::schema::{AttrType, AttributeDef, Returned, SchemaRegistry};
 use super::validate::find;
 
@@ -30,7 +31,7 @@ use trim::{hides_some, no_empty_items, raw_is_empty, strip_never, trim};
 #[derive(Debug, Clone)]
 pub struct Projection<'r> {
     registry: &'r SchemaRegistry,
-    resource_type: String,
+    kind: ResourceKind,
     core_urn: String,
     /// `attributes` given: only these (and `always`).
     only: bool,
@@ -68,24 +69,24 @@ impl Selector {
 
 impl<'r> Projection<'r> {
     /// Resolves the two lists (already split on commas) against the
-    /// schemas of `resource_type`. Names the server does not know select
+    /// schemas of `kind`. Names the server does not know select
     /// nothing: a client asking for an attribute of an extension this
     /// server lacks gets the resource without it, as it would anyway.
     pub fn new(
         registry: &'r SchemaRegistry,
-        resource_type: &str,
+        kind: ResourceKind,
         attributes: &[String],
         excluded: &[String],
     ) -> Result<Self, ScimError> {
         let only = !attributes.is_empty();
         let names = if only { attributes } else { excluded };
         let core_urn = registry
-            .resource_type(resource_type)
+            .resource_type(kind.name())
             .map(|rt| rt.schema.clone())
             .unwrap_or_default();
         let mut projection = Self {
             registry,
-            resource_type: resource_type.to_owned(),
+            kind,
             core_urn,
             only,
             selectors: Vec::new(),
@@ -99,7 +100,7 @@ impl<'r> Projection<'r> {
     }
 
     fn selector(&self, name: &str) -> Result<Option<Selector>, ScimError> {
-        let urns = self.registry.schema_urns_for(&self.resource_type);
+        let urns = self.registry.schema_urns_for(self.kind.name());
         // A bare schema URN: the facade would split it at its last colon.
         if let Some(urn) = urns.iter().find(|u| u.eq_ignore_ascii_case(name.trim())) {
             let schema = (!urn.eq_ignore_ascii_case(&self.core_urn)).then(|| (*urn).to_owned());
@@ -134,7 +135,7 @@ impl<'r> Projection<'r> {
         } = path;
         let Some(r) =
             self.registry
-                .resolve(&self.resource_type, uri.as_deref(), &attr, sub.as_deref())
+                .resolve(self.kind.name(), uri.as_deref(), &attr, sub.as_deref())
         else {
             return Ok(None);
         };
@@ -149,7 +150,7 @@ impl<'r> Projection<'r> {
     /// Whether the response may contain `attr` (a core attribute) at all,
     /// so that expensive ones (a group's members) are not even loaded.
     pub fn includes(&self, attr: &str) -> bool {
-        let Some(r) = self.registry.resolve(&self.resource_type, None, attr, None) else {
+        let Some(r) = self.registry.resolve(self.kind.name(), None, attr, None) else {
             return false;
         };
         let def = r.attr;
@@ -194,7 +195,7 @@ impl<'r> Projection<'r> {
         if key.contains(':') {
             return FieldRule::Parse;
         }
-        let Some(r) = self.registry.resolve(&self.resource_type, None, key, None) else {
+        let Some(r) = self.registry.resolve(self.kind.name(), None, key, None) else {
             return if self.only {
                 FieldRule::Drop
             } else {
@@ -225,7 +226,7 @@ impl<'r> Projection<'r> {
     }
 
     fn core_attribute(&self, key: &str, value: &mut Value) -> bool {
-        match self.registry.resolve(&self.resource_type, None, key, None) {
+        match self.registry.resolve(self.kind.name(), None, key, None) {
             Some(r) => self.attribute(None, r.attr, value),
             // Not in any schema (nothing the server renders): keep it
             // unless the client asked for specific attributes.
@@ -236,7 +237,7 @@ impl<'r> Projection<'r> {
     fn extension(&self, urn: &str, value: &mut Value) -> bool {
         let known = self
             .registry
-            .schema_urns_for(&self.resource_type)
+            .schema_urns_for(self.kind.name())
             .into_iter()
             .find(|u| u.eq_ignore_ascii_case(urn))
             .and_then(|u| self.registry.schema(u));
@@ -286,7 +287,7 @@ impl<'r> Projection<'r> {
         }
         let def = self
             .registry
-            .resolve(&self.resource_type, None, attr, None)?
+            .resolve(self.kind.name(), None, attr, None)?
             .attr;
         Some(ElementProjection {
             def: def.clone(),

@@ -23,7 +23,13 @@ fn user() -> Map<String, Value> {
 fn project(attributes: &[&str], excluded: &[&str]) -> Value {
     let reg = SchemaRegistry::rfc().unwrap();
     let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    let p = Projection::new(&reg, "User", &owned(attributes), &owned(excluded)).unwrap();
+    let p = Projection::new(
+        &reg,
+        ResourceKind::User,
+        &owned(attributes),
+        &owned(excluded),
+    )
+    .unwrap();
     let mut body = user();
     p.apply(&mut body);
     Value::Object(body)
@@ -96,7 +102,7 @@ fn excluded_attributes_cannot_remove_always_or_return_never() {
     let mut body = user();
     body.insert("password".into(), json!("secret"));
     let reg = SchemaRegistry::rfc().unwrap();
-    Projection::new(&reg, "User", &["password".to_owned()], &[])
+    Projection::new(&reg, ResourceKind::User, &["password".to_owned()], &[])
         .unwrap()
         .apply(&mut body);
     assert!(body.get("password").is_none());
@@ -125,7 +131,13 @@ fn values_trimmed_one_at_a_time_match_the_whole_array() {
     ];
     for (attributes, excluded) in cases {
         let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let p = Projection::new(&reg, "Group", &owned(attributes), &owned(excluded)).unwrap();
+        let p = Projection::new(
+            &reg,
+            ResourceKind::Group,
+            &owned(attributes),
+            &owned(excluded),
+        )
+        .unwrap();
         let mut body = Map::new();
         body.insert("id".into(), json!("g0"));
         body.insert("members".into(), members.clone());
@@ -148,7 +160,7 @@ fn loading_decisions() {
     let reg = SchemaRegistry::rfc().unwrap();
     let p = |a: &[&str], e: &[&str]| {
         let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        Projection::new(&reg, "Group", &owned(a), &owned(e))
+        Projection::new(&reg, ResourceKind::Group, &owned(a), &owned(e))
             .unwrap()
             .includes("members")
     };
@@ -158,5 +170,5 @@ fn loading_decisions() {
     assert!(!p(&["displayName"], &[]));
     assert!(p(&["members.value"], &[]));
     assert!(p(&[r#"members[value eq "x"]"#], &[]));
-    assert!(Projection::new(&reg, "Group", &["bad[".to_owned()], &[]).is_err());
+    assert!(Projection::new(&reg, ResourceKind::Group, &["bad[".to_owned()], &[]).is_err());
 }

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::scim::ScimError;
+use crate::scim::resource::ResourceKind;
 use crate::scim::schema::{AttributeDef, Mutability, SchemaRegistry};
 
 /// RFC 7643 §7 "immutable": such an attribute may be set when a resource
@@ -11,11 +12,11 @@ use crate::scim::schema::{AttributeDef, Mutability, SchemaRegistry};
 /// (RFC 7644 §3.5.1: a different value is 400 `mutability`).
 pub fn check_immutable(
     registry: &SchemaRegistry,
-    resource_type: &str,
+    kind: ResourceKind,
     old: &Map<String, Value>,
     new: &Map<String, Value>,
 ) -> Result<(), ScimError> {
-    let Some(rt) = registry.resource_type(resource_type) else {
+    let Some(rt) = registry.resource_type(kind.name()) else {
         return Ok(());
     };
     let schemas = std::iter::once(rt.schema.as_str())

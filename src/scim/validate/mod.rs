@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::ScimError;
 use super::idp_dialect::Dialect;
+use super::resource::ResourceKind;
 use super::schema::{AttributeDef, Mutability, ResourceTypeDef, SchemaRegistry};
 
 mod immutable;
@@ -21,12 +22,12 @@ pub use value::check_attribute;
 
 use value::coerce_string;
 
-/// Checks `input` against the schemas of `resource_type` and returns the
-/// document to store.
+/// Checks `input` against the schemas of `kind` and returns the document
+/// to store.
 pub fn normalize_resource(
     registry: &SchemaRegistry,
     dialect: &Dialect,
-    resource_type: &str,
+    kind: ResourceKind,
     input: Value,
 ) -> Result<Map<String, Value>, ScimError> {
     let Value::Object(input) = input else {
@@ -34,8 +35,8 @@ pub fn normalize_resource(
             "the resource must be a JSON object",
         ));
     };
-    let rt = registry.resource_type(resource_type).ok_or_else(|| {
-        ScimError::invalid_syntax(format!("unknown resource type {resource_type}"))
+    let rt = registry.resource_type(kind.name()).ok_or_else(|| {
+        ScimError::invalid_syntax(format!("unknown resource type {}", kind.name()))
     })?;
     let mut doc = Map::new();
     for (key, value) in input {

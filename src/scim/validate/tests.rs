@@ -5,7 +5,7 @@ fn user(v: Value) -> Result<Map<String, Value>, ScimError> {
     normalize_resource(
         &SchemaRegistry::rfc().unwrap(),
         &Dialect::lenient(),
-        "User",
+        ResourceKind::User,
         v,
     )
 }
@@ -84,7 +84,7 @@ fn required_attributes_sub_attributes_and_extensions() {
         normalize_resource(
             &reg,
             &Dialect::lenient(),
-            "User",
+            ResourceKind::User,
             json!({"userName": "a", "urn:example:hr:1.0:User": v}),
         )
     };
@@ -93,8 +93,13 @@ fn required_attributes_sub_attributes_and_extensions() {
     assert!(e.detail.contains("site"), "{}", e.detail);
     let e = hr(json!({"site": "x", "desk": {"tag": "t"}})).unwrap_err();
     assert!(e.detail.contains("desk.floor"), "{}", e.detail);
-    let e = normalize_resource(&reg, &Dialect::lenient(), "User", json!({"userName": "a"}))
-        .unwrap_err();
+    let e = normalize_resource(
+        &reg,
+        &Dialect::lenient(),
+        ResourceKind::User,
+        json!({"userName": "a"}),
+    )
+    .unwrap_err();
     assert!(e.detail.contains("required"), "{}", e.detail);
     let e = user(json!({"displayName": "no userName"})).unwrap_err();
     assert_eq!(e.scim_type, Some(crate::scim::ScimType::InvalidValue));
@@ -107,23 +112,23 @@ fn immutable_values_are_set_once() {
         normalize_resource(
             &reg,
             &Dialect::lenient(),
-            "User",
+            ResourceKind::User,
             json!({"userName": "a", "urn:example:hr:1.0:User": v}),
         )
         .unwrap()
     };
     let set = doc(json!({"site": "x", "badge": "B1", "desk": {"floor": 1, "tag": "T"}}));
     let unset = doc(json!({"site": "x"}));
-    assert!(check_immutable(&reg, "User", &unset, &set).is_ok());
-    assert!(check_immutable(&reg, "User", &set, &set).is_ok());
+    assert!(check_immutable(&reg, ResourceKind::User, &unset, &set).is_ok());
+    assert!(check_immutable(&reg, ResourceKind::User, &set, &set).is_ok());
     let moved = doc(json!({"site": "y", "badge": "B1", "desk": {"floor": 2, "tag": "T"}}));
-    assert!(check_immutable(&reg, "User", &set, &moved).is_ok());
+    assert!(check_immutable(&reg, ResourceKind::User, &set, &moved).is_ok());
     for changed in [
         json!({"site": "x", "badge": "B2", "desk": {"floor": 1, "tag": "T"}}),
         json!({"site": "x", "desk": {"floor": 1, "tag": "T"}}),
         json!({"site": "x", "badge": "B1", "desk": {"floor": 1, "tag": "U"}}),
     ] {
-        let e = check_immutable(&reg, "User", &set, &doc(changed)).unwrap_err();
+        let e = check_immutable(&reg, ResourceKind::User, &set, &doc(changed)).unwrap_err();
         assert_eq!(e.scim_type, Some(crate::scim::ScimType::Mutability));
     }
 }
@@ -147,7 +152,7 @@ fn canonical_values_are_enforced_unless_switched_off() {
         ..Dialect::lenient()
     };
     let reg = SchemaRegistry::rfc().unwrap();
-    assert!(normalize_resource(&reg, &free, "User", doc("personal")).is_ok());
+    assert!(normalize_resource(&reg, &free, ResourceKind::User, doc("personal")).is_ok());
 }
 
 #[test]
