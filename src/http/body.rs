@@ -81,11 +81,9 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     {
         return Ok(());
     }
-    Err(ScimError::new(
-        415,
-        None,
-        format!("unsupported content type {essence:?}; send application/scim+json"),
-    )
+    Err(ScimError::unsupported_media_type(format!(
+        "unsupported content type {essence:?}; send application/scim+json"
+    ))
     .into())
 }
 

@@ -66,14 +66,10 @@ impl ListParams {
             Some(s) => {
                 let n = parse_int("count", s)?;
                 if n < 1 && matches!(paging, Paging::Cursor(_)) {
-                    return Err(ScimError::new(
-                        400,
-                        Some(super::ScimType::InvalidCount),
-                        format!(
-                            "count must be between 1 and {} with cursor paging",
-                            limits.max_count
-                        ),
-                    ));
+                    return Err(ScimError::invalid_count(format!(
+                        "count must be between 1 and {} with cursor paging",
+                        limits.max_count
+                    )));
                 }
                 n.clamp(0, i64::from(limits.max_count)) as u32
             }
