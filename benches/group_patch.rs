@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpServer};
 use entity::{group_member, user};
 use roster::config::{Config, DatabaseUrl, Secret};
-use roster::scim::dialect::Dialect;
+use roster::scim::idp_dialect::Dialect;
 use roster::scim::schema::SchemaRegistry;
 use roster::scim::user::UserRecord;
 use roster::service::DEFAULT_TENANT;
@@ -186,7 +186,7 @@ async fn seed(conn: &DatabaseConnection, base: &str) -> (Vec<String>, Vec<String
 }
 
 async fn insert_users(conn: &DatabaseConnection, n: usize) -> Vec<Uuid> {
-    let registry = SchemaRegistry::rfc();
+    let registry = SchemaRegistry::rfc().expect("the RFC schemas");
     let mut ids = Vec::with_capacity(n);
     let now = roster::time::now_ms();
     for start in (0..n).step_by(1000) {

@@ -177,7 +177,7 @@ async fn main() {
 }
 
 async fn insert_users(conn: &DatabaseConnection, config: &Config, n: usize) -> Vec<Uuid> {
-    let registry = SchemaRegistry::rfc();
+    let registry = SchemaRegistry::rfc().expect("the RFC schemas");
     let dialect = config.scim.dialect;
     // Creation times in the past, one millisecond apart: the default list
     // order is creation time, so index i is list position i, and users the
@@ -226,7 +226,7 @@ async fn insert_groups(
     groups: usize,
     sizes: &[usize],
 ) -> Vec<(String, Uuid)> {
-    let registry = SchemaRegistry::rfc();
+    let registry = SchemaRegistry::rfc().expect("the RFC schemas");
     let base = roster::time::now_ms() - groups as i64 - 1_000;
     let mut out = Vec::new();
     for (g, (name, members)) in group_plan(users.len(), groups, sizes)

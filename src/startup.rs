@@ -89,7 +89,7 @@ pub async fn reindex(config: &Config, db: &DatabaseConnection) -> Result<(), Sta
 
 /// The RFC schemas plus the operator's extensions from the configuration.
 pub fn registry(config: &Config) -> Result<SchemaRegistry, StartupError> {
-    let mut registry = SchemaRegistry::rfc();
+    let mut registry = SchemaRegistry::rfc().map_err(|e| StartupError::Schema(e.to_string()))?;
     for ext in &config.scim.schema_extensions {
         let shown = ext.file.display();
         let text = std::fs::read_to_string(&ext.file)

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use entity::{user, user_email};
 use roster::config::{Config, DatabaseUrl};
-use roster::scim::dialect::Dialect;
+use roster::scim::idp_dialect::Dialect;
 use roster::scim::user::UserRecord;
 use roster::service::DEFAULT_TENANT;
 use roster::service::users::new_user_row;

@@ -20,11 +20,7 @@ pub async fn require_auth(
         req.app_data::<web::Data<Verifier>>().cloned(),
         req.app_data::<web::Data<FailureLimiter>>().cloned(),
     ) else {
-        let resp = scim_error_response(&ScimError::new(
-            500,
-            None,
-            "authentication is not configured",
-        ));
+        let resp = scim_error_response(&ScimError::internal("authentication is not configured"));
         return Ok(req.into_response(resp).map_into_right_body());
     };
     let addr = limiter.client_addr(req.request());
@@ -61,9 +57,7 @@ pub async fn require_auth(
 }
 
 fn too_many(wait: u64) -> HttpResponse {
-    let mut resp = scim_error_response(&ScimError::new(
-        429,
-        None,
+    let mut resp = scim_error_response(&ScimError::too_many_requests(
         "too many failed authentication attempts from this address; retry later",
     ));
     let (name, value) = retry_after(wait);
@@ -72,17 +66,15 @@ fn too_many(wait: u64) -> HttpResponse {
 }
 
 fn refusal(modes: Modes, e: &AuthError) -> HttpResponse {
-    let status = match e {
-        AuthError::Unavailable => 503,
-        AuthError::InsufficientScope(_) => 403,
-        _ => 401,
+    let error = match e {
+        AuthError::Unavailable => {
+            ScimError::unavailable("credentials could not be checked; try again")
+        }
+        AuthError::InsufficientScope(_) => ScimError::forbidden(format!("forbidden: {e}")),
+        _ => ScimError::unauthorized(format!("authentication required: {e}")),
     };
-    let detail = match e {
-        AuthError::Unavailable => "credentials could not be checked; try again".to_owned(),
-        AuthError::InsufficientScope(_) => format!("forbidden: {e}"),
-        _ => format!("authentication required: {e}"),
-    };
-    let mut resp = scim_error_response(&ScimError::new(status, None, detail));
+    let status = error.status;
+    let mut resp = scim_error_response(&error);
     if status == 503 {
         return resp;
     }

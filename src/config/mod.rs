@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use secret::{DatabaseUrl, Secret};
 
-use crate::scim::dialect::Dialect;
+use crate::scim::idp_dialect::Dialect;
 
 /// Where `roster` looks for its config file when none is named.
 pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";

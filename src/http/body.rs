@@ -81,11 +81,9 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     {
         return Ok(());
     }
-    Err(ScimError::new(
-        415,
-        None,
-        format!("unsupported content type {essence:?}; send application/scim+json"),
-    )
+    Err(ScimError::unsupported_media_type(format!(
+        "unsupported content type {essence:?}; send application/scim+json"
+    ))
     .into())
 }
 
@@ -200,7 +198,7 @@ pub fn projection<'s>(
     let (attributes, excluded) = attribute_lists(&query_pairs(req)?);
     Ok(Projection::new(
         &state.services.registry,
-        kind.name(),
+        kind,
         &attributes,
         &excluded,
     )?)

@@ -26,28 +26,22 @@ impl From<ServiceError> for ApiError {
                 "{} {id} not found",
                 kind.name()
             ))),
-            ServiceError::PreconditionFailed => Self(ScimError::new(
-                412,
-                None,
+            ServiceError::PreconditionFailed => Self(ScimError::precondition_failed(
                 "the resource has changed since the version in If-Match; read it again",
             )),
             ServiceError::Db(e) => {
                 // The detail stays generic: database errors can carry data.
                 log::error!("database error: {e}");
-                let status = if crate::store::is_unavailable(&e) {
-                    503
+                let detail = "the request could not be completed; try again";
+                Self(if crate::store::is_unavailable(&e) {
+                    ScimError::unavailable(detail)
                 } else {
-                    500
-                };
-                Self(ScimError::new(
-                    status,
-                    None,
-                    "the request could not be completed; try again",
-                ))
+                    ScimError::internal(detail)
+                })
             }
             ServiceError::Internal(msg) => {
                 log::error!("internal error: {msg}");
-                Self(ScimError::new(500, None, "internal server error"))
+                Self(ScimError::internal("internal server error"))
             }
         }
     }
@@ -82,9 +76,9 @@ pub async fn unknown_route(req: HttpRequest) -> HttpResponse {
 }
 
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    scim_error_response(&ScimError::new(
-        405,
-        None,
-        format!("{} is not supported on {}", req.method(), req.path()),
-    ))
+    scim_error_response(&ScimError::method_not_allowed(format!(
+        "{} is not supported on {}",
+        req.method(),
+        req.path()
+    )))
 }

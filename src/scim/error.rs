@@ -76,8 +76,39 @@ impl ScimError {
     pub fn expired_cursor(detail: impl Into<String>) -> Self {
         Self::bad_request(ScimType::ExpiredCursor, detail)
     }
+    pub fn invalid_count(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::InvalidCount, detail)
+    }
     pub fn too_large(detail: impl Into<String>) -> Self {
         Self::new(413, Some(ScimType::TooLarge), detail)
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(401, None, detail)
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(403, None, detail)
+    }
+    pub fn method_not_allowed(detail: impl Into<String>) -> Self {
+        Self::new(405, None, detail)
+    }
+    /// A 409 that is not about a unique value, so without a `scimType`.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(409, None, detail)
+    }
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        Self::new(412, None, detail)
+    }
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self::new(415, None, detail)
+    }
+    pub fn too_many_requests(detail: impl Into<String>) -> Self {
+        Self::new(429, None, detail)
+    }
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(500, None, detail)
+    }
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(503, None, detail)
     }
 
     /// Prefixes the detail, e.g. with the PATCH operation it came from.

@@ -4,8 +4,9 @@
 use serde_json::{Map, Value};
 
 use super::ScimError;
-use super::dialect::Dialect;
+use super::idp_dialect::Dialect;
 use super::normalize::fold_case;
+use super::resource::ResourceKind;
 use super::schema::SchemaRegistry;
 use super::search_doc::search_document;
 use super::user::check_key_len;
@@ -36,7 +37,7 @@ impl GroupRecord {
         dialect: &Dialect,
         input: Value,
     ) -> Result<Self, ScimError> {
-        let mut doc = normalize_resource(registry, dialect, "Group", input)?;
+        let mut doc = normalize_resource(registry, dialect, ResourceKind::Group, input)?;
         let members = match doc.remove("members") {
             Some(v) => Some(member_refs(&v)?),
             None => None,
@@ -58,7 +59,7 @@ impl GroupRecord {
         if let Some(e) = &external_id {
             check_key_len("externalId", e)?;
         }
-        let doc_search = search_document(registry, "Group", &doc);
+        let doc_search = search_document(registry, ResourceKind::Group, &doc);
         Ok(Self {
             display_name,
             display_name_norm,
@@ -102,7 +103,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> Result<GroupRecord, ScimError> {
-        GroupRecord::from_json(&SchemaRegistry::rfc(), &Dialect::lenient(), v)
+        GroupRecord::from_json(&SchemaRegistry::rfc().unwrap(), &Dialect::lenient(), v)
     }
 
     #[test]

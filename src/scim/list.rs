@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use super::ScimError;
 use super::filter::{AttrPath, Filter, parse_attr_path, parse_filter};
 use super::projection::Projection;
+use super::resource::ResourceKind;
 use super::schema::{LIST_RESPONSE_URN, SEARCH_REQUEST_URN, SchemaRegistry};
 
 #[derive(Debug, Clone, Copy)]
@@ -65,14 +66,10 @@ impl ListParams {
             Some(s) => {
                 let n = parse_int("count", s)?;
                 if n < 1 && matches!(paging, Paging::Cursor(_)) {
-                    return Err(ScimError::new(
-                        400,
-                        Some(super::ScimType::InvalidCount),
-                        format!(
-                            "count must be between 1 and {} with cursor paging",
-                            limits.max_count
-                        ),
-                    ));
+                    return Err(ScimError::invalid_count(format!(
+                        "count must be between 1 and {} with cursor paging",
+                        limits.max_count
+                    )));
                 }
                 n.clamp(0, i64::from(limits.max_count)) as u32
             }
@@ -150,14 +147,9 @@ impl ListParams {
     pub fn projection<'r>(
         &self,
         registry: &'r SchemaRegistry,
-        resource_type: &str,
+        kind: ResourceKind,
     ) -> Result<Projection<'r>, ScimError> {
-        Projection::new(
-            registry,
-            resource_type,
-            &self.attributes,
-            &self.excluded_attributes,
-        )
+        Projection::new(registry, kind, &self.attributes, &self.excluded_attributes)
     }
 }
 
@@ -390,11 +382,11 @@ mod tests {
 
     #[test]
     fn projection_decides_what_is_loaded() {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let includes = |q: &[(&str, &str)]| {
             params(q)
                 .unwrap()
-                .projection(&reg, "Group")
+                .projection(&reg, ResourceKind::Group)
                 .unwrap()
                 .includes("members")
         };

@@ -2,12 +2,12 @@
 
 pub mod bulk;
 pub mod cursor;
-pub mod dialect;
 pub mod encode;
 pub mod error;
 pub mod etag;
 pub mod filter;
 pub mod group;
+pub mod idp_dialect;
 pub mod list;
 pub mod normalize;
 pub mod patch;

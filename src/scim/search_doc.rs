@@ -22,23 +22,24 @@
 use serde_json::{Map, Value};
 
 use super::normalize::fold_case;
+use super::resource::ResourceKind;
 use super::schema::{AttrType, AttributeDef, SchemaRegistry};
 use super::validate::find;
 use crate::time::{format_ms, parse_datetime_ms};
 
-/// The search form of `doc`, a resource of `resource_type` as stored.
+/// The search form of `doc`, a resource of `kind` as stored.
 pub fn search_document(
     registry: &SchemaRegistry,
-    resource_type: &str,
+    kind: ResourceKind,
     doc: &Map<String, Value>,
 ) -> Value {
     let mut out = Map::new();
     for (key, value) in doc {
         let projected = if key.contains(':') {
-            extension(registry, resource_type, key, value)
+            extension(registry, kind, key, value)
         } else {
             registry
-                .resolve(resource_type, None, key, None)
+                .resolve(kind.name(), None, key, None)
                 .and_then(|r| attribute(r.attr, value))
         };
         if let Some(v) = projected {
@@ -50,12 +51,12 @@ pub fn search_document(
 
 fn extension(
     registry: &SchemaRegistry,
-    resource_type: &str,
+    kind: ResourceKind,
     urn: &str,
     value: &Value,
 ) -> Option<Value> {
     let known = registry
-        .schema_urns_for(resource_type)
+        .schema_urns_for(kind.name())
         .into_iter()
         .skip(1)
         .any(|u| u.eq_ignore_ascii_case(urn));
@@ -126,7 +127,7 @@ mod tests {
         let Value::Object(doc) = doc else {
             panic!("an object")
         };
-        search_document(&SchemaRegistry::rfc(), "User", &doc)
+        search_document(&SchemaRegistry::rfc().unwrap(), ResourceKind::User, &doc)
     }
 
     #[test]
@@ -164,7 +165,7 @@ mod tests {
 
     #[test]
     fn datetimes_become_utc_text() {
-        let mut reg = SchemaRegistry::rfc();
+        let mut reg = SchemaRegistry::rfc().unwrap();
         reg.add_extension(
             "User",
             json!({"id": "urn:example:hr:1.0:User", "attributes": [
@@ -178,7 +179,7 @@ mod tests {
         }}) else {
             unreachable!()
         };
-        let s = search_document(&reg, "User", &doc);
+        let s = search_document(&reg, ResourceKind::User, &doc);
         assert_eq!(
             s["urn:example:hr:1.0:User"],
             json!({"hired": "2025-11-24T16:00:00.123Z", "level": 3})

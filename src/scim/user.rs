@@ -3,8 +3,9 @@
 use serde_json::{Map, Value};
 
 use super::ScimError;
-use super::dialect::Dialect;
+use super::idp_dialect::Dialect;
 use super::normalize::fold_case;
+use super::resource::ResourceKind;
 use super::schema::SchemaRegistry;
 use super::search_doc::search_document;
 use super::validate::normalize_resource;
@@ -54,7 +55,7 @@ impl UserSearch {
             display_name_norm: string_field(doc, "displayName")
                 .filter(|d| !d.is_empty())
                 .map(|d| fold_case(&d)),
-            doc_search: search_document(registry, "User", doc),
+            doc_search: search_document(registry, ResourceKind::User, doc),
             emails: email_rows(doc),
         }
     }
@@ -66,7 +67,7 @@ impl UserRecord {
         dialect: &Dialect,
         input: Value,
     ) -> Result<Self, ScimError> {
-        let mut doc = normalize_resource(registry, dialect, "User", input)?;
+        let mut doc = normalize_resource(registry, dialect, ResourceKind::User, input)?;
         let password = match doc.remove("password") {
             Some(Value::String(p)) => Some(p),
             _ => None,
@@ -157,7 +158,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> Result<UserRecord, ScimError> {
-        UserRecord::from_json(&SchemaRegistry::rfc(), &Dialect::lenient(), v)
+        UserRecord::from_json(&SchemaRegistry::rfc().unwrap(), &Dialect::lenient(), v)
     }
 
     #[test]

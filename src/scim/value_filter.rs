@@ -123,7 +123,7 @@ mod tests {
     use serde_json::json;
 
     fn email_subs() -> Vec<AttributeDef> {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let r = reg.resolve("User", None, "emails", None).unwrap();
         r.attr.sub_attributes.clone()
     }

@@ -129,7 +129,7 @@ impl Services {
             }
             run.stack.pop();
             if let Some(detail) = failure {
-                run.record(i, op, Err(ScimError::new(409, None, detail).into()));
+                run.record(i, op, Err(ScimError::conflict(detail).into()));
                 return;
             }
             self.run_with_held_back(ctx, op, i, held_back, run).await;

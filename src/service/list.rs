@@ -221,7 +221,7 @@ impl Services {
         ctx: &Ctx,
         params: &ListParams,
     ) -> Result<ResourcePage, ServiceError> {
-        let projection = params.projection(&self.registry, E::KIND.name())?;
+        let projection = params.projection(&self.registry, E::KIND)?;
         let query = self.list_query::<E>(ctx, params, &projection)?;
         // A filtered list is usually a lookup (`userName eq "…"`, the first
         // thing an IdP sends for every user) that ends within its page:

@@ -28,8 +28,8 @@ pub use members::{GroupMembers, MemberFeed};
 pub use render::{Encoded, PageItem, ResourceView};
 
 use crate::scim::cursor::CursorKey;
-use crate::scim::dialect::Dialect;
 use crate::scim::etag::Precondition;
+use crate::scim::idp_dialect::Dialect;
 use crate::scim::list::PageLimits;
 use crate::scim::resource::ResourceKind;
 use crate::scim::schema::SchemaRegistry;

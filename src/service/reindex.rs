@@ -20,6 +20,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::scim::resource::ResourceKind;
 use crate::scim::schema::SchemaRegistry;
 use crate::scim::search_doc::search_document;
 use crate::scim::user::UserSearch;
@@ -77,7 +78,7 @@ async fn fill(db: &DatabaseConnection, registry: &SchemaRegistry) -> Result<u64,
         let txn = store::begin_write(db).await?;
         let rows = reindex::pending_groups(&txn, after, BATCH).await?;
         for row in &rows {
-            let doc_search = search_document(registry, "Group", &doc_map(&row.doc));
+            let doc_search = search_document(registry, ResourceKind::Group, &doc_map(&row.doc));
             reindex::set_group_search(&txn, row.tenant_id, row.id, doc_search).await?;
         }
         txn.commit().await?;

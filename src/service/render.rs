@@ -231,9 +231,9 @@ mod tests {
     }
 
     fn answer(doc: &str, excluded: &[&str]) -> Result<Value, DbErr> {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let excluded: Vec<String> = excluded.iter().map(|s| (*s).to_owned()).collect();
-        let p = Projection::new(&reg, "User", &[], &excluded).expect("valid");
+        let p = Projection::new(&reg, ResourceKind::User, &[], &excluded).expect("valid");
         let group = MembershipRow {
             member_id: Uuid::from_u128(7),
             group_id: Uuid::from_u128(9),
@@ -289,7 +289,7 @@ mod tests {
     /// `apply`), byte for byte, under projections that keep, trim or drop them.
     #[test]
     fn a_user_with_groups_answers_as_through_values() {
-        let reg = SchemaRegistry::rfc();
+        let reg = SchemaRegistry::rfc().unwrap();
         let doc = r#"{"userName":"a","emails":[{"value":"a@x","type":"work"}]}"#;
         let rows = memberships(NAMES);
         let lists: &[(&[&str], &[&str])] = &[
@@ -304,8 +304,13 @@ mod tests {
         for n in [1, 2, NAMES.len()] {
             let groups: Vec<&MembershipRow> = rows.iter().take(n).collect();
             for &(attributes, excluded) in lists {
-                let p = Projection::new(&reg, "User", &owned(attributes), &owned(excluded))
-                    .expect("valid");
+                let p = Projection::new(
+                    &reg,
+                    ResourceKind::User,
+                    &owned(attributes),
+                    &owned(excluded),
+                )
+                .expect("valid");
                 let got = user_encoded(&ctx(), &row(doc), &groups, &p).expect("answers");
                 let stored = Stored {
                     id: Uuid::from_u128(7).to_string(),

@@ -19,7 +19,7 @@ use super::groups::Groups;
 use super::retry::with_retry;
 use super::users::Users;
 use super::{Ctx, ServiceError, Services, parse_id};
-use crate::scim::patch::{self, MemberPlan, Target};
+use crate::scim::patch::{self, MemberPlan, PatchContext};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::validate::check_immutable;
@@ -238,12 +238,7 @@ impl Services {
             .as_object()
             .cloned()
             .unwrap_or_default();
-        check_immutable(
-            &self.registry,
-            kind::<K>().name(),
-            &before,
-            K::record_doc(record),
-        )?;
+        check_immutable(&self.registry, kind::<K>(), &before, K::record_doc(record))?;
         let version = K::Table::key(&current).1;
         let row = K::columns(record, side, now_ms(), version + 1);
         let written = resources::update::<K::Table, _>(&txn, row.clone(), ctx.tenant, uid, version)
@@ -282,14 +277,14 @@ impl Services {
             .cloned()
             .unwrap_or_default();
         let mut plan = MemberPlan::default();
-        let mut target = Target {
+        let mut patch_ctx = PatchContext {
             registry: &self.registry,
             dialect: &self.settings.dialect,
-            resource_type: kind::<K>().name(),
+            kind: kind::<K>(),
             id,
             members: K::HAS_MEMBERS.then_some(&mut plan),
         };
-        patch::apply(&mut doc, ops, &mut target)?;
+        patch::apply(&mut doc, ops, &mut patch_ctx)?;
         let record = K::parse(self, Value::Object(doc))?;
         let side = K::patched(self, &record, plan).await?;
         Ok((record, side))

@@ -209,7 +209,7 @@ impl Services {
         params: &ListParams,
         rows: &[E::Row],
     ) -> Result<Rendered, ServiceError> {
-        let projection = params.projection(&self.registry, E::KIND.name())?;
+        let projection = params.projection(&self.registry, E::KIND)?;
         E::views(self, txn, ctx, rows, &projection).await
     }
 

@@ -1,7 +1,7 @@
 //! Each IdP dialect rule, with the JSON the IdP really sends, and what the
 //! RFC reading does when the rule is switched off.
 
-use roster::scim::dialect::Dialect;
+use roster::scim::idp_dialect::Dialect;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;

@@ -4,11 +4,10 @@
 //!
 //! `scim_v2`'s generated lexer starts every parse with an empty lazy DFA
 //! (`lalrpop-util` builds a fresh cache per input), so even a one-term
-//! filter pays for determinizing the token automaton again: 10 % of the
-//! CPU of a `userName eq` lookup in the stop-13 profile. Only input in
-//! exactly the forms below is read here; anything else, including every
-//! error, goes to the grammar. The tests compare both readings on the
-//! same inputs.
+//! filter pays for determinizing the token automaton again, a visible share
+//! of the CPU of a `userName eq` lookup. Only input in exactly the forms
+//! below is read here; anything else, including every error, goes to the
+//! grammar. The tests compare both readings on the same inputs.
 
 use super::{AttrPath, CompValue, CompareOp, Filter};
 

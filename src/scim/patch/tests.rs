@@ -8,19 +8,23 @@ fn run(
     ops: Value,
     dialect: &Dialect,
 ) -> Result<(Map<String, Value>, MemberPlan), ScimError> {
-    let registry = SchemaRegistry::rfc();
+    let registry = SchemaRegistry::rfc().unwrap();
     let ops = parse_request(json!({"Operations": ops}), dialect)?;
     let mut doc = doc.as_object().cloned().unwrap_or_default();
     let mut plan = MemberPlan::default();
     let is_group = doc.contains_key("displayName") && !doc.contains_key("userName");
-    let mut target = Target {
+    let mut ctx = PatchContext {
         registry: &registry,
         dialect,
-        resource_type: if is_group { "Group" } else { "User" },
+        kind: if is_group {
+            ResourceKind::Group
+        } else {
+            ResourceKind::User
+        },
         id: "the-id",
         members: is_group.then_some(&mut plan),
     };
-    apply(&mut doc, &ops, &mut target)?;
+    apply(&mut doc, &ops, &mut ctx)?;
     Ok((doc, plan))
 }
 
