@@ -19,10 +19,10 @@ use crate::scim::group::{GroupRecord, MemberRef};
 use crate::scim::patch::MemberPlan;
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
+use crate::store::exec::Source;
+use crate::store::exec::WriteTxn;
 use crate::store::groups as group_store;
 use crate::store::resources::existing_ids;
-use crate::store::source::Source;
-use crate::store::write::WriteTxn;
 
 const KIND: ResourceKind = ResourceKind::Group;
 

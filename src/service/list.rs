@@ -18,11 +18,11 @@ use crate::scim::cursor::{Cursor, query_fingerprint};
 use crate::scim::list::{ListParams, PageInfo, Paging};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
+use crate::store::exec::Source;
 use crate::store::groups as group_store;
 use crate::store::groups::{MemberRow, MembershipRow};
 use crate::store::query::filter_condition;
 use crate::store::query::page::{self, Keyed, PageError, PageRow, Paged, Position, Sort, Start};
-use crate::store::source::Source;
 use crate::store::users::UserRow;
 use crate::time::now_ms;
 

@@ -24,8 +24,8 @@ use super::{Ctx, ServiceError};
 use crate::scim::projection::ElementProjection;
 use crate::store::CHUNK;
 use crate::store::exec::Db;
+use crate::store::exec::Source;
 use crate::store::groups::{self as group_store, MemberRow};
-use crate::store::source::Source;
 
 /// What is known of one group's members.
 enum Read {

@@ -24,8 +24,8 @@ use crate::scim::patch::{self, MemberPlan, Target};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{ResourceKind, location};
 use crate::scim::validate::check_immutable;
+use crate::store::exec::WriteTxn;
 use crate::store::resources::{self, ResourceTable};
-use crate::store::write::WriteTxn;
 use crate::time::now_ms;
 
 /// How much of the resource a write answers with.

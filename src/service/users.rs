@@ -15,8 +15,8 @@ use crate::scim::patch::MemberPlan;
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
+use crate::store::exec::WriteTxn;
 use crate::store::groups::MembershipRow;
-use crate::store::write::WriteTxn;
 use crate::store::{self, groups as group_store, users as user_store};
 
 const KIND: ResourceKind = ResourceKind::User;
@@ -75,7 +75,7 @@ impl ResourceType for Users {
     }
 
     fn unique_violation(e: DbErr, record: &UserRecord) -> ServiceError {
-        if store::is_unique_violation(&e) {
+        if store::exec::is_unique_violation(&e) {
             return ScimError::uniqueness(format!(
                 "userName '{}' is already taken (userName is case-insensitive)",
                 record.user_name

@@ -8,11 +8,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::inline::{Cells, column};
-use super::select_list;
-use super::source::{Decode, Source};
-use super::template::Template;
-use super::write::Write;
+use super::exec::inline::{Cells, column};
+use super::exec::select_list;
+use super::exec::{Decode, Source, Template, Write};
 
 pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
     static BY_ID: Template =

@@ -3,17 +3,12 @@
 
 pub mod exec;
 pub mod groups;
-pub mod inline;
 pub mod oauth;
 pub mod query;
 pub mod reindex;
 pub mod resources;
-pub mod select_list;
-pub mod source;
-pub mod template;
 pub mod tokens;
 pub mod users;
-pub mod write;
 
 use std::time::Duration;
 
@@ -147,8 +142,6 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     })
     .await
 }
-
-pub use write::is_unique_violation;
 
 /// Errors that say "not now" rather than "never": answered 503.
 pub fn is_unavailable(e: &DbErr) -> bool {

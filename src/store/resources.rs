@@ -8,9 +8,7 @@ use sea_orm::DbErr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use uuid::Uuid;
 
-use super::source::{Decode, IdRow, Source};
-use super::template::Template;
-use super::write::Write;
+use super::exec::{Decode, IdRow, Source, Template, Write};
 use crate::scim::resource::ResourceKind;
 
 /// A table of resources keyed by `(tenant_id, id)` and versioned by a

@@ -10,13 +10,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::exec::inline::{Cells, column};
+use super::exec::select_list;
+use super::exec::{Decode, Source, Template, Write};
 use super::groups::{MembershipRow, membership_group, sort_memberships};
-use super::inline::{Cells, column};
 use super::query::page::Columns;
-use super::select_list;
-use super::source::{Decode, Source};
-use super::template::Template;
-use super::write::Write;
 use crate::scim::user::EmailRow;
 
 /// A user as answers show it, with its groups. The search copy of the

@@ -25,9 +25,9 @@ use super::target::{Collection, KeyColumn, Origin, Resolver, Scalar, Target, Ty,
 use crate::scim::ScimError;
 use crate::scim::filter::AttrPath;
 use crate::scim::resource::ResourceKind;
-use crate::store::inline::Cells;
-use crate::store::select_list;
-use crate::store::source::{Decode, Source};
+use crate::store::exec::inline::Cells;
+use crate::store::exec::select_list;
+use crate::store::exec::{Decode, Source};
 use crate::store::users::{JoinedUserRow, UserRow};
 
 /// What a page is ordered by. `key: None` orders by id alone.
@@ -368,7 +368,7 @@ pub trait Paged: EntityTrait {
     const KIND: ResourceKind;
 
     /// The rows of one tenant that satisfy `cond`, with a stand-in for
-    /// the column list (`store::select_list`).
+    /// the column list (`exec::select_list`).
     fn matching(tenant: Uuid, cond: Condition) -> Select<Self>;
 
     /// The text of the column list: the columns answers show and the

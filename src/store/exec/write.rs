@@ -1,5 +1,5 @@
 //! Where write transactions run: on a SeaORM pool, or on the write lane's
-//! own SQLite connection (see `service::lane`).
+//! own SQLite connection (see `lane`).
 //!
 //! sqlx runs each SQLite connection on a thread of its own, so every
 //! statement of a write transaction is two thread hand-offs, and SQLite
@@ -324,7 +324,7 @@ mod tests {
     }
 
     impl Decode for Named {
-        fn decode(row: &crate::store::inline::Cells<'_, '_>) -> rusqlite::Result<Self> {
+        fn decode(row: &crate::store::exec::inline::Cells<'_, '_>) -> rusqlite::Result<Self> {
             Ok(Self {
                 name: row.get("name")?,
             })
