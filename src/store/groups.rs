@@ -3,14 +3,13 @@ use std::sync::LazyLock;
 use entity::{group, group_member, user};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryTrait, Select, Statement,
+    ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryTrait, Select, Statement,
 };
 use uuid::Uuid;
 
-use super::exec::inline::{Cells, column};
 use super::exec::select_list;
-use super::exec::{Decode, Source, Template, Write};
+use super::exec::{Decode, Row, Source, Template, Write};
 
 pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
     static BY_ID: Template =
@@ -97,7 +96,7 @@ pub async fn remove_from_all_groups<C: Write>(
 }
 
 /// A member with what it needs for `display`.
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug)]
 pub struct MemberRow {
     pub group_id: Uuid,
     pub member_id: Uuid,
@@ -223,20 +222,20 @@ pub fn membership_group() -> Condition {
 }
 
 impl Decode for MemberRow {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
-            group_id: column::uuid(row, "group_id")?,
-            member_id: column::uuid(row, "member_id")?,
-            member_type: row.get("member_type")?,
-            user_name: row.get("user_name")?,
-            user_display_name: row.get("user_display_name")?,
-            group_display_name: row.get("group_display_name")?,
+            group_id: row.uuid("group_id")?,
+            member_id: row.uuid("member_id")?,
+            member_type: row.string("member_type")?,
+            user_name: row.string_opt("user_name")?,
+            user_display_name: row.string_opt("user_display_name")?,
+            group_display_name: row.string_opt("group_display_name")?,
         })
     }
 }
 
 /// A group that a user (or group) belongs to, for the read-only `groups`.
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone)]
 pub struct MembershipRow {
     pub member_id: Uuid,
     pub group_id: Uuid,
@@ -244,28 +243,28 @@ pub struct MembershipRow {
 }
 
 impl Decode for MembershipRow {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
-            member_id: column::uuid(row, "member_id")?,
-            group_id: column::uuid(row, "group_id")?,
-            display_name: row.get("display_name")?,
+            member_id: row.uuid("member_id")?,
+            group_id: row.uuid("group_id")?,
+            display_name: row.string("display_name")?,
         })
     }
 }
 
 impl Decode for group::Model {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
-            tenant_id: column::uuid(row, "tenant_id")?,
-            id: column::uuid(row, "id")?,
-            display_name: row.get("display_name")?,
-            display_name_norm: row.get("display_name_norm")?,
-            external_id: row.get("external_id")?,
-            created_at: row.get("created_at")?,
-            modified_at: row.get("modified_at")?,
-            version: row.get("version")?,
-            doc: column::json(row, "doc")?,
-            doc_search: column::json_opt(row, "doc_search")?,
+            tenant_id: row.uuid("tenant_id")?,
+            id: row.uuid("id")?,
+            display_name: row.string("display_name")?,
+            display_name_norm: row.string("display_name_norm")?,
+            external_id: row.string_opt("external_id")?,
+            created_at: row.i64("created_at")?,
+            modified_at: row.i64("modified_at")?,
+            version: row.i64("version")?,
+            doc: row.json("doc")?,
+            doc_search: row.json_opt("doc_search")?,
         })
     }
 }

@@ -17,7 +17,7 @@ use sea_orm::sea_query::{Alias, Expr, IntoIden, SelectExpr};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, QueryTrait, Select,
+    DatabaseTransaction, DbErr, EntityTrait, IdenStatic, Iterable, QueryTrait, Select,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
@@ -64,17 +64,6 @@ pub fn shown_columns<E: EntityTrait>(mut select: Select<E>, keep_search: bool) -
         }
     });
     select
-}
-
-/// A JSON column's text. MariaDB's JSON columns are text and decode as
-/// such: the document as stored, without parsing it into a `Value` and
-/// writing it out again (the same text: Roster wrote it). MySQL's JSON
-/// type does not decode as text; its documents go through a `Value`.
-pub fn column_text(row: &QueryResult, pre: &str, column: &str) -> Result<String, DbErr> {
-    match row.try_get::<String>(pre, column) {
-        Ok(text) => Ok(text),
-        Err(_) => Ok(row.try_get::<sea_orm::JsonValue>(pre, column)?.to_string()),
-    }
 }
 
 pub async fn connect(

@@ -5,14 +5,13 @@ use sea_orm::sea_query::{
     Alias, Expr, ExprTrait, Func, Query, SelectStatement, SqliteQueryBuilder,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    JoinType, JsonValue as Json, QueryFilter, QueryResult, QuerySelect, QueryTrait, Select,
+    ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, JoinType,
+    JsonValue as Json, QueryFilter, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
-use super::exec::inline::{Cells, column};
 use super::exec::select_list;
-use super::exec::{Decode, Source, Template, Write};
+use super::exec::{Decode, Row, Source, Template, Write};
 use super::groups::{MembershipRow, membership_group, sort_memberships};
 use super::query::page::Columns;
 use crate::scim::user::EmailRow;
@@ -60,25 +59,13 @@ pub struct UserDoc {
 }
 
 impl Decode for UserDoc {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
-            id: column::uuid(row, "id")?,
-            created_at: row.get("created_at")?,
-            modified_at: row.get("modified_at")?,
-            version: row.get("version")?,
-            doc: row.get("doc")?,
-        })
-    }
-}
-
-impl FromQueryResult for UserDoc {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(Self {
-            id: row.try_get(pre, "id")?,
-            created_at: row.try_get(pre, "created_at")?,
-            modified_at: row.try_get(pre, "modified_at")?,
-            version: row.try_get(pre, "version")?,
-            doc: super::column_text(row, pre, "doc")?,
+            id: row.uuid("id")?,
+            created_at: row.i64("created_at")?,
+            modified_at: row.i64("modified_at")?,
+            version: row.i64("version")?,
+            doc: row.json_text("doc")?,
         })
     }
 }
@@ -125,50 +112,36 @@ impl UserRow {
 }
 
 impl Decode for UserRow {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
             doc: UserDoc::decode(row)?,
-            user_name_norm: row.get("user_name_norm")?,
-            external_id: row.get("external_id")?,
-            display_name_norm: row.get("display_name_norm")?,
-            active: row.get("active")?,
-            doc_search: column::json_opt(row, "doc_search")?,
-            groups: ReadGroups::from_column(column::json_opt(row, GROUPS_JSON)?),
-        })
-    }
-}
-
-impl FromQueryResult for UserRow {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(Self {
-            doc: UserDoc::from_query_result(row, pre)?,
-            user_name_norm: row.try_get(pre, "user_name_norm")?,
-            external_id: row.try_get(pre, "external_id")?,
-            display_name_norm: row.try_get(pre, "display_name_norm")?,
-            active: row.try_get(pre, "active")?,
-            doc_search: row.try_get(pre, "doc_search")?,
-            groups: ReadGroups::from_column(row.try_get(pre, GROUPS_JSON)?),
+            user_name_norm: row.string("user_name_norm")?,
+            external_id: row.string_opt("external_id")?,
+            display_name_norm: row.string_opt("display_name_norm")?,
+            active: row.bool("active")?,
+            doc_search: row.json_opt("doc_search")?,
+            groups: ReadGroups::from_column(row.json_opt(GROUPS_JSON)?),
         })
     }
 }
 
 impl Decode for user::Model {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
-            tenant_id: column::uuid(row, "tenant_id")?,
-            id: column::uuid(row, "id")?,
-            user_name: row.get("user_name")?,
-            user_name_norm: row.get("user_name_norm")?,
-            external_id: row.get("external_id")?,
-            display_name: row.get("display_name")?,
-            display_name_norm: row.get("display_name_norm")?,
-            active: row.get("active")?,
-            created_at: row.get("created_at")?,
-            modified_at: row.get("modified_at")?,
-            version: row.get("version")?,
-            doc: column::json(row, "doc")?,
-            doc_search: column::json_opt(row, "doc_search")?,
-            password_hash: row.get("password_hash")?,
+            tenant_id: row.uuid("tenant_id")?,
+            id: row.uuid("id")?,
+            user_name: row.string("user_name")?,
+            user_name_norm: row.string("user_name_norm")?,
+            external_id: row.string_opt("external_id")?,
+            display_name: row.string_opt("display_name")?,
+            display_name_norm: row.string_opt("display_name_norm")?,
+            active: row.bool("active")?,
+            created_at: row.i64("created_at")?,
+            modified_at: row.i64("modified_at")?,
+            version: row.i64("version")?,
+            doc: row.json("doc")?,
+            doc_search: row.json_opt("doc_search")?,
+            password_hash: row.string_opt("password_hash")?,
         })
     }
 }
@@ -272,22 +245,11 @@ const MEMBER_GROUP_ID: &str = "member_group_id";
 const MEMBER_GROUP_DISPLAY: &str = "member_group_display";
 
 impl<U: Decode> Decode for Joined<U> {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
-        let id = column::uuid_opt(row, MEMBER_GROUP_ID)?;
-        let display: Option<String> = row.get(MEMBER_GROUP_DISPLAY)?;
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
+        let id = row.uuid_opt(MEMBER_GROUP_ID)?;
+        let display = row.string_opt(MEMBER_GROUP_DISPLAY)?;
         Ok(Self {
             user: U::decode(row)?,
-            group: id.zip(display),
-        })
-    }
-}
-
-impl<U: FromQueryResult> FromQueryResult for Joined<U> {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let id: Option<Uuid> = row.try_get(pre, MEMBER_GROUP_ID)?;
-        let display: Option<String> = row.try_get(pre, MEMBER_GROUP_DISPLAY)?;
-        Ok(Self {
-            user: U::from_query_result(row, pre)?,
             group: id.zip(display),
         })
     }
@@ -308,19 +270,10 @@ impl WithGroups {
 }
 
 impl Decode for WithGroups {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
             user: UserDoc::decode(row)?,
-            groups: column::json_opt(row, GROUPS_JSON)?,
-        })
-    }
-}
-
-impl FromQueryResult for WithGroups {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(Self {
-            user: UserDoc::from_query_result(row, pre)?,
-            groups: row.try_get(pre, GROUPS_JSON)?,
+            groups: row.json_opt(GROUPS_JSON)?,
         })
     }
 }

@@ -25,10 +25,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, Row, params_from_iter, types::Value as Param};
+use rusqlite::types::{FromSqlError, Type, Value as Param, ValueRef};
+use rusqlite::{Connection, ErrorCode, OpenFlags, params_from_iter};
 use sea_orm::sea_query::Value;
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
-use sea_orm::{DbErr, Statement};
+use sea_orm::{DbErr, JsonValue as Json, Statement};
+use uuid::Uuid;
+
+use super::row::Row;
 
 use crate::config::DatabaseUrl;
 
@@ -165,17 +169,17 @@ pub(super) fn read_all<T>(
 /// column's name and checks it as UTF-8 again at each `get`: 7.5 % of the
 /// instructions of a GET by id, for its 15 columns.
 pub struct Cells<'r, 's> {
-    row: &'r Row<'s>,
+    row: &'r rusqlite::Row<'s>,
     names: &'r [String],
 }
 
 impl Cells<'_, '_> {
-    pub fn get<T: rusqlite::types::FromSql>(&self, name: &str) -> rusqlite::Result<T> {
+    fn get<T: rusqlite::types::FromSql>(&self, name: &str) -> rusqlite::Result<T> {
         self.row.get(self.index(name)?)
     }
 
     /// The value without a copy, for what is parsed further.
-    pub fn get_ref(&self, name: &str) -> rusqlite::Result<rusqlite::types::ValueRef<'_>> {
+    fn get_ref(&self, name: &str) -> rusqlite::Result<ValueRef<'_>> {
         self.row.get_ref(self.index(name)?)
     }
 
@@ -251,36 +255,50 @@ fn param(v: &Value) -> Option<Param> {
     })
 }
 
-/// Column readers for the types sqlx writes.
-pub mod column {
-    use rusqlite::types::{FromSqlError, Type, ValueRef};
-    use serde_json::Value as Json;
-    use uuid::Uuid;
+/// Columns as sqlx writes them to SQLite: uuids as 16-byte blobs, JSON
+/// as text.
+impl Row for Cells<'_, '_> {
+    type Error = rusqlite::Error;
 
-    use super::Cells;
-
-    pub fn uuid(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Uuid> {
-        let value = row.get_ref(name)?;
+    fn uuid(&self, name: &str) -> rusqlite::Result<Uuid> {
+        let value = self.get_ref(name)?;
         let bytes = value
             .as_blob()
             .map_err(|e| conversion(name, value.data_type(), e))?;
         Uuid::from_slice(bytes).map_err(|e| conversion(name, Type::Blob, e))
     }
 
-    pub fn uuid_opt(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Option<Uuid>> {
-        match row.get_ref(name)? {
+    fn uuid_opt(&self, name: &str) -> rusqlite::Result<Option<Uuid>> {
+        match self.get_ref(name)? {
             ValueRef::Null => Ok(None),
-            _ => uuid(row, name).map(Some),
+            _ => self.uuid(name).map(Some),
         }
     }
 
-    pub fn json(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Json> {
-        json_opt(row, name)?.ok_or_else(|| conversion(name, Type::Null, FromSqlError::InvalidType))
+    fn i64(&self, name: &str) -> rusqlite::Result<i64> {
+        self.get(name)
+    }
+
+    fn bool(&self, name: &str) -> rusqlite::Result<bool> {
+        self.get(name)
+    }
+
+    fn string(&self, name: &str) -> rusqlite::Result<String> {
+        self.get(name)
+    }
+
+    fn string_opt(&self, name: &str) -> rusqlite::Result<Option<String>> {
+        self.get(name)
+    }
+
+    fn json(&self, name: &str) -> rusqlite::Result<Json> {
+        self.json_opt(name)?
+            .ok_or_else(|| conversion(name, Type::Null, FromSqlError::InvalidType))
     }
 
     /// Parsed from SQLite's copy of the text, not a `String` copy of it.
-    pub fn json_opt(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Option<Json>> {
-        let text = match row.get_ref(name)? {
+    fn json_opt(&self, name: &str) -> rusqlite::Result<Option<Json>> {
+        let text = match self.get_ref(name)? {
             ValueRef::Null => return Ok(None),
             value => value
                 .as_str()
@@ -291,20 +309,23 @@ pub mod column {
             .map_err(|e| conversion(name, Type::Text, e))
     }
 
-    fn conversion(
-        name: &str,
-        ty: Type,
-        e: impl std::error::Error + Send + Sync + 'static,
-    ) -> rusqlite::Error {
-        rusqlite::Error::FromSqlConversionFailure(0, ty, format!("{name}: {e}").into())
+    fn json_text(&self, name: &str) -> rusqlite::Result<String> {
+        self.get(name)
     }
+}
+
+fn conversion(
+    name: &str,
+    ty: Type,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, ty, format!("{name}: {e}").into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use sea_orm::{DbBackend, Statement};
-    use uuid::Uuid;
 
     /// A SQLite file with `n` rows in `t(id BLOB PRIMARY KEY, doc TEXT)`.
     fn database(n: u32) -> (tempfile::TempDir, DatabaseUrl, Vec<Uuid>) {
@@ -333,8 +354,8 @@ mod tests {
         let by_id = stmt("SELECT id, doc FROM t WHERE id = ?", vec![id.into()]);
         reads
             .all(&by_id, |row| {
-                assert_eq!(column::uuid(row, "id")?, id);
-                column::json(row, "doc")
+                assert_eq!(row.uuid("id")?, id);
+                row.json("doc")
             })
             .expect("no error")
     }
@@ -357,16 +378,14 @@ mod tests {
              SELECT count(*) AS c FROM n",
             Vec::new(),
         );
-        let counted = reads
-            .all(&long, |row| row.get::<i64>("c"))
-            .expect("no error");
+        let counted = reads.all(&long, |row| row.i64("c")).expect("no error");
         assert_eq!(counted, None, "a million-row scan must not finish inline");
         let short = stmt(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
              SELECT count(*) AS c FROM n",
             Vec::new(),
         );
-        let counted = reads.all(&short, |row| row.get::<i64>("c"));
+        let counted = reads.all(&short, |row| row.i64("c"));
         assert_eq!(counted.expect("no error"), Some(vec![100]));
         assert!(doc(&reads, ids[0]).is_some(), "the budget starts afresh");
     }
@@ -377,7 +396,7 @@ mod tests {
         let reads = InlineReads::for_url(&url).expect("a SQLite file");
         let size = stmt("PRAGMA cache_size", Vec::new());
         let found = reads
-            .all(&size, |row| row.get::<i64>("cache_size"))
+            .all(&size, |row| row.i64("cache_size"))
             .expect("no error");
         assert_eq!(found, Some(vec![-CACHE_KIB]));
     }
@@ -452,7 +471,7 @@ mod tests {
                 "SELECT id FROM t ORDER BY id LIMIT ? OFFSET ?",
                 vec![limit.into(), offset.into()],
             );
-            let found = reads.all(&page, |row| column::uuid(row, "id"));
+            let found = reads.all(&page, |row| row.uuid("id"));
             let expected: Vec<Uuid> = sorted
                 .iter()
                 .skip(offset as usize)
@@ -478,6 +497,6 @@ mod tests {
         let (_dir, url, _) = database(1);
         let reads = InlineReads::for_url(&url).expect("file");
         let bad = stmt("SELECT nope FROM t", Vec::new());
-        assert!(reads.all(&bad, |row| row.get::<i64>("nope")).is_err());
+        assert!(reads.all(&bad, |row| row.i64("nope")).is_err());
     }
 }

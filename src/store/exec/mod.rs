@@ -23,10 +23,11 @@
 //! BENCHMARKS.md ("Where SQLite statements run") has the measurements
 //! behind each choice.
 
-pub mod inline;
+mod inline;
 mod lane;
+mod row;
 pub mod select_list;
-pub mod source;
+mod source;
 mod template;
 mod write;
 
@@ -40,7 +41,8 @@ use self::lane::WriteLane;
 use self::write::LaneWriter;
 use crate::config::DatabaseUrl;
 
-pub use self::source::{Decode, IdRow, Reads, Source};
+pub use self::row::{Decode, Row};
+pub use self::source::{Reads, Source};
 pub use self::template::Template;
 pub use self::write::{Write, WriteTxn, is_unique_violation};
 

@@ -4,29 +4,10 @@
 
 use std::future::Future;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 
-use super::inline::{Cells, InlineReads};
-
-/// A row type both ways of reading can produce.
-pub trait Decode: FromQueryResult + Sized + Send + Sync {
-    /// The row from the statement SeaORM built for it, read by column name.
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self>;
-}
-
-/// The `id` column alone.
-#[derive(Debug, FromQueryResult)]
-pub struct IdRow {
-    pub id: uuid::Uuid,
-}
-
-impl Decode for IdRow {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: super::inline::column::uuid(row, "id")?,
-        })
-    }
-}
+use super::inline::InlineReads;
+use super::row::Decode;
 
 pub trait Source {
     fn backend(&self) -> DbBackend;
@@ -48,7 +29,8 @@ impl<C: ConnectionTrait> Source for C {
     }
 
     async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
-        T::find_by_statement(stmt).all(self).await
+        let rows = self.query_all_raw(stmt).await?;
+        rows.iter().map(|row| T::decode(row)).collect()
     }
 }
 
@@ -70,7 +52,10 @@ impl Source for Reads<'_> {
         // or fails at, the pool does (and reports its own errors). Debug
         // builds fail instead, so that tests see a row the inline path
         // decodes wrongly rather than a silent fallback.
-        match self.inline.map(|inline| inline.all(&stmt, T::decode)) {
+        match self
+            .inline
+            .map(|inline| inline.all(&stmt, |row| T::decode(row)))
+        {
             Some(Ok(Some(rows))) => return Ok(rows),
             Some(Ok(None)) => log::debug!("read on the pool, not inline: {}", stmt.sql),
             Some(Err(e)) if cfg!(debug_assertions) => return Err(e),
@@ -85,19 +70,20 @@ impl Source for Reads<'_> {
 mod tests {
     use std::time::Duration;
 
-    use sea_orm::{DbBackend, FromQueryResult, Statement};
+    use sea_orm::{DbBackend, Statement};
 
     use super::*;
     use crate::config::DatabaseUrl;
+    use crate::store::exec::Row;
 
-    #[derive(Debug, PartialEq, FromQueryResult)]
+    #[derive(Debug, PartialEq)]
     struct Counted {
         c: i64,
     }
 
     impl Decode for Counted {
-        fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
-            Ok(Self { c: row.get("c")? })
+        fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
+            Ok(Self { c: row.i64("c")? })
         }
     }
 
@@ -122,7 +108,7 @@ mod tests {
             .await
             .expect("pool");
         let inline = InlineReads::for_url(&url).expect("a SQLite file");
-        let inline_alone = inline.all(&counting_to(1_000_000), Counted::decode);
+        let inline_alone = inline.all(&counting_to(1_000_000), |row| Counted::decode(row));
         assert_eq!(inline_alone.expect("no error"), None);
 
         let reads = Reads {
@@ -140,7 +126,12 @@ mod tests {
             "SELECT ? AS c",
             [sea_orm::Value::TinyInt(Some(7))],
         );
-        assert_eq!(inline.all(&tiny, Counted::decode).expect("no error"), None);
+        assert_eq!(
+            inline
+                .all(&tiny, |row| Counted::decode(row))
+                .expect("no error"),
+            None
+        );
         let counted: Vec<Counted> = reads.rows(tiny).await.expect("read");
         assert_eq!(counted, vec![Counted { c: 7 }]);
     }

@@ -27,7 +27,8 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement}
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::inline::{db_err, params, sqlite_file};
-use super::source::{Decode, Source};
+use super::row::Decode;
+use super::source::Source;
 use crate::config::DatabaseUrl;
 
 /// Statements kept prepared: every write use case's statements.
@@ -242,7 +243,7 @@ impl LaneTxn {
 
     fn rows<T: Decode>(&self, stmt: &Statement) -> Result<Vec<T>, DbErr> {
         let values = bound(stmt)?;
-        self.with(|c| super::inline::read_all(c, &stmt.sql, values, T::decode))
+        self.with(|c| super::inline::read_all(c, &stmt.sql, values, |row| T::decode(row)))
     }
 
     fn commit(mut self) -> Result<(), DbErr> {
@@ -314,19 +315,20 @@ fn lane_err(e: rusqlite::Error) -> DbErr {
 mod tests {
     use std::time::Duration;
 
-    use sea_orm::{DbBackend, FromQueryResult, Statement, Value};
+    use sea_orm::{DbBackend, Statement, Value};
 
     use super::*;
+    use crate::store::exec::Row;
 
-    #[derive(Debug, PartialEq, FromQueryResult)]
+    #[derive(Debug, PartialEq)]
     struct Named {
         name: String,
     }
 
     impl Decode for Named {
-        fn decode(row: &crate::store::exec::inline::Cells<'_, '_>) -> rusqlite::Result<Self> {
+        fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
             Ok(Self {
-                name: row.get("name")?,
+                name: row.string("name")?,
             })
         }
     }

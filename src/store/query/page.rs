@@ -14,8 +14,8 @@ use entity::{group, user};
 use sea_orm::sea_query::extension::mysql::{IndexHintScope, MySqlSelectStatementExt};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{
-    Condition, DbBackend, DbErr, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select, Value,
+    Condition, DbBackend, DbErr, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select, Value,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -25,9 +25,8 @@ use super::target::{Collection, KeyColumn, Origin, Resolver, Scalar, Target, Ty,
 use crate::scim::ScimError;
 use crate::scim::filter::AttrPath;
 use crate::scim::resource::ResourceKind;
-use crate::store::exec::inline::Cells;
 use crate::store::exec::select_list;
-use crate::store::exec::{Decode, Source};
+use crate::store::exec::{Decode, Row, Source};
 use crate::store::users::{JoinedUserRow, UserRow};
 
 /// What a page is ordered by. `key: None` orders by id alone.
@@ -613,14 +612,13 @@ async fn count_rows<E: EntityTrait, S: Source>(c: &S, select: Select<E>) -> Resu
         .map_or(0, |c| u64::try_from(c.n).unwrap_or(0)))
 }
 
-#[derive(FromQueryResult)]
 struct Counted {
     n: i64,
 }
 
 impl Decode for Counted {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
-        Ok(Self { n: row.get("n")? })
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
+        Ok(Self { n: row.i64("n")? })
     }
 }
 
