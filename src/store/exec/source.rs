@@ -48,18 +48,17 @@ impl Source for Reads<'_> {
     }
 
     async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
-        // The pool is the authority: whatever the inline path cannot do,
-        // or fails at, the pool does (and reports its own errors). Debug
-        // builds fail instead, so that tests see a row the inline path
-        // decodes wrongly rather than a silent fallback.
+        // What the inline path leaves alone (past its budget, a bound type
+        // it does not handle) the pool reads. What fails inline is an
+        // error in every build: the pool reads the same database, and a
+        // row the inline path decodes wrongly must not hide behind it.
         match self
             .inline
             .map(|inline| inline.all(&stmt, |row| T::decode(row)))
         {
             Some(Ok(Some(rows))) => return Ok(rows),
             Some(Ok(None)) => log::debug!("read on the pool, not inline: {}", stmt.sql),
-            Some(Err(e)) if cfg!(debug_assertions) => return Err(e),
-            Some(Err(e)) => log::warn!("inline read failed, read on the pool: {e}"),
+            Some(Err(e)) => return Err(e),
             None => {}
         }
         self.pool.rows(stmt).await
@@ -134,5 +133,37 @@ mod tests {
         );
         let counted: Vec<Counted> = reads.rows(tiny).await.expect("read");
         assert_eq!(counted, vec![Counted { c: 7 }]);
+    }
+
+    /// A statement that fails inline (this one writes, and the inline
+    /// connection is read-only) is an error, in release builds as in
+    /// debug ones: the pool, where it would run, is not asked.
+    #[actix_web::test]
+    async fn what_fails_inline_is_an_error_and_not_run_on_the_pool() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = DatabaseUrl::new(format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.db").display()
+        ));
+        let pool = crate::store::connect(&url, 2, Duration::from_secs(5))
+            .await
+            .expect("pool");
+        let create = Statement::from_string(DbBackend::Sqlite, "CREATE TABLE t (c INTEGER)");
+        pool.execute_raw(create).await.expect("table");
+        let inline = InlineReads::for_url(&url).expect("a SQLite file");
+        let reads = Reads {
+            pool: &pool,
+            inline: Some(&inline),
+        };
+
+        let insert = "INSERT INTO t (c) VALUES (7) RETURNING c";
+        let inserted: Result<Vec<Counted>, DbErr> = reads
+            .rows(Statement::from_string(DbBackend::Sqlite, insert))
+            .await;
+        assert!(inserted.is_err(), "{inserted:?}");
+
+        let count = Statement::from_string(DbBackend::Sqlite, "SELECT count(*) AS c FROM t");
+        let counted: Vec<Counted> = pool.rows(count).await.expect("count");
+        assert_eq!(counted, vec![Counted { c: 0 }]);
     }
 }
