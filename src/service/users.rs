@@ -16,8 +16,8 @@ use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
 use crate::store::exec::WriteTxn;
-use crate::store::groups::MembershipRow;
-use crate::store::{self, groups as group_store, users as user_store};
+use crate::store::memberships::{self, MembershipRow};
+use crate::store::{self, users as user_store};
 
 const KIND: ResourceKind = ResourceKind::User;
 
@@ -130,7 +130,7 @@ impl ResourceType for Users {
     }
 
     async fn delete_side(txn: &WriteTxn, ctx: &Ctx, id: Uuid) -> Result<(), ServiceError> {
-        group_store::remove_from_all_groups(txn, ctx.tenant, id).await?;
+        memberships::remove_from_all_groups(txn, ctx.tenant, id).await?;
         Ok(user_store::delete_emails(txn, ctx.tenant, id).await?)
     }
 
@@ -144,7 +144,7 @@ impl ResourceType for Users {
         let Some(current) = current else {
             return Ok((written_row(row)?, Vec::new()));
         };
-        let groups = group_store::groups_of(txn, ctx.tenant, &[current.id]).await?;
+        let groups = memberships::groups_of(txn, ctx.tenant, &[current.id]).await?;
         Ok((written_row(merged(current, row))?, groups))
     }
 

@@ -3,6 +3,7 @@
 
 pub mod exec;
 pub mod groups;
+pub mod memberships;
 pub mod oauth;
 pub mod query;
 pub mod reindex;

@@ -1,9 +1,7 @@
 use std::sync::LazyLock;
 
 use entity::{group, group_member, user, user_email};
-use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, Func, Query, SelectStatement, SqliteQueryBuilder,
-};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, JoinType,
     JsonValue as Json, QueryFilter, QuerySelect, QueryTrait, Select,
@@ -12,7 +10,9 @@ use uuid::Uuid;
 
 use super::exec::select_list;
 use super::exec::{Decode, Row, Source, Template, Write};
-use super::groups::{MembershipRow, membership_group, sort_memberships};
+use super::memberships::{
+    self, MembershipRow, groups_json, membership_group, sort_memberships, user_memberships,
+};
 use super::query::page::Columns;
 use crate::scim::user::EmailRow;
 
@@ -105,7 +105,7 @@ impl UserRow {
     pub fn groups(&self) -> Result<Option<Vec<MembershipRow>>, DbErr> {
         match &self.groups {
             ReadGroups::NotRead => Ok(None),
-            ReadGroups::Json(g) => memberships(self.doc.id, Some(g)).map(Some),
+            ReadGroups::Json(g) => memberships::parse_groups_json(self.doc.id, Some(g)).map(Some),
             ReadGroups::Rows(rows) => Ok(Some(rows.clone())),
         }
     }
@@ -263,7 +263,7 @@ struct WithGroups {
 
 impl WithGroups {
     fn split(self, id: Uuid) -> Result<(UserDoc, Vec<MembershipRow>), DbErr> {
-        let mut groups = memberships(id, self.groups.as_ref())?;
+        let mut groups = memberships::parse_groups_json(id, self.groups.as_ref())?;
         sort_memberships(&mut groups);
         Ok((self.user, groups))
     }
@@ -276,68 +276,6 @@ impl Decode for WithGroups {
             groups: row.json_opt(GROUPS_JSON)?,
         })
     }
-}
-
-/// The correlated subquery that aggregates a user's groups as JSON
-/// (SQLite), as text: it binds no values, and building a subquery's SQL
-/// with every list page cost more (14k instructions) than the second
-/// statement it saves (10k).
-fn groups_json() -> Expr {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        let sub = groups_json_select();
-        format!("({})", sub.to_string(SqliteQueryBuilder))
-    });
-    Expr::cust(SQL.as_str())
-}
-
-fn groups_json_select() -> SelectStatement {
-    let (gm, g) = (group_member::Entity, group::Entity);
-    let pair = Func::cust(Alias::new("json_array"))
-        .arg(Func::cust(Alias::new("hex")).arg(Expr::col((gm, group_member::Column::GroupId))))
-        .arg(Expr::col((g, group::Column::DisplayName)));
-    Query::select()
-        .expr(Func::cust(Alias::new("json_group_array")).arg(pair))
-        .from(gm)
-        .inner_join(g, membership_group())
-        .cond_where(user_memberships())
-        .to_owned()
-}
-
-/// The `group_members` rows whose member is the `users` row at hand.
-fn user_memberships() -> Condition {
-    let gm = group_member::Entity;
-    Condition::all()
-        .add(
-            Expr::col((gm, group_member::Column::TenantId))
-                .equals((user::Entity, user::Column::TenantId)),
-        )
-        .add(
-            Expr::col((gm, group_member::Column::MemberId))
-                .equals((user::Entity, user::Column::Id)),
-        )
-}
-
-fn memberships(member: Uuid, groups: Option<&Json>) -> Result<Vec<MembershipRow>, DbErr> {
-    let bad = || DbErr::Type("malformed groups_json".to_owned());
-    let Some(Json::Array(pairs)) = groups else {
-        return Ok(Vec::new());
-    };
-    pairs
-        .iter()
-        .map(|pair| {
-            let (Some(hex), Some(name)) = (
-                pair.get(0).and_then(Json::as_str),
-                pair.get(1).and_then(Json::as_str),
-            ) else {
-                return Err(bad());
-            };
-            Ok(MembershipRow {
-                member_id: member,
-                group_id: Uuid::parse_str(hex).map_err(|_| bad())?,
-                display_name: name.to_owned(),
-            })
-        })
-        .collect()
 }
 
 pub async fn replace_emails<C: Write>(

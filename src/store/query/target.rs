@@ -482,7 +482,7 @@ pub fn side_membership(coll: &Collection<'_>, tenant: Uuid, cond: Condition) -> 
         Collection::UserGroups => {
             sub.column((gm, group_member::Column::MemberId))
                 .from(gm)
-                .inner_join(g, crate::store::groups::membership_group())
+                .inner_join(g, crate::store::memberships::membership_group())
                 .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant));
             Expr::col((user::Entity, user::Column::Id))
         }
