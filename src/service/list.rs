@@ -21,7 +21,8 @@ use crate::scim::resource::ResourceKind;
 use crate::store::exec::Source;
 use crate::store::memberships::{self, MemberRow, MembershipRow};
 use crate::store::query::filter_condition;
-use crate::store::query::page::{self, Keyed, PageError, PageRow, Paged, Position, Sort, Start};
+use crate::store::query::page::{self, PageError, PageRow, Paged};
+use crate::store::query::sort::{Keyed, Position, Sort, Start};
 use crate::store::users::UserRow;
 use crate::time::now_ms;
 

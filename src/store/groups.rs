@@ -4,6 +4,7 @@
 use std::sync::LazyLock;
 
 use entity::group;
+use sea_orm::JsonValue as Json;
 use sea_orm::{
     ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait, Select,
 };
@@ -11,6 +12,10 @@ use uuid::Uuid;
 
 use super::exec::select_list;
 use super::exec::{Decode, Row, Source, Template};
+use super::query::page::{Columns, PageRow, Paged};
+use super::query::sort::Keyed;
+use super::query::target::KeyColumn;
+use crate::scim::resource::ResourceKind;
 
 pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
     static BY_ID: Template =
@@ -56,5 +61,67 @@ impl Decode for group::Model {
             doc: row.json("doc")?,
             doc_search: row.json_opt("doc_search")?,
         })
+    }
+}
+
+impl Paged for group::Entity {
+    const KIND: ResourceKind = ResourceKind::Group;
+
+    fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
+        matching(tenant, cond)
+    }
+
+    fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
+        select_list(backend, columns.search)
+    }
+}
+
+/// Groups have no groups to join.
+impl PageRow for group::Model {
+    type Joined = Self;
+
+    fn regroup(_: Vec<Self>, _: usize, _: bool) -> Option<Vec<Self>> {
+        None
+    }
+}
+
+impl Keyed for group::Model {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn column(&self, column: KeyColumn) -> Json {
+        match column {
+            KeyColumn::Id => Json::from(self.id.to_string()),
+            KeyColumn::ExternalId => Json::from(self.external_id.clone()),
+            KeyColumn::Created => Json::from(self.created_at),
+            KeyColumn::Modified => Json::from(self.modified_at),
+            KeyColumn::DisplayName | KeyColumn::UserName | KeyColumn::Active => {
+                Json::from(self.display_name_norm.as_str())
+            }
+        }
+    }
+    fn search_doc(&self) -> Option<&Json> {
+        self.doc_search.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spliced_page_of_groups_is_the_page_built_whole() {
+        let tenant = Uuid::from_u128(1);
+        for backend in select_list::BACKENDS {
+            for search in [false, true] {
+                select_list::assert_splices_as_whole(
+                    backend,
+                    matching(tenant, Condition::all()),
+                    full(search).filter(group::Column::TenantId.eq(tenant)),
+                    select_list(backend, search),
+                    group::Column::Id,
+                );
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::query::dialect::seek;
+use super::query::sql_dialect::seek;
 
 /// A row's primary key: where the next batch of pending rows starts.
 pub type Key = (Uuid, Uuid);

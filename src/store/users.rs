@@ -13,7 +13,10 @@ use super::exec::{Decode, Row, Source, Template, Write};
 use super::memberships::{
     self, MembershipRow, groups_json, membership_group, sort_memberships, user_memberships,
 };
-use super::query::page::Columns;
+use super::query::page::{Columns, PageRow, Paged};
+use super::query::sort::Keyed;
+use super::query::target::KeyColumn;
+use crate::scim::resource::ResourceKind;
 use crate::scim::user::EmailRow;
 
 /// A user as answers show it, with its groups. The search copy of the
@@ -362,9 +365,70 @@ pub fn full(columns: Columns) -> Select<user::Entity> {
     shown.expr_as(groups, GROUPS_JSON)
 }
 
+impl Paged for user::Entity {
+    const KIND: ResourceKind = ResourceKind::User;
+
+    fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
+        matching(tenant, cond)
+    }
+
+    fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
+        select_list(backend, columns)
+    }
+
+    fn join_groups(select: Select<Self>) -> Option<Select<Self>> {
+        Some(join_groups(select))
+    }
+}
+
+impl PageRow for UserRow {
+    type Joined = JoinedUserRow;
+
+    fn regroup(joined: Vec<JoinedUserRow>, limit: usize, cut: bool) -> Option<Vec<Self>> {
+        JoinedUserRow::regroup(joined, limit, cut)
+    }
+}
+
+impl Keyed for UserRow {
+    fn id(&self) -> Uuid {
+        self.doc.id
+    }
+    fn column(&self, column: KeyColumn) -> Json {
+        match column {
+            KeyColumn::Id => Json::from(self.doc.id.to_string()),
+            KeyColumn::UserName => Json::from(self.user_name_norm.as_str()),
+            KeyColumn::ExternalId => Json::from(self.external_id.clone()),
+            KeyColumn::DisplayName => Json::from(self.display_name_norm.clone()),
+            KeyColumn::Active => Json::from(self.active),
+            KeyColumn::Created => Json::from(self.doc.created_at),
+            KeyColumn::Modified => Json::from(self.doc.modified_at),
+        }
+    }
+    fn search_doc(&self) -> Option<&Json> {
+        self.doc_search.as_ref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spliced_page_of_users_is_the_page_built_whole() {
+        let tenant = Uuid::from_u128(1);
+        for backend in select_list::BACKENDS {
+            for (search, groups) in [(false, false), (true, false), (false, true), (true, true)] {
+                let columns = Columns { search, groups };
+                select_list::assert_splices_as_whole(
+                    backend,
+                    matching(tenant, Condition::all()),
+                    full(columns).filter(user::Column::TenantId.eq(tenant)),
+                    select_list(backend, columns),
+                    user::Column::Id,
+                );
+            }
+        }
+    }
 
     fn joined(user: u128, group: Option<u128>) -> JoinedUserRow {
         let doc = UserDoc {
