@@ -25,14 +25,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use rusqlite::types::{FromSqlError, Type, Value as Param, ValueRef};
+use rusqlite::types::Value as Param;
 use rusqlite::{Connection, ErrorCode, OpenFlags, params_from_iter};
 use sea_orm::sea_query::Value;
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
-use sea_orm::{DbErr, JsonValue as Json, Statement};
-use uuid::Uuid;
+use sea_orm::{DbErr, Statement};
 
-use super::row::Row;
+use super::row::Cells;
 
 use crate::config::DatabaseUrl;
 
@@ -159,36 +158,9 @@ pub(super) fn read_all<T>(
         .map(str::to_owned)
         .collect();
     let rows = prepared.query_map(params_from_iter(params), |row| {
-        map(&Cells { row, names: &names })
+        map(&Cells::new(row, &names))
     })?;
     rows.collect()
-}
-
-/// A row whose columns are found by name in a list read once per
-/// statement. rusqlite's own lookup by name asks SQLite for every
-/// column's name and checks it as UTF-8 again at each `get`: 7.5 % of the
-/// instructions of a GET by id, for its 15 columns.
-pub struct Cells<'r, 's> {
-    row: &'r rusqlite::Row<'s>,
-    names: &'r [String],
-}
-
-impl Cells<'_, '_> {
-    fn get<T: rusqlite::types::FromSql>(&self, name: &str) -> rusqlite::Result<T> {
-        self.row.get(self.index(name)?)
-    }
-
-    /// The value without a copy, for what is parsed further.
-    fn get_ref(&self, name: &str) -> rusqlite::Result<ValueRef<'_>> {
-        self.row.get_ref(self.index(name)?)
-    }
-
-    fn index(&self, name: &str) -> rusqlite::Result<usize> {
-        self.names
-            .iter()
-            .position(|n| n == name)
-            .ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))
-    }
 }
 
 /// The statement with its trailing `LIMIT ? OFFSET ?` written out. SQLite
@@ -255,77 +227,12 @@ fn param(v: &Value) -> Option<Param> {
     })
 }
 
-/// Columns as sqlx writes them to SQLite: uuids as 16-byte blobs, JSON
-/// as text.
-impl Row for Cells<'_, '_> {
-    type Error = rusqlite::Error;
-
-    fn uuid(&self, name: &str) -> rusqlite::Result<Uuid> {
-        let value = self.get_ref(name)?;
-        let bytes = value
-            .as_blob()
-            .map_err(|e| conversion(name, value.data_type(), e))?;
-        Uuid::from_slice(bytes).map_err(|e| conversion(name, Type::Blob, e))
-    }
-
-    fn uuid_opt(&self, name: &str) -> rusqlite::Result<Option<Uuid>> {
-        match self.get_ref(name)? {
-            ValueRef::Null => Ok(None),
-            _ => self.uuid(name).map(Some),
-        }
-    }
-
-    fn i64(&self, name: &str) -> rusqlite::Result<i64> {
-        self.get(name)
-    }
-
-    fn bool(&self, name: &str) -> rusqlite::Result<bool> {
-        self.get(name)
-    }
-
-    fn string(&self, name: &str) -> rusqlite::Result<String> {
-        self.get(name)
-    }
-
-    fn string_opt(&self, name: &str) -> rusqlite::Result<Option<String>> {
-        self.get(name)
-    }
-
-    fn json(&self, name: &str) -> rusqlite::Result<Json> {
-        self.json_opt(name)?
-            .ok_or_else(|| conversion(name, Type::Null, FromSqlError::InvalidType))
-    }
-
-    /// Parsed from SQLite's copy of the text, not a `String` copy of it.
-    fn json_opt(&self, name: &str) -> rusqlite::Result<Option<Json>> {
-        let text = match self.get_ref(name)? {
-            ValueRef::Null => return Ok(None),
-            value => value
-                .as_str()
-                .map_err(|e| conversion(name, value.data_type(), e))?,
-        };
-        serde_json::from_str(text)
-            .map(Some)
-            .map_err(|e| conversion(name, Type::Text, e))
-    }
-
-    fn json_text(&self, name: &str) -> rusqlite::Result<String> {
-        self.get(name)
-    }
-}
-
-fn conversion(
-    name: &str,
-    ty: Type,
-    e: impl std::error::Error + Send + Sync + 'static,
-) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(0, ty, format!("{name}: {e}").into())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::exec::Row;
     use sea_orm::{DbBackend, Statement};
+    use uuid::Uuid;
 
     /// A SQLite file with `n` rows in `t(id BLOB PRIMARY KEY, doc TEXT)`.
     fn database(n: u32) -> (tempfile::TempDir, DatabaseUrl, Vec<Uuid>) {
