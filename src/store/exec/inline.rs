@@ -230,7 +230,7 @@ fn param(v: &Value) -> Option<Param> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::exec::Row;
+    use crate::store::exec::row::Row;
     use sea_orm::{DbBackend, Statement};
     use uuid::Uuid;
 

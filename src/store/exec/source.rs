@@ -69,11 +69,12 @@ impl Source for Reads<'_> {
 mod tests {
     use std::time::Duration;
 
-    use sea_orm::{DbBackend, Statement};
+    use sea_orm::{DbBackend, JsonValue as Json, Statement, Value};
+    use uuid::Uuid;
 
     use super::*;
     use crate::config::DatabaseUrl;
-    use crate::store::exec::Row;
+    use crate::store::exec::row::Row;
 
     #[derive(Debug, PartialEq)]
     struct Counted {
@@ -165,5 +166,84 @@ mod tests {
         let count = Statement::from_string(DbBackend::Sqlite, "SELECT count(*) AS c FROM t");
         let counted: Vec<Counted> = pool.rows(count).await.expect("count");
         assert_eq!(counted, vec![Counted { c: 0 }]);
+    }
+
+    /// Every kind of column, as one decoding function reads it.
+    #[derive(Debug, PartialEq)]
+    struct Every {
+        id: Uuid,
+        none_id: Option<Uuid>,
+        n: i64,
+        b: bool,
+        s: String,
+        none_s: Option<String>,
+        j: Json,
+        none_j: Option<Json>,
+        text: String,
+    }
+
+    impl Decode for Every {
+        fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
+            Ok(Self {
+                id: row.uuid("id")?,
+                none_id: row.uuid_opt("none_id")?,
+                n: row.i64("n")?,
+                b: row.bool("b")?,
+                s: row.string("s")?,
+                none_s: row.string_opt("none_s")?,
+                j: row.json("j")?,
+                none_j: row.json_opt("none_j")?,
+                text: row.json_text("j")?,
+            })
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_row_written_by_sqlx_decodes_the_same_from_the_pool_and_inline() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = DatabaseUrl::new(format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.db").display()
+        ));
+        let pool = crate::store::connect(&url, 1, Duration::from_secs(5))
+            .await
+            .expect("pool");
+        let sql = |sql: &str, values: Vec<Value>| {
+            Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+        };
+        let create = "CREATE TABLE t (id BLOB, none_id BLOB, n INTEGER, b BOOLEAN, s TEXT, \
+                      none_s TEXT, j JSON, none_j JSON)";
+        pool.execute_raw(sql(create, Vec::new()))
+            .await
+            .expect("table");
+        let id = Uuid::new_v4();
+        let doc = serde_json::json!({"a": [1, "b"]});
+        let insert = "INSERT INTO t VALUES (?, NULL, ?, ?, ?, NULL, ?, NULL)";
+        let values = vec![
+            id.into(),
+            7i64.into(),
+            true.into(),
+            "s".into(),
+            doc.clone().into(),
+        ];
+        pool.execute_raw(sql(insert, values)).await.expect("row");
+
+        let select = sql("SELECT * FROM t", Vec::new());
+        let from_pool: Vec<Every> = pool.rows(select.clone()).await.expect("pool read");
+        let inline = InlineReads::for_url(&url).expect("a SQLite file");
+        let from_inline = inline.all(&select, |row| Every::decode(row));
+        let expected = Every {
+            id,
+            none_id: None,
+            n: 7,
+            b: true,
+            s: "s".to_owned(),
+            none_s: None,
+            j: doc.clone(),
+            none_j: None,
+            text: doc.to_string(),
+        };
+        assert_eq!(from_pool, [expected]);
+        assert_eq!(from_inline.expect("no error"), Some(from_pool));
     }
 }

@@ -318,7 +318,7 @@ mod tests {
     use sea_orm::{DbBackend, Statement, Value};
 
     use super::*;
-    use crate::store::exec::Row;
+    use crate::store::exec::row::Row;
 
     #[derive(Debug, PartialEq)]
     struct Named {
