@@ -132,7 +132,7 @@ pub async fn first_members<S: Source>(
 
 /// The next `limit` members of one group in member order, after `after`
 /// (from the first when `None`): a keyset read along the primary key, as
-/// cheap deep in a 100,000-member group as at its start.
+/// cheap deep in a large group as at its start.
 pub async fn members_after<S: Source>(
     c: &S,
     tenant: Uuid,
@@ -284,8 +284,7 @@ pub fn user_memberships() -> Condition {
 
 /// The correlated subquery that aggregates a user's groups as JSON
 /// (SQLite), as text: it binds no values, and building a subquery's SQL
-/// with every list page cost more (14k instructions) than the second
-/// statement it saves (10k).
+/// with every list page cost more than the second statement it saves.
 pub fn groups_json() -> Expr {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         let sub = groups_json_select();

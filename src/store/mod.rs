@@ -46,7 +46,7 @@ pub async fn by_key<E: EntityTrait, C: ConnectionTrait>(
 /// `select` with the columns no answer shows read as NULL: the password
 /// hash, and the search document unless `keep_search` (a cursor over an
 /// attribute inside it needs it). The search document is as large as the
-/// resource, and decoding it cost 4 % of a filtered list's CPU.
+/// resource, and decoding it showed in a filtered list's CPU profile.
 pub fn shown_columns<E: EntityTrait>(mut select: Select<E>, keep_search: bool) -> Select<E> {
     let hidden = |name: &str| name == "password_hash" || (!keep_search && name == "doc_search");
     let hidden: Vec<(Expr, &str)> = E::Column::iter()
@@ -54,7 +54,7 @@ pub fn shown_columns<E: EntityTrait>(mut select: Select<E>, keep_search: bool) -
         .map(|c| (c.into_expr(), c.as_str()))
         .collect();
     // In place: selecting the columns again cost more than the decoding
-    // it saves (a third of a one-row list's query building).
+    // it saves.
     QueryTrait::query(&mut select).exprs_mut_for_each(|e| {
         if let Some((_, name)) = hidden.iter().find(|(column, _)| *column == e.expr) {
             *e = SelectExpr {

@@ -3,8 +3,9 @@
 //! sqlx runs each SQLite connection on a thread of its own: every
 //! statement is sent there and its rows come back one by one, each
 //! crossing threads. For a key lookup those hand-offs and the wake-ups
-//! behind them cost several times the lookup itself (stop-9 profile: 43 %
-//! of the process's CPU in the scheduler). Hot point reads therefore run
+//! behind them cost far more than the lookup itself: profiles of GETs by
+//! id found most of the process's CPU in the scheduler. Hot point reads
+//! therefore run
 //! the statement SeaORM builds on a connection owned by the worker thread
 //! that serves the request. A lookup by key takes microseconds, so the
 //! worker is not held up any longer than by rendering the answer.
@@ -40,21 +41,21 @@ const PREPARED: usize = 32;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Page cache of each thread's connection, in KiB. SQLite's default of
-/// 2 MiB held a tenth of a 10,000-user database: most GETs by id then read
-/// a page with `pread` (0.7 per request, strace); 8 MiB leaves 0.3, 16 MiB
-/// none. But every thread's cache fills at 1,000,000 users, and at 16 MiB
-/// the process peaked at 156 MB there (116 MB at 2 MiB), past the 150 MB
-/// memory target.
+/// Page cache of each thread's connection, in KiB. SQLite's default
+/// (2 MiB) holds little of a mid-sized database, and most GETs by id then
+/// read a page from the file; a larger cache reads fewer. But on a large
+/// database every thread's cache fills, so the process's memory grows
+/// with the cache times the threads: this is the largest size that kept
+/// the process within its memory target.
 const CACHE_KIB: i64 = 8 * 1024;
 
 /// How often (in VM instructions) SQLite checks the budget.
 const CHECK_EVERY: i32 = 1_000;
 
-/// Checks a statement may pass before it is interrupted: 10,000 VM
-/// instructions, at most about 2.5 ms even when each one extracts JSON
-/// (measured: 100,000 took 25 ms scanning users by `title`). Lookups by
-/// key or by an indexed attribute take 14 to 90.
+/// Checks a statement may pass before it is interrupted (`CHECK_EVERY`
+/// VM instructions each): far more than a lookup by key or by an indexed
+/// attribute runs, and over in a few milliseconds even when every
+/// instruction extracts JSON, so a worker is never held up for long.
 const BUDGET_CHECKS: u32 = 10;
 
 /// Opens one read-only connection per worker thread, on first use.

@@ -1,10 +1,10 @@
 //! Page selects whose column list is written into the SQL after the
 //! statement is built, from text made once per backend.
 //!
-//! A page of users names 15 columns and, on SQLite, a groups subquery.
-//! Copying that select and writing its column list out again for every
-//! request cost about a tenth of the instructions of a `userName eq`
-//! lookup (callgrind, stop 17), and the list is the same for every page.
+//! A page of users names every column answers show and, on SQLite, a
+//! groups subquery. Copying that select and writing its column list out
+//! again for every request was a sizeable part of a `userName eq`
+//! lookup's instructions, and the list is the same for every page.
 //! So a page select names one stand-in column, and `splice` puts the
 //! list's text in its place. Only the list is spliced: conditions, order
 //! and limits are still built, and bound, by sea-query.

@@ -5,15 +5,13 @@
 //! statement of a write transaction is two thread hand-offs, and SQLite
 //! lets one transaction write at a time: every writer waits for those
 //! hand-offs. A POST (begin, user, emails, commit) spent most of its time
-//! in them: 1,337-1,494 POST/s on 10,000 users, against 3,249-4,268 with
-//! the statements run by the lane's thread itself (A/B twice, wrk 16
-//! connections). Store functions that write take any `Write`, so one
-//! query builder serves both.
+//! in them, and answered far more often with the statements run by the
+//! lane's thread itself. Store functions that write take any `Write`, so
+//! one query builder serves both.
 //!
 //! Tried and left out: committing the writes that queue up together, in
-//! one transaction with a savepoint each. It answered fewer POSTs
-//! (4,097-4,413 against 4,759-5,566 POST/s, A/B three times), and took
-//! more CPU per POST: the batch's writes all wait for its commit, then
+//! one transaction with a savepoint each. It answered fewer POSTs, and
+//! took more CPU per POST: the batch's writes all wait for its commit, then
 //! their clients all send again at once, and the lane idles in between.
 
 use std::future::Future;
@@ -192,8 +190,8 @@ impl LaneWriter {
 
 /// Copies committed pages from the WAL into the database on a thread of
 /// its own. SQLite does it inside a commit once the WAL holds 1,000
-/// pages: the write and the fsyncs that follow took 17 % of the lane's
-/// time under POSTs, and every writer waited for them. A PASSIVE
+/// pages: the write and the fsyncs that follow took a large share of the
+/// lane's time under POSTs, and every writer waited for them. A PASSIVE
 /// checkpoint runs beside the writer and the readers. The thread ends
 /// when the sender is dropped.
 fn checkpoints(path: PathBuf) -> std::io::Result<SyncSender<()>> {

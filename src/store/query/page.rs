@@ -103,8 +103,8 @@ where
     }
     let mut rows = Vec::new();
     let last = segments.len().saturating_sub(1);
-    // The last segment takes `base` itself: copying a select costs as much
-    // as a third of building its SQL.
+    // The last segment takes `base` itself: copying a select costs a good
+    // part of what building its SQL does.
     let mut base = Some(base);
     for (i, seg) in segments.into_iter().enumerate() {
         let remaining = limit.saturating_sub(rows.len() as u64);
@@ -136,18 +136,17 @@ where
 }
 
 /// A page's rows read with their groups in one statement (one row per
-/// group), for MariaDB, where each statement costs its server 70 µs of CPU
-/// or more. Only for a page that starts at the start of its one segment:
-/// an offset would count joined rows, not page rows.
+/// group), for MariaDB, where every statement costs the server a good deal
+/// of CPU. Only for a page that starts at the start of its one segment: an
+/// offset would count joined rows, not page rows.
 ///
 /// The join repeats each user's row once per group, so on a page of many
-/// users it costs more than the second statement it saves (MariaDB, 100
-/// users in 2 groups each: 23–26 ms joined, 17–19 ms apart). So the joined
+/// users it costs more than the second statement it saves. So the joined
 /// rows are limited to `JOINED_ROWS`, enough for a lookup, and `None`
 /// where that may cut the page short: the page is then read without its
-/// groups, after a wasted short statement (5 % more Roster CPU on a page
-/// of 100 filtered users, whose count costs far more). A `userName eq`
-/// lookup went from 4,000–4,800 to 5,400–6,400 per second.
+/// groups, after a wasted short statement (a little more CPU on a page of
+/// many filtered users, whose count costs far more). A `userName eq`
+/// lookup, what this is for, is answered markedly more often per second.
 async fn fetch_with_groups<E, R, S>(
     c: &S,
     table: Select<E>,
@@ -187,10 +186,10 @@ pub enum PageError {
 }
 
 /// How many of one tenant's rows satisfy `cond`. `filtered: false` means
-/// `cond` selects all of them: MariaDB then counts through the clustered primary
-/// key, reading every row with its documents, while the creation-order
-/// index holds the same rows in a fraction of the pages (20 times faster
-/// measured at 100,000 users), so it is named. SQLite ignores the hint and
+/// `cond` selects all of them: MariaDB then counts through the clustered
+/// primary key, reading every row with its documents, while the
+/// creation-order index holds the same rows in a fraction of the pages
+/// (and counts far faster), so it is named. SQLite ignores the hint and
 /// already counts through a small index.
 pub async fn count<E, S>(c: &S, tenant: Uuid, cond: Condition, filtered: bool) -> Result<u64, DbErr>
 where
