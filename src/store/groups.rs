@@ -25,7 +25,7 @@ pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<gro
 
 /// The rows of one tenant that satisfy `cond`, to be counted or paged
 /// (see `query::page`), with the stand-in for `select_list`.
-pub fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
+fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
     static STAND_IN: LazyLock<Select<group::Entity>> = LazyLock::new(select_list::stand_in);
     STAND_IN
         .clone()
@@ -34,7 +34,7 @@ pub fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
 }
 
 /// The text of `full(keep_search)`'s column list, for `select_list::splice`.
-pub fn select_list(backend: DbBackend, keep_search: bool) -> &'static str {
+fn select_list(backend: DbBackend, keep_search: bool) -> &'static str {
     static LISTS: LazyLock<[[String; 2]; 3]> = LazyLock::new(|| {
         select_list::BACKENDS
             .map(|backend| [false, true].map(|keep| select_list::text(&full(keep), backend)))
@@ -43,7 +43,7 @@ pub fn select_list(backend: DbBackend, keep_search: bool) -> &'static str {
 }
 
 /// Every group with the columns answers show (`shown_columns`).
-pub fn full(keep_search: bool) -> Select<group::Entity> {
+fn full(keep_search: bool) -> Select<group::Entity> {
     super::shown_columns(group::Entity::find(), keep_search)
 }
 

@@ -1,3 +1,6 @@
+//! The `users` table and its `user_emails`: a user with its groups in one
+//! statement, the shapes pages of users read, and the email rows.
+
 use std::sync::LazyLock;
 
 use entity::{group, group_member, user, user_email};
@@ -166,7 +169,7 @@ fn joined(tenant: Uuid, id: Uuid) -> Select<user::Entity> {
 
 /// Each row of `select` once per group the user is in, with the group's
 /// id and name (once, with NULLs, if none).
-pub fn join_groups(mut select: Select<user::Entity>) -> Select<user::Entity> {
+fn join_groups(mut select: Select<user::Entity>) -> Select<user::Entity> {
     let (gm, g) = (group_member::Entity, group::Entity);
     QueryTrait::query(&mut select)
         .join(JoinType::LeftJoin, gm, user_memberships())
@@ -330,7 +333,7 @@ pub fn email_rows(tenant: Uuid, user_id: Uuid, rows: &[EmailRow]) -> Vec<user_em
 
 /// The rows of one tenant that satisfy `cond`, to be counted or paged
 /// (see `query::page`), with the stand-in for `select_list`.
-pub fn matching(tenant: Uuid, cond: Condition) -> Select<user::Entity> {
+fn matching(tenant: Uuid, cond: Condition) -> Select<user::Entity> {
     static STAND_IN: LazyLock<Select<user::Entity>> = LazyLock::new(select_list::stand_in);
     STAND_IN
         .clone()
@@ -339,7 +342,7 @@ pub fn matching(tenant: Uuid, cond: Condition) -> Select<user::Entity> {
 }
 
 /// The text of `full(columns)`'s column list, for `select_list::splice`.
-pub fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
+fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
     static LISTS: LazyLock<[[[String; 2]; 2]; 3]> = LazyLock::new(|| {
         select_list::BACKENDS.map(|backend| {
             [false, true].map(|search| {
@@ -354,7 +357,7 @@ pub fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
 /// Every user with the columns answers show (`shown_columns`) and a
 /// `groups_json` column: the user's groups when `columns.groups` (SQLite),
 /// else NULL.
-pub fn full(columns: Columns) -> Select<user::Entity> {
+fn full(columns: Columns) -> Select<user::Entity> {
     let shown = super::shown_columns(user::Entity::find(), columns.search);
     let groups = if columns.groups {
         groups_json()
