@@ -23,8 +23,7 @@ use super::render::member_json;
 use super::{Ctx, ServiceError};
 use crate::scim::projection::ElementProjection;
 use crate::store::CHUNK;
-use crate::store::exec::Db;
-use crate::store::exec::Source;
+use crate::store::exec::{Db, Source};
 use crate::store::memberships::{self, MemberRow};
 
 /// What is known of one group's members.
