@@ -11,7 +11,7 @@ use sea_orm::DbErr;
 use uuid::Uuid;
 
 use crate::scim::resource::ResourceKind;
-use crate::store::write::WriteTxn;
+use crate::store::exec::WriteTxn;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOperation {

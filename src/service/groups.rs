@@ -20,10 +20,10 @@ use crate::scim::group::{GroupRecord, MemberRef};
 use crate::scim::patch::MemberPlan;
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
+use crate::store::exec::{Source, WriteTxn};
 use crate::store::groups as group_store;
+use crate::store::memberships;
 use crate::store::resources::existing_ids;
-use crate::store::source::Source;
-use crate::store::write::WriteTxn;
 
 const KIND: ResourceKind = ResourceKind::Group;
 
@@ -128,8 +128,8 @@ impl ResourceType for Groups {
     }
 
     async fn delete_side(txn: &WriteTxn, ctx: &Ctx, id: Uuid) -> Result<(), ServiceError> {
-        group_store::remove_from_all_groups(txn, ctx.tenant, id).await?;
-        Ok(group_store::clear_members(txn, ctx.tenant, id).await?)
+        memberships::remove_from_all_groups(txn, ctx.tenant, id).await?;
+        Ok(memberships::clear_members(txn, ctx.tenant, id).await?)
     }
 
     async fn keep(
@@ -203,7 +203,7 @@ impl Services {
         plan: &MemberPlan,
     ) -> Result<(), ServiceError> {
         if plan.clear {
-            group_store::clear_members(txn, ctx.tenant, gid).await?;
+            memberships::clear_members(txn, ctx.tenant, gid).await?;
         }
         // Removing an id that is no member, or no id at all, is a no-op.
         let remove: Vec<Uuid> = plan
@@ -211,9 +211,9 @@ impl Services {
             .iter()
             .filter_map(|v| Uuid::parse_str(v).ok())
             .collect();
-        group_store::remove_members(txn, ctx.tenant, gid, &remove).await?;
+        memberships::remove_members(txn, ctx.tenant, gid, &remove).await?;
         let add = self.resolve_members(txn, ctx, gid, &plan.add).await?;
-        group_store::add_members(txn, ctx.tenant, gid, &add).await?;
+        memberships::add_members(txn, ctx.tenant, gid, &add).await?;
         Ok(())
     }
 

@@ -18,11 +18,11 @@ use crate::scim::cursor::{Cursor, query_fingerprint};
 use crate::scim::list::{ListParams, PageInfo, Paging};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
-use crate::store::groups as group_store;
-use crate::store::groups::{MemberRow, MembershipRow};
+use crate::store::exec::Source;
+use crate::store::memberships::{self, MemberRow, MembershipRow};
 use crate::store::query::filter_condition;
-use crate::store::query::page::{self, Keyed, PageError, PageRow, Paged, Position, Sort, Start};
-use crate::store::source::Source;
+use crate::store::query::page::{self, PageError, PageRow, Paged};
+use crate::store::query::sort::{Keyed, Position, Sort, Start};
 use crate::store::users::UserRow;
 use crate::time::now_ms;
 
@@ -460,10 +460,10 @@ async fn page_groups<S: Source>(
             Some(groups) => read.extend(groups),
             None => {
                 let ids: Vec<Uuid> = rows.iter().map(|r| r.doc.id).collect();
-                return Ok(group_store::groups_of(c, ctx.tenant, &ids).await?);
+                return Ok(memberships::groups_of(c, ctx.tenant, &ids).await?);
             }
         }
     }
-    group_store::sort_memberships(&mut read);
+    memberships::sort_memberships(&mut read);
     Ok(read)
 }

@@ -23,9 +23,8 @@ use super::render::member_json;
 use super::{Ctx, ServiceError};
 use crate::scim::projection::ElementProjection;
 use crate::store::CHUNK;
-use crate::store::exec::Db;
-use crate::store::groups::{self as group_store, MemberRow};
-use crate::store::source::Source;
+use crate::store::exec::{Db, Source};
+use crate::store::memberships::{self, MemberRow};
 
 /// What is known of one group's members.
 enum Read {
@@ -103,7 +102,7 @@ impl MemberFeed {
         c: &S,
         group_ids: &[Uuid],
     ) -> Result<(), ServiceError> {
-        let rows = group_store::first_members(c, self.ctx.tenant, group_ids, self.batch).await?;
+        let rows = memberships::first_members(c, self.ctx.tenant, group_ids, self.batch).await?;
         let ended = (rows.len() as u64) < self.batch;
         let runs = split_by_group(rows);
         let last = runs.last().map(|(g, _)| *g);
@@ -195,7 +194,7 @@ impl MemberFeed {
                 Next::After(after) => {
                     let (tenant, batch) = (self.ctx.tenant, self.batch);
                     let rows =
-                        group_store::members_after(self.db.scans(), tenant, group, after, batch)
+                        memberships::members_after(self.db.scans(), tenant, group, after, batch)
                             .await?;
                     members.next = match rows.last() {
                         Some(last) if rows.len() as u64 == batch => {

@@ -12,7 +12,7 @@ use super::Ctx;
 use crate::scim::encode::{self, Fields};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{ResourceKind, Stored, location, render};
-use crate::store::groups::{MemberRow, MembershipRow};
+use crate::store::memberships::{MemberRow, MembershipRow};
 use crate::store::users::UserDoc;
 
 /// A rendered resource plus what HTTP needs for `ETag` and `Location`.

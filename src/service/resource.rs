@@ -23,8 +23,8 @@ use crate::scim::patch::{self, MemberPlan, PatchContext};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::validate::check_immutable;
+use crate::store::exec::WriteTxn;
 use crate::store::resources::{self, ResourceTable};
-use crate::store::write::WriteTxn;
 use crate::time::now_ms;
 
 type Model<K> = <<K as ResourceType>::Table as EntityTrait>::Model;

@@ -20,7 +20,8 @@ use crate::scim::filter::{AttrPath, Filter};
 use crate::scim::list::{ListParams, PageInfo, Paging};
 use crate::scim::resource::ResourceKind;
 use crate::store::query::filter_condition;
-use crate::store::query::page::{self, Position, Sort, Start, compare_positions};
+use crate::store::query::page;
+use crate::store::query::sort::{Position, Sort, Start, compare_positions};
 use crate::store::users::UserRow;
 
 /// One resource type's part of the search.

@@ -16,9 +16,9 @@ use crate::scim::patch::MemberPlan;
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::UserRecord;
-use crate::store::groups::MembershipRow;
-use crate::store::write::WriteTxn;
-use crate::store::{self, groups as group_store, users as user_store};
+use crate::store::exec::WriteTxn;
+use crate::store::memberships::{self, MembershipRow};
+use crate::store::{self, users as user_store};
 
 const KIND: ResourceKind = ResourceKind::User;
 
@@ -76,7 +76,7 @@ impl ResourceType for Users {
     }
 
     fn unique_violation(e: DbErr, record: &UserRecord) -> ServiceError {
-        if store::is_unique_violation(&e) {
+        if store::exec::is_unique_violation(&e) {
             return ScimError::uniqueness(format!(
                 "userName '{}' is already taken (userName is case-insensitive)",
                 record.user_name
@@ -131,7 +131,7 @@ impl ResourceType for Users {
     }
 
     async fn delete_side(txn: &WriteTxn, ctx: &Ctx, id: Uuid) -> Result<(), ServiceError> {
-        group_store::remove_from_all_groups(txn, ctx.tenant, id).await?;
+        memberships::remove_from_all_groups(txn, ctx.tenant, id).await?;
         Ok(user_store::delete_emails(txn, ctx.tenant, id).await?)
     }
 
@@ -145,7 +145,7 @@ impl ResourceType for Users {
         let Some(current) = current else {
             return Ok((written_row(row)?, Vec::new()));
         };
-        let groups = group_store::groups_of(txn, ctx.tenant, &[current.id]).await?;
+        let groups = memberships::groups_of(txn, ctx.tenant, &[current.id]).await?;
         Ok((written_row(merged(current, row))?, groups))
     }
 

@@ -1,18 +1,21 @@
+//! The `groups` table: a group by id, and the shapes pages read. Its
+//! members are in `memberships`.
+
 use std::sync::LazyLock;
 
-use entity::{group, group_member, user};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
+use entity::group;
+use sea_orm::JsonValue as Json;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryTrait, Select, Statement,
+    ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait, Select,
 };
 use uuid::Uuid;
 
-use super::inline::{Cells, column};
-use super::select_list;
-use super::source::{Decode, Source};
-use super::template::Template;
-use super::write::Write;
+use super::exec::select_list;
+use super::exec::{Decode, Row, Source, Template};
+use super::query::page::{Columns, PageRow, Paged};
+use super::query::sort::Keyed;
+use super::query::target::KeyColumn;
+use crate::scim::resource::ResourceKind;
 
 pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<group::Model>, DbErr> {
     static BY_ID: Template =
@@ -20,9 +23,9 @@ pub async fn find<S: Source>(c: &S, tenant: Uuid, id: Uuid) -> Result<Option<gro
     c.first(BY_ID.statement(c.backend(), &[tenant, id])).await
 }
 
-/// Reads a group and locks its row until the transaction ends, so that
-/// concurrent member changes to one group queue instead of racing.
-pub fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
+/// The rows of one tenant that satisfy `cond`, to be counted or paged
+/// (see `query::page`), with the stand-in for `select_list`.
+fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
     static STAND_IN: LazyLock<Select<group::Entity>> = LazyLock::new(select_list::stand_in);
     STAND_IN
         .clone()
@@ -31,7 +34,7 @@ pub fn matching(tenant: Uuid, cond: Condition) -> Select<group::Entity> {
 }
 
 /// The text of `full(keep_search)`'s column list, for `select_list::splice`.
-pub fn select_list(backend: DbBackend, keep_search: bool) -> &'static str {
+fn select_list(backend: DbBackend, keep_search: bool) -> &'static str {
     static LISTS: LazyLock<[[String; 2]; 3]> = LazyLock::new(|| {
         select_list::BACKENDS
             .map(|backend| [false, true].map(|keep| select_list::text(&full(keep), backend)))
@@ -40,276 +43,85 @@ pub fn select_list(backend: DbBackend, keep_search: bool) -> &'static str {
 }
 
 /// Every group with the columns answers show (`shown_columns`).
-pub fn full(keep_search: bool) -> Select<group::Entity> {
+fn full(keep_search: bool) -> Select<group::Entity> {
     super::shown_columns(group::Entity::find(), keep_search)
 }
 
-pub async fn add_members<C: Write>(
-    c: &C,
-    tenant: Uuid,
-    group_id: Uuid,
-    members: &[(Uuid, &'static str)],
-) -> Result<(), DbErr> {
-    for chunk in members.chunks(super::CHUNK) {
-        let models = chunk.iter().map(|(id, kind)| group_member::ActiveModel {
-            tenant_id: Set(tenant),
-            group_id: Set(group_id),
-            member_id: Set(*id),
-            member_type: Set((*kind).to_owned()),
-        });
-        let insert = group_member::Entity::insert_many(models).on_conflict_do_nothing();
-        c.exec(insert.build(c.backend())).await?;
-    }
-    Ok(())
-}
-
-pub async fn remove_members<C: Write>(
-    c: &C,
-    tenant: Uuid,
-    group_id: Uuid,
-    ids: &[Uuid],
-) -> Result<(), DbErr> {
-    for chunk in ids.chunks(super::CHUNK) {
-        let delete = group_member::Entity::delete_many()
-            .filter(group_member::Column::TenantId.eq(tenant))
-            .filter(group_member::Column::GroupId.eq(group_id))
-            .filter(group_member::Column::MemberId.is_in(chunk.iter().copied()));
-        c.exec(delete.build(c.backend())).await?;
-    }
-    Ok(())
-}
-
-pub async fn clear_members<C: Write>(c: &C, tenant: Uuid, group_id: Uuid) -> Result<(), DbErr> {
-    let delete = group_member::Entity::delete_many()
-        .filter(group_member::Column::TenantId.eq(tenant))
-        .filter(group_member::Column::GroupId.eq(group_id));
-    c.exec(delete.build(c.backend())).await.map(|_| ())
-}
-
-/// Removes a deleted user or group from every group it belonged to.
-pub async fn remove_from_all_groups<C: Write>(
-    c: &C,
-    tenant: Uuid,
-    member_id: Uuid,
-) -> Result<(), DbErr> {
-    let delete = group_member::Entity::delete_many()
-        .filter(group_member::Column::TenantId.eq(tenant))
-        .filter(group_member::Column::MemberId.eq(member_id));
-    c.exec(delete.build(c.backend())).await.map(|_| ())
-}
-
-/// A member with what it needs for `display`.
-#[derive(Debug, FromQueryResult)]
-pub struct MemberRow {
-    pub group_id: Uuid,
-    pub member_id: Uuid,
-    pub member_type: String,
-    pub user_name: Option<String>,
-    pub user_display_name: Option<String>,
-    pub group_display_name: Option<String>,
-}
-
-impl MemberRow {
-    /// A user's displayName, else its userName; a group's displayName.
-    pub fn display(&self) -> Option<&str> {
-        self.user_display_name
-            .as_deref()
-            .or(self.user_name.as_deref())
-            .or(self.group_display_name.as_deref())
-    }
-}
-
-/// Members of the given groups in one query (no query per group or member).
-pub async fn members_of<S: Source>(
-    c: &S,
-    tenant: Uuid,
-    group_ids: &[Uuid],
-) -> Result<Vec<MemberRow>, DbErr> {
-    let mut rows = Vec::new();
-    for chunk in group_ids.chunks(super::CHUNK) {
-        let stmt = members_query(tenant, chunk);
-        rows.extend(c.rows::<MemberRow>(c.backend().build(&stmt)).await?);
-    }
-    Ok(rows)
-}
-
-/// At most `limit` members of the given groups (no more than `CHUNK`), in
-/// (group, member) order: the start of what `members_of` reads, for a
-/// caller that reads the rest with `members_after`.
-pub async fn first_members<S: Source>(
-    c: &S,
-    tenant: Uuid,
-    group_ids: &[Uuid],
-    limit: u64,
-) -> Result<Vec<MemberRow>, DbErr> {
-    let stmt = members_query(tenant, group_ids).limit(limit).to_owned();
-    c.rows(c.backend().build(&stmt)).await
-}
-
-/// The next `limit` members of one group in member order, after `after`
-/// (from the first when `None`): a keyset read along the primary key, as
-/// cheap deep in a 100,000-member group as at its start.
-pub async fn members_after<S: Source>(
-    c: &S,
-    tenant: Uuid,
-    group_id: Uuid,
-    after: Option<Uuid>,
-    limit: u64,
-) -> Result<Vec<MemberRow>, DbErr> {
-    let mut stmt = members_query(tenant, &[group_id]);
-    if let Some(after) = after {
-        stmt.and_where(Expr::col((group_member::Entity, group_member::Column::MemberId)).gt(after));
-    }
-    let stmt = stmt.limit(limit).to_owned();
-    c.rows(c.backend().build(&stmt)).await
-}
-
-fn members_query(tenant: Uuid, group_ids: &[Uuid]) -> SelectStatement {
-    let (gm, mu, mg) = (group_member::Entity, Alias::new("mu"), Alias::new("mg"));
-    Query::select()
-        .column((gm, group_member::Column::GroupId))
-        .column((gm, group_member::Column::MemberId))
-        .column((gm, group_member::Column::MemberType))
-        .expr_as(
-            Expr::col((mu.clone(), user::Column::UserName)),
-            Alias::new("user_name"),
-        )
-        .expr_as(
-            Expr::col((mu.clone(), user::Column::DisplayName)),
-            Alias::new("user_display_name"),
-        )
-        .expr_as(
-            Expr::col((mg.clone(), group::Column::DisplayName)),
-            Alias::new("group_display_name"),
-        )
-        .from(gm)
-        .join_as(
-            JoinType::LeftJoin,
-            user::Entity,
-            mu.clone(),
-            Condition::all()
-                .add(
-                    Expr::col((mu.clone(), user::Column::TenantId))
-                        .equals((gm, group_member::Column::TenantId)),
-                )
-                .add(
-                    Expr::col((mu, user::Column::Id)).equals((gm, group_member::Column::MemberId)),
-                ),
-        )
-        .join_as(
-            JoinType::LeftJoin,
-            group::Entity,
-            mg.clone(),
-            Condition::all()
-                .add(
-                    Expr::col((mg.clone(), group::Column::TenantId))
-                        .equals((gm, group_member::Column::TenantId)),
-                )
-                .add(
-                    Expr::col((mg, group::Column::Id)).equals((gm, group_member::Column::MemberId)),
-                ),
-        )
-        .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant))
-        .and_where(Expr::col((gm, group_member::Column::GroupId)).is_in(group_ids.iter().copied()))
-        .order_by((gm, group_member::Column::GroupId), sea_orm::Order::Asc)
-        .order_by((gm, group_member::Column::MemberId), sea_orm::Order::Asc)
-        .to_owned()
-}
-
-/// Joins `groups` to the `group_members` rows naming it.
-pub fn membership_group() -> Condition {
-    let (gm, g) = (group_member::Entity, group::Entity);
-    Condition::all()
-        .add(Expr::col((g, group::Column::TenantId)).equals((gm, group_member::Column::TenantId)))
-        .add(Expr::col((g, group::Column::Id)).equals((gm, group_member::Column::GroupId)))
-}
-
-impl Decode for MemberRow {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            group_id: column::uuid(row, "group_id")?,
-            member_id: column::uuid(row, "member_id")?,
-            member_type: row.get("member_type")?,
-            user_name: row.get("user_name")?,
-            user_display_name: row.get("user_display_name")?,
-            group_display_name: row.get("group_display_name")?,
-        })
-    }
-}
-
-/// A group that a user (or group) belongs to, for the read-only `groups`.
-#[derive(Debug, Clone, FromQueryResult)]
-pub struct MembershipRow {
-    pub member_id: Uuid,
-    pub group_id: Uuid,
-    pub display_name: String,
-}
-
-impl Decode for MembershipRow {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            member_id: column::uuid(row, "member_id")?,
-            group_id: column::uuid(row, "group_id")?,
-            display_name: row.get("display_name")?,
-        })
-    }
-}
-
 impl Decode for group::Model {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
-            tenant_id: column::uuid(row, "tenant_id")?,
-            id: column::uuid(row, "id")?,
-            display_name: row.get("display_name")?,
-            display_name_norm: row.get("display_name_norm")?,
-            external_id: row.get("external_id")?,
-            created_at: row.get("created_at")?,
-            modified_at: row.get("modified_at")?,
-            version: row.get("version")?,
-            doc: column::json(row, "doc")?,
-            doc_search: column::json_opt(row, "doc_search")?,
+            tenant_id: row.uuid("tenant_id")?,
+            id: row.uuid("id")?,
+            display_name: row.string("display_name")?,
+            display_name_norm: row.string("display_name_norm")?,
+            external_id: row.string_opt("external_id")?,
+            created_at: row.i64("created_at")?,
+            modified_at: row.i64("modified_at")?,
+            version: row.i64("version")?,
+            doc: row.json("doc")?,
+            doc_search: row.json_opt("doc_search")?,
         })
     }
 }
 
-/// The direct groups of the given members, in one query per chunk.
-pub async fn groups_of<S: Source>(
-    c: &S,
-    tenant: Uuid,
-    member_ids: &[Uuid],
-) -> Result<Vec<MembershipRow>, DbErr> {
-    static GROUPS_OF: Template = Template::new(groups_of_statement);
-    let mut rows = Vec::new();
-    for chunk in member_ids.chunks(super::CHUNK) {
-        let keys: Vec<Uuid> = std::iter::once(tenant)
-            .chain(chunk.iter().copied())
-            .collect();
-        let found: Vec<MembershipRow> = c.rows(GROUPS_OF.statement(c.backend(), &keys)).await?;
-        rows.extend(found);
+impl Paged for group::Entity {
+    const KIND: ResourceKind = ResourceKind::Group;
+
+    fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
+        matching(tenant, cond)
     }
-    sort_memberships(&mut rows);
-    Ok(rows)
+
+    fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
+        select_list(backend, columns.search)
+    }
 }
 
-/// `keys`: the tenant, then the members.
-fn groups_of_statement(keys: &[Uuid], backend: DbBackend) -> Statement {
-    let (gm, g) = (group_member::Entity, group::Entity);
-    let (tenant, members) = (keys[0], &keys[1..]);
-    let stmt = Query::select()
-        .column((gm, group_member::Column::MemberId))
-        .column((gm, group_member::Column::GroupId))
-        .column((g, group::Column::DisplayName))
-        .from(gm)
-        .inner_join(g, membership_group())
-        .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant))
-        .and_where(Expr::col((gm, group_member::Column::MemberId)).is_in(members.iter().copied()))
-        .to_owned();
-    backend.build(&stmt)
+/// Groups have no groups to join.
+impl PageRow for group::Model {
+    type Joined = Self;
+
+    fn regroup(_: Vec<Self>, _: usize, _: bool) -> Option<Vec<Self>> {
+        None
+    }
 }
 
-/// The order `groups` is shown in: by display name, then id, compared as
-/// Rust compares strings, so that both databases (whose collations differ)
-/// and both ways of reading memberships give one order.
-pub fn sort_memberships(rows: &mut [MembershipRow]) {
-    rows.sort_by(|a, b| (&a.display_name, a.group_id).cmp(&(&b.display_name, b.group_id)));
+impl Keyed for group::Model {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn column(&self, column: KeyColumn) -> Json {
+        match column {
+            KeyColumn::Id => Json::from(self.id.to_string()),
+            KeyColumn::ExternalId => Json::from(self.external_id.clone()),
+            KeyColumn::Created => Json::from(self.created_at),
+            KeyColumn::Modified => Json::from(self.modified_at),
+            KeyColumn::DisplayName | KeyColumn::UserName | KeyColumn::Active => {
+                Json::from(self.display_name_norm.as_str())
+            }
+        }
+    }
+    fn search_doc(&self) -> Option<&Json> {
+        self.doc_search.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spliced_page_of_groups_is_the_page_built_whole() {
+        let tenant = Uuid::from_u128(1);
+        for backend in select_list::BACKENDS {
+            for search in [false, true] {
+                select_list::assert_splices_as_whole(
+                    backend,
+                    matching(tenant, Condition::all()),
+                    full(search).filter(group::Column::TenantId.eq(tenant)),
+                    select_list(backend, search),
+                    group::Column::Id,
+                );
+            }
+        }
+    }
 }

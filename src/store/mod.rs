@@ -3,17 +3,13 @@
 
 pub mod exec;
 pub mod groups;
-pub mod inline;
+pub mod memberships;
 pub mod oauth;
 pub mod query;
 pub mod reindex;
 pub mod resources;
-pub mod select_list;
-pub mod source;
-pub mod template;
 pub mod tokens;
 pub mod users;
-pub mod write;
 
 use std::time::Duration;
 
@@ -22,7 +18,7 @@ use sea_orm::sea_query::{Alias, Expr, IntoIden, SelectExpr};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, QueryTrait, Select,
+    DatabaseTransaction, DbErr, EntityTrait, IdenStatic, Iterable, QueryTrait, Select,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
@@ -50,7 +46,7 @@ pub async fn by_key<E: EntityTrait, C: ConnectionTrait>(
 /// `select` with the columns no answer shows read as NULL: the password
 /// hash, and the search document unless `keep_search` (a cursor over an
 /// attribute inside it needs it). The search document is as large as the
-/// resource, and decoding it cost 4 % of a filtered list's CPU.
+/// resource, and decoding it showed in a filtered list's CPU profile.
 pub fn shown_columns<E: EntityTrait>(mut select: Select<E>, keep_search: bool) -> Select<E> {
     let hidden = |name: &str| name == "password_hash" || (!keep_search && name == "doc_search");
     let hidden: Vec<(Expr, &str)> = E::Column::iter()
@@ -58,7 +54,7 @@ pub fn shown_columns<E: EntityTrait>(mut select: Select<E>, keep_search: bool) -
         .map(|c| (c.into_expr(), c.as_str()))
         .collect();
     // In place: selecting the columns again cost more than the decoding
-    // it saves (a third of a one-row list's query building).
+    // it saves.
     QueryTrait::query(&mut select).exprs_mut_for_each(|e| {
         if let Some((_, name)) = hidden.iter().find(|(column, _)| *column == e.expr) {
             *e = SelectExpr {
@@ -69,17 +65,6 @@ pub fn shown_columns<E: EntityTrait>(mut select: Select<E>, keep_search: bool) -
         }
     });
     select
-}
-
-/// A JSON column's text. MariaDB's JSON columns are text and decode as
-/// such: the document as stored, without parsing it into a `Value` and
-/// writing it out again (the same text: Roster wrote it). MySQL's JSON
-/// type does not decode as text; its documents go through a `Value`.
-pub fn column_text(row: &QueryResult, pre: &str, column: &str) -> Result<String, DbErr> {
-    match row.try_get::<String>(pre, column) {
-        Ok(text) => Ok(text),
-        Err(_) => Ok(row.try_get::<sea_orm::JsonValue>(pre, column)?.to_string()),
-    }
 }
 
 pub async fn connect(
@@ -147,8 +132,6 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     })
     .await
 }
-
-pub use write::is_unique_violation;
 
 /// Errors that say "not now" rather than "never": answered 503.
 pub fn is_unavailable(e: &DbErr) -> bool {

@@ -12,7 +12,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::query::dialect::seek;
+use super::query::sql_dialect::seek;
 
 /// A row's primary key: where the next batch of pending rows starts.
 pub type Key = (Uuid, Uuid);
@@ -61,8 +61,7 @@ pub async fn pending_groups<C: ConnectionTrait>(
 /// Up to `limit` rows of `E` whose `search` column is NULL, in key order,
 /// after `after`. Each batch starts where the last one ended: searching
 /// from the start of the table every time re-read every row already
-/// filled, which made a fill quadratic (500 rows/s and falling at 100,000
-/// users of a million).
+/// filled, which made a fill quadratic.
 async fn pending<E: EntityTrait, C: ConnectionTrait>(
     c: &C,
     search: E::Column,

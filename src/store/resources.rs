@@ -8,9 +8,7 @@ use sea_orm::DbErr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use uuid::Uuid;
 
-use super::source::{Decode, IdRow, Source};
-use super::template::Template;
-use super::write::Write;
+use super::exec::{Decode, Row, Source, Template, Write};
 use crate::scim::resource::ResourceKind;
 
 /// A table of resources keyed by `(tenant_id, id)` and versioned by a
@@ -130,4 +128,17 @@ pub async fn existing_ids<E: ResourceTable, S: Source>(
         found.extend(rows.into_iter().map(|r| r.id));
     }
     Ok(found)
+}
+
+/// The `id` column alone.
+struct IdRow {
+    id: Uuid,
+}
+
+impl Decode for IdRow {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
+        Ok(Self {
+            id: row.uuid("id")?,
+        })
+    }
 }

@@ -1,22 +1,25 @@
+//! The `users` table and its `user_emails`: a user with its groups in one
+//! statement, the shapes pages of users read, and the email rows.
+
 use std::sync::LazyLock;
 
 use entity::{group, group_member, user, user_email};
-use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, Func, Query, SelectStatement, SqliteQueryBuilder,
-};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    JoinType, JsonValue as Json, QueryFilter, QueryResult, QuerySelect, QueryTrait, Select,
+    ActiveValue::Set, ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, JoinType,
+    JsonValue as Json, QueryFilter, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
-use super::groups::{MembershipRow, membership_group, sort_memberships};
-use super::inline::{Cells, column};
-use super::query::page::Columns;
-use super::select_list;
-use super::source::{Decode, Source};
-use super::template::Template;
-use super::write::Write;
+use super::exec::select_list;
+use super::exec::{Decode, Row, Source, Template, Write};
+use super::memberships::{
+    self, MembershipRow, groups_json, membership_group, sort_memberships, user_memberships,
+};
+use super::query::page::{Columns, PageRow, Paged};
+use super::query::sort::Keyed;
+use super::query::target::KeyColumn;
+use crate::scim::resource::ResourceKind;
 use crate::scim::user::EmailRow;
 
 /// A user as answers show it, with its groups. The search copy of the
@@ -26,10 +29,9 @@ use crate::scim::user::EmailRow;
 /// One statement brings both: every statement is a round trip, the
 /// largest cost of a GET. On SQLite (a hand-off to the connection's thread
 /// and back) the groups come aggregated as JSON by a correlated subquery.
-/// MariaDB runs that subquery slower than a second statement (2,950 vs
-/// 3,900 GET/s at 10,000 users), but a join, one row per group, faster
-/// than either: 4,170 against 5,880 GET/s, mysqld 222 against 152 us per
-/// GET (10,000 users in 2 groups each on average, wrk A/B, 3 rounds).
+/// MariaDB runs that subquery slower than a second statement, but a join,
+/// one row per group, faster than either, with less of the server's CPU
+/// per GET.
 pub async fn find_with_groups<S: Source>(
     c: &S,
     tenant: Uuid,
@@ -62,25 +64,13 @@ pub struct UserDoc {
 }
 
 impl Decode for UserDoc {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
-            id: column::uuid(row, "id")?,
-            created_at: row.get("created_at")?,
-            modified_at: row.get("modified_at")?,
-            version: row.get("version")?,
-            doc: row.get("doc")?,
-        })
-    }
-}
-
-impl FromQueryResult for UserDoc {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(Self {
-            id: row.try_get(pre, "id")?,
-            created_at: row.try_get(pre, "created_at")?,
-            modified_at: row.try_get(pre, "modified_at")?,
-            version: row.try_get(pre, "version")?,
-            doc: super::column_text(row, pre, "doc")?,
+            id: row.uuid("id")?,
+            created_at: row.i64("created_at")?,
+            modified_at: row.i64("modified_at")?,
+            version: row.i64("version")?,
+            doc: row.json_text("doc")?,
         })
     }
 }
@@ -120,57 +110,43 @@ impl UserRow {
     pub fn groups(&self) -> Result<Option<Vec<MembershipRow>>, DbErr> {
         match &self.groups {
             ReadGroups::NotRead => Ok(None),
-            ReadGroups::Json(g) => memberships(self.doc.id, Some(g)).map(Some),
+            ReadGroups::Json(g) => memberships::parse_groups_json(self.doc.id, Some(g)).map(Some),
             ReadGroups::Rows(rows) => Ok(Some(rows.clone())),
         }
     }
 }
 
 impl Decode for UserRow {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
             doc: UserDoc::decode(row)?,
-            user_name_norm: row.get("user_name_norm")?,
-            external_id: row.get("external_id")?,
-            display_name_norm: row.get("display_name_norm")?,
-            active: row.get("active")?,
-            doc_search: column::json_opt(row, "doc_search")?,
-            groups: ReadGroups::from_column(column::json_opt(row, GROUPS_JSON)?),
-        })
-    }
-}
-
-impl FromQueryResult for UserRow {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(Self {
-            doc: UserDoc::from_query_result(row, pre)?,
-            user_name_norm: row.try_get(pre, "user_name_norm")?,
-            external_id: row.try_get(pre, "external_id")?,
-            display_name_norm: row.try_get(pre, "display_name_norm")?,
-            active: row.try_get(pre, "active")?,
-            doc_search: row.try_get(pre, "doc_search")?,
-            groups: ReadGroups::from_column(row.try_get(pre, GROUPS_JSON)?),
+            user_name_norm: row.string("user_name_norm")?,
+            external_id: row.string_opt("external_id")?,
+            display_name_norm: row.string_opt("display_name_norm")?,
+            active: row.bool("active")?,
+            doc_search: row.json_opt("doc_search")?,
+            groups: ReadGroups::from_column(row.json_opt(GROUPS_JSON)?),
         })
     }
 }
 
 impl Decode for user::Model {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
-            tenant_id: column::uuid(row, "tenant_id")?,
-            id: column::uuid(row, "id")?,
-            user_name: row.get("user_name")?,
-            user_name_norm: row.get("user_name_norm")?,
-            external_id: row.get("external_id")?,
-            display_name: row.get("display_name")?,
-            display_name_norm: row.get("display_name_norm")?,
-            active: row.get("active")?,
-            created_at: row.get("created_at")?,
-            modified_at: row.get("modified_at")?,
-            version: row.get("version")?,
-            doc: column::json(row, "doc")?,
-            doc_search: column::json_opt(row, "doc_search")?,
-            password_hash: row.get("password_hash")?,
+            tenant_id: row.uuid("tenant_id")?,
+            id: row.uuid("id")?,
+            user_name: row.string("user_name")?,
+            user_name_norm: row.string("user_name_norm")?,
+            external_id: row.string_opt("external_id")?,
+            display_name: row.string_opt("display_name")?,
+            display_name_norm: row.string_opt("display_name_norm")?,
+            active: row.bool("active")?,
+            created_at: row.i64("created_at")?,
+            modified_at: row.i64("modified_at")?,
+            version: row.i64("version")?,
+            doc: row.json("doc")?,
+            doc_search: row.json_opt("doc_search")?,
+            password_hash: row.string_opt("password_hash")?,
         })
     }
 }
@@ -193,7 +169,7 @@ fn joined(tenant: Uuid, id: Uuid) -> Select<user::Entity> {
 
 /// Each row of `select` once per group the user is in, with the group's
 /// id and name (once, with NULLs, if none).
-pub fn join_groups(mut select: Select<user::Entity>) -> Select<user::Entity> {
+fn join_groups(mut select: Select<user::Entity>) -> Select<user::Entity> {
     let (gm, g) = (group_member::Entity, group::Entity);
     QueryTrait::query(&mut select)
         .join(JoinType::LeftJoin, gm, user_memberships())
@@ -274,22 +250,11 @@ const MEMBER_GROUP_ID: &str = "member_group_id";
 const MEMBER_GROUP_DISPLAY: &str = "member_group_display";
 
 impl<U: Decode> Decode for Joined<U> {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
-        let id = column::uuid_opt(row, MEMBER_GROUP_ID)?;
-        let display: Option<String> = row.get(MEMBER_GROUP_DISPLAY)?;
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
+        let id = row.uuid_opt(MEMBER_GROUP_ID)?;
+        let display = row.string_opt(MEMBER_GROUP_DISPLAY)?;
         Ok(Self {
             user: U::decode(row)?,
-            group: id.zip(display),
-        })
-    }
-}
-
-impl<U: FromQueryResult> FromQueryResult for Joined<U> {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let id: Option<Uuid> = row.try_get(pre, MEMBER_GROUP_ID)?;
-        let display: Option<String> = row.try_get(pre, MEMBER_GROUP_DISPLAY)?;
-        Ok(Self {
-            user: U::from_query_result(row, pre)?,
             group: id.zip(display),
         })
     }
@@ -303,90 +268,19 @@ struct WithGroups {
 
 impl WithGroups {
     fn split(self, id: Uuid) -> Result<(UserDoc, Vec<MembershipRow>), DbErr> {
-        let mut groups = memberships(id, self.groups.as_ref())?;
+        let mut groups = memberships::parse_groups_json(id, self.groups.as_ref())?;
         sort_memberships(&mut groups);
         Ok((self.user, groups))
     }
 }
 
 impl Decode for WithGroups {
-    fn decode(row: &Cells<'_, '_>) -> rusqlite::Result<Self> {
+    fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
         Ok(Self {
             user: UserDoc::decode(row)?,
-            groups: column::json_opt(row, GROUPS_JSON)?,
+            groups: row.json_opt(GROUPS_JSON)?,
         })
     }
-}
-
-impl FromQueryResult for WithGroups {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(Self {
-            user: UserDoc::from_query_result(row, pre)?,
-            groups: row.try_get(pre, GROUPS_JSON)?,
-        })
-    }
-}
-
-/// The correlated subquery that aggregates a user's groups as JSON
-/// (SQLite), as text: it binds no values, and building a subquery's SQL
-/// with every list page cost more (14k instructions) than the second
-/// statement it saves (10k).
-fn groups_json() -> Expr {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        let sub = groups_json_select();
-        format!("({})", sub.to_string(SqliteQueryBuilder))
-    });
-    Expr::cust(SQL.as_str())
-}
-
-fn groups_json_select() -> SelectStatement {
-    let (gm, g) = (group_member::Entity, group::Entity);
-    let pair = Func::cust(Alias::new("json_array"))
-        .arg(Func::cust(Alias::new("hex")).arg(Expr::col((gm, group_member::Column::GroupId))))
-        .arg(Expr::col((g, group::Column::DisplayName)));
-    Query::select()
-        .expr(Func::cust(Alias::new("json_group_array")).arg(pair))
-        .from(gm)
-        .inner_join(g, membership_group())
-        .cond_where(user_memberships())
-        .to_owned()
-}
-
-/// The `group_members` rows whose member is the `users` row at hand.
-fn user_memberships() -> Condition {
-    let gm = group_member::Entity;
-    Condition::all()
-        .add(
-            Expr::col((gm, group_member::Column::TenantId))
-                .equals((user::Entity, user::Column::TenantId)),
-        )
-        .add(
-            Expr::col((gm, group_member::Column::MemberId))
-                .equals((user::Entity, user::Column::Id)),
-        )
-}
-
-fn memberships(member: Uuid, groups: Option<&Json>) -> Result<Vec<MembershipRow>, DbErr> {
-    let bad = || DbErr::Type("malformed groups_json".to_owned());
-    let Some(Json::Array(pairs)) = groups else {
-        return Ok(Vec::new());
-    };
-    pairs
-        .iter()
-        .map(|pair| {
-            let (Some(hex), Some(name)) = (
-                pair.get(0).and_then(Json::as_str),
-                pair.get(1).and_then(Json::as_str),
-            ) else {
-                return Err(bad());
-            };
-            Ok(MembershipRow {
-                member_id: member,
-                group_id: Uuid::parse_str(hex).map_err(|_| bad())?,
-                display_name: name.to_owned(),
-            })
-        })
-        .collect()
 }
 
 pub async fn replace_emails<C: Write>(
@@ -439,7 +333,7 @@ pub fn email_rows(tenant: Uuid, user_id: Uuid, rows: &[EmailRow]) -> Vec<user_em
 
 /// The rows of one tenant that satisfy `cond`, to be counted or paged
 /// (see `query::page`), with the stand-in for `select_list`.
-pub fn matching(tenant: Uuid, cond: Condition) -> Select<user::Entity> {
+fn matching(tenant: Uuid, cond: Condition) -> Select<user::Entity> {
     static STAND_IN: LazyLock<Select<user::Entity>> = LazyLock::new(select_list::stand_in);
     STAND_IN
         .clone()
@@ -448,7 +342,7 @@ pub fn matching(tenant: Uuid, cond: Condition) -> Select<user::Entity> {
 }
 
 /// The text of `full(columns)`'s column list, for `select_list::splice`.
-pub fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
+fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
     static LISTS: LazyLock<[[[String; 2]; 2]; 3]> = LazyLock::new(|| {
         select_list::BACKENDS.map(|backend| {
             [false, true].map(|search| {
@@ -463,7 +357,7 @@ pub fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
 /// Every user with the columns answers show (`shown_columns`) and a
 /// `groups_json` column: the user's groups when `columns.groups` (SQLite),
 /// else NULL.
-pub fn full(columns: Columns) -> Select<user::Entity> {
+fn full(columns: Columns) -> Select<user::Entity> {
     let shown = super::shown_columns(user::Entity::find(), columns.search);
     let groups = if columns.groups {
         groups_json()
@@ -473,9 +367,70 @@ pub fn full(columns: Columns) -> Select<user::Entity> {
     shown.expr_as(groups, GROUPS_JSON)
 }
 
+impl Paged for user::Entity {
+    const KIND: ResourceKind = ResourceKind::User;
+
+    fn matching(tenant: Uuid, cond: Condition) -> Select<Self> {
+        matching(tenant, cond)
+    }
+
+    fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
+        select_list(backend, columns)
+    }
+
+    fn join_groups(select: Select<Self>) -> Option<Select<Self>> {
+        Some(join_groups(select))
+    }
+}
+
+impl PageRow for UserRow {
+    type Joined = JoinedUserRow;
+
+    fn regroup(joined: Vec<JoinedUserRow>, limit: usize, cut: bool) -> Option<Vec<Self>> {
+        JoinedUserRow::regroup(joined, limit, cut)
+    }
+}
+
+impl Keyed for UserRow {
+    fn id(&self) -> Uuid {
+        self.doc.id
+    }
+    fn column(&self, column: KeyColumn) -> Json {
+        match column {
+            KeyColumn::Id => Json::from(self.doc.id.to_string()),
+            KeyColumn::UserName => Json::from(self.user_name_norm.as_str()),
+            KeyColumn::ExternalId => Json::from(self.external_id.clone()),
+            KeyColumn::DisplayName => Json::from(self.display_name_norm.clone()),
+            KeyColumn::Active => Json::from(self.active),
+            KeyColumn::Created => Json::from(self.doc.created_at),
+            KeyColumn::Modified => Json::from(self.doc.modified_at),
+        }
+    }
+    fn search_doc(&self) -> Option<&Json> {
+        self.doc_search.as_ref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spliced_page_of_users_is_the_page_built_whole() {
+        let tenant = Uuid::from_u128(1);
+        for backend in select_list::BACKENDS {
+            for (search, groups) in [(false, false), (true, false), (false, true), (true, true)] {
+                let columns = Columns { search, groups };
+                select_list::assert_splices_as_whole(
+                    backend,
+                    matching(tenant, Condition::all()),
+                    full(columns).filter(user::Column::TenantId.eq(tenant)),
+                    select_list(backend, columns),
+                    user::Column::Id,
+                );
+            }
+        }
+    }
 
     fn joined(user: u128, group: Option<u128>) -> JoinedUserRow {
         let doc = UserDoc {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::BoxFuture;
 use roster::scim::resource::ResourceKind;
 use roster::service::{Change, ChangeHook, ChangeHooks, WriteOperation};
-use roster::store::write::WriteTxn;
+use roster::store::exec::WriteTxn;
 use sea_orm::DbErr;
 use serde_json::{Value, json};
 

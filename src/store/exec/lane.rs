@@ -3,12 +3,12 @@
 //! SQLite lets one transaction write at a time, and the task that holds
 //! the write lock must be polled again after each of its statements.
 //! On an actix worker that poll waits behind every request queued there
-//! (on SQLite, reads run on the workers themselves; see `store::inline`),
+//! (on SQLite, reads run on the workers themselves; see `inline`),
 //! and every other writer waits with it. On a thread that does nothing
 //! else, the holder is polled as soon as each statement returns.
 //!
 //! The lane's transactions also run their statements on this thread, on a
-//! connection of its own (`store::write::LaneWriter`), rather than on
+//! connection of its own (`write::LaneWriter`), rather than on
 //! sqlx's connection thread; validation happens before a write is sent
 //! here, so the lane does little but write.
 
@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 
 use sea_orm::DbErr;
 
-use crate::store::write::LaneWriter;
+use super::write::LaneWriter;
 
 /// Runs futures on the lane's thread. The thread ends when the last
 /// clone is dropped (tests start many servers in one process).

@@ -1,30 +1,50 @@
-//! Where statements run: the one way the service layer reaches the
-//! database. Callers name the kind of work (a point read, a scan, a
-//! consistent read, a write); `Db` picks the connection and the thread.
+//! The execution engine: where and how statements run. The service layer
+//! reaches the database only through `Db`, naming the kind of work (a
+//! point read, a scan, a consistent read, a write); `Db` picks the
+//! connection and the thread. Store functions take a `Source` to read and
+//! a `Write` to write, so one query builder serves every path.
 //!
 //! On MariaDB/MySQL every kind runs on one sqlx pool. On a SQLite file:
 //! - point reads run on the request's own worker thread through rusqlite
-//!   (`store::inline`), falling back to the pool for statements past a
-//!   budget of VM instructions;
+//!   (`inline`), under a budget of VM instructions past which the pool
+//!   runs them instead (`source::Reads`);
 //! - writes run on a thread of their own (`lane`) over a connection of its
-//!   own (`store::write::LaneWriter`), one transaction at a time;
+//!   own (`write::LaneWriter`), one transaction at a time, while another
+//!   thread copies their commits from the WAL into the database;
 //! - scans and consistent multi-statement reads run on the sqlx pool.
+//!
+//! Either way a row comes back as a rusqlite row or a SeaORM
+//! `QueryResult`; each row type decodes both with one function written
+//! against `row::Row`. Two caches keep statement building off the hot
+//! paths: `template` builds a key lookup's SQL once per backend and number
+//! of keys, and `select_list` writes a page's column list once per
+//! backend.
 //!
 //! BENCHMARKS.md ("Where SQLite statements run") has the measurements
 //! behind each choice.
 
-pub mod lane;
+mod inline;
+mod lane;
+mod row;
+pub mod select_list;
+mod source;
+mod template;
+mod write;
 
 use std::future::Future;
 use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 
+use self::inline::InlineReads;
 use self::lane::WriteLane;
-use super::inline::InlineReads;
-use super::source::Reads;
-use super::write::{LaneWriter, WriteTxn};
+use self::write::LaneWriter;
 use crate::config::DatabaseUrl;
+
+pub use self::row::{Decode, Row};
+pub use self::source::{Reads, Source};
+pub use self::template::Template;
+pub use self::write::{Write, WriteTxn, is_unique_violation};
 
 /// The database as the service layer sees it. Cheap to clone.
 #[derive(Clone)]

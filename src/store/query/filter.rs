@@ -13,10 +13,11 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{Condition, DbBackend, Value};
 use uuid::Uuid;
 
-use super::dialect::{self, Anchor, JsonPath};
+use super::resolver::Resolver;
+use super::sql_dialect::{self, Anchor, JsonPath};
 use super::target::{
-    Collection, Origin, Resolver, Scalar, Target, Ty, Unresolved, json_collection, search_doc,
-    side_column, side_membership,
+    Collection, Origin, Scalar, Target, Ty, Unresolved, json_collection, search_doc, side_column,
+    side_membership,
 };
 use crate::scim::ScimError;
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
@@ -104,10 +105,12 @@ fn many_compare(
 /// Reads one element of a collection inside the condition `any` builds.
 struct Elem<'a> {
     backend: DbBackend,
-    source: Source<'a>,
+    location: ElementLocation<'a>,
 }
 
-enum Source<'a> {
+/// Where the elements of a collection are read from.
+enum ElementLocation<'a> {
+    /// A row of a side table (`user_emails`, `group_members`).
     Side(&'a Collection<'a>),
     /// An element of an array in the search document.
     Json(&'a AttributeDef),
@@ -122,13 +125,13 @@ enum Source<'a> {
 impl Elem<'_> {
     /// The element itself (`None`) or one of its sub-attributes.
     fn scalar(&self, sub: Option<&str>) -> Result<Scalar, ScimError> {
-        let def = match &self.source {
-            Source::Side(coll) => {
+        let def = match &self.location {
+            ElementLocation::Side(coll) => {
                 return side_column(coll, sub)
                     .unwrap_or_else(|| Err(Unresolved::NotSearchable("no such column".into())))
                     .map_err(Unresolved::into_filter_error);
             }
-            Source::Json(def) | Source::Object { def, .. } => *def,
+            ElementLocation::Json(def) | ElementLocation::Object { def, .. } => *def,
         };
         let sub_def = match sub {
             Some(name) => Some(def.sub_attribute(name).ok_or_else(|| {
@@ -143,22 +146,24 @@ impl Elem<'_> {
             None => def.name.clone(),
         };
         let unsafe_name = || ScimError::invalid_filter(format!("'{name}' cannot be searched on"));
-        let expr = match (&self.source, sub_def) {
+        let expr = match (&self.location, sub_def) {
             // Within `any`, a complex element is there by definition.
-            (Source::Json(_), None) if ty == Ty::Complex => Expr::val(1),
-            (Source::Json(_), None) => dialect::element(self.backend, None, ty.is_numeric()),
-            (Source::Json(_), Some(s)) => {
+            (ElementLocation::Json(_), None) if ty == Ty::Complex => Expr::val(1),
+            (ElementLocation::Json(_), None) => {
+                sql_dialect::element(self.backend, None, ty.is_numeric())
+            }
+            (ElementLocation::Json(_), Some(s)) => {
                 let key = JsonPath::root().key(&s.name).ok_or_else(unsafe_name)?;
-                dialect::element(self.backend, Some(&key), ty.is_numeric())
+                sql_dialect::element(self.backend, Some(&key), ty.is_numeric())
             }
-            (Source::Object { kind, path, .. }, Some(s)) => {
+            (ElementLocation::Object { kind, path, .. }, Some(s)) => {
                 let key = path.key(&s.name).ok_or_else(unsafe_name)?;
-                dialect::json_scalar(self.backend, search_doc(*kind), &key, ty.is_numeric())
+                sql_dialect::json_scalar(self.backend, search_doc(*kind), &key, ty.is_numeric())
             }
-            (Source::Object { kind, path, .. }, None) => {
-                dialect::json_any_value(search_doc(*kind), path)
+            (ElementLocation::Object { kind, path, .. }, None) => {
+                sql_dialect::json_any_value(search_doc(*kind), path)
             }
-            (Source::Side(_), _) => return Err(unsafe_name()),
+            (ElementLocation::Side(_), _) => return Err(unsafe_name()),
         };
         Ok(Scalar {
             expr,
@@ -223,7 +228,7 @@ fn any(
     if let Collection::Object { path, def } = coll {
         return test(&Elem {
             backend: r.backend,
-            source: Source::Object {
+            location: ElementLocation::Object {
                 kind: r.kind,
                 path,
                 def,
@@ -241,7 +246,7 @@ fn any(
     if covered {
         let cond = test(&Elem {
             backend: r.backend,
-            source: Source::Side(coll),
+            location: ElementLocation::Side(coll),
         })?;
         return Ok(side_membership(coll, r.tenant, cond));
     }
@@ -252,9 +257,9 @@ fn any(
     };
     let cond = test(&Elem {
         backend: r.backend,
-        source: Source::Json(def),
+        location: ElementLocation::Json(def),
     })?;
-    Ok(Condition::all().add(dialect::any_element(
+    Ok(Condition::all().add(sql_dialect::any_element(
         r.backend,
         search_doc(r.kind),
         &path,
@@ -389,8 +394,13 @@ fn ordered(e: &Expr, op: CompareOp, v: Value) -> Condition {
 fn string_compare(backend: DbBackend, e: &Expr, op: CompareOp, v: String) -> Condition {
     let guarded = |test: Expr| Condition::all().add(e.clone().is_not_null()).add(test);
     match op {
-        CompareOp::Co => guarded(dialect::contains(backend, e.clone(), &v, Anchor::Anywhere)),
-        CompareOp::Ew => guarded(dialect::contains(backend, e.clone(), &v, Anchor::End)),
+        CompareOp::Co => guarded(sql_dialect::contains(
+            backend,
+            e.clone(),
+            &v,
+            Anchor::Anywhere,
+        )),
+        CompareOp::Ew => guarded(sql_dialect::contains(backend, e.clone(), &v, Anchor::End)),
         // A range rather than LIKE, so that an index on the column serves it.
         CompareOp::Sw => match successor(&v) {
             Some(next) => guarded(e.clone().gte(v)).add(e.clone().lt(next)),

@@ -1,18 +1,17 @@
 //! Where an attribute path's values live: a projected column (indexed), a
-//! side table (emails, memberships), or the search document (JSON).
-//! Filters and sorts both resolve paths here, so they agree on what each
-//! attribute means.
+//! side table (emails, memberships), or the search document (JSON). The
+//! `Resolver` says which for each path; filters and sorts both ask it, so
+//! they agree on what each attribute means.
 
 use entity::{group, group_member, user, user_email};
+use sea_orm::Condition;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
-use sea_orm::{Condition, DbBackend};
 use uuid::Uuid;
 
-use super::dialect::{self, JsonPath};
+use super::sql_dialect::JsonPath;
 use crate::scim::ScimError;
-use crate::scim::filter::AttrPath;
 use crate::scim::resource::ResourceKind;
-use crate::scim::schema::{AttrType, AttributeDef, ResolvedAttr, Returned, SchemaRegistry};
+use crate::scim::schema::{AttrType, AttributeDef};
 
 /// How values of an attribute compare, which decides how a filter operand
 /// is converted and which operators apply.
@@ -85,7 +84,7 @@ pub enum KeyColumn {
 }
 
 impl KeyColumn {
-    fn ty(self) -> Ty {
+    pub(super) fn ty(self) -> Ty {
         match self {
             Self::Id => Ty::Id,
             Self::UserName | Self::DisplayName => Ty::Str { exact: false },
@@ -156,16 +155,6 @@ pub enum Target<'a> {
     },
 }
 
-/// Resolves attribute paths of one resource type for one backend.
-#[derive(Clone, Copy)]
-pub struct Resolver<'a> {
-    pub registry: &'a SchemaRegistry,
-    pub kind: ResourceKind,
-    pub backend: DbBackend,
-    /// Side-table subqueries name it, so they can use the tenant-led indexes.
-    pub tenant: Uuid,
-}
-
 /// The `scimType` of the error decides nothing here; callers wrap these
 /// in the error kind of their context (filter or sort).
 pub enum Unresolved {
@@ -180,203 +169,6 @@ impl Unresolved {
             Self::NotSearchable(why) => ScimError::invalid_filter(why),
         }
     }
-}
-
-impl<'a> Resolver<'a> {
-    /// Resolves a path as written in a filter, `sortBy` or a value path.
-    /// `value_default`: a complex attribute without a sub-attribute means
-    /// its `value` (comparisons and sorts); presence tests pass `false`.
-    pub fn resolve(&self, p: &AttrPath, value_default: bool) -> Result<Target<'a>, Unresolved> {
-        let shown = p.to_string();
-        let r = self
-            .registry
-            .resolve(
-                self.kind.name(),
-                p.uri.as_deref(),
-                &p.name,
-                p.sub_attr.as_deref(),
-            )
-            .ok_or_else(|| Unresolved::Unknown(shown.clone()))?;
-        let attr = r.attr;
-        let mut sub = r.sub;
-        if r.leaf().returned == Returned::Never {
-            return Err(Unresolved::NotSearchable(format!(
-                "'{shown}' is never returned, so it cannot be filtered or sorted on"
-            )));
-        }
-        if value_default && sub.is_none() && attr.attr_type == AttrType::Complex {
-            sub = attr.sub_attribute("value");
-        }
-        let sub_name = sub.map(|s| s.name.as_str());
-        if r.is_core_schema
-            && let Some(target) = self.projected(attr, sub_name)?
-        {
-            return Ok(target);
-        }
-        let path = attr_location(&r, &shown)?;
-        if attr.multi_valued {
-            return Ok(Target::Many {
-                coll: Collection::Json { path, def: attr },
-                sub: sub_name.map(str::to_owned),
-            });
-        }
-        let (path, def) = match sub {
-            Some(s) => (key(&path, &s.name, &shown)?, s),
-            None => (path, attr),
-        };
-        Ok(Target::Scalar(self.json_scalar(&path, def, shown)))
-    }
-
-    /// The collection behind `attr` in a value path `attr[…]`.
-    pub fn collection(&self, attr: &AttrPath) -> Result<Collection<'a>, Unresolved> {
-        let shown = attr.to_string();
-        let brackets = || {
-            Unresolved::NotSearchable(format!("'{shown}[…]': brackets need a complex attribute"))
-        };
-        if attr.sub_attr.is_some() {
-            return Err(brackets());
-        }
-        let r = self
-            .registry
-            .resolve(self.kind.name(), attr.uri.as_deref(), &attr.name, None)
-            .ok_or_else(|| Unresolved::Unknown(shown.clone()))?;
-        if r.is_core_schema {
-            match self.projected(r.attr, None)? {
-                Some(Target::Many { coll, .. }) => return Ok(coll),
-                Some(_) => return Err(brackets()),
-                None => {}
-            }
-        }
-        if r.attr.attr_type != AttrType::Complex {
-            return Err(brackets());
-        }
-        let path = attr_location(&r, &shown)?;
-        Ok(if r.attr.multi_valued {
-            Collection::Json { path, def: r.attr }
-        } else {
-            Collection::Object { path, def: r.attr }
-        })
-    }
-
-    /// Attributes with a column of their own, or computed by the server.
-    fn projected(
-        &self,
-        attr: &'a AttributeDef,
-        sub: Option<&str>,
-    ) -> Result<Option<Target<'a>>, Unresolved> {
-        use ResourceKind::{Group, User};
-        let column = match (self.kind, attr.name.as_str(), sub) {
-            (_, "id", None) => Some(KeyColumn::Id),
-            (User, "userName", None) => Some(KeyColumn::UserName),
-            (_, "externalId", None) => Some(KeyColumn::ExternalId),
-            (_, "displayName", None) => Some(KeyColumn::DisplayName),
-            (User, "active", None) => Some(KeyColumn::Active),
-            (_, "meta", Some("created")) => Some(KeyColumn::Created),
-            (_, "meta", Some("lastModified")) => Some(KeyColumn::Modified),
-            _ => None,
-        };
-        if let Some(column) = column {
-            let name = match sub {
-                Some(s) => format!("{}.{s}", attr.name),
-                None => attr.name.clone(),
-            };
-            return Ok(Some(Target::Scalar(self.column(column, name))));
-        }
-        let many = |coll| {
-            Ok(Some(Target::Many {
-                coll,
-                sub: sub.map(str::to_owned),
-            }))
-        };
-        match (self.kind, attr.name.as_str(), sub) {
-            // Every resource has meta, so presence is a constant.
-            (_, "meta", None) => Ok(Some(Target::Scalar(Scalar {
-                expr: Expr::val(1),
-                ty: Ty::Complex,
-                name: "meta".to_owned(),
-                origin: Origin::Computed,
-            }))),
-            (_, "meta", Some("resourceType")) => Ok(Some(Target::Constant {
-                value: self.kind.name(),
-                def: attr.sub_attribute("resourceType").unwrap_or(attr),
-            })),
-            (_, "meta", Some(other)) => Err(Unresolved::NotSearchable(format!(
-                "'meta.{other}' is computed per response and cannot be filtered or sorted on"
-            ))),
-            (User, "emails", _) => many(Collection::Emails(attr)),
-            (User, "groups", _) => many(Collection::UserGroups),
-            (Group, "members", _) => many(Collection::Members),
-            _ => Ok(None),
-        }
-    }
-
-    /// A projected column of the resource table.
-    pub fn column(&self, column: KeyColumn, name: String) -> Scalar {
-        use KeyColumn as K;
-        let (expr, ty) = match self.kind {
-            ResourceKind::User => {
-                let c = match column {
-                    K::Id => user::Column::Id,
-                    K::UserName => user::Column::UserNameNorm,
-                    K::ExternalId => user::Column::ExternalId,
-                    K::DisplayName => user::Column::DisplayNameNorm,
-                    K::Active => user::Column::Active,
-                    K::Created => user::Column::CreatedAt,
-                    K::Modified => user::Column::ModifiedAt,
-                };
-                (Expr::col((user::Entity, c)), column.ty())
-            }
-            ResourceKind::Group => {
-                let c = match column {
-                    K::Id => group::Column::Id,
-                    K::ExternalId => group::Column::ExternalId,
-                    K::Created => group::Column::CreatedAt,
-                    K::Modified => group::Column::ModifiedAt,
-                    // Groups have no userName or active; the resolver never
-                    // asks, and displayName is the closest meaning.
-                    K::DisplayName | K::UserName | K::Active => group::Column::DisplayNameNorm,
-                };
-                (Expr::col((group::Entity, c)), column.ty())
-            }
-        };
-        Scalar {
-            expr,
-            ty,
-            name,
-            origin: Origin::Column(column),
-        }
-    }
-
-    fn json_scalar(&self, path: &JsonPath, def: &AttributeDef, name: String) -> Scalar {
-        let ty = Ty::of(def);
-        let expr = if ty == Ty::Complex {
-            dialect::json_any_value(search_doc(self.kind), path)
-        } else {
-            dialect::json_scalar(self.backend, search_doc(self.kind), path, ty.is_numeric())
-        };
-        Scalar {
-            expr,
-            ty,
-            name,
-            origin: Origin::Json(path.clone()),
-        }
-    }
-}
-
-/// Where an attribute sits in the search document: extension attributes
-/// under their schema's URN, as in the stored document.
-fn attr_location(r: &ResolvedAttr<'_>, shown: &str) -> Result<JsonPath, Unresolved> {
-    let mut path = JsonPath::root();
-    if !r.is_core_schema {
-        path = key(&path, r.schema_urn, shown)?;
-    }
-    key(&path, &r.attr.name, shown)
-}
-
-fn key(path: &JsonPath, name: &str, shown: &str) -> Result<JsonPath, Unresolved> {
-    path.key(name).ok_or_else(|| {
-        Unresolved::NotSearchable(format!("'{shown}' has a name that cannot be searched on"))
-    })
 }
 
 /// The search document column of the resource table.
@@ -482,7 +274,7 @@ pub fn side_membership(coll: &Collection<'_>, tenant: Uuid, cond: Condition) -> 
         Collection::UserGroups => {
             sub.column((gm, group_member::Column::MemberId))
                 .from(gm)
-                .inner_join(g, crate::store::groups::membership_group())
+                .inner_join(g, crate::store::memberships::membership_group())
                 .and_where(Expr::col((gm, group_member::Column::TenantId)).eq(tenant));
             Expr::col((user::Entity, user::Column::Id))
         }

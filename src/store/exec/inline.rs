@@ -3,8 +3,9 @@
 //! sqlx runs each SQLite connection on a thread of its own: every
 //! statement is sent there and its rows come back one by one, each
 //! crossing threads. For a key lookup those hand-offs and the wake-ups
-//! behind them cost several times the lookup itself (stop-9 profile: 43 %
-//! of the process's CPU in the scheduler). Hot point reads therefore run
+//! behind them cost far more than the lookup itself: profiles of GETs by
+//! id found most of the process's CPU in the scheduler. Hot point reads
+//! therefore run
 //! the statement SeaORM builds on a connection owned by the worker thread
 //! that serves the request. A lookup by key takes microseconds, so the
 //! worker is not held up any longer than by rendering the answer.
@@ -25,10 +26,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, Row, params_from_iter, types::Value as Param};
+use rusqlite::types::Value as Param;
+use rusqlite::{Connection, ErrorCode, OpenFlags, params_from_iter};
 use sea_orm::sea_query::Value;
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::{DbErr, Statement};
+
+use super::row::Cells;
 
 use crate::config::DatabaseUrl;
 
@@ -37,21 +41,21 @@ const PREPARED: usize = 32;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Page cache of each thread's connection, in KiB. SQLite's default of
-/// 2 MiB held a tenth of a 10,000-user database: most GETs by id then read
-/// a page with `pread` (0.7 per request, strace); 8 MiB leaves 0.3, 16 MiB
-/// none. But every thread's cache fills at 1,000,000 users, and at 16 MiB
-/// the process peaked at 156 MB there (116 MB at 2 MiB), past the 150 MB
-/// memory target.
+/// Page cache of each thread's connection, in KiB. SQLite's default
+/// (2 MiB) holds little of a mid-sized database, and most GETs by id then
+/// read a page from the file; a larger cache reads fewer. But on a large
+/// database every thread's cache fills, so the process's memory grows
+/// with the cache times the threads: this is the largest size that kept
+/// the process within its memory target.
 const CACHE_KIB: i64 = 8 * 1024;
 
 /// How often (in VM instructions) SQLite checks the budget.
 const CHECK_EVERY: i32 = 1_000;
 
-/// Checks a statement may pass before it is interrupted: 10,000 VM
-/// instructions, at most about 2.5 ms even when each one extracts JSON
-/// (measured: 100,000 took 25 ms scanning users by `title`). Lookups by
-/// key or by an indexed attribute take 14 to 90.
+/// Checks a statement may pass before it is interrupted (`CHECK_EVERY`
+/// VM instructions each): far more than a lookup by key or by an indexed
+/// attribute runs, and over in a few milliseconds even when every
+/// instruction extracts JSON, so a worker is never held up for long.
 const BUDGET_CHECKS: u32 = 10;
 
 /// Opens one read-only connection per worker thread, on first use.
@@ -155,36 +159,9 @@ pub(super) fn read_all<T>(
         .map(str::to_owned)
         .collect();
     let rows = prepared.query_map(params_from_iter(params), |row| {
-        map(&Cells { row, names: &names })
+        map(&Cells::new(row, &names))
     })?;
     rows.collect()
-}
-
-/// A row whose columns are found by name in a list read once per
-/// statement. rusqlite's own lookup by name asks SQLite for every
-/// column's name and checks it as UTF-8 again at each `get`: 7.5 % of the
-/// instructions of a GET by id, for its 15 columns.
-pub struct Cells<'r, 's> {
-    row: &'r Row<'s>,
-    names: &'r [String],
-}
-
-impl Cells<'_, '_> {
-    pub fn get<T: rusqlite::types::FromSql>(&self, name: &str) -> rusqlite::Result<T> {
-        self.row.get(self.index(name)?)
-    }
-
-    /// The value without a copy, for what is parsed further.
-    pub fn get_ref(&self, name: &str) -> rusqlite::Result<rusqlite::types::ValueRef<'_>> {
-        self.row.get_ref(self.index(name)?)
-    }
-
-    fn index(&self, name: &str) -> rusqlite::Result<usize> {
-        self.names
-            .iter()
-            .position(|n| n == name)
-            .ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))
-    }
 }
 
 /// The statement with its trailing `LIMIT ? OFFSET ?` written out. SQLite
@@ -251,58 +228,10 @@ fn param(v: &Value) -> Option<Param> {
     })
 }
 
-/// Column readers for the types sqlx writes.
-pub mod column {
-    use rusqlite::types::{FromSqlError, Type, ValueRef};
-    use serde_json::Value as Json;
-    use uuid::Uuid;
-
-    use super::Cells;
-
-    pub fn uuid(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Uuid> {
-        let value = row.get_ref(name)?;
-        let bytes = value
-            .as_blob()
-            .map_err(|e| conversion(name, value.data_type(), e))?;
-        Uuid::from_slice(bytes).map_err(|e| conversion(name, Type::Blob, e))
-    }
-
-    pub fn uuid_opt(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Option<Uuid>> {
-        match row.get_ref(name)? {
-            ValueRef::Null => Ok(None),
-            _ => uuid(row, name).map(Some),
-        }
-    }
-
-    pub fn json(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Json> {
-        json_opt(row, name)?.ok_or_else(|| conversion(name, Type::Null, FromSqlError::InvalidType))
-    }
-
-    /// Parsed from SQLite's copy of the text, not a `String` copy of it.
-    pub fn json_opt(row: &Cells<'_, '_>, name: &str) -> rusqlite::Result<Option<Json>> {
-        let text = match row.get_ref(name)? {
-            ValueRef::Null => return Ok(None),
-            value => value
-                .as_str()
-                .map_err(|e| conversion(name, value.data_type(), e))?,
-        };
-        serde_json::from_str(text)
-            .map(Some)
-            .map_err(|e| conversion(name, Type::Text, e))
-    }
-
-    fn conversion(
-        name: &str,
-        ty: Type,
-        e: impl std::error::Error + Send + Sync + 'static,
-    ) -> rusqlite::Error {
-        rusqlite::Error::FromSqlConversionFailure(0, ty, format!("{name}: {e}").into())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::exec::row::Row;
     use sea_orm::{DbBackend, Statement};
     use uuid::Uuid;
 
@@ -333,8 +262,8 @@ mod tests {
         let by_id = stmt("SELECT id, doc FROM t WHERE id = ?", vec![id.into()]);
         reads
             .all(&by_id, |row| {
-                assert_eq!(column::uuid(row, "id")?, id);
-                column::json(row, "doc")
+                assert_eq!(row.uuid("id")?, id);
+                row.json("doc")
             })
             .expect("no error")
     }
@@ -357,16 +286,14 @@ mod tests {
              SELECT count(*) AS c FROM n",
             Vec::new(),
         );
-        let counted = reads
-            .all(&long, |row| row.get::<i64>("c"))
-            .expect("no error");
+        let counted = reads.all(&long, |row| row.i64("c")).expect("no error");
         assert_eq!(counted, None, "a million-row scan must not finish inline");
         let short = stmt(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
              SELECT count(*) AS c FROM n",
             Vec::new(),
         );
-        let counted = reads.all(&short, |row| row.get::<i64>("c"));
+        let counted = reads.all(&short, |row| row.i64("c"));
         assert_eq!(counted.expect("no error"), Some(vec![100]));
         assert!(doc(&reads, ids[0]).is_some(), "the budget starts afresh");
     }
@@ -377,7 +304,7 @@ mod tests {
         let reads = InlineReads::for_url(&url).expect("a SQLite file");
         let size = stmt("PRAGMA cache_size", Vec::new());
         let found = reads
-            .all(&size, |row| row.get::<i64>("cache_size"))
+            .all(&size, |row| row.i64("cache_size"))
             .expect("no error");
         assert_eq!(found, Some(vec![-CACHE_KIB]));
     }
@@ -452,7 +379,7 @@ mod tests {
                 "SELECT id FROM t ORDER BY id LIMIT ? OFFSET ?",
                 vec![limit.into(), offset.into()],
             );
-            let found = reads.all(&page, |row| column::uuid(row, "id"));
+            let found = reads.all(&page, |row| row.uuid("id"));
             let expected: Vec<Uuid> = sorted
                 .iter()
                 .skip(offset as usize)
@@ -478,6 +405,6 @@ mod tests {
         let (_dir, url, _) = database(1);
         let reads = InlineReads::for_url(&url).expect("file");
         let bad = stmt("SELECT nope FROM t", Vec::new());
-        assert!(reads.all(&bad, |row| row.get::<i64>("nope")).is_err());
+        assert!(reads.all(&bad, |row| row.i64("nope")).is_err());
     }
 }

@@ -1,19 +1,17 @@
 //! Where write transactions run: on a SeaORM pool, or on the write lane's
-//! own SQLite connection (see `service::lane`).
+//! own SQLite connection (see `lane`).
 //!
 //! sqlx runs each SQLite connection on a thread of its own, so every
 //! statement of a write transaction is two thread hand-offs, and SQLite
 //! lets one transaction write at a time: every writer waits for those
 //! hand-offs. A POST (begin, user, emails, commit) spent most of its time
-//! in them: 1,337-1,494 POST/s on 10,000 users, against 3,249-4,268 with
-//! the statements run by the lane's thread itself (A/B twice, wrk 16
-//! connections). Store functions that write take any `Write`, so one
-//! query builder serves both.
+//! in them, and answered far more often with the statements run by the
+//! lane's thread itself. Store functions that write take any `Write`, so
+//! one query builder serves both.
 //!
 //! Tried and left out: committing the writes that queue up together, in
-//! one transaction with a savepoint each. It answered fewer POSTs
-//! (4,097-4,413 against 4,759-5,566 POST/s, A/B three times), and took
-//! more CPU per POST: the batch's writes all wait for its commit, then
+//! one transaction with a savepoint each. It answered fewer POSTs, and
+//! took more CPU per POST: the batch's writes all wait for its commit, then
 //! their clients all send again at once, and the lane idles in between.
 
 use std::future::Future;
@@ -27,7 +25,8 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement}
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::inline::{db_err, params, sqlite_file};
-use super::source::{Decode, Source};
+use super::row::Decode;
+use super::source::Source;
 use crate::config::DatabaseUrl;
 
 /// Statements kept prepared: every write use case's statements.
@@ -191,8 +190,8 @@ impl LaneWriter {
 
 /// Copies committed pages from the WAL into the database on a thread of
 /// its own. SQLite does it inside a commit once the WAL holds 1,000
-/// pages: the write and the fsyncs that follow took 17 % of the lane's
-/// time under POSTs, and every writer waited for them. A PASSIVE
+/// pages: the write and the fsyncs that follow took a large share of the
+/// lane's time under POSTs, and every writer waited for them. A PASSIVE
 /// checkpoint runs beside the writer and the readers. The thread ends
 /// when the sender is dropped.
 fn checkpoints(path: PathBuf) -> std::io::Result<SyncSender<()>> {
@@ -242,7 +241,7 @@ impl LaneTxn {
 
     fn rows<T: Decode>(&self, stmt: &Statement) -> Result<Vec<T>, DbErr> {
         let values = bound(stmt)?;
-        self.with(|c| super::inline::read_all(c, &stmt.sql, values, T::decode))
+        self.with(|c| super::inline::read_all(c, &stmt.sql, values, |row| T::decode(row)))
     }
 
     fn commit(mut self) -> Result<(), DbErr> {
@@ -314,19 +313,20 @@ fn lane_err(e: rusqlite::Error) -> DbErr {
 mod tests {
     use std::time::Duration;
 
-    use sea_orm::{DbBackend, FromQueryResult, Statement, Value};
+    use sea_orm::{DbBackend, Statement, Value};
 
     use super::*;
+    use crate::store::exec::row::Row;
 
-    #[derive(Debug, PartialEq, FromQueryResult)]
+    #[derive(Debug, PartialEq)]
     struct Named {
         name: String,
     }
 
     impl Decode for Named {
-        fn decode(row: &crate::store::inline::Cells<'_, '_>) -> rusqlite::Result<Self> {
+        fn decode<R: Row>(row: &R) -> Result<Self, R::Error> {
             Ok(Self {
-                name: row.get("name")?,
+                name: row.string("name")?,
             })
         }
     }
