@@ -374,7 +374,7 @@ fn hash_secret_command() -> Result<(), StartupError> {
     if secret.is_empty() {
         return Err(StartupError::Cli("no secret on standard input".to_owned()));
     }
-    let hash = crate::auth::hash_secret(secret).map_err(StartupError::Cli)?;
+    let hash = crate::secrets::hash_secret(secret).map_err(StartupError::Cli)?;
     println!("{hash}");
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod scim;
+pub mod secrets;
 pub mod service;
 pub mod startup;
 pub mod store;

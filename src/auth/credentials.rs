@@ -8,8 +8,8 @@ use subtle::ConstantTimeEq;
 use super::introspection::Introspector;
 use super::jwt::JwtValidator;
 use super::passwords::CredentialList;
-use super::{sha256, sha256_hex};
 use crate::config::AuthConfig;
+use crate::secrets::{sha256, sha256_hex};
 use crate::store::tokens;
 
 /// Who a request authenticated as. Never holds the secret itself.

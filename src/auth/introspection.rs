@@ -12,8 +12,9 @@ use oauth2::{
 };
 
 use super::credentials::{AuthError, CredentialConfigError, Principal};
-use super::{http_client, sha256};
+use super::http_client;
 use crate::config::IntrospectionConfig;
+use crate::secrets::sha256;
 
 type IntrospectionClient =
     BasicClient<EndpointNotSet, EndpointNotSet, EndpointSet, EndpointNotSet, EndpointNotSet>;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 use super::credentials::{AuthError, CredentialConfigError};
-use super::sha256;
 use crate::config::Secret;
+use crate::secrets::sha256;
 
 /// A configured or stored secret, never the presented one.
 #[derive(Clone)]
@@ -74,9 +74,10 @@ impl SecretChecker {
             return Ok(true);
         }
         let (presented, phc) = (presented.to_owned(), phc.to_owned());
-        let ok = tokio::task::spawn_blocking(move || super::verify_secret(&presented, &phc))
-            .await
-            .map_err(|_| AuthError::Unavailable)?;
+        let ok =
+            tokio::task::spawn_blocking(move || crate::secrets::verify_secret(&presented, &phc))
+                .await
+                .map_err(|_| AuthError::Unavailable)?;
         if ok && let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_MAX {
                 cache.retain(|_, exp| *exp > now);
@@ -161,7 +162,7 @@ mod tests {
 
     #[actix_web::test]
     async fn verifies_plain_and_hashed_secrets() {
-        let hash = super::super::hash_secret("pw2").unwrap();
+        let hash = crate::secrets::hash_secret("pw2").unwrap();
         let list = CredentialList::parse(&[Secret::new("a:pw1"), Secret::new(format!("b:{hash}"))])
             .unwrap();
         assert!(list.verify("a", "pw1").await.unwrap());

@@ -14,10 +14,10 @@ use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
-use roster::auth::hash_secret;
 use roster::auth::http_client::oauth2_send;
 use roster::auth::server::{NewClient, add_client, rotate_key};
 use roster::config::{Config, OAuthClientConfig, Secret};
+use roster::secrets::hash_secret;
 use roster::service::DEFAULT_TENANT;
 
 use crate::each_database;

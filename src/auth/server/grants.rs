@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::authorize::Valid;
 use super::clients::Client;
 use super::{AuthServer, ServerError, millis};
-use crate::auth::{random_secret, sha256, sha256_hex};
+use crate::secrets::{random_secret, sha256, sha256_hex};
 use crate::store::{self, oauth as oauth_store};
 use crate::time::now_ms;
 
