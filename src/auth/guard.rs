@@ -7,8 +7,8 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
 
 use super::Verifier;
-use super::credentials::{AuthError, Modes};
 use super::rate_limit::{FailureLimiter, retry_after};
+use super::{AuthError, Modes};
 use crate::http::error::scim_error_response;
 use crate::scim::ScimError;
 

@@ -11,8 +11,8 @@ use oauth2::{
     TokenIntrospectionResponse,
 };
 
-use super::credentials::{AuthError, CredentialConfigError, Principal};
 use super::http_client;
+use super::principal::{AuthError, CredentialConfigError, Principal};
 use crate::config::IntrospectionConfig;
 use crate::secrets::sha256;
 

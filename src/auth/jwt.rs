@@ -9,9 +9,9 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header};
 use serde::Deserialize;
 
-use super::credentials::{AuthError, Principal};
-use super::keys::{KeySet, RemoteJwks};
+use super::principal::{AuthError, Principal};
 use super::server::KeyRing;
+use super::verify_keys::{KeySet, RemoteJwks};
 
 /// Where an issuer's keys come from.
 pub enum KeySource {

@@ -4,16 +4,18 @@
 //! is the optional built-in OAuth2 authorization server whose tokens the
 //! guard accepts like any other issuer's.
 
-pub mod credentials;
 pub mod guard;
 pub mod http_client;
 mod introspection;
 pub mod jwt;
-pub mod keys;
 pub mod passwords;
+pub mod principal;
 pub mod rate_limit;
 pub mod server;
 pub mod setup;
+pub mod verifier;
+pub mod verify_keys;
 
-pub use credentials::{Modes, Principal, Verifier};
+pub use principal::{AuthError, Principal};
 pub use setup::AuthStack;
+pub use verifier::{Modes, Verifier};

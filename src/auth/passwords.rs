@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use subtle::ConstantTimeEq;
 
-use super::credentials::{AuthError, CredentialConfigError};
+use super::principal::{AuthError, CredentialConfigError};
 use crate::config::Secret;
-use crate::secrets::sha256;
+use crate::secrets::{sha256, verify_secret};
 
 /// A configured or stored secret, never the presented one.
 #[derive(Clone)]
@@ -74,10 +74,9 @@ impl SecretChecker {
             return Ok(true);
         }
         let (presented, phc) = (presented.to_owned(), phc.to_owned());
-        let ok =
-            tokio::task::spawn_blocking(move || crate::secrets::verify_secret(&presented, &phc))
-                .await
-                .map_err(|_| AuthError::Unavailable)?;
+        let ok = tokio::task::spawn_blocking(move || verify_secret(&presented, &phc))
+            .await
+            .map_err(|_| AuthError::Unavailable)?;
         if ok && let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_MAX {
                 cache.retain(|_, exp| *exp > now);

@@ -9,12 +9,13 @@ use jsonwebtoken::Algorithm;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-use super::credentials::{CredentialConfigError, Verifier};
 use super::jwt::{JwtValidator, KeySource, TrustedIssuer};
-use super::keys::{KeyError, KeySet, RemoteJwks};
 use super::passwords::CredentialList;
+use super::principal::CredentialConfigError;
 use super::rate_limit::FailureLimiter;
 use super::server::{self, AuthServer, ClientRegistry, KeyRing, ServerError, Settings};
+use super::verifier::Verifier;
+use super::verify_keys::{KeyError, KeySet, RemoteJwks};
 use crate::config::{Config, JwtConfig};
 
 /// Everything the HTTP layer needs for authentication.

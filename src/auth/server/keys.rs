@@ -15,7 +15,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{ServerError, millis};
-use crate::auth::keys::{KeySet, VerifyKey};
+use crate::auth::verify_keys::{KeySet, VerifyKey};
 use crate::store::oauth as store;
 use crate::time::now_ms;
 

@@ -8,42 +8,10 @@ use subtle::ConstantTimeEq;
 use super::introspection::Introspector;
 use super::jwt::JwtValidator;
 use super::passwords::CredentialList;
+use super::principal::{AuthError, CredentialConfigError, Principal};
 use crate::config::AuthConfig;
 use crate::secrets::{sha256, sha256_hex};
 use crate::store::tokens;
-
-/// Who a request authenticated as. Never holds the secret itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    BasicUser(String),
-    ConfiguredToken,
-    DatabaseToken {
-        name: String,
-    },
-    Jwt {
-        issuer: String,
-        subject: Option<String>,
-    },
-    Introspected {
-        subject: Option<String>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
-    #[error("no credentials were presented")]
-    Missing,
-    #[error("the Authorization header is malformed or uses an unsupported scheme")]
-    Malformed,
-    #[error("the bearer token is not valid")]
-    BadToken,
-    #[error("the user name or password is not valid")]
-    BadBasic,
-    #[error("the token lacks the required scope {0:?}")]
-    InsufficientScope(String),
-    #[error("credentials could not be checked")]
-    Unavailable,
-}
 
 /// Which kinds of credentials are accepted; ServiceProviderConfig and the
 /// 401 challenges say exactly this.
@@ -61,16 +29,6 @@ pub struct Verifier {
     db: DatabaseConnection,
     jwt: JwtValidator,
     introspection: Option<Introspector>,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CredentialConfigError(String);
-
-impl CredentialConfigError {
-    pub fn new(msg: impl Into<String>) -> Self {
-        Self(msg.into())
-    }
 }
 
 impl Verifier {
