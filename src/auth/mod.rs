@@ -1,10 +1,11 @@
-//! The request guard: who may call the SCIM API. Basic credentials, static
-//! bearer tokens (configured or minted into the database), bearer JWTs from
-//! configured issuers, and opaque tokens checked by introspection. `server`
-//! is the optional built-in OAuth2 authorization server whose tokens the
-//! guard accepts like any other issuer's.
+//! Who may call the SCIM API: Basic credentials, static bearer tokens
+//! (configured or minted into the database), bearer JWTs from configured
+//! issuers, and opaque tokens checked by introspection. `server` is the
+//! optional built-in OAuth2 authorization server whose tokens are accepted
+//! like any other issuer's. The HTTP guard (`http::guard`) reads the
+//! credentials from requests and answers refusals; nothing here knows HTTP
+//! statuses or headers.
 
-pub mod guard;
 pub mod http_client;
 mod introspection;
 pub mod jwt;

@@ -159,7 +159,7 @@ mod tests {
         ));
     }
 
-    #[actix_web::test]
+    #[tokio::test]
     async fn verifies_plain_and_hashed_secrets() {
         let hash = crate::secrets::hash_secret("pw2").unwrap();
         let list = CredentialList::parse(&[Secret::new("a:pw1"), Secret::new(format!("b:{hash}"))])

@@ -1,7 +1,7 @@
-//! Checking presented credentials against the configured ones.
+//! Checking presented credentials against the configured ones. The HTTP
+//! guard reads them from the request and hands them over; this side knows
+//! nothing of headers or statuses.
 
-use actix_web::http::header::HeaderValue;
-use actix_web_httpauth::headers::authorization::{Basic, Bearer, Scheme};
 use sea_orm::DatabaseConnection;
 use subtle::ConstantTimeEq;
 
@@ -72,26 +72,20 @@ impl Verifier {
             || !self.bearer_digests.is_empty()
     }
 
-    pub async fn verify(&self, header: Option<&HeaderValue>) -> Result<Principal, AuthError> {
-        let header = header.ok_or(AuthError::Missing)?;
-        let text = header.to_str().map_err(|_| AuthError::Malformed)?;
-        let scheme = text.split_whitespace().next().unwrap_or_default();
-        if scheme.eq_ignore_ascii_case("bearer") {
-            let bearer = Bearer::parse(header).map_err(|_| AuthError::Malformed)?;
-            return self.verify_bearer(bearer.token()).await;
-        }
-        if scheme.eq_ignore_ascii_case("basic") && !self.basic.is_empty() {
-            let basic = Basic::parse(header).map_err(|_| AuthError::BadBasic)?;
-            let (user, password) = (basic.user_id(), basic.password().unwrap_or_default());
-            return match self.basic.verify(user, password).await? {
-                true => Ok(Principal::BasicUser(user.to_string())),
-                false => Err(AuthError::BadBasic),
-            };
-        }
-        Err(AuthError::Malformed)
+    /// Whether Basic credentials are accepted at all; without, a Basic
+    /// header is no credential this server knows.
+    pub fn accepts_basic(&self) -> bool {
+        !self.basic.is_empty()
     }
 
-    async fn verify_bearer(&self, token: &str) -> Result<Principal, AuthError> {
+    pub async fn verify_basic(&self, user: &str, password: &str) -> Result<Principal, AuthError> {
+        match self.basic.verify(user, password).await? {
+            true => Ok(Principal::BasicUser(user.to_owned())),
+            false => Err(AuthError::BadBasic),
+        }
+    }
+
+    pub async fn verify_bearer(&self, token: &str) -> Result<Principal, AuthError> {
         let digest = sha256(token.as_bytes());
         // Compare against every configured digest so timing says nothing
         // about which one (or whether one) matched.

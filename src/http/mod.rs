@@ -6,8 +6,10 @@ mod bulk;
 mod discovery;
 pub mod error;
 mod groups;
+mod guard;
 mod search;
 mod stream;
+pub mod throttle;
 mod users;
 
 use std::sync::Arc;
@@ -15,7 +17,8 @@ use std::sync::Arc;
 use actix_web::http::header::IF_MATCH;
 use actix_web::{HttpRequest, middleware, web};
 
-use crate::auth::{AuthStack, guard::require_auth, server};
+use self::guard::require_auth;
+use crate::auth::{AuthStack, server};
 use crate::scim::etag::Precondition;
 use crate::scim::schema::Capabilities;
 use crate::service::{Ctx, DEFAULT_TENANT, Services};

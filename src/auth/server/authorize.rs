@@ -14,7 +14,8 @@ use super::form::{read_form, read_query};
 use super::grants::issue_code;
 use super::page::{self, Carried};
 use super::{AuthServer, ServerError};
-use crate::auth::rate_limit::{FailureLimiter, retry_after};
+use crate::auth::rate_limit::FailureLimiter;
+use crate::http::throttle::{client_addr, retry_after};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct AuthorizeRequest {
@@ -138,7 +139,7 @@ pub async fn submit(
             Some(message),
         )
     };
-    let addr = limiter.client_addr(&req);
+    let addr = client_addr(&limiter, &req);
     if let Some(wait) = addr.and_then(|a| limiter.refused(a)) {
         return too_many(again, wait);
     }
