@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::AppState;
+use super::content_type::SCIM_CONTENT_TYPE;
 use super::error::ApiError;
 use super::stream;
 use crate::scim::ScimError;
@@ -19,8 +20,6 @@ use crate::scim::list::{attribute_lists, list_envelope};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::service::{Encoded, MemberFeed, PageItem, ResourcePage, ResourceView};
-
-pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
 /// The body size limit in force for a route, to name it in errors; set
 /// beside the `PayloadConfig` that enforces it.

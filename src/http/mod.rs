@@ -3,6 +3,7 @@
 
 mod body;
 mod bulk;
+mod content_type;
 mod discovery;
 pub mod error;
 mod groups;
@@ -23,7 +24,7 @@ use crate::scim::etag::Precondition;
 use crate::scim::schema::Capabilities;
 use crate::service::{Ctx, DEFAULT_TENANT, Services};
 
-pub use body::SCIM_CONTENT_TYPE;
+pub use content_type::SCIM_CONTENT_TYPE;
 
 /// Everything a handler needs, shared by all workers.
 #[derive(Clone)]
