@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
-use crate::auth::server::{self as oauth, NewClient};
 use crate::auth::setup::key_retention;
 use crate::config::{
     AuthOverrides, Config, DatabaseOverrides, GRANT_TYPES, JwtOverrides, Overrides, ServerOverrides,
 };
+use crate::oauth::{self, NewClient};
 use crate::service::{DEFAULT_TENANT, tokens};
 use crate::startup::{self, StartupError};
 

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod oauth;
 pub mod scim;
 pub mod secrets;
 pub mod service;

@@ -39,7 +39,7 @@ pub enum StartupError {
     #[error("{0}")]
     Service(#[from] service::ServiceError),
     #[error("{0}")]
-    OAuth(#[from] crate::auth::server::ServerError),
+    OAuth(#[from] crate::oauth::ServerError),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
     #[error("{0}")]
@@ -151,13 +151,10 @@ pub async fn app_state(
             member_batch: config.scim.member_batch,
         },
     };
-    let oauth_metadata = auth.server.as_ref().map(|s| {
-        format!(
-            "{}{}",
-            s.settings.issuer,
-            crate::auth::server::METADATA_PATH
-        )
-    });
+    let oauth_metadata = auth
+        .server
+        .as_ref()
+        .map(|s| format!("{}{}", s.settings.issuer, crate::oauth::METADATA_PATH));
     let state = AppState {
         services,
         base_path: config.server.base_path.clone(),
@@ -317,7 +314,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         log::info!(
             "built-in OAuth2 authorization server at {}{}",
             server.settings.issuer,
-            crate::auth::server::METADATA_PATH
+            crate::oauth::METADATA_PATH
         );
     }
     log::info!(

@@ -1,8 +1,7 @@
 //! Who may call the SCIM API: Basic credentials, static bearer tokens
 //! (configured or minted into the database), bearer JWTs from configured
-//! issuers, and opaque tokens checked by introspection. `server` is the
-//! optional built-in OAuth2 authorization server whose tokens are accepted
-//! like any other issuer's. The HTTP guard (`http::guard`) reads the
+//! issuers (the built-in authorization server, `crate::oauth`, among them),
+//! and opaque tokens checked by introspection. The HTTP guard reads the
 //! credentials from requests and answers refusals; nothing here knows HTTP
 //! statuses or headers.
 
@@ -12,7 +11,6 @@ pub mod jwt;
 pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
-pub mod server;
 pub mod setup;
 pub mod verifier;
 pub mod verify_keys;

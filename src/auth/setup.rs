@@ -13,10 +13,10 @@ use super::jwt::{JwtValidator, KeySource, TrustedIssuer};
 use super::passwords::CredentialList;
 use super::principal::CredentialConfigError;
 use super::rate_limit::FailureLimiter;
-use super::server::{self, AuthServer, ClientRegistry, KeyRing, ServerError, Settings};
 use super::verifier::Verifier;
 use super::verify_keys::{KeyError, KeySet, RemoteJwks};
 use crate::config::{Config, JwtConfig};
+use crate::oauth::{self, AuthServer, ClientRegistry, KeyRing, ServerError, Settings};
 
 /// Everything the HTTP layer needs for authentication.
 #[derive(Clone)]
@@ -85,7 +85,7 @@ async fn built_in_server(
     db: &DatabaseConnection,
     tenant: Uuid,
 ) -> Result<Option<Arc<AuthServer>>, SetupError> {
-    if config.oauth.clients.is_empty() && !server::any_stored(db, tenant).await? {
+    if config.oauth.clients.is_empty() && !oauth::any_stored(db, tenant).await? {
         return Ok(None);
     }
     let keys = Arc::new(KeyRing::new(

@@ -19,7 +19,8 @@ use actix_web::http::header::IF_MATCH;
 use actix_web::{HttpRequest, middleware, web};
 
 use self::guard::require_auth;
-use crate::auth::{AuthStack, server};
+use crate::auth::AuthStack;
+use crate::oauth;
 use crate::scim::etag::Precondition;
 use crate::scim::schema::Capabilities;
 use crate::service::{Ctx, DEFAULT_TENANT, Services};
@@ -64,7 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack)
     // Before the SCIM scope, which would otherwise claim every path when
     // the base path is "/".
     if let Some(server) = auth.server {
-        server::routes(cfg, server);
+        oauth::routes(cfg, server);
     }
     let bulk_limit = state.bulk.max_payload_bytes;
     let base = if state.base_path == "/" {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::clients::Client;
 use super::form::{read_form, read_query};
 use super::grants::issue_code;
-use super::page::{self, Carried};
+use super::sign_in_page::{self, Carried};
 use super::{AuthServer, ServerError};
 use crate::auth::rate_limit::FailureLimiter;
 use crate::http::throttle::{client_addr, retry_after};
@@ -74,7 +74,7 @@ enum Refusal {
 impl Refusal {
     fn into_response(self) -> HttpResponse {
         match self {
-            Self::Page(status, message) => page::error(status, &message),
+            Self::Page(status, message) => sign_in_page::error(status, &message),
             Self::Redirect {
                 redirect_uri,
                 state,
@@ -95,10 +95,10 @@ impl Refusal {
 pub async fn show(req: HttpRequest, server: web::Data<AuthServer>) -> HttpResponse {
     let form: AuthorizeRequest = match read_query(&req) {
         Ok(f) => f,
-        Err(e) => return page::error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return sign_in_page::error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     match validate(&server, &form).await {
-        Ok(valid) => page::sign_in(
+        Ok(valid) => sign_in_page::sign_in(
             StatusCode::OK,
             &valid.client.client_id,
             &valid.scope,
@@ -117,7 +117,7 @@ pub async fn submit(
 ) -> HttpResponse {
     let form: AuthorizeRequest = match read_form(&req, payload).await {
         Ok(f) => f,
-        Err(e) => return page::error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return sign_in_page::error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     let valid = match validate(&server, &form).await {
         Ok(v) => v,
@@ -131,7 +131,7 @@ pub async fn submit(
         );
     }
     let again = |status: StatusCode, message: &str| {
-        page::sign_in(
+        sign_in_page::sign_in(
             status,
             &valid.client.client_id,
             &valid.scope,
@@ -287,7 +287,7 @@ fn pkce_challenge(client: &Client, form: &AuthorizeRequest) -> Result<Option<Str
 /// 302 to `uri` with `params` added to its query, keeping any query it has.
 fn redirect(uri: &str, params: &[(&str, Option<&str>)]) -> HttpResponse {
     let Ok(mut url) = url::Url::parse(uri) else {
-        return page::error(
+        return sign_in_page::error(
             StatusCode::BAD_REQUEST,
             "The redirect URI is not a valid URL.",
         );
