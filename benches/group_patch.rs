@@ -18,7 +18,7 @@ use roster::scim::schema::SchemaRegistry;
 use roster::scim::user::UserRecord;
 use roster::service::DEFAULT_TENANT;
 use roster::service::users::new_user_row;
-use roster::{http, startup};
+use roster::startup;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde_json::json;
 use uuid::Uuid;
@@ -126,7 +126,7 @@ async fn serve(config: &Config) -> (String, DatabaseConnection) {
     let port = listener.local_addr().expect("addr").port();
     let server = HttpServer::new(move || {
         let (state, auth) = (state.clone(), auth.clone());
-        App::new().configure(move |cfg| http::configure(cfg, state, auth))
+        App::new().configure(move |cfg| startup::routes(cfg, state, auth))
     })
     .workers(2)
     .disable_signals()

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
-use crate::auth::setup::key_retention;
 use crate::config::{
     AuthOverrides, Config, DatabaseOverrides, GRANT_TYPES, JwtOverrides, Overrides, ServerOverrides,
 };
 use crate::oauth::{self, NewClient};
 use crate::service::{DEFAULT_TENANT, tokens};
+use crate::startup::auth::key_retention;
 use crate::startup::{self, StartupError};
 
 #[derive(Debug, Parser)]

@@ -11,10 +11,8 @@ pub mod jwt;
 pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
-pub mod setup;
 pub mod verifier;
 pub mod verify_keys;
 
 pub use principal::{AuthError, Principal};
-pub use setup::AuthStack;
 pub use verifier::{Modes, Verifier};

@@ -19,8 +19,8 @@ use actix_web::http::header::IF_MATCH;
 use actix_web::{HttpRequest, middleware, web};
 
 use self::guard::require_auth;
-use crate::auth::AuthStack;
-use crate::oauth;
+use crate::auth::Verifier;
+use crate::auth::rate_limit::FailureLimiter;
 use crate::scim::etag::Precondition;
 use crate::scim::schema::Capabilities;
 use crate::service::{Ctx, DEFAULT_TENANT, Services};
@@ -60,13 +60,14 @@ impl AppState {
     }
 }
 
-/// Registers Roster's routes; `main` and the tests share it.
-pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack) {
-    // Before the SCIM scope, which would otherwise claim every path when
-    // the base path is "/".
-    if let Some(server) = auth.server {
-        oauth::routes(cfg, server);
-    }
+/// Registers the SCIM API behind the guard. The authorization server's
+/// endpoints, when on, are registered before this (see `startup`).
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    state: AppState,
+    verifier: Arc<Verifier>,
+    limiter: Arc<FailureLimiter>,
+) {
     let bulk_limit = state.bulk.max_payload_bytes;
     let base = if state.base_path == "/" {
         String::new()
@@ -76,8 +77,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack)
     cfg.app_data(web::PayloadConfig::new(state.max_body_bytes))
         .app_data(body::BodyLimit(state.max_body_bytes))
         .app_data(web::Data::new(state))
-        .app_data(web::Data::from(auth.verifier))
-        .app_data(web::Data::from(auth.limiter))
+        .app_data(web::Data::from(verifier))
+        .app_data(web::Data::from(limiter))
         .service(
             web::scope(&base)
                 .wrap(middleware::from_fn(require_auth))

@@ -118,7 +118,7 @@ impl TestApp {
         let server = HttpServer::new(move || {
             let (state, verifier) = (state.clone(), verifier.clone());
             App::new()
-                .configure(move |cfg| http::configure(cfg, state, verifier))
+                .configure(move |cfg| startup::routes(cfg, state, verifier))
                 .default_service(web::to(http::error::unknown_route))
         })
         .workers(1)

@@ -1,14 +1,18 @@
 //! Building the application from configuration: database, migrations,
 //! credentials, shared state, and the HTTP server.
 
+pub mod auth;
+
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, middleware, web};
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::auth::{AuthStack, Modes, setup};
+use self::auth::{AuthStack, SetupError};
+use crate::auth::Modes;
 use crate::config::{BulkConfig, Config};
 use crate::http::{self, AppState};
+use crate::oauth;
 use crate::scim::cursor::CursorKey;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::{AuthScheme, BulkLimits, Capabilities, Pagination, SchemaRegistry};
@@ -26,7 +30,7 @@ pub enum StartupError {
     #[error("cannot migrate the database: {0}")]
     Migration(DbErr),
     #[error("invalid authentication settings: {0}")]
-    Auth(#[from] setup::SetupError),
+    Auth(#[from] SetupError),
     #[error("invalid schema extension: {0}")]
     Schema(String),
     #[error("cannot create a cursor key: {0}")]
@@ -39,7 +43,7 @@ pub enum StartupError {
     #[error("{0}")]
     Service(#[from] service::ServiceError),
     #[error("{0}")]
-    OAuth(#[from] crate::oauth::ServerError),
+    OAuth(#[from] oauth::ServerError),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
     #[error("{0}")]
@@ -129,7 +133,7 @@ pub async fn app_state(
     config: &Config,
     db: DatabaseConnection,
 ) -> Result<(AppState, AuthStack), StartupError> {
-    let auth = setup::build(config, db.clone(), DEFAULT_TENANT).await?;
+    let auth = auth::build(config, db.clone(), DEFAULT_TENANT).await?;
     let limits = PageLimits {
         default_count: config.scim.default_page_size,
         max_count: config.scim.max_page_size,
@@ -154,7 +158,7 @@ pub async fn app_state(
     let oauth_metadata = auth
         .server
         .as_ref()
-        .map(|s| format!("{}{}", s.settings.issuer, crate::oauth::METADATA_PATH));
+        .map(|s| format!("{}{}", s.settings.issuer, oauth::METADATA_PATH));
     let state = AppState {
         services,
         base_path: config.server.base_path.clone(),
@@ -267,6 +271,16 @@ fn capabilities(
     }
 }
 
+/// Every route the application serves. The authorization server's come
+/// first: the SCIM scope would otherwise claim every path when the base
+/// path is "/".
+pub fn routes(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack) {
+    if let Some(server) = auth.server {
+        oauth::routes(cfg, server);
+    }
+    http::configure(cfg, state, auth.verifier, auth.limiter);
+}
+
 /// Printed, not logged: the token must reach the operator once and no log
 /// file. One write, so that a reader sees the whole banner or none of it;
 /// and a closed stdout (a reader that stopped after the token) must not
@@ -314,7 +328,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         log::info!(
             "built-in OAuth2 authorization server at {}{}",
             server.settings.issuer,
-            crate::oauth::METADATA_PATH
+            oauth::METADATA_PATH
         );
     }
     log::info!(
@@ -330,7 +344,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         App::new()
             .wrap(middleware::Compress::default())
             .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#))
-            .configure(move |cfg| http::configure(cfg, state, auth))
+            .configure(move |cfg| routes(cfg, state, auth))
             .default_service(web::to(http::error::unknown_route))
     });
     if config.server.workers > 0 {

@@ -9,16 +9,17 @@ use jsonwebtoken::Algorithm;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-use super::jwt::{JwtValidator, KeySource, TrustedIssuer};
-use super::passwords::CredentialList;
-use super::principal::CredentialConfigError;
-use super::rate_limit::FailureLimiter;
-use super::verifier::Verifier;
-use super::verify_keys::{KeyError, KeySet, RemoteJwks};
+use crate::auth::jwt::{JwtValidator, KeySource, TrustedIssuer};
+use crate::auth::passwords::CredentialList;
+use crate::auth::principal::CredentialConfigError;
+use crate::auth::rate_limit::FailureLimiter;
+use crate::auth::verifier::Verifier;
+use crate::auth::verify_keys::{KeyError, KeySet, RemoteJwks};
 use crate::config::{Config, JwtConfig};
 use crate::oauth::{self, AuthServer, ClientRegistry, KeyRing, ServerError, Settings};
 
-/// Everything the HTTP layer needs for authentication.
+/// Authentication as the application serves it: the SCIM guard's verifier
+/// and failure limiter, and the built-in authorization server.
 #[derive(Clone)]
 pub struct AuthStack {
     pub verifier: Arc<Verifier>,
