@@ -12,7 +12,7 @@ use crate::config::{
 use crate::oauth::{self, NewClient};
 use crate::service::{DEFAULT_TENANT, tokens};
 use crate::startup::auth::key_retention;
-use crate::startup::{self, StartupError};
+use crate::startup::{self, Application, StartupError};
 
 #[derive(Debug, Parser)]
 #[command(name = "roster", version, about = "A SCIM 2.0 provisioning server")]
@@ -226,7 +226,7 @@ impl JwtOpts {
 pub async fn run(cli: Cli) -> Result<(), StartupError> {
     let config = Config::load(cli.opts.config.as_deref(), &cli.opts.overrides())?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => startup::serve(config).await,
+        Command::Serve => Application::build(config).await?.run_until_stopped().await,
         Command::Migrate => {
             let db = startup::connect(&config).await?;
             startup::migrate(&config, &db).await?;

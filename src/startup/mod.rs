@@ -1,18 +1,21 @@
 //! Building the application from configuration: database, migrations,
-//! credentials, shared state, and the HTTP server.
+//! credentials, shared state, and the HTTP server. [`Application`] is the
+//! one way to start Roster, for `roster serve` and the tests alike; the
+//! functions here also serve the CLI's maintenance commands.
 
+mod application;
 pub mod auth;
 mod capabilities;
 
 use std::sync::Arc;
 
-use actix_web::{App, HttpServer, middleware, web};
 use sea_orm::{DatabaseConnection, DbErr};
 
+pub use self::application::{Application, ApplicationBuilder, Connected};
 use self::auth::{AuthStack, SetupError};
 use self::capabilities::capabilities;
 use crate::config::Config;
-use crate::http::{self, AppState};
+use crate::http::AppState;
 use crate::oauth;
 use crate::scim::cursor::CursorKey;
 use crate::scim::list::PageLimits;
@@ -130,7 +133,7 @@ pub fn registry(config: &Config) -> Result<SchemaRegistry, StartupError> {
 
 /// The shared state handlers run on, and authentication: the guard and,
 /// when a client is configured, the built-in authorization server.
-pub async fn app_state(
+async fn app_state(
     config: &Config,
     db: DatabaseConnection,
 ) -> Result<(AppState, AuthStack), StartupError> {
@@ -185,94 +188,4 @@ fn cursor_key(config: &Config) -> Result<CursorKey, StartupError> {
         Some(secret) => Ok(CursorKey::from_secret(secret.expose())),
         None => CursorKey::random().map_err(StartupError::Credentials),
     }
-}
-
-/// Every route the application serves. The authorization server's come
-/// first: the SCIM scope would otherwise claim every path when the base
-/// path is "/".
-pub fn routes(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack) {
-    if let Some(server) = auth.server {
-        oauth::routes(cfg, server);
-    }
-    http::configure(cfg, state, auth.verifier, auth.limiter);
-}
-
-/// Printed, not logged: the token must reach the operator once and no log
-/// file. One write, so that a reader sees the whole banner or none of it;
-/// and a closed stdout (a reader that stopped after the token) must not
-/// panic the server, which `println!` would.
-fn print_bootstrap_token(token: &str) {
-    use std::io::Write;
-    let banner = format!(
-        "Roster generated an API token (shown only this once; only its hash is stored):\n    \
-         {token}\nSend it as 'Authorization: Bearer <token>'; mint more with 'roster token create'.\n"
-    );
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
-        log::warn!(
-            "cannot print the generated API token ({e}); mint one with 'roster token create'"
-        );
-    }
-}
-
-/// `roster serve`: runs until the process is stopped.
-pub async fn serve(config: Config) -> Result<(), StartupError> {
-    let db = connect(&config).await?;
-    if config.database.migrate_on_start {
-        migrate(&config, &db).await?;
-    } else {
-        reindex(&config, &db).await?;
-    }
-    let (state, auth) = app_state(&config, db.clone()).await?;
-    if !auth.verifier.has_configured_credentials()
-        && let Some(minted) = service::tokens::ensure_bootstrap(&db, DEFAULT_TENANT).await?
-    {
-        print_bootstrap_token(&minted.token);
-    }
-    let mut modes = vec!["bearer token"];
-    let enabled = auth.verifier.modes();
-    for (on, name) in [
-        (enabled.basic, "HTTP basic"),
-        (enabled.jwt, "JWT"),
-        (enabled.introspection, "introspection"),
-    ] {
-        if on {
-            modes.push(name);
-        }
-    }
-    if let Some(server) = &auth.server {
-        log::info!(
-            "built-in OAuth2 authorization server at {}{}",
-            server.settings.issuer,
-            oauth::METADATA_PATH
-        );
-    }
-    log::info!(
-        "Roster serving SCIM 2.0 at http://{}{} (database: {}, auth: {})",
-        config.server.bind,
-        config.server.base_path,
-        config.database.url.kind(),
-        modes.join(", ")
-    );
-    let addr = config.server.bind.clone();
-    let mut server = HttpServer::new(move || {
-        let (state, auth) = (state.clone(), auth.clone());
-        App::new()
-            .wrap(middleware::Compress::default())
-            .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#))
-            .configure(move |cfg| routes(cfg, state, auth))
-            .default_service(web::to(http::error::unknown_route))
-    });
-    if config.server.workers > 0 {
-        server = server.workers(config.server.workers);
-    }
-    server
-        .bind(&addr)
-        .map_err(|source| StartupError::Bind {
-            addr: addr.clone(),
-            source,
-        })?
-        .run()
-        .await
-        .map_err(|source| StartupError::Bind { addr, source })
 }
