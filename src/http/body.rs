@@ -94,8 +94,9 @@ pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
         .body(json_bytes(body))
 }
 
-/// Not `Value::to_string`: `Display` writes through `fmt::Write`, 14 % of
-/// the instructions of a GET by id; `to_vec` writes the bytes directly.
+/// Not `Value::to_string`: `Display` writes through `fmt::Write`, a large
+/// share of a GET by id (BENCHMARKS.md, "Figures behind code comments");
+/// `to_vec` writes the bytes directly.
 fn json_bytes(value: &Value) -> Vec<u8> {
     // Serializing a `Value` cannot fail: its map keys are all strings.
     serde_json::to_vec(value).unwrap_or_default()
