@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::clients::Client;
 use super::form::{read_form, read_query};
-use super::grants::issue_code;
+use super::grants::{Valid, issue_code};
 use super::sign_in_page::{self, Carried};
 use super::{AuthServer, ServerError};
 use crate::auth::rate_limit::FailureLimiter;
@@ -48,15 +48,6 @@ impl AuthorizeRequest {
             ],
         }
     }
-}
-
-/// A request that may be approved.
-pub struct Valid {
-    pub client: Client,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub state: Option<String>,
-    pub code_challenge: Option<String>,
 }
 
 enum Refusal {
