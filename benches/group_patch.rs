@@ -7,10 +7,8 @@
 //! Run with `bench/group-patch` (or `cargo bench --bench group_patch`);
 //! `-- --write` appends the table to BENCHMARKS.md.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpServer};
 use entity::{group_member, user};
 use roster::config::{Config, DatabaseUrl, Secret};
 use roster::scim::idp_dialect::Dialect;
@@ -18,7 +16,7 @@ use roster::scim::schema::SchemaRegistry;
 use roster::scim::user::UserRecord;
 use roster::service::DEFAULT_TENANT;
 use roster::service::users::new_user_row;
-use roster::{http, startup};
+use roster::startup::Application;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde_json::json;
 use uuid::Uuid;
@@ -117,23 +115,16 @@ async fn run(db: &'static str, url: String) -> Vec<Row> {
 }
 
 async fn serve(config: &Config) -> (String, DatabaseConnection) {
-    let conn = startup::connect(config).await.expect("connect");
-    startup::migrate(config, &conn).await.expect("migrate");
-    let (state, auth) = startup::app_state(config, conn.clone())
+    let mut config = config.clone();
+    config.server.bind = "127.0.0.1:0".to_owned();
+    let app = Application::builder(config)
+        .workers(2)
+        .disable_signals()
+        .build()
         .await
-        .expect("state");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let server = HttpServer::new(move || {
-        let (state, auth) = (state.clone(), auth.clone());
-        App::new().configure(move |cfg| http::configure(cfg, state, auth))
-    })
-    .workers(2)
-    .disable_signals()
-    .listen(listener)
-    .expect("listen")
-    .run();
-    actix_web::rt::spawn(server);
+        .expect("start roster");
+    let (port, conn) = (app.port(), app.db().clone());
+    actix_web::rt::spawn(app.run_until_stopped());
     (format!("http://127.0.0.1:{port}/scim/v2"), conn)
 }
 

@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
-use crate::auth::server::{self as oauth, NewClient};
-use crate::auth::setup::key_retention;
 use crate::config::{
     AuthOverrides, Config, DatabaseOverrides, GRANT_TYPES, JwtOverrides, Overrides, ServerOverrides,
 };
+use crate::oauth::{self, NewClient};
 use crate::service::{DEFAULT_TENANT, tokens};
-use crate::startup::{self, StartupError};
+use crate::startup::auth::key_retention;
+use crate::startup::{self, Application, StartupError};
 
 #[derive(Debug, Parser)]
 #[command(name = "roster", version, about = "A SCIM 2.0 provisioning server")]
@@ -226,7 +226,7 @@ impl JwtOpts {
 pub async fn run(cli: Cli) -> Result<(), StartupError> {
     let config = Config::load(cli.opts.config.as_deref(), &cli.opts.overrides())?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => startup::serve(config).await,
+        Command::Serve => Application::build(config).await?.run_until_stopped().await,
         Command::Migrate => {
             let db = startup::connect(&config).await?;
             startup::migrate(&config, &db).await?;
@@ -374,7 +374,7 @@ fn hash_secret_command() -> Result<(), StartupError> {
     if secret.is_empty() {
         return Err(StartupError::Cli("no secret on standard input".to_owned()));
     }
-    let hash = crate::auth::hash_secret(secret).map_err(StartupError::Cli)?;
+    let hash = crate::secrets::hash_secret(secret).map_err(StartupError::Cli)?;
     println!("{hash}");
     Ok(())
 }

@@ -1,17 +1,22 @@
 //! Roster: a SCIM 2.0 provisioning server.
 //!
-//! Layers, outermost first: `http` (routes, extractors, the one place that
-//! turns errors into SCIM error responses) → `service` (use cases, one
-//! transaction each) → `store` (SeaORM queries) over the `entity` crate.
+//! Layers, outermost first: `startup` (builds the application from the
+//! configuration; `main`, the CLI and the tests all start it there) →
+//! `http` (routes, extractors, the guard, the one place that turns errors
+//! into SCIM error responses) and `oauth` (the built-in authorization
+//! server's endpoints) → `service` (use cases, one transaction each) →
+//! `store` (SeaORM queries) over the `entity` crate. `auth` verifies
+//! credentials and knows no HTTP; `secrets` hashes and generates them.
 //! `scim` is the pure protocol (schemas, filter and PATCH engines, list
-//! rules) and does no I/O. `auth` is the request guard, `config` the layered
-//! settings.
+//! rules) and does no I/O. `config` is the layered settings.
 
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod oauth;
 pub mod scim;
+pub mod secrets;
 pub mod service;
 pub mod startup;
 pub mod store;

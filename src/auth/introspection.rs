@@ -11,9 +11,10 @@ use oauth2::{
     TokenIntrospectionResponse,
 };
 
-use super::credentials::{AuthError, CredentialConfigError, Principal};
-use super::{http_client, sha256};
+use super::http_client;
+use super::principal::{AuthError, CredentialConfigError, Principal};
 use crate::config::IntrospectionConfig;
+use crate::secrets::sha256;
 
 type IntrospectionClient =
     BasicClient<EndpointNotSet, EndpointNotSet, EndpointSet, EndpointNotSet, EndpointNotSet>;

@@ -5,20 +5,28 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::future::BoxFuture;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header};
 use serde::Deserialize;
 
-use super::credentials::{AuthError, Principal};
-use super::keys::{KeySet, RemoteJwks};
-use super::server::KeyRing;
+use super::principal::{AuthError, Principal};
+use super::verify_keys::{KeySet, RemoteJwks};
+
+/// Keys their owner keeps current while the server runs: the built-in
+/// authorization server's signing keys, which live in the database. A trait
+/// so that verification does not depend on the server that signs.
+pub trait OwnKeys: Send + Sync {
+    /// The keys that may verify a token naming `kid`.
+    fn verification_keys<'a>(&'a self, kid: Option<&'a str>) -> BoxFuture<'a, Arc<KeySet>>;
+}
 
 /// Where an issuer's keys come from.
 pub enum KeySource {
     Fixed(Arc<KeySet>),
     Remote(Arc<RemoteJwks>),
     /// The built-in authorization server's own keys.
-    Own(Arc<KeyRing>),
+    Own(Arc<dyn OwnKeys>),
 }
 
 impl KeySource {
@@ -26,7 +34,7 @@ impl KeySource {
         match self {
             Self::Fixed(keys) => keys.clone(),
             Self::Remote(remote) => remote.keys(kid).await,
-            Self::Own(ring) => ring.verification_keys(kid).await,
+            Self::Own(own) => own.verification_keys(kid).await,
         }
     }
 }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use subtle::ConstantTimeEq;
 
-use super::credentials::{AuthError, CredentialConfigError};
-use super::sha256;
+use super::principal::{AuthError, CredentialConfigError};
 use crate::config::Secret;
+use crate::secrets::{sha256, verify_secret};
 
 /// A configured or stored secret, never the presented one.
 #[derive(Clone)]
@@ -74,7 +74,7 @@ impl SecretChecker {
             return Ok(true);
         }
         let (presented, phc) = (presented.to_owned(), phc.to_owned());
-        let ok = tokio::task::spawn_blocking(move || super::verify_secret(&presented, &phc))
+        let ok = tokio::task::spawn_blocking(move || verify_secret(&presented, &phc))
             .await
             .map_err(|_| AuthError::Unavailable)?;
         if ok && let Ok(mut cache) = self.cache.lock() {
@@ -159,9 +159,9 @@ mod tests {
         ));
     }
 
-    #[actix_web::test]
+    #[tokio::test]
     async fn verifies_plain_and_hashed_secrets() {
-        let hash = super::super::hash_secret("pw2").unwrap();
+        let hash = crate::secrets::hash_secret("pw2").unwrap();
         let list = CredentialList::parse(&[Secret::new("a:pw1"), Secret::new(format!("b:{hash}"))])
             .unwrap();
         assert!(list.verify("a", "pw1").await.unwrap());

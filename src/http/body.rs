@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::AppState;
+use super::content_type::SCIM_CONTENT_TYPE;
 use super::error::ApiError;
 use super::stream;
 use crate::scim::ScimError;
@@ -19,8 +20,6 @@ use crate::scim::list::{attribute_lists, list_envelope};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
 use crate::service::{Encoded, MemberFeed, PageItem, ResourcePage, ResourceView};
-
-pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
 /// The body size limit in force for a route, to name it in errors; set
 /// beside the `PayloadConfig` that enforces it.
@@ -94,7 +93,8 @@ pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
 }
 
 /// Not `Value::to_string`: `Display` writes through `fmt::Write`, a large
-/// share of a GET by id's work; `to_vec` writes the bytes directly.
+/// share of a GET by id (BENCHMARKS.md, "Figures behind code comments");
+/// `to_vec` writes the bytes directly.
 fn json_bytes(value: &Value) -> Vec<u8> {
     // Serializing a `Value` cannot fail: its map keys are all strings.
     serde_json::to_vec(value).unwrap_or_default()

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
-use super::body::SCIM_CONTENT_TYPE;
+use super::content_type::SCIM_CONTENT_TYPE;
 use crate::scim::ScimError;
 use crate::service::ServiceError;
 

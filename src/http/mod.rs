@@ -3,24 +3,28 @@
 
 mod body;
 mod bulk;
+mod content_type;
 mod discovery;
 pub mod error;
+mod guard;
 mod resources;
 mod search;
 mod stream;
+pub mod throttle;
 
 use std::sync::Arc;
 
 use actix_web::http::header::IF_MATCH;
 use actix_web::{HttpMessage, HttpRequest, middleware, web};
 
-use crate::auth::credentials::Principal;
-use crate::auth::{AuthStack, guard::require_auth, server};
+use self::guard::require_auth;
+use crate::auth::rate_limit::FailureLimiter;
+use crate::auth::{Principal, Verifier};
 use crate::scim::etag::Precondition;
 use crate::scim::schema::Capabilities;
 use crate::service::{Ctx, DEFAULT_TENANT, Services};
 
-pub use body::SCIM_CONTENT_TYPE;
+pub use content_type::SCIM_CONTENT_TYPE;
 
 /// Everything a handler needs, shared by all workers.
 #[derive(Clone)]
@@ -82,13 +86,14 @@ fn request_id(req: &HttpRequest) -> Option<Arc<str>> {
     plausible.then(|| id.into())
 }
 
-/// Registers Roster's routes; `main` and the tests share it.
-pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack) {
-    // Before the SCIM scope, which would otherwise claim every path when
-    // the base path is "/".
-    if let Some(server) = auth.server {
-        server::routes(cfg, server);
-    }
+/// Registers the SCIM API behind the guard. The authorization server's
+/// endpoints, when on, are registered before this (see `startup`).
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    state: AppState,
+    verifier: Arc<Verifier>,
+    limiter: Arc<FailureLimiter>,
+) {
     let bulk_limit = state.bulk.max_payload_bytes;
     let base = if state.base_path == "/" {
         String::new()
@@ -98,8 +103,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack)
     cfg.app_data(web::PayloadConfig::new(state.max_body_bytes))
         .app_data(body::BodyLimit(state.max_body_bytes))
         .app_data(web::Data::new(state))
-        .app_data(web::Data::from(auth.verifier))
-        .app_data(web::Data::from(auth.limiter))
+        .app_data(web::Data::from(verifier))
+        .app_data(web::Data::from(limiter))
         .service(
             web::scope(&base)
                 .wrap(middleware::from_fn(require_auth))

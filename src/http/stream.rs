@@ -12,7 +12,7 @@ use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::body::SCIM_CONTENT_TYPE;
+use super::content_type::SCIM_CONTENT_TYPE;
 use crate::scim::encode::write_json;
 use crate::service::{GroupMembers, MemberFeed, PageItem, ResourceView, ServiceError};
 

@@ -6,7 +6,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::ServiceError;
-use crate::auth::{generate_token, sha256_hex};
+use crate::secrets::{generate_token, sha256_hex};
 use crate::store::tokens as token_store;
 use crate::time::now_ms;
 

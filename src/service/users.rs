@@ -185,7 +185,7 @@ impl Services {
         let Some(password) = password.filter(|_| self.settings.store_password_hashes) else {
             return Ok(None);
         };
-        let hash = tokio::task::spawn_blocking(move || crate::auth::hash_secret(&password))
+        let hash = tokio::task::spawn_blocking(move || crate::secrets::hash_secret(&password))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?
             .map_err(ServiceError::Internal)?;

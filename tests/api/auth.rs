@@ -109,7 +109,7 @@ async fn database_tokens_work_until_revoked(app: TestApp) {
 }
 
 async fn argon2_hashed_basic_credentials_work(default: TestApp) {
-    let hash = roster::auth::hash_secret("hashed-pw").expect("hash");
+    let hash = roster::secrets::hash_secret("hashed-pw").expect("hash");
     let app = TestApp::spawn_with(default.kind, move |c| {
         c.auth.basic = vec![roster::config::Secret::new(format!("scim:{hash}"))];
     })

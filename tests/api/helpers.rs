@@ -4,11 +4,10 @@
 
 use std::net::TcpListener;
 
-use actix_web::{App, HttpServer, web};
 use awc::http::Method;
 use roster::config::{Config, DatabaseUrl, Secret};
 use roster::service::ChangeHooks;
-use roster::{http, startup};
+use roster::startup::Application;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
@@ -116,32 +115,22 @@ impl TestApp {
         config.auth.bearer_tokens = vec![Secret::new(TOKEN)];
         config.auth.basic = vec![Secret::new(format!("{BASIC_USER}:{BASIC_PASSWORD}"))];
         adjust(&mut config);
-        let conn = startup::connect(&config)
+        let base_path = config.server.base_path.clone();
+        let connected = Application::builder(config)
+            .workers(1)
+            .disable_signals()
+            .listener(listener)
+            .hooks(hooks)
+            .connect()
             .await
-            .expect("connect to the test database");
-        startup::migrate(&config, &conn)
-            .await
-            .expect("migrate the test database");
-        prepare(&conn).await;
-        let (mut state, verifier) = startup::app_state(&config, conn.clone())
-            .await
-            .expect("app state");
-        state.services.hooks = hooks;
-        let server = HttpServer::new(move || {
-            let (state, verifier) = (state.clone(), verifier.clone());
-            App::new()
-                .configure(move |cfg| http::configure(cfg, state, verifier))
-                .default_service(web::to(http::error::unknown_route))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .expect("listen")
-        .run();
-        actix_web::rt::spawn(server);
+            .expect("connect to and migrate the test database");
+        prepare(connected.db()).await;
+        let app = connected.build().await.expect("start the app");
+        let conn = app.db().clone();
+        actix_web::rt::spawn(app.run_until_stopped());
         Self {
             kind: db,
-            base: format!("http://127.0.0.1:{port}{}", config.server.base_path),
+            base: format!("http://127.0.0.1:{port}{base_path}"),
             db: conn,
             client: awc::Client::builder()
                 .timeout(std::time::Duration::from_secs(60))

@@ -4,7 +4,10 @@
 //! takes the streaming path.
 
 use std::collections::BTreeSet;
+use std::io::Read;
 
+use awc::http::Method;
+use flate2::read::GzDecoder;
 use serde_json::{Value, json};
 
 use crate::helpers::{Resp, TestApp, displays, url_encode};
@@ -15,6 +18,7 @@ on_both_databases!(
     streamed_members_honour_the_projection,
     lookups_and_root_search_stream_only_groups,
     writes_answer_with_streamed_members,
+    streamed_members_arrive_whole_through_gzip,
 );
 
 const BATCH: u64 = 3;
@@ -258,4 +262,74 @@ async fn writes_answer_with_streamed_members(default: TestApp) {
     assert!(is_streamed(&r));
     assert_eq!(member_ids(&r.body).len(), 4);
     assert!(r.body.get("displayName").is_none(), "{}", r.text);
+}
+
+/// Members in the gzip test: their body runs past the stream's 64 KiB
+/// chunks, so the encoder gets it in several pieces.
+const GZIP_MEMBERS: usize = 700;
+
+/// Compression sits in front of the streamed body: the client must get
+/// one complete gzip stream of a complete document.
+async fn streamed_members_arrive_whole_through_gzip(default: TestApp) {
+    let app = TestApp::spawn_with(default.kind, |c| c.scim.member_batch = BATCH).await;
+    let mut ops: Vec<Value> = (0..GZIP_MEMBERS)
+        .map(|i| {
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
+                   "data": {"userName": format!("gzip{i}@example.com")}})
+        })
+        .collect();
+    let members: Vec<Value> = (0..GZIP_MEMBERS)
+        .map(|i| json!({"value": format!("bulkId:u{i}")}))
+        .collect();
+    ops.push(json!({"method": "POST", "path": "/Groups", "bulkId": "g",
+                    "data": {"displayName": "gzipped", "members": members}}));
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                      "Operations": ops});
+    let r = app.post("/Bulk", &bulk).await;
+    r.assert_status(200);
+    let created = r.body["Operations"].as_array().expect("Operations");
+    assert!(created.iter().all(|o| o["status"] == "201"), "{}", r.text);
+    let id = created[GZIP_MEMBERS]["location"]
+        .as_str()
+        .and_then(|l| l.rsplit('/').next())
+        .expect("group location");
+    let path = format!("/Groups/{id}");
+    let plain = app.get(&path).await;
+    plain.assert_status(200);
+    assert!(is_streamed(&plain), "more members than one batch stream");
+
+    let mut resp = app
+        .request(Method::GET, &path)
+        .insert_header(("Accept-Encoding", "gzip"))
+        .send()
+        .await
+        .expect("request reaches the server");
+    assert_eq!(resp.status().as_u16(), 200);
+    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok());
+    assert_eq!(header("content-encoding"), Some("gzip"));
+    assert_eq!(header("content-type"), Some("application/scim+json"));
+    assert_eq!(
+        header("transfer-encoding"),
+        Some("chunked"),
+        "still streamed"
+    );
+    let compressed = resp.body().limit(64 * 1024 * 1024).await.expect("body");
+    let mut text = String::new();
+    GzDecoder::new(&compressed[..])
+        .read_to_string(&mut text)
+        .expect("one complete gzip stream");
+    let body: Value = serde_json::from_str(&text).expect("complete JSON");
+    assert_eq!(body, plain.body, "the same document as without gzip");
+    let listed = member_ids(&body);
+    let unique: BTreeSet<&String> = listed.iter().collect();
+    assert_eq!(listed.len(), GZIP_MEMBERS, "every member, each once");
+    assert_eq!(unique.len(), GZIP_MEMBERS);
+    let expected: BTreeSet<String> = created[..GZIP_MEMBERS]
+        .iter()
+        .map(|o| {
+            let location = o["location"].as_str().expect("user location");
+            location.rsplit('/').next().expect("id").to_owned()
+        })
+        .collect();
+    assert_eq!(unique, expected.iter().collect());
 }

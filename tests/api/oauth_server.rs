@@ -14,10 +14,10 @@ use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
-use roster::auth::hash_secret;
 use roster::auth::http_client::oauth2_send;
-use roster::auth::server::{NewClient, add_client, rotate_key};
 use roster::config::{Config, OAuthClientConfig, Secret};
+use roster::oauth::{NewClient, add_client, rotate_key};
+use roster::secrets::hash_secret;
 use roster::service::DEFAULT_TENANT;
 
 use crate::each_database;
@@ -570,7 +570,7 @@ async fn clients_added_with_the_cli_enable_the_server(db: Db) {
     let secret = secret.into_inner();
     assert!(secret.starts_with("roster_cs_"));
     let stored: String = {
-        let rows = roster::auth::server::list_clients(&app.db, DEFAULT_TENANT)
+        let rows = roster::oauth::list_clients(&app.db, DEFAULT_TENANT)
             .await
             .expect("list");
         rows[0].secret_hash.clone()

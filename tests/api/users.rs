@@ -519,7 +519,7 @@ async fn password_is_stored_only_as_argon2_when_enabled(default: TestApp) {
     assert!(!r.text.contains("1mz050nq"));
     let hash = stored_password_hash(&app).await.expect("a hash is stored");
     assert!(hash.starts_with("$argon2id$"), "{hash}");
-    assert!(roster::auth::verify_secret("1mz050nq", &hash));
+    assert!(roster::secrets::verify_secret("1mz050nq", &hash));
     // A PUT without a password keeps it (clients cannot echo a write-only value).
     let id = r.body["id"].as_str().expect("id").to_owned();
     app.put(&format!("/Users/{id}"), &user_body("hashed@example.com"))
@@ -535,7 +535,7 @@ async fn password_is_stored_only_as_argon2_when_enabled(default: TestApp) {
         .await
         .assert_status(200);
     let new_hash = stored_password_hash(&app).await.expect("hash");
-    assert!(roster::auth::verify_secret("n3w", &new_hash));
+    assert!(roster::secrets::verify_secret("n3w", &new_hash));
 }
 
 async fn stored_password_hash(app: &TestApp) -> Option<String> {

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use entity::oauth_signing_key;
+use futures_util::future::BoxFuture;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
@@ -15,7 +16,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{ServerError, millis};
-use crate::auth::keys::{KeySet, VerifyKey};
+use crate::auth::jwt::OwnKeys;
+use crate::auth::verify_keys::{KeySet, VerifyKey};
 use crate::store::oauth as store;
 use crate::time::now_ms;
 
@@ -89,11 +91,6 @@ impl KeyRing {
         header.typ = Some("at+jwt".to_owned());
         jsonwebtoken::encode(&header, claims, &signer.key)
             .map_err(|e| ServerError::Internal(format!("cannot sign a token: {e}")))
-    }
-
-    pub async fn verification_keys(&self, kid: Option<&str>) -> Arc<KeySet> {
-        self.reload_if_due(kid).await;
-        self.current(None).0.keys
     }
 
     pub async fn jwks(&self) -> Arc<JwkSet> {
@@ -172,6 +169,15 @@ impl KeyRing {
             *slot = loaded;
         }
         Ok(())
+    }
+}
+
+impl OwnKeys for KeyRing {
+    fn verification_keys<'a>(&'a self, kid: Option<&'a str>) -> BoxFuture<'a, Arc<KeySet>> {
+        Box::pin(async move {
+            self.reload_if_due(kid).await;
+            self.current(None).0.keys
+        })
     }
 }
 

@@ -13,16 +13,26 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::authorize::Valid;
 use super::clients::Client;
 use super::{AuthServer, ServerError, millis};
-use crate::auth::{random_secret, sha256, sha256_hex};
+use crate::secrets::{random_secret, sha256, sha256_hex};
 use crate::store::{self, oauth as oauth_store};
 use crate::time::now_ms;
 
 /// Expired codes linger this long before they are swept, so that a late
 /// replay is still recognised as one.
 const CODE_SWEEP_AFTER_MS: i64 = 3_600_000;
+
+/// An authorization request that passed validation and may be approved;
+/// the code issued for it carries its client, redirect URI, scope and
+/// PKCE challenge.
+pub struct Valid {
+    pub client: Client,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+}
 
 /// Stores a code for an approved request and returns it.
 pub async fn issue_code(

@@ -1,15 +1,18 @@
 //! The middleware that puts the [`Verifier`] in front of every SCIM route.
+//! It reads the credentials from the request, and turns the verifier's
+//! answer into HTTP: 401 with challenges, 403, 429 or 503.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
+use actix_web_httpauth::headers::authorization::{Basic, Bearer, Scheme};
 
-use super::Verifier;
-use super::credentials::{AuthError, Modes};
-use super::rate_limit::{FailureLimiter, retry_after};
-use crate::http::error::scim_error_response;
+use super::error::scim_error_response;
+use super::throttle::{client_addr, retry_after};
+use crate::auth::rate_limit::FailureLimiter;
+use crate::auth::{AuthError, Modes, Principal, Verifier};
 use crate::scim::ScimError;
 
 pub async fn require_auth(
@@ -23,11 +26,11 @@ pub async fn require_auth(
         let resp = scim_error_response(&ScimError::internal("authentication is not configured"));
         return Ok(req.into_response(resp).map_into_right_body());
     };
-    let addr = limiter.client_addr(req.request());
+    let addr = client_addr(&limiter, req.request());
     if let Some(wait) = addr.and_then(|a| limiter.refused(a)) {
         return Ok(req.into_response(too_many(wait)).map_into_right_body());
     }
-    match verifier.verify(req.headers().get(AUTHORIZATION)).await {
+    match authenticate(&verifier, req.headers().get(AUTHORIZATION)).await {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
             next.call(req)
@@ -54,6 +57,27 @@ pub async fn require_auth(
             Ok(req.into_response(resp).map_into_right_body())
         }
     }
+}
+
+/// Reads the `Authorization` header and hands its credentials to the
+/// verifier. Basic is only a scheme here when Basic users are configured.
+async fn authenticate(
+    verifier: &Verifier,
+    header: Option<&HeaderValue>,
+) -> Result<Principal, AuthError> {
+    let header = header.ok_or(AuthError::Missing)?;
+    let text = header.to_str().map_err(|_| AuthError::Malformed)?;
+    let scheme = text.split_whitespace().next().unwrap_or_default();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        let bearer = Bearer::parse(header).map_err(|_| AuthError::Malformed)?;
+        return verifier.verify_bearer(bearer.token()).await;
+    }
+    if scheme.eq_ignore_ascii_case("basic") && verifier.accepts_basic() {
+        let basic = Basic::parse(header).map_err(|_| AuthError::BadBasic)?;
+        let password = basic.password().unwrap_or_default();
+        return verifier.verify_basic(basic.user_id(), password).await;
+    }
+    Err(AuthError::Malformed)
 }
 
 fn too_many(wait: u64) -> HttpResponse {

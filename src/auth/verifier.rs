@@ -1,49 +1,17 @@
-//! Checking presented credentials against the configured ones.
+//! Checking presented credentials against the configured ones. The HTTP
+//! guard reads them from the request and hands them over; this side knows
+//! nothing of headers or statuses.
 
-use actix_web::http::header::HeaderValue;
-use actix_web_httpauth::headers::authorization::{Basic, Bearer, Scheme};
 use sea_orm::DatabaseConnection;
 use subtle::ConstantTimeEq;
 
 use super::introspection::Introspector;
 use super::jwt::JwtValidator;
 use super::passwords::CredentialList;
-use super::{sha256, sha256_hex};
+use super::principal::{AuthError, CredentialConfigError, Principal};
 use crate::config::AuthConfig;
+use crate::secrets::{sha256, sha256_hex};
 use crate::store::tokens;
-
-/// Who a request authenticated as. Never holds the secret itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    BasicUser(String),
-    ConfiguredToken,
-    DatabaseToken {
-        name: String,
-    },
-    Jwt {
-        issuer: String,
-        subject: Option<String>,
-    },
-    Introspected {
-        subject: Option<String>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
-    #[error("no credentials were presented")]
-    Missing,
-    #[error("the Authorization header is malformed or uses an unsupported scheme")]
-    Malformed,
-    #[error("the bearer token is not valid")]
-    BadToken,
-    #[error("the user name or password is not valid")]
-    BadBasic,
-    #[error("the token lacks the required scope {0:?}")]
-    InsufficientScope(String),
-    #[error("credentials could not be checked")]
-    Unavailable,
-}
 
 /// Which kinds of credentials are accepted; ServiceProviderConfig and the
 /// 401 challenges say exactly this.
@@ -61,16 +29,6 @@ pub struct Verifier {
     db: DatabaseConnection,
     jwt: JwtValidator,
     introspection: Option<Introspector>,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CredentialConfigError(String);
-
-impl CredentialConfigError {
-    pub fn new(msg: impl Into<String>) -> Self {
-        Self(msg.into())
-    }
 }
 
 impl Verifier {
@@ -114,26 +72,20 @@ impl Verifier {
             || !self.bearer_digests.is_empty()
     }
 
-    pub async fn verify(&self, header: Option<&HeaderValue>) -> Result<Principal, AuthError> {
-        let header = header.ok_or(AuthError::Missing)?;
-        let text = header.to_str().map_err(|_| AuthError::Malformed)?;
-        let scheme = text.split_whitespace().next().unwrap_or_default();
-        if scheme.eq_ignore_ascii_case("bearer") {
-            let bearer = Bearer::parse(header).map_err(|_| AuthError::Malformed)?;
-            return self.verify_bearer(bearer.token()).await;
-        }
-        if scheme.eq_ignore_ascii_case("basic") && !self.basic.is_empty() {
-            let basic = Basic::parse(header).map_err(|_| AuthError::BadBasic)?;
-            let (user, password) = (basic.user_id(), basic.password().unwrap_or_default());
-            return match self.basic.verify(user, password).await? {
-                true => Ok(Principal::BasicUser(user.to_string())),
-                false => Err(AuthError::BadBasic),
-            };
-        }
-        Err(AuthError::Malformed)
+    /// Whether Basic credentials are accepted at all; without, a Basic
+    /// header is no credential this server knows.
+    pub fn accepts_basic(&self) -> bool {
+        !self.basic.is_empty()
     }
 
-    async fn verify_bearer(&self, token: &str) -> Result<Principal, AuthError> {
+    pub async fn verify_basic(&self, user: &str, password: &str) -> Result<Principal, AuthError> {
+        match self.basic.verify(user, password).await? {
+            true => Ok(Principal::BasicUser(user.to_owned())),
+            false => Err(AuthError::BadBasic),
+        }
+    }
+
+    pub async fn verify_bearer(&self, token: &str) -> Result<Principal, AuthError> {
         let digest = sha256(token.as_bytes());
         // Compare against every configured digest so timing says nothing
         // about which one (or whether one) matched.

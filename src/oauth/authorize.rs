@@ -11,10 +11,11 @@ use serde::Deserialize;
 
 use super::clients::Client;
 use super::form::{read_form, read_query};
-use super::grants::issue_code;
-use super::page::{self, Carried};
+use super::grants::{Valid, issue_code};
+use super::sign_in_page::{self, Carried};
 use super::{AuthServer, ServerError};
-use crate::auth::rate_limit::{FailureLimiter, retry_after};
+use crate::auth::rate_limit::FailureLimiter;
+use crate::http::throttle::{client_addr, retry_after};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct AuthorizeRequest {
@@ -49,15 +50,6 @@ impl AuthorizeRequest {
     }
 }
 
-/// A request that may be approved.
-pub struct Valid {
-    pub client: Client,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub state: Option<String>,
-    pub code_challenge: Option<String>,
-}
-
 enum Refusal {
     /// Shown to the user: the client or redirect URI cannot be trusted.
     Page(StatusCode, String),
@@ -73,7 +65,7 @@ enum Refusal {
 impl Refusal {
     fn into_response(self) -> HttpResponse {
         match self {
-            Self::Page(status, message) => page::error(status, &message),
+            Self::Page(status, message) => sign_in_page::error(status, &message),
             Self::Redirect {
                 redirect_uri,
                 state,
@@ -94,10 +86,10 @@ impl Refusal {
 pub async fn show(req: HttpRequest, server: web::Data<AuthServer>) -> HttpResponse {
     let form: AuthorizeRequest = match read_query(&req) {
         Ok(f) => f,
-        Err(e) => return page::error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return sign_in_page::error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     match validate(&server, &form).await {
-        Ok(valid) => page::sign_in(
+        Ok(valid) => sign_in_page::sign_in(
             StatusCode::OK,
             &valid.client.client_id,
             &valid.scope,
@@ -116,7 +108,7 @@ pub async fn submit(
 ) -> HttpResponse {
     let form: AuthorizeRequest = match read_form(&req, payload).await {
         Ok(f) => f,
-        Err(e) => return page::error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return sign_in_page::error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     let valid = match validate(&server, &form).await {
         Ok(v) => v,
@@ -130,7 +122,7 @@ pub async fn submit(
         );
     }
     let again = |status: StatusCode, message: &str| {
-        page::sign_in(
+        sign_in_page::sign_in(
             status,
             &valid.client.client_id,
             &valid.scope,
@@ -138,7 +130,7 @@ pub async fn submit(
             Some(message),
         )
     };
-    let addr = limiter.client_addr(&req);
+    let addr = client_addr(&limiter, &req);
     if let Some(wait) = addr.and_then(|a| limiter.refused(a)) {
         return too_many(again, wait);
     }
@@ -286,7 +278,7 @@ fn pkce_challenge(client: &Client, form: &AuthorizeRequest) -> Result<Option<Str
 /// 302 to `uri` with `params` added to its query, keeping any query it has.
 fn redirect(uri: &str, params: &[(&str, Option<&str>)]) -> HttpResponse {
     let Ok(mut url) = url::Url::parse(uri) else {
-        return page::error(
+        return sign_in_page::error(
             StatusCode::BAD_REQUEST,
             "The redirect URI is not a valid URL.",
         );

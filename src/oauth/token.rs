@@ -15,6 +15,7 @@ use super::form::read_form;
 use super::grants::{self, Grant};
 use super::{AuthServer, ServerError};
 use crate::auth::rate_limit::FailureLimiter;
+use crate::http::throttle::client_addr;
 
 #[derive(Deserialize)]
 struct TokenRequest {
@@ -46,7 +47,7 @@ async fn handle(
     server: &AuthServer,
     limiter: &FailureLimiter,
 ) -> Result<BasicTokenResponse, ServerError> {
-    let addr = limiter.client_addr(req);
+    let addr = client_addr(limiter, req);
     if let Some(wait) = addr.and_then(|a| limiter.refused(a)) {
         return Err(ServerError::TooMany(wait));
     }

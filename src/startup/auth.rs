@@ -9,15 +9,17 @@ use jsonwebtoken::Algorithm;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-use super::credentials::{CredentialConfigError, Verifier};
-use super::jwt::{JwtValidator, KeySource, TrustedIssuer};
-use super::keys::{KeyError, KeySet, RemoteJwks};
-use super::passwords::CredentialList;
-use super::rate_limit::FailureLimiter;
-use super::server::{self, AuthServer, ClientRegistry, KeyRing, ServerError, Settings};
+use crate::auth::jwt::{JwtValidator, KeySource, TrustedIssuer};
+use crate::auth::passwords::CredentialList;
+use crate::auth::principal::CredentialConfigError;
+use crate::auth::rate_limit::FailureLimiter;
+use crate::auth::verifier::Verifier;
+use crate::auth::verify_keys::{KeyError, KeySet, RemoteJwks};
 use crate::config::{Config, JwtConfig};
+use crate::oauth::{self, AuthServer, ClientRegistry, KeyRing, ServerError, Settings};
 
-/// Everything the HTTP layer needs for authentication.
+/// Authentication as the application serves it: the SCIM guard's verifier
+/// and failure limiter, and the built-in authorization server.
 #[derive(Clone)]
 pub struct AuthStack {
     pub verifier: Arc<Verifier>,
@@ -84,7 +86,7 @@ async fn built_in_server(
     db: &DatabaseConnection,
     tenant: Uuid,
 ) -> Result<Option<Arc<AuthServer>>, SetupError> {
-    if config.oauth.clients.is_empty() && !server::any_stored(db, tenant).await? {
+    if config.oauth.clients.is_empty() && !oauth::any_stored(db, tenant).await? {
         return Ok(None);
     }
     let keys = Arc::new(KeyRing::new(

@@ -8,7 +8,7 @@ use oauth2::StandardErrorResponse;
 use oauth2::basic::BasicErrorResponseType;
 use sea_orm::DbErr;
 
-use crate::auth::rate_limit::retry_after;
+use crate::http::throttle::retry_after;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {

@@ -221,9 +221,10 @@ impl RemoteJwks {
         let has_key = kid.map_or(!keys.is_empty(), |k| keys.has_kid(k));
         if has_key {
             // Merely stale: answer from the cache and refresh behind it, so
-            // that a slow issuer never delays a request.
+            // that a slow issuer never delays a request. On the worker's
+            // own thread: each actix worker runs a local task set.
             let this = Arc::clone(self);
-            actix_web::rt::spawn(async move {
+            tokio::task::spawn_local(async move {
                 if let Ok(_one_at_a_time) = this.fetching.try_lock()
                     && this.current(None).1
                 {

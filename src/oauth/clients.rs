@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::ServerError;
 use crate::auth::passwords::{SecretChecker, StoredSecret};
-use crate::auth::{hash_secret, random_secret};
 use crate::config::{OAuthClientConfig, Secret};
+use crate::secrets::{hash_secret, random_secret};
 use crate::store::oauth as store;
 use crate::time::now_ms;
 

@@ -1,0 +1,107 @@
+//! `[scim]`: protocol behaviour, paging, bulk limits and schema extensions.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, Secret, invalid};
+use crate::scim::idp_dialect::Dialect;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScimConfig {
+    pub default_page_size: u32,
+    pub max_page_size: u32,
+    /// Keep an Argon2 hash of the `password` clients send. Off by default:
+    /// IdPs send passwords even when the application signs users in by SSO,
+    /// and a hash that is never used is only a liability.
+    pub store_password_hashes: bool,
+    /// Answer a successful group PATCH with 204 and no body. Microsoft
+    /// recommends it for large groups; Okta accepts either.
+    pub group_patch_no_content: bool,
+    /// Leniency rules for what IdPs really send; all on by default.
+    pub dialect: Dialect,
+    pub bulk: BulkConfig,
+    /// Signs RFC 9865 cursors. Unset: a random key per process, so cursors
+    /// do not survive a restart and only the instance that issued them
+    /// accepts them. Set it (the same on every instance) behind a load
+    /// balancer.
+    pub cursor_secret: Option<Secret>,
+    /// How long a cursor stays valid, in seconds (advertised as
+    /// `cursorTimeout`).
+    pub cursor_timeout_secs: u32,
+    /// Operator schema extensions (`/Schemas` entries in JSON files),
+    /// stored, validated, filterable, sortable and returned like the RFC
+    /// ones.
+    pub schema_extensions: Vec<SchemaExtensionConfig>,
+    /// Group members read per statement. A response carrying more members
+    /// than this streams them, a batch at a time, so that its memory stays
+    /// bounded however large the group.
+    pub member_batch: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BulkConfig {
+    /// Most operations in one bulk request (413 tooLarge beyond).
+    pub max_operations: usize,
+    /// Largest bulk request body in bytes (413 tooLarge beyond).
+    pub max_payload_bytes: usize,
+}
+
+impl Default for BulkConfig {
+    fn default() -> Self {
+        Self {
+            max_operations: 1000,
+            max_payload_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// One extension schema and the resource type it extends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaExtensionConfig {
+    /// `User` or `Group`.
+    pub resource_type: String,
+    /// A JSON file with one schema, shaped like a `/Schemas` entry; a
+    /// relative path is read from the working directory.
+    pub file: PathBuf,
+    /// Whether every resource of the type must carry the extension.
+    #[serde(default)]
+    pub required: bool,
+}
+
+impl Default for ScimConfig {
+    fn default() -> Self {
+        Self {
+            default_page_size: 100,
+            max_page_size: 1000,
+            store_password_hashes: false,
+            group_patch_no_content: false,
+            dialect: Dialect::default(),
+            bulk: BulkConfig::default(),
+            cursor_secret: None,
+            cursor_timeout_secs: 3600,
+            schema_extensions: Vec::new(),
+            member_batch: 1000,
+        }
+    }
+}
+
+impl ScimConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.cursor_timeout_secs == 0 {
+            return Err(invalid("scim.cursor_timeout_secs must be > 0"));
+        }
+        if self.member_batch == 0 {
+            return Err(invalid("scim.member_batch must be > 0"));
+        }
+        if self.max_page_size == 0 || self.default_page_size > self.max_page_size {
+            return Err(invalid(
+                "scim.default_page_size must not exceed scim.max_page_size, which must be > 0",
+            ));
+        }
+        Ok(())
+    }
+}

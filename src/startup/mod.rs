@@ -1,0 +1,171 @@
+//! Building the application from configuration: database, migrations,
+//! credentials, shared state, and the HTTP server. [`Application`] is the
+//! one way to start Roster, for `roster serve` and the tests alike; the
+//! functions here also serve the CLI's maintenance commands.
+
+mod application;
+pub mod auth;
+mod capabilities;
+
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, DbErr};
+
+pub use self::application::{Application, ApplicationBuilder, Connected};
+use self::auth::{AuthStack, SetupError};
+use self::capabilities::capabilities;
+use crate::config::Config;
+use crate::http::AppState;
+use crate::oauth;
+use crate::scim::cursor::CursorKey;
+use crate::scim::list::PageLimits;
+use crate::scim::schema::SchemaRegistry;
+use crate::service::{self, ChangeHooks, CursorSettings, DEFAULT_TENANT, Services, Settings};
+use crate::store;
+use crate::store::exec::{Db, OpenError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot open the database {url}: {source}")]
+    Database { url: String, source: DbErr },
+    #[error("cannot migrate the database: {0}")]
+    Migration(DbErr),
+    #[error("invalid authentication settings: {0}")]
+    Auth(#[from] SetupError),
+    #[error("invalid schema extension: {0}")]
+    Schema(String),
+    #[error("cannot create a cursor key: {0}")]
+    Credentials(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Service(#[from] service::ServiceError),
+    #[error("{0}")]
+    OAuth(#[from] oauth::ServerError),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("{0}")]
+    Cli(String),
+    #[error("{0}")]
+    Open(#[from] OpenError),
+}
+
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {
+    store::connect(
+        &config.database.url,
+        config.database.max_connections,
+        connect_timeout(config),
+    )
+    .await
+    .map_err(|source| database_error(config, source))
+}
+
+fn connect_timeout(config: &Config) -> std::time::Duration {
+    std::time::Duration::from_secs(config.database.connect_timeout_secs.max(1))
+}
+
+fn database_error(config: &Config, source: DbErr) -> StartupError {
+    StartupError::Database {
+        url: config.database.url.to_string(),
+        source,
+    }
+}
+
+/// Applies pending migrations, then computes the search columns of rows
+/// written before those columns existed (or before the schemas changed).
+pub async fn migrate(config: &Config, db: &DatabaseConnection) -> Result<(), StartupError> {
+    store::migrate(db).await.map_err(StartupError::Migration)?;
+    reindex(config, db).await
+}
+
+/// Computes missing search columns (see `service::reindex`); also needed
+/// when migrations are applied by `roster migrate` from elsewhere.
+pub async fn reindex(config: &Config, db: &DatabaseConnection) -> Result<(), StartupError> {
+    let filled = service::reindex::reindex(db, &registry(config)?)
+        .await
+        .map_err(StartupError::Migration)?;
+    if filled > 0 {
+        log::info!("computed search columns for {filled} resources");
+    }
+    Ok(())
+}
+
+/// The RFC schemas plus the operator's extensions from the configuration.
+pub fn registry(config: &Config) -> Result<SchemaRegistry, StartupError> {
+    let mut registry = SchemaRegistry::rfc().map_err(|e| StartupError::Schema(e.to_string()))?;
+    for ext in &config.scim.schema_extensions {
+        let shown = ext.file.display();
+        let text = std::fs::read_to_string(&ext.file)
+            .map_err(|e| StartupError::Schema(format!("cannot read {shown}: {e}")))?;
+        let json = serde_json::from_str(&text)
+            .map_err(|e| StartupError::Schema(format!("{shown} is not JSON: {e}")))?;
+        registry
+            .add_extension(&ext.resource_type, json, ext.required)
+            .map_err(|e| StartupError::Schema(format!("{shown}: {e}")))?;
+    }
+    Ok(registry)
+}
+
+/// The shared state handlers run on, and authentication: the guard and,
+/// when a client is configured, the built-in authorization server.
+async fn app_state(
+    config: &Config,
+    hooks: ChangeHooks,
+    db: DatabaseConnection,
+) -> Result<(AppState, AuthStack), StartupError> {
+    let auth = auth::build(config, db.clone(), DEFAULT_TENANT).await?;
+    let limits = PageLimits {
+        default_count: config.scim.default_page_size,
+        max_count: config.scim.max_page_size,
+    };
+    let db = Db::open(&config.database.url, db, connect_timeout(config)).await?;
+    let services = Services {
+        db,
+        hooks,
+        registry: Arc::new(registry(config)?),
+        settings: Settings {
+            page_limits: limits,
+            dialect: config.scim.dialect,
+            store_password_hashes: config.scim.store_password_hashes,
+            cursor: CursorSettings {
+                key: cursor_key(config)?,
+                timeout_secs: config.scim.cursor_timeout_secs,
+            },
+            member_batch: config.scim.member_batch,
+        },
+    };
+    let oauth_metadata = auth
+        .server
+        .as_ref()
+        .map(|s| format!("{}{}", s.settings.issuer, oauth::METADATA_PATH));
+    let state = AppState {
+        services,
+        base_path: config.server.base_path.clone(),
+        public_url: config.server.public_url.clone(),
+        capabilities: Arc::new(capabilities(
+            limits,
+            config.scim.bulk,
+            auth.verifier.modes(),
+            oauth_metadata,
+            config.scim.cursor_timeout_secs,
+        )),
+        max_body_bytes: config.server.max_body_bytes,
+        bulk: config.scim.bulk,
+        group_patch_no_content: config.scim.group_patch_no_content,
+    };
+    Ok((state, auth))
+}
+
+/// The configured cursor secret, or a random key: cursors then stop
+/// working when the process restarts, and only this process accepts them.
+fn cursor_key(config: &Config) -> Result<CursorKey, StartupError> {
+    match &config.scim.cursor_secret {
+        Some(secret) => Ok(CursorKey::from_secret(secret.expose())),
+        None => CursorKey::random().map_err(StartupError::Credentials),
+    }
+}
