@@ -8,16 +8,18 @@
 //! `store` (SeaORM queries) over the `entity` crate. `auth` verifies
 //! credentials and knows no HTTP; `secrets` hashes and generates them.
 //! `scim` is the pure protocol (schemas, filter and PATCH engines, list
-//! rules) and does no I/O. `config` is the layered settings.
+//! rules), the `roster-scim` crate: a crate of its own, so it cannot reach
+//! the layers above or the database. `config` is the layered settings.
 
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
 pub mod oauth;
-pub mod scim;
 pub mod secrets;
 pub mod service;
 pub mod startup;
 pub mod store;
-pub mod time;
+
+pub use roster_scim as scim;
+pub use roster_scim::time;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::scim::filter::expected::Expected;
+use crate::filter::expected::Expected;
 
 // --- filter errors ----------------------------------------------------
 

@@ -143,7 +143,7 @@ pub fn query_fingerprint(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::ScimType;
+    use crate::ScimType;
     use serde_json::json;
 
     fn cursor() -> Cursor {

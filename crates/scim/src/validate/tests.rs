@@ -32,7 +32,7 @@ fn canonicalizes_names_and_drops_read_only_and_nulls() {
 #[test]
 fn rejects_unknown_attributes_and_wrong_types() {
     let e = user(json!({"userName": "a", "shoeSize": 9})).unwrap_err();
-    assert_eq!(e.scim_type, Some(crate::scim::ScimType::InvalidSyntax));
+    assert_eq!(e.scim_type, Some(crate::ScimType::InvalidSyntax));
     assert!(e.detail.contains("shoeSize"));
     let e = user(json!({"userName": "a", "active": "maybe"})).unwrap_err();
     assert!(e.detail.contains("active"));
@@ -102,7 +102,7 @@ fn required_attributes_sub_attributes_and_extensions() {
     .unwrap_err();
     assert!(e.detail.contains("required"), "{}", e.detail);
     let e = user(json!({"displayName": "no userName"})).unwrap_err();
-    assert_eq!(e.scim_type, Some(crate::scim::ScimType::InvalidValue));
+    assert_eq!(e.scim_type, Some(crate::ScimType::InvalidValue));
 }
 
 #[test]
@@ -129,7 +129,7 @@ fn immutable_values_are_set_once() {
         json!({"site": "x", "badge": "B1", "desk": {"floor": 1, "tag": "U"}}),
     ] {
         let e = check_immutable(&reg, ResourceKind::User, &set, &doc(changed)).unwrap_err();
-        assert_eq!(e.scim_type, Some(crate::scim::ScimType::Mutability));
+        assert_eq!(e.scim_type, Some(crate::ScimType::Mutability));
     }
 }
 
@@ -140,7 +140,7 @@ fn canonical_values_are_enforced_unless_switched_off() {
     // emails.type is caseExact=false
     assert!(user(doc("Work")).is_ok());
     let err = user(doc("personal")).unwrap_err();
-    assert_eq!(err.scim_type, Some(crate::scim::ScimType::InvalidValue));
+    assert_eq!(err.scim_type, Some(crate::ScimType::InvalidValue));
     assert!(err.detail.contains("emails.type"), "{}", err.detail);
     assert!(
         err.detail.contains("\"work\", \"home\", \"other\""),

@@ -1,7 +1,7 @@
 use std::error::Error;
 
 use super::*;
-use crate::scim::schema::rfc::simple_attribute;
+use crate::schema::rfc::simple_attribute;
 
 #[test]
 fn attribute_def_deserialization_applies_rfc_defaults() {

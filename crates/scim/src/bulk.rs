@@ -338,7 +338,7 @@ mod tests {
         let e = req(json!([{"method": "DELETE", "path": "/Users/a"}, {"method": "DELETE", "path": "/Users/b"}, {"method": "DELETE", "path": "/Users/c"}, {"method": "DELETE", "path": "/Users/d"}])).unwrap_err();
         assert_eq!(
             (e.status, e.scim_type),
-            (413, Some(crate::scim::ScimType::TooLarge))
+            (413, Some(crate::ScimType::TooLarge))
         );
         assert!(parse_request(json!({"Operations": []}), LIMITS).is_err());
     }

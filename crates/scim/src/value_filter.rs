@@ -118,8 +118,8 @@ fn ordering_holds(ord: Option<Ordering>, op: CompareOp) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::filter::parse_filter;
-    use crate::scim::schema::SchemaRegistry;
+    use crate::filter::parse_filter;
+    use crate::schema::SchemaRegistry;
     use serde_json::json;
 
     fn email_subs() -> Vec<AttributeDef> {

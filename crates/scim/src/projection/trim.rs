@@ -5,10 +5,10 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::Selector;
-use crate::scim::filter::Filter;
-use crate::scim::schema::{AttrType, AttributeDef, Returned};
-use crate::scim::validate::find;
-use crate::scim::value_filter;
+use crate::filter::Filter;
+use crate::schema::{AttrType, AttributeDef, Returned};
+use crate::validate::find;
+use crate::value_filter;
 
 /// Trims an attribute returned `default` or on `request` by the selectors
 /// naming it; whether anything of it is left to return.

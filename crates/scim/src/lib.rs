@@ -15,6 +15,7 @@ pub mod projection;
 pub mod resource;
 pub mod schema;
 pub mod search_doc;
+pub mod time;
 pub mod user;
 pub mod validate;
 pub mod value_filter;

@@ -3,9 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::scim::ScimError;
-use crate::scim::schema::{AttrType, AttributeDef};
-use crate::scim::value_filter::get_ci;
+use crate::ScimError;
+use crate::schema::{AttrType, AttributeDef};
+use crate::value_filter::get_ci;
 
 pub(super) fn remove_sub(obj: &mut Map<String, Value>, name: &str, sub: &str) {
     match obj.get_mut(name) {

@@ -5,11 +5,11 @@ use serde_json::{Map, Value};
 
 use super::members::remove_filtered_members;
 use super::{OpKind, PatchContext, container, is_members, prune_empty, resolve};
-use crate::scim::ScimError;
-use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
-use crate::scim::idp_dialect::{Dialect, applied};
-use crate::scim::schema::AttrType;
-use crate::scim::value_filter::matches;
+use crate::ScimError;
+use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
+use crate::idp_dialect::{Dialect, applied};
+use crate::schema::AttrType;
+use crate::value_filter::matches;
 
 pub(super) fn apply_value_path(
     doc: &mut Map<String, Value>,

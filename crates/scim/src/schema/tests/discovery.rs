@@ -1,5 +1,5 @@
 use super::*;
-use crate::scim::schema::discovery::attribute_json;
+use crate::schema::discovery::attribute_json;
 
 #[test]
 fn schema_json_has_envelope_and_no_nulls() {

@@ -96,7 +96,7 @@ fn comp_value(value: &str) -> Option<CompValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::filter::{
+    use crate::filter::{
         PatchPath, attr_path_by_grammar, filter_by_grammar, parse_patch_path, patch_path_by_grammar,
     };
 

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::{OpKind, PatchContext, Resolved};
-use crate::scim::ScimError;
-use crate::scim::filter::{CompValue, CompareOp, Filter};
-use crate::scim::group::{MemberRef, member_refs};
-use crate::scim::idp_dialect::applied;
+use crate::ScimError;
+use crate::filter::{CompValue, CompareOp, Filter};
+use crate::group::{MemberRef, member_refs};
+use crate::idp_dialect::applied;
 
 /// Membership changes gathered from a request, in request order: a later
 /// operation on the same member wins over an earlier one.

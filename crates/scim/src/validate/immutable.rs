@@ -3,9 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::scim::ScimError;
-use crate::scim::resource::ResourceKind;
-use crate::scim::schema::{AttributeDef, Mutability, SchemaRegistry};
+use crate::ScimError;
+use crate::resource::ResourceKind;
+use crate::schema::{AttributeDef, Mutability, SchemaRegistry};
 
 /// RFC 7643 §7 "immutable": such an attribute may be set when a resource
 /// is created, or while it has no value, and never changed afterwards

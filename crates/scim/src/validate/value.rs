@@ -4,9 +4,9 @@
 use serde_json::{Map, Value};
 
 use super::find;
-use crate::scim::ScimError;
-use crate::scim::idp_dialect::{Dialect, applied};
-use crate::scim::schema::{AttrType, AttributeDef, Mutability};
+use crate::ScimError;
+use crate::idp_dialect::{Dialect, applied};
+use crate::schema::{AttrType, AttributeDef, Mutability};
 
 /// Checks one attribute's value. `Ok(None)` means "store nothing": the value
 /// was empty, or the attribute is read-only and so ignored.

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::scim::ScimType;
+use crate::ScimType;
 
 fn run(
     doc: Value,

@@ -193,8 +193,8 @@ pub fn write_json(out: &mut Vec<u8>, value: &impl Serialize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::resource::render;
-    use crate::scim::schema::{ENTERPRISE_USER_URN, SchemaRegistry};
+    use crate::resource::render;
+    use crate::schema::{ENTERPRISE_USER_URN, SchemaRegistry};
     use serde_json::json;
 
     const BASE: &str = "https://scim.example/scim/v2";

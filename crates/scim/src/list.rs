@@ -310,7 +310,7 @@ mod tests {
             Paging::Cursor(Some("abc.def".into()))
         );
         let e = params(&[("cursor", ""), ("count", "0")]).unwrap_err();
-        assert_eq!(e.scim_type, Some(crate::scim::ScimType::InvalidCount));
+        assert_eq!(e.scim_type, Some(crate::ScimType::InvalidCount));
         assert!(params(&[("cursor", ""), ("startIndex", "1")]).is_err());
     }
 
@@ -376,7 +376,7 @@ mod tests {
     #[test]
     fn filter_errors_are_invalid_filter() {
         let e = params(&[("filter", "userName eq")]).unwrap_err();
-        assert_eq!(e.scim_type, Some(crate::scim::ScimType::InvalidFilter));
+        assert_eq!(e.scim_type, Some(crate::ScimType::InvalidFilter));
         assert!(params(&[("filter", "  ")]).unwrap().filter.is_none());
     }
 

@@ -120,7 +120,7 @@ fn object(subs: &[AttributeDef], value: &Value) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::ENTERPRISE_USER_URN;
+    use crate::schema::ENTERPRISE_USER_URN;
     use serde_json::json;
 
     fn user(doc: Value) -> Value {

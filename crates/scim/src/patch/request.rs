@@ -2,10 +2,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::scim::ScimError;
-use crate::scim::filter::{PatchPath, parse_patch_path};
-use crate::scim::idp_dialect::{Dialect, applied};
-use crate::scim::schema::PATCH_OP_URN;
+use crate::ScimError;
+use crate::filter::{PatchPath, parse_patch_path};
+use crate::idp_dialect::{Dialect, applied};
+use crate::schema::PATCH_OP_URN;
 
 /// More operations than any IdP sends in one request; bounds the work.
 pub const MAX_OPERATIONS: usize = 1000;

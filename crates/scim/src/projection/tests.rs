@@ -1,5 +1,5 @@
 use super::*;
-use crate::scim::schema::{ENTERPRISE_USER_URN, USER_URN};
+use crate::schema::{ENTERPRISE_USER_URN, USER_URN};
 use serde_json::json;
 
 fn user() -> Map<String, Value> {
