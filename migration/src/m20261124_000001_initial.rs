@@ -1,10 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use crate::util::{binary_string, create_index, create_table};
-
-/// Longest indexed string, in characters. utf8mb4 keeps a 255-character key
-/// column plus a tenant UUID well under InnoDB's 3072-byte index limit.
-const KEY_LEN: u32 = 255;
+use crate::util::{KEY_LEN, binary_string, create_index, create_table};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

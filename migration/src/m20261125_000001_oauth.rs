@@ -1,8 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use crate::util::{binary_string, create_index, create_table};
-
-const KEY_LEN: u32 = 255;
+use crate::util::{KEY_LEN, binary_string, create_index, create_table};
 
 /// Tables of the built-in OAuth2 authorization server.
 #[derive(DeriveMigrationName)]

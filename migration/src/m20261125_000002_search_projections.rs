@@ -23,9 +23,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::util::{add_column, binary_string, create_index, create_table, drop_index};
-
-const KEY_LEN: u32 = 255;
+use crate::util::{KEY_LEN, add_column, binary_string, create_index, create_table, drop_index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

@@ -1,6 +1,12 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
+/// Longest indexed string, in characters. utf8mb4 keeps a 255-character key
+/// column plus a tenant UUID well under InnoDB's 3072-byte index limit.
+/// Every migration's key columns use it; changing it would change what
+/// earlier migrations create.
+pub const KEY_LEN: u32 = 255;
+
 /// Creates a table unless it exists, with MySQL-only table options: sea-query
 /// prints engine/charset clauses for every backend, and SQLite rejects them.
 pub async fn create_table(

@@ -72,11 +72,7 @@ async fn create(
     req: HttpRequest,
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
-    let projection = projection(&state, &req, kind)?;
-    let answer = Answer::Shaped(&projection);
-    let ctx = state.ctx(&req);
-    let written = state.services.create(&ctx, kind, body.0, answer).await?;
-    Ok(write_response(StatusCode::CREATED, written))
+    write(kind, Verb::Create, &state, &req, body).await
 }
 
 async fn replace(
@@ -86,14 +82,7 @@ async fn replace(
     id: web::Path<String>,
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
-    let projection = projection(&state, &req, kind)?;
-    let answer = Answer::Shaped(&projection);
-    let ctx = state.ctx(&req);
-    let written = state
-        .services
-        .replace(&ctx, kind, &id, body.0, answer)
-        .await?;
-    Ok(write_response(StatusCode::OK, written))
+    write(kind, Verb::Replace(&id), &state, &req, body).await
 }
 
 async fn patch(
@@ -103,14 +92,42 @@ async fn patch(
     id: web::Path<String>,
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
-    let projection = projection(&state, &req, kind)?;
-    let answer = patch_answer(&state, kind, &projection);
-    let ctx = state.ctx(&req);
-    let written = state
-        .services
-        .patch(&ctx, kind, &id, body.0, answer)
-        .await?;
-    Ok(write_response(StatusCode::OK, written))
+    write(kind, Verb::Patch(&id), &state, &req, body).await
+}
+
+/// Which write a request asks for, and of which resource.
+enum Verb<'a> {
+    Create,
+    Replace(&'a str),
+    Patch(&'a str),
+}
+
+async fn write(
+    kind: ResourceKind,
+    verb: Verb<'_>,
+    state: &AppState,
+    req: &HttpRequest,
+    body: ScimJson,
+) -> Result<HttpResponse, ApiError> {
+    let projection = projection(state, req, kind)?;
+    let shaped = Answer::Shaped(&projection);
+    let (ctx, services) = (state.ctx(req), &state.services);
+    let (status, written) = match verb {
+        Verb::Create => (
+            StatusCode::CREATED,
+            services.create(&ctx, kind, body.0, shaped).await?,
+        ),
+        Verb::Replace(id) => (
+            StatusCode::OK,
+            services.replace(&ctx, kind, id, body.0, shaped).await?,
+        ),
+        Verb::Patch(id) => {
+            let answer = patch_answer(state, kind, &projection);
+            let written = services.patch(&ctx, kind, id, body.0, answer).await?;
+            (StatusCode::OK, written)
+        }
+    };
+    Ok(write_response(status, written))
 }
 
 /// A group PATCH may be configured to answer 204: IdPs that change large

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod change;
 mod error;
 pub mod groups;
+mod kinds;
 mod list;
 mod members;
 pub mod reindex;

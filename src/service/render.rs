@@ -31,13 +31,18 @@ fn doc_map(doc: &Value) -> &Map<String, Value> {
     doc.as_object().unwrap_or(&EMPTY)
 }
 
+/// What the server keeps of a resource beside its document.
+fn stored(id: Uuid, created_ms: i64, modified_ms: i64, version: i64) -> Stored {
+    Stored {
+        id: id.to_string(),
+        created_ms,
+        modified_ms,
+        version,
+    }
+}
+
 pub fn user_view(ctx: &Ctx, m: &user::Model, groups: &[&MembershipRow]) -> ResourceView {
-    let stored = Stored {
-        id: m.id.to_string(),
-        created_ms: m.created_at,
-        modified_ms: m.modified_at,
-        version: m.version,
-    };
+    let stored = stored(m.id, m.created_at, m.modified_at, m.version);
     let mut body = render(ResourceKind::User, doc_map(&m.doc), &stored, &ctx.base_url);
     if let Some(list) = groups_json(ctx, groups) {
         body.insert(GROUPS.to_owned(), list);
@@ -70,12 +75,7 @@ pub fn user_encoded(
     groups: &[&MembershipRow],
     projection: &Projection<'_>,
 ) -> Result<Encoded, DbErr> {
-    let stored = Stored {
-        id: row.id.to_string(),
-        created_ms: row.created_at,
-        modified_ms: row.modified_at,
-        version: row.version,
-    };
+    let stored = stored(row.id, row.created_at, row.modified_at, row.version);
     let extra: Vec<(&'static str, Vec<u8>)> = groups_written(ctx, groups)
         .map(|text| (GROUPS, text))
         .into_iter()
@@ -151,12 +151,7 @@ fn groups_json(ctx: &Ctx, groups: &[&MembershipRow]) -> Option<Value> {
 
 /// `members` is `None` when the caller asked not to load them.
 pub fn group_view(ctx: &Ctx, m: &group::Model, members: Option<&[&MemberRow]>) -> ResourceView {
-    let stored = Stored {
-        id: m.id.to_string(),
-        created_ms: m.created_at,
-        modified_ms: m.modified_at,
-        version: m.version,
-    };
+    let stored = stored(m.id, m.created_at, m.modified_at, m.version);
     let mut body = render(ResourceKind::Group, doc_map(&m.doc), &stored, &ctx.base_url);
     if let Some(members) = members.filter(|m| !m.is_empty()) {
         let list: Vec<Value> = members.iter().map(|r| member_json(ctx, r)).collect();

@@ -15,9 +15,7 @@ use uuid::Uuid;
 
 use super::answer::{Answer, Written};
 use super::change::{Change, WriteOperation};
-use super::groups::Groups;
 use super::retry::with_retry;
-use super::users::Users;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::patch::{self, MemberPlan, PatchContext};
 use crate::scim::projection::Projection;
@@ -127,7 +125,7 @@ enum Edit<K: ResourceType> {
 }
 
 impl Services {
-    async fn create_as<K: ResourceType>(
+    pub(super) async fn create_as<K: ResourceType>(
         &self,
         ctx: &Ctx,
         input: Value,
@@ -171,7 +169,7 @@ impl Services {
         self.commit(txn, change, kept).await
     }
 
-    async fn replace_as<K: ResourceType>(
+    pub(super) async fn replace_as<K: ResourceType>(
         &self,
         ctx: &Ctx,
         id: &str,
@@ -185,7 +183,7 @@ impl Services {
             .await
     }
 
-    async fn patch_as<K: ResourceType>(
+    pub(super) async fn patch_as<K: ResourceType>(
         &self,
         ctx: &Ctx,
         id: &str,
@@ -290,7 +288,11 @@ impl Services {
         Ok((record, side))
     }
 
-    async fn delete_as<K: ResourceType>(&self, ctx: &Ctx, id: &str) -> Result<(), ServiceError> {
+    pub(super) async fn delete_as<K: ResourceType>(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+    ) -> Result<(), ServiceError> {
         let uid = parse_id(kind::<K>(), id)?;
         let (s, owned, id) = (self.clone(), ctx.clone(), id.to_owned());
         let (change, ()) = self
@@ -372,62 +374,6 @@ impl Services {
                 change.id,
                 version,
             )),
-        }
-    }
-}
-
-/// The write path's entry points, by resource kind.
-impl Services {
-    pub async fn create(
-        &self,
-        ctx: &Ctx,
-        kind: ResourceKind,
-        input: Value,
-        answer: Answer<'_>,
-    ) -> Result<Written, ServiceError> {
-        match kind {
-            ResourceKind::User => self.create_as::<Users>(ctx, input, answer).await,
-            ResourceKind::Group => self.create_as::<Groups>(ctx, input, answer).await,
-        }
-    }
-
-    pub async fn replace(
-        &self,
-        ctx: &Ctx,
-        kind: ResourceKind,
-        id: &str,
-        input: Value,
-        answer: Answer<'_>,
-    ) -> Result<Written, ServiceError> {
-        match kind {
-            ResourceKind::User => self.replace_as::<Users>(ctx, id, input, answer).await,
-            ResourceKind::Group => self.replace_as::<Groups>(ctx, id, input, answer).await,
-        }
-    }
-
-    pub async fn patch(
-        &self,
-        ctx: &Ctx,
-        kind: ResourceKind,
-        id: &str,
-        body: Value,
-        answer: Answer<'_>,
-    ) -> Result<Written, ServiceError> {
-        match kind {
-            ResourceKind::User => self.patch_as::<Users>(ctx, id, body, answer).await,
-            ResourceKind::Group => self.patch_as::<Groups>(ctx, id, body, answer).await,
-        }
-    }
-
-    pub async fn delete(
-        &self,
-        ctx: &Ctx,
-        kind: ResourceKind,
-        id: &str,
-    ) -> Result<(), ServiceError> {
-        match kind {
-            ResourceKind::User => self.delete_as::<Users>(ctx, id).await,
-            ResourceKind::Group => self.delete_as::<Groups>(ctx, id).await,
         }
     }
 }

@@ -87,6 +87,19 @@ mod tests {
         }
     }
 
+    /// A fresh SQLite file, its URL and a pool on it.
+    async fn sqlite_file() -> (tempfile::TempDir, DatabaseUrl, sea_orm::DatabaseConnection) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = DatabaseUrl::new(format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.db").display()
+        ));
+        let pool = crate::store::connect(&url, 2, Duration::from_secs(5))
+            .await
+            .expect("pool");
+        (dir, url, pool)
+    }
+
     fn counting_to(n: u32) -> Statement {
         Statement::from_string(
             DbBackend::Sqlite,
@@ -99,14 +112,7 @@ mod tests {
 
     #[actix_web::test]
     async fn what_the_inline_budget_stops_is_read_on_the_pool() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = DatabaseUrl::new(format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("t.db").display()
-        ));
-        let pool = crate::store::connect(&url, 2, Duration::from_secs(5))
-            .await
-            .expect("pool");
+        let (_dir, url, pool) = sqlite_file().await;
         let inline = InlineReads::for_url(&url).expect("a SQLite file");
         let inline_alone = inline.all(&counting_to(1_000_000), |row| Counted::decode(row));
         assert_eq!(inline_alone.expect("no error"), None);
@@ -141,14 +147,7 @@ mod tests {
     /// debug ones: the pool, where it would run, is not asked.
     #[actix_web::test]
     async fn what_fails_inline_is_an_error_and_not_run_on_the_pool() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = DatabaseUrl::new(format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("t.db").display()
-        ));
-        let pool = crate::store::connect(&url, 2, Duration::from_secs(5))
-            .await
-            .expect("pool");
+        let (_dir, url, pool) = sqlite_file().await;
         let create = Statement::from_string(DbBackend::Sqlite, "CREATE TABLE t (c INTEGER)");
         pool.execute_raw(create).await.expect("table");
         let inline = InlineReads::for_url(&url).expect("a SQLite file");
@@ -200,14 +199,7 @@ mod tests {
 
     #[actix_web::test]
     async fn a_row_written_by_sqlx_decodes_the_same_from_the_pool_and_inline() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = DatabaseUrl::new(format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("t.db").display()
-        ));
-        let pool = crate::store::connect(&url, 1, Duration::from_secs(5))
-            .await
-            .expect("pool");
+        let (_dir, url, pool) = sqlite_file().await;
         let sql = |sql: &str, values: Vec<Value>| {
             Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
         };
