@@ -291,7 +291,8 @@ def build():
 def mariadb_url(server, name, via):
     """Roster's URL for database `name` on the private MariaDB. Over its Unix
     socket by default, as a same-host install would connect: the TCP stack
-    on loopback cost Roster and mysqld 20-25 % more CPU per request."""
+    on loopback costs Roster and mysqld more CPU per request (BENCHMARKS.md,
+    "Measurement notes")."""
     if via == "tcp":
         return f"{server.rstrip('/')}/{name}"
     creds = urllib.parse.urlsplit(server)
