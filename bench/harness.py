@@ -55,7 +55,7 @@ def die(msg):
 
 
 # --- the data, identical in every server --------------------------------
-# Keep user_body / group_body / group_plan in step with benches/seed.rs.
+# Keep user_body / group_body / group_plan in step with bench/src/data.rs.
 
 
 def user_body(i):
@@ -282,30 +282,17 @@ def tail(path, lines=30):
 
 
 def build():
-    log("cargo build --release")
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    log("building the seeder (cargo bench --bench seed --no-run)")
-    out = subprocess.run(
-        ["cargo", "bench", "--bench", "seed", "--no-run", "--quiet", "--message-format=json"],
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    ).stdout
-    seed = None
-    for line in out.splitlines():
-        msg = json.loads(line)
-        if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["target"]["name"] == "seed":
-            seed = msg["executable"]
-    if not seed:
-        die("cargo did not report the seed binary")
-    return ROOT / "target" / "release" / "roster", seed
+    """The server and the seeder (roster-bench), release builds."""
+    log("cargo build --release -p roster -p roster-bench")
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "roster", "-p", "roster-bench"], cwd=ROOT, check=True)
+    return ROOT / "target" / "release" / "roster", ROOT / "target" / "release" / "roster-bench"
 
 
 def mariadb_url(server, name, via):
     """Roster's URL for database `name` on the private MariaDB. Over its Unix
     socket by default, as a same-host install would connect: the TCP stack
-    on loopback cost Roster and mysqld 20-25 % more CPU per request."""
+    on loopback costs Roster and mysqld more CPU per request (BENCHMARKS.md,
+    "Measurement notes")."""
     if via == "tcp":
         return f"{server.rstrip('/')}/{name}"
     creds = urllib.parse.urlsplit(server)
@@ -336,7 +323,7 @@ def start_roster(db, args, tmp, token, roster_bin, seed_bin, sizes):
     started = time.monotonic()
     subprocess.run(
         [
-            seed_bin, "--database-url", url, "--users", str(args.users), "--groups", str(args.groups),
+            seed_bin, "seed", "--shape", "run", "--database-url", url, "--users", str(args.users), "--groups", str(args.groups),
             "--sizes", ",".join(map(str, sizes)), "--ids-out", ids_file, "--groups-out", groups_file,
         ],
         check=True,

@@ -62,9 +62,9 @@ end
 
 -- wrk shares the host's cores with the server it measures, so what it
 -- spends per request is taken from the server. gsub over the templates
--- and wrk.format over the headers for every request cost it 1.5-1.7 us of
--- user CPU a request (of 11-19 us in all, most of it in the kernel); so
--- the templates are cut at their placeholders once, the header block is
+-- and wrk.format over the headers for every request were a measurable
+-- share of wrk's CPU (BENCHMARKS.md, "Measurement notes"); so the
+-- templates are cut at their placeholders once, the header block is
 -- written once, and a request is one concatenation. check() holds the
 -- first requests to wrk.format's.
 local path_parts, body_parts, head, fixed

@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 use awc::Client;
 use serde_json::Value;
 
-use crate::{external_id, user_name, work_email};
+use crate::data::{external_id, user_name, work_email};
 
 /// Requests per equality-filter scenario.
 const LOOKUPS: usize = 2000;
 /// Requests per page scenario.
 const PAGES: usize = 200;
-/// How deep the cursor walk goes (the 900,000), capped by the data.
+/// How deep the cursor walk goes (90 % of a million users), capped by the
+/// data.
 const DEPTH: u64 = 900_000;
 /// Page size of the cursor walk.
 const WALK_PAGE: u64 = 1000;

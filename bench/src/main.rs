@@ -1,33 +1,66 @@
-//! Benchmark harness for Roster's query path (issue 3), run by `bench/query`.
+//! `roster-bench`, the one binary behind every benchmark script:
 //!
-//! * `roster-bench seed <database-url> <users>` writes users straight into
-//!   the tables in bulk (multi-row INSERTs in large transactions), with every
-//!   column computed by Roster's own code, so the server sees exactly what
-//!   its API would have written.
-//! * `roster-bench load <base-url> <token> <users>` measures, one request
-//!   at a time over a kept-alive connection, the latency of the queries the
-//!   issue names and prints p50/p99 per scenario as Markdown rows.
+//! * `seed` writes users (and groups) straight into a fresh database in
+//!   bulk, every column computed by Roster's own code, so the server sees
+//!   exactly what its API would have written (`bench/run`, `bench/query`);
+//! * `load` measures, one request at a time over a kept-alive connection,
+//!   the latency of equality filters, sorted pages and deep cursor paging,
+//!   and prints p50/p99 per scenario as Markdown rows (`bench/query`);
+//! * `group-patch` measures one-member group PATCHes against group size
+//!   (`bench/group-patch`).
 
+mod data;
+mod group_patch;
 mod load;
 mod seed;
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "roster-bench",
+    about = "Seeds databases and measures Roster for the benchmark scripts under bench/"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Writes users (and groups) in bulk into a fresh database.
+    Seed(seed::Args),
+    /// Measures query latencies against a running server seeded with
+    /// `seed --shape query`.
+    Load {
+        /// The SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2.
+        base_url: String,
+        /// A bearer token the server accepts.
+        token: String,
+        /// How many users were seeded.
+        users: u64,
+    },
+    /// Measures a one-member group PATCH against groups of 100, 10,000 and
+    /// 100,000 members, on SQLite and, with ROSTER_BENCH_MYSQL_URL, MariaDB.
+    GroupPatch {
+        /// Append the table to BENCHMARKS.md.
+        #[arg(long)]
+        write: bool,
+    },
+}
+
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["seed", url, users] => match users.parse() {
-            Ok(n) => seed::run(url, n).await,
-            Err(_) => Err(format!("not a number of users: {users}")),
-        },
-        ["load", base, token, users] => match users.parse() {
-            Ok(n) => load::run(base, token, n).await,
-            Err(_) => Err(format!("not a number of users: {users}")),
-        },
-        _ => Err("usage: roster-bench seed <database-url> <users>\n       \
-                  roster-bench load <base-url> <token> <users>"
-            .to_owned()),
+    let result = match Cli::parse().command {
+        Command::Seed(args) => seed::run(args).await,
+        Command::Load {
+            base_url,
+            token,
+            users,
+        } => load::run(&base_url, &token, users).await,
+        Command::GroupPatch { write } => group_patch::run(write).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,18 +69,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The userName of the i-th seeded user; the load generator asks for
-/// users by these names.
-pub fn user_name(i: u64) -> String {
-    format!("user{i:07}@example.com")
-}
-
-pub fn external_id(i: u64) -> String {
-    format!("EXT-{i:07}")
-}
-
-pub fn work_email(i: u64) -> String {
-    format!("u{i:07}@work.example.com")
 }

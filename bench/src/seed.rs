@@ -1,120 +1,272 @@
-//! Bulk seeding. Going through the HTTP API would take hours for a million
-//! users; the columns are computed by the same `UserRecord` code the API
-//! uses, so the rows are indistinguishable from API-written ones.
+//! Bulk seeding, the one seeder every benchmark uses. Going through the HTTP
+//! API would take hours for a million users; here every row is built by the
+//! code the API runs (`UserRecord::from_json` / `GroupRecord::from_json` and
+//! the same row builders), so the stored rows are exactly what a POST of the
+//! same JSON would have stored.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use entity::{user, user_email};
+use entity::{group, group_member, user, user_email};
 use roster::config::{Config, DatabaseUrl};
-use roster::scim::idp_dialect::Dialect;
+use roster::scim::group::GroupRecord;
 use roster::scim::user::UserRecord;
 use roster::service::DEFAULT_TENANT;
 use roster::service::users::new_user_row;
+use roster::startup;
 use roster::store::users::email_rows;
-use sea_orm::{EntityTrait, PaginatorTrait, TransactionTrait};
-use serde_json::{Value, json};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    TransactionTrait,
+};
+use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{external_id, user_name, work_email};
+use crate::data::{Shape, group_body, group_plan};
 
-/// Rows per INSERT: well below SQLite's and MySQL's bind-parameter limits.
-const ROWS_PER_INSERT: u64 = 1000;
-/// INSERTs per transaction: few commits, bounded undo on MariaDB.
-const INSERTS_PER_TXN: u64 = 20;
-/// A fixed epoch keeps creation order = seed order across runs.
-const BASE_MS: i64 = 1_735_689_600_000;
+/// Rows per INSERT: 1,000 users is 12,000 bind parameters and their 2,000
+/// emails 16,000, under SQLite's 32,766 and MySQL's 65,535.
+const ROWS_PER_INSERT: usize = 1000;
+/// INSERTs per transaction: few durable commits, bounded undo on MariaDB.
+const INSERTS_PER_TXN: usize = 20;
+/// Membership rows per INSERT (four bind parameters each).
+const MEMBERS_PER_INSERT: usize = 5000;
+/// Progress goes to stderr every this many users.
+const PROGRESS_EVERY: usize = 100_000;
 
-pub async fn run(url: &str, users: u64) -> Result<(), String> {
-    let mut config = Config::default();
-    config.database.url = DatabaseUrl::new(url);
-    let db = roster::startup::connect(&config)
-        .await
-        .map_err(|e| e.to_string())?;
-    roster::startup::migrate(&config, &db)
-        .await
-        .map_err(|e| e.to_string())?;
-    let existing = user::Entity::find()
-        .count(&db)
-        .await
-        .map_err(|e| e.to_string())?;
-    if existing > 0 {
-        return Err(format!("the database already has {existing} users"));
+/// `roster-bench seed`: a fresh database with users and, optionally, groups.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The database to seed; it must hold no users yet.
+    #[arg(long)]
+    database_url: String,
+    /// Users to write.
+    #[arg(long, default_value_t = 10_000)]
+    users: usize,
+    /// Which benchmark's users to write.
+    #[arg(long, value_enum, default_value_t = Shape::Run)]
+    shape: Shape,
+    /// Groups to write, the sized ones included.
+    #[arg(long, default_value_t = 0)]
+    groups: usize,
+    /// Comma-separated sizes of the groups that hold the first N users.
+    #[arg(long, value_parser = parse_sizes, default_value = "")]
+    sizes: Sizes,
+    /// Where to write the users' ids, one a line, in seed order.
+    #[arg(long)]
+    ids_out: Option<PathBuf>,
+    /// Where to write the groups' ids, a JSON object by displayName.
+    #[arg(long)]
+    groups_out: Option<PathBuf>,
+}
+
+#[derive(Clone)]
+struct Sizes(Vec<usize>);
+
+fn parse_sizes(s: &str) -> Result<Sizes, String> {
+    s.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|n| n.parse().map_err(|_| format!("not a number: {n}")))
+        .collect::<Result<_, _>>()
+        .map(Sizes)
+}
+
+pub async fn run(args: Args) -> Result<(), String> {
+    let sizes = &args.sizes.0;
+    if let Some(s) = sizes.iter().find(|&&s| s > args.users) {
+        return Err(format!("a group of {s} members needs at least {s} users"));
     }
-    let registry = roster::startup::registry(&config).map_err(|e| e.to_string())?;
+    if args.groups > 0 && args.users == 0 {
+        return Err("groups need users to hold".to_owned());
+    }
+    let mut config = Config::default();
+    config.database.url = DatabaseUrl::new(args.database_url.clone());
+    let conn = connect(&config).await?;
+    let existing = user::Entity::find()
+        .count(&conn)
+        .await
+        .map_err(|e| format!("count users: {e}"))?;
+    if existing > 0 {
+        return Err(format!(
+            "the database already holds {existing} users; seed a fresh one"
+        ));
+    }
     let started = Instant::now();
-    let mut next = 0;
-    while next < users {
-        let txn = db.begin().await.map_err(|e| e.to_string())?;
-        for _ in 0..INSERTS_PER_TXN {
-            if next >= users {
-                break;
+    let ids = insert_users(&conn, &config, args.users, args.shape).await?;
+    eprintln!(
+        "seed: {} users in {:.1} s",
+        args.users,
+        started.elapsed().as_secs_f64()
+    );
+    let groups = insert_groups(&conn, &config, &ids, args.groups, sizes).await?;
+    checkpoint(&conn).await?;
+    if let Some(path) = &args.ids_out {
+        write_lines(path, ids.iter().map(Uuid::to_string))?;
+    }
+    if let Some(path) = &args.groups_out {
+        let by_name: serde_json::Map<String, Value> = groups
+            .into_iter()
+            .map(|(name, id)| (name, Value::String(id.to_string())))
+            .collect();
+        std::fs::write(path, Value::Object(by_name).to_string())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    eprintln!("seed: done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Connects and brings the schema up to date, as the server does at start.
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, String> {
+    let conn = startup::connect(config)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    startup::migrate(config, &conn)
+        .await
+        .map_err(|e| format!("migrate: {e}"))?;
+    Ok(conn)
+}
+
+/// Writes `n` users of `shape` (user `i` from `shape.user(i)`) and returns
+/// their ids in seed order.
+pub async fn insert_users(
+    conn: &DatabaseConnection,
+    config: &Config,
+    n: usize,
+    shape: Shape,
+) -> Result<Vec<Uuid>, String> {
+    let registry = startup::registry(config).map_err(|e| e.to_string())?;
+    let dialect = config.scim.dialect;
+    // Creation times in the past, one millisecond apart: the default list
+    // order is creation time, so index i is list position i, and users a
+    // benchmark POSTs later sort after every seeded one.
+    let base = roster::time::now_ms() - ms(n) - 1_000;
+    let mut ids = Vec::with_capacity(n);
+    let per_txn = ROWS_PER_INSERT * INSERTS_PER_TXN;
+    for txn_start in (0..n).step_by(per_txn) {
+        let txn = conn.begin().await.map_err(|e| format!("begin: {e}"))?;
+        for start in (txn_start..(txn_start + per_txn).min(n)).step_by(ROWS_PER_INSERT) {
+            let (mut users, mut emails) = (Vec::with_capacity(ROWS_PER_INSERT), Vec::new());
+            for i in start..(start + ROWS_PER_INSERT).min(n) {
+                let record = UserRecord::from_json(&registry, &dialect, shape.user(i))
+                    .map_err(|e| format!("user {i}: {e}"))?;
+                let id = Uuid::new_v4();
+                ids.push(id);
+                emails.extend(email_rows(DEFAULT_TENANT, id, &record.emails));
+                users.push(new_user_row(
+                    DEFAULT_TENANT,
+                    id,
+                    &record,
+                    base + ms(i),
+                    None,
+                ));
             }
-            let end = (next + ROWS_PER_INSERT).min(users);
-            let (rows, emails) = batch(&registry, next..end)?;
-            user::Entity::insert_many(rows)
+            user::Entity::insert_many(users)
                 .exec_without_returning(&txn)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| format!("insert users: {e}"))?;
             user_email::Entity::insert_many(emails)
                 .exec_without_returning(&txn)
                 .await
-                .map_err(|e| e.to_string())?;
-            next = end;
+                .map_err(|e| format!("insert emails: {e}"))?;
+            if start > 0 && start.is_multiple_of(PROGRESS_EVERY) {
+                eprintln!("seed: {start} users");
+            }
         }
-        txn.commit().await.map_err(|e| e.to_string())?;
-        eprintln!(
-            "seeded {next} users ({:.0}/s)",
-            next as f64 / started.elapsed().as_secs_f64()
-        );
+        txn.commit().await.map_err(|e| format!("commit: {e}"))?;
+    }
+    Ok(ids)
+}
+
+/// Writes the groups of [`group_plan`] with their members, one transaction
+/// a group, and returns each group's displayName and id.
+async fn insert_groups(
+    conn: &DatabaseConnection,
+    config: &Config,
+    users: &[Uuid],
+    groups: usize,
+    sizes: &[usize],
+) -> Result<Vec<(String, Uuid)>, String> {
+    let registry = startup::registry(config).map_err(|e| e.to_string())?;
+    let base = roster::time::now_ms() - ms(groups) - 1_000;
+    let mut out = Vec::new();
+    for (g, (name, members)) in group_plan(users.len(), groups, sizes)
+        .into_iter()
+        .enumerate()
+    {
+        let record = GroupRecord::from_json(&registry, &config.scim.dialect, group_body(&name))
+            .map_err(|e| format!("group {name}: {e}"))?;
+        let id = Uuid::new_v4();
+        let at = base + ms(g);
+        let member_ids = members
+            .iter()
+            .map(|&i| users.get(i).copied().ok_or_else(|| format!("no user {i}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let txn = conn.begin().await.map_err(|e| format!("begin: {e}"))?;
+        group::Entity::insert(group::ActiveModel {
+            tenant_id: Set(DEFAULT_TENANT),
+            id: Set(id),
+            display_name: Set(record.display_name),
+            display_name_norm: Set(record.display_name_norm),
+            external_id: Set(record.external_id),
+            created_at: Set(at),
+            modified_at: Set(at),
+            version: Set(1),
+            doc: Set(Value::Object(record.doc)),
+            doc_search: Set(Some(record.doc_search)),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .map_err(|e| format!("insert group {name}: {e}"))?;
+        insert_members(&txn, id, &member_ids).await?;
+        txn.commit().await.map_err(|e| format!("commit: {e}"))?;
+        out.push((name, id));
+    }
+    Ok(out)
+}
+
+/// Adds users to a group straight in its membership table.
+pub async fn insert_members(
+    conn: &impl ConnectionTrait,
+    group: Uuid,
+    members: &[Uuid],
+) -> Result<(), String> {
+    for chunk in members.chunks(MEMBERS_PER_INSERT) {
+        let rows = chunk.iter().map(|&member| group_member::ActiveModel {
+            tenant_id: Set(DEFAULT_TENANT),
+            group_id: Set(group),
+            member_id: Set(member),
+            member_type: Set("User".to_owned()),
+        });
+        group_member::Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await
+            .map_err(|e| format!("insert members: {e}"))?;
     }
     Ok(())
 }
 
-type Batch = (Vec<user::ActiveModel>, Vec<user_email::ActiveModel>);
-
-fn batch(
-    registry: &roster::scim::schema::SchemaRegistry,
-    range: std::ops::Range<u64>,
-) -> Result<Batch, String> {
-    let mut rows = Vec::with_capacity(range.clone().count());
-    let mut emails = Vec::with_capacity(rows.capacity() * 2);
-    for i in range {
-        let record = UserRecord::from_json(registry, &Dialect::lenient(), document(i))
-            .map_err(|e| e.to_string())?;
-        let id = Uuid::new_v4();
-        let at = BASE_MS + i64::try_from(i).unwrap_or(i64::MAX);
-        emails.extend(email_rows(DEFAULT_TENANT, id, &record.emails));
-        rows.push(new_user_row(DEFAULT_TENANT, id, &record, at, None));
+/// SQLite: leaves a checkpointed file behind, so the server starts on the
+/// database itself rather than on a large write-ahead log.
+async fn checkpoint(conn: &DatabaseConnection) -> Result<(), String> {
+    if conn.get_database_backend() == DbBackend::Sqlite {
+        conn.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+            .map_err(|e| format!("checkpoint: {e}"))?;
     }
-    Ok((rows, emails))
+    Ok(())
 }
 
-/// A user as an IdP would create it: core attributes, two emails, a phone
-/// number and the enterprise extension.
-fn document(i: u64) -> Value {
-    let given = ["Ann", "Bob", "Cleo", "Dev", "Eve", "Finn", "Gus", "Hana"][(i % 8) as usize];
-    let family = format!("Family{:05}", i % 50_000);
-    let title = ["Engineer", "Manager", "Analyst", "Designer"][(i % 4) as usize];
-    let department = ["Sales", "R&D", "Support"][(i % 3) as usize];
-    json!({
-        "schemas": [
-            "urn:ietf:params:scim:schemas:core:2.0:User",
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-        ],
-        "userName": user_name(i),
-        "externalId": external_id(i),
-        "displayName": format!("{given} {family}"),
-        "name": {"givenName": given, "familyName": family},
-        "title": title,
-        "active": !i.is_multiple_of(10),
-        "emails": [
-            {"value": work_email(i), "type": "work", "primary": true},
-            {"value": format!("u{i:07}@home.example.org"), "type": "home"}
-        ],
-        "phoneNumbers": [{"value": format!("+1 555 {:07}", i), "type": "work"}],
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
-            "employeeNumber": format!("{i}"),
-            "department": department
-        }
-    })
+fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).map_err(fail)?);
+    for line in lines {
+        writeln!(f, "{line}").map_err(fail)?;
+    }
+    f.flush().map_err(fail)
+}
+
+/// An index or count as milliseconds.
+fn ms(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -93,7 +93,7 @@ pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
 }
 
 /// Not `Value::to_string`: `Display` writes through `fmt::Write`, a large
-/// share of a GET by id (BENCHMARKS.md, "Figures behind code comments");
+/// share of a GET by id (BENCHMARKS.md, "Measurement notes");
 /// `to_vec` writes the bytes directly.
 fn json_bytes(value: &Value) -> Vec<u8> {
     // Serializing a `Value` cannot fail: its map keys are all strings.

@@ -1,5 +1,11 @@
 //! Integration tests: the real HTTP app against a real database, each test
 //! on SQLite and on MariaDB. One binary, so the suite links once.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test binary: its cases and helpers are outside #[test] fns, and a failed step fails the test"
+)]
 
 mod helpers;
 mod issuer;

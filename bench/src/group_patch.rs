@@ -4,22 +4,20 @@
 //! 100-member one, because a member change must cost O(change), never
 //! O(group size).
 //!
-//! Run with `bench/group-patch` (or `cargo bench --bench group_patch`);
-//! `-- --write` appends the table to BENCHMARKS.md.
+//! Run with `bench/group-patch`; `--write` appends the table to
+//! BENCHMARKS.md.
 
 use std::time::{Duration, Instant};
 
-use entity::{group_member, user};
+use entity::user;
 use roster::config::{Config, DatabaseUrl, Secret};
-use roster::scim::idp_dialect::Dialect;
-use roster::scim::schema::SchemaRegistry;
-use roster::scim::user::UserRecord;
-use roster::service::DEFAULT_TENANT;
-use roster::service::users::new_user_row;
 use roster::startup::Application;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
-use serde_json::json;
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
+use serde_json::{Value, json};
 use uuid::Uuid;
+
+use crate::data::Shape;
+use crate::seed::{insert_members, insert_users};
 
 const TOKEN: &str = "bench-token";
 const SIZES: [usize; 3] = [100, 10_000, 100_000];
@@ -46,25 +44,28 @@ struct Stats {
 
 fn stats(mut samples: Vec<Duration>) -> Stats {
     samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    let at = |q: f64| {
+        let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
+        samples.get(i).copied().unwrap_or_default()
+    };
     Stats {
         p50: at(0.5),
         p99: at(0.99),
     }
 }
 
-#[actix_web::main]
-async fn main() {
-    let write = std::env::args().any(|a| a == "--write");
+/// `roster-bench group-patch`: measures, prints the table and with `write`
+/// appends it to BENCHMARKS.md.
+pub async fn run(write: bool) -> Result<(), String> {
     let mut rows = Vec::new();
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let sqlite = format!(
         "sqlite://{}?mode=rwc",
         dir.path().join("bench.db").display()
     );
-    rows.extend(run("SQLite", sqlite).await);
+    rows.extend(run_on("SQLite", sqlite).await?);
     match std::env::var("ROSTER_BENCH_MYSQL_URL") {
-        Ok(server) => rows.extend(run("MariaDB", fresh_mariadb(&server).await).await),
+        Ok(server) => rows.extend(run_on("MariaDB", fresh_mariadb(&server).await?).await?),
         Err(_) => {
             eprintln!("ROSTER_BENCH_MYSQL_URL unset: MariaDB skipped (bench/group-patch sets it)")
         }
@@ -72,11 +73,12 @@ async fn main() {
     let table = render(&rows);
     println!("{table}");
     if write {
-        append_benchmarks(&table);
+        append_benchmarks(&table)?;
     }
+    Ok(())
 }
 
-async fn run(db: &'static str, url: String) -> Vec<Row> {
+async fn run_on(db: &'static str, url: String) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     for (mode, no_content, query) in [
         ("204 No Content", true, ""),
@@ -91,13 +93,13 @@ async fn run(db: &'static str, url: String) -> Vec<Row> {
         config.database.url = DatabaseUrl::new(url.clone());
         config.auth.bearer_tokens = vec![Secret::new(TOKEN)];
         config.scim.group_patch_no_content = no_content;
-        let (base, conn) = serve(&config).await;
+        let (base, conn) = serve(&config).await?;
         eprintln!("{db} ({mode}): seeding users and groups of {SIZES:?}");
-        let (groups, spare) = seed(&conn, &base).await;
+        let (groups, spare) = seed(&conn, &config, &base).await?;
         for (size, group) in SIZES.iter().zip(&groups) {
             let full_body = !no_content && query.is_empty();
             let rounds = if full_body { FULL_BODY_ROUNDS } else { ROUNDS };
-            let (add, remove) = measure(&base, &format!("{group}{query}"), &spare, rounds).await;
+            let (add, remove) = measure(&base, &format!("{group}{query}"), &spare, rounds).await?;
             eprintln!(
                 "{db} {mode} {size}: add p50 {:?}, remove p50 {:?}",
                 add.p50, remove.p50
@@ -111,10 +113,10 @@ async fn run(db: &'static str, url: String) -> Vec<Row> {
             });
         }
     }
-    rows
+    Ok(rows)
 }
 
-async fn serve(config: &Config) -> (String, DatabaseConnection) {
+async fn serve(config: &Config) -> Result<(String, DatabaseConnection), String> {
     let mut config = config.clone();
     config.server.bind = "127.0.0.1:0".to_owned();
     let app = Application::builder(config)
@@ -122,80 +124,60 @@ async fn serve(config: &Config) -> (String, DatabaseConnection) {
         .disable_signals()
         .build()
         .await
-        .expect("start roster");
+        .map_err(|e| format!("start-up: {e}"))?;
     let (port, conn) = (app.port(), app.db().clone());
     actix_web::rt::spawn(app.run_until_stopped());
-    (format!("http://127.0.0.1:{port}/scim/v2"), conn)
+    Ok((format!("http://127.0.0.1:{port}/scim/v2"), conn))
 }
 
 /// Users in bulk through SQL, groups through the API, memberships through
 /// SQL again: seeding 100,000 members one PATCH at a time would measure
-/// the seeding, not the server.
-async fn seed(conn: &DatabaseConnection, base: &str) -> (Vec<String>, Vec<String>) {
+/// the seeding, not the server. The users stay for the next mode.
+async fn seed(
+    conn: &DatabaseConnection,
+    config: &Config,
+    base: &str,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let needed = SIZES[2] + SPARE;
     let existing: Vec<Uuid> = user::Entity::find()
         .all(conn)
         .await
-        .expect("users")
+        .map_err(|e| format!("users: {e}"))?
         .into_iter()
         .map(|u| u.id)
         .collect();
-    let ids = if existing.len() >= SIZES[2] + SPARE {
+    let ids = if existing.len() >= needed {
         existing
     } else {
-        insert_users(conn, SIZES[2] + SPARE).await
+        insert_users(conn, config, needed, Shape::Run).await?
     };
     let client = client();
     let mut groups = Vec::new();
     for size in SIZES {
-        let r = client
+        let mut r = client
             .post(format!("{base}/Groups"))
             .send_json(&json!({"displayName": format!("bench {size} {}", Uuid::new_v4())}))
             .await
-            .expect("create group");
-        assert_eq!(r.status().as_u16(), 201);
-        let body: serde_json::Value = {
-            let mut r = r;
-            r.json().await.expect("json")
-        };
-        let gid = Uuid::parse_str(body["id"].as_str().expect("id")).expect("uuid");
-        for chunk in ids[..size].chunks(1000) {
-            let rows = chunk.iter().map(|m| group_member::ActiveModel {
-                tenant_id: Set(DEFAULT_TENANT),
-                group_id: Set(gid),
-                member_id: Set(*m),
-                member_type: Set("User".to_owned()),
-            });
-            group_member::Entity::insert_many(rows)
-                .exec_without_returning(conn)
-                .await
-                .expect("members");
+            .map_err(|e| format!("create group: {e}"))?;
+        if r.status().as_u16() != 201 {
+            return Err(format!("create group: {}", r.status()));
         }
+        let body: Value = r.json().await.map_err(|e| format!("create group: {e}"))?;
+        let gid = body["id"]
+            .as_str()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(|| format!("create group: no id in {body}"))?;
+        let members = ids.get(..size).ok_or("too few users")?;
+        insert_members(conn, gid, members).await?;
         groups.push(gid.to_string());
     }
-    let spare = ids[SIZES[2]..].iter().map(Uuid::to_string).collect();
-    (groups, spare)
-}
-
-async fn insert_users(conn: &DatabaseConnection, n: usize) -> Vec<Uuid> {
-    let registry = SchemaRegistry::rfc().expect("the RFC schemas");
-    let mut ids = Vec::with_capacity(n);
-    let now = roster::time::now_ms();
-    for start in (0..n).step_by(1000) {
-        let batch: Vec<user::ActiveModel> = (start..(start + 1000).min(n))
-            .map(|i| {
-                let id = Uuid::new_v4();
-                ids.push(id);
-                let doc = json!({"userName": format!("user{i:07}@bench.example"), "displayName": format!("User {i}")});
-                let record = UserRecord::from_json(&registry, &Dialect::lenient(), doc).expect("valid user");
-                new_user_row(DEFAULT_TENANT, id, &record, now + i as i64, None)
-            })
-            .collect();
-        user::Entity::insert_many(batch)
-            .exec_without_returning(conn)
-            .await
-            .expect("users");
-    }
-    ids
+    let spare = ids
+        .get(SIZES[2]..)
+        .unwrap_or_default()
+        .iter()
+        .map(Uuid::to_string)
+        .collect();
+    Ok((groups, spare))
 }
 
 fn client() -> awc::Client {
@@ -207,28 +189,44 @@ fn client() -> awc::Client {
 
 /// Adds one member then removes it again, ROUNDS times, one request at a
 /// time so each figure is a latency, not a queue.
-async fn measure(base: &str, group: &str, spare: &[String], rounds: usize) -> (Stats, Stats) {
+async fn measure(
+    base: &str,
+    group: &str,
+    spare: &[String],
+    rounds: usize,
+) -> Result<(Stats, Stats), String> {
     let client = client();
     let url = format!("{base}/Groups/{group}");
     let (mut adds, mut removes) = (Vec::new(), Vec::new());
     let warmup = WARMUP.min(rounds / 4);
     for round in 0..warmup + rounds {
-        let member = &spare[round % spare.len()];
+        let member = spare
+            .get(round % spare.len().max(1))
+            .ok_or("no spare users")?;
         let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{"op": "add", "path": "members", "value": [{"value": member}]}]});
         let remove = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{"op": "remove", "path": format!("members[value eq \"{member}\"]")}]});
         for (body, samples) in [(add, &mut adds), (remove, &mut removes)] {
             let started = Instant::now();
-            let mut r = client.patch(&url).send_json(&body).await.expect("patch");
-            let _ = r.body().limit(256 * 1024 * 1024).await.expect("body");
-            assert!(r.status().is_success(), "PATCH failed: {}", r.status());
+            let mut r = client
+                .patch(&url)
+                .send_json(&body)
+                .await
+                .map_err(|e| format!("PATCH: {e}"))?;
+            r.body()
+                .limit(256 * 1024 * 1024)
+                .await
+                .map_err(|e| format!("PATCH body: {e}"))?;
+            if !r.status().is_success() {
+                return Err(format!("PATCH failed: {}", r.status()));
+            }
             if round >= warmup {
                 samples.push(started.elapsed());
             }
         }
     }
-    (stats(adds), stats(removes))
+    Ok((stats(adds), stats(removes)))
 }
 
 fn ms(d: Duration) -> String {
@@ -263,23 +261,22 @@ fn render(rows: &[Row]) -> String {
     out
 }
 
-async fn fresh_mariadb(server: &str) -> String {
-    use sea_orm::ConnectionTrait;
+async fn fresh_mariadb(server: &str) -> Result<String, String> {
     let server = server.trim_end_matches('/');
     let name = format!("bench_{}", Uuid::new_v4().simple());
     let admin = sea_orm::Database::connect(server)
         .await
-        .expect("connect to MariaDB");
+        .map_err(|e| format!("connect to MariaDB: {e}"))?;
     admin
         .execute_unprepared(&format!(
             "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
         ))
         .await
-        .expect("create database");
-    format!("{server}/{name}")
+        .map_err(|e| format!("create database: {e}"))?;
+    Ok(format!("{server}/{name}"))
 }
 
-fn append_benchmarks(table: &str) {
+fn append_benchmarks(table: &str) -> Result<(), String> {
     use std::io::Write;
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let date = chrono::Utc::now().format("%Y-%m-%d");
@@ -289,12 +286,13 @@ fn append_benchmarks(table: &str) {
          ({FULL_BODY_ROUNDS} when every answer carries the whole group),\n\
          over HTTP on loopback, durable commits (SQLite WAL synchronous=NORMAL; MariaDB innodb_flush_log_at_trx_commit=1).\n\n{table}"
     );
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+    // The repository root, one above this crate.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(path)
-        .expect("open BENCHMARKS.md");
-    f.write_all(section.as_bytes())
-        .expect("write BENCHMARKS.md");
+        .open(&path)
+        .map_err(fail)?;
+    f.write_all(section.as_bytes()).map_err(fail)
 }
