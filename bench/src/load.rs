@@ -1,5 +1,6 @@
 //! Latency measurements against a running server, one request at a time.
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::time::{Duration, Instant};
 
 use awc::Client;
@@ -186,14 +187,14 @@ fn percentiles(times: &[Duration]) -> (f64, f64, f64) {
     (at(0.50), at(0.99), at(1.0))
 }
 
-/// Percent-encodes a query value (spaces as %20, as Okta sends them).
+/// What a query value keeps unencoded: RFC 3986's unreserved characters
+/// (spaces become %20, as Okta sends them).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
 }

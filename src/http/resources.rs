@@ -28,8 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource(format!("/{endpoint}/{{id}}"))
                 .route(web::get().to(move |s, r, i| get(kind, s, r, i)))
-                .route(web::put().to(move |s, r, i, b| replace(kind, s, r, i, b)))
-                .route(web::patch().to(move |s, r, i, b| patch(kind, s, r, i, b)))
+                .route(web::put().to(move |s, r, i, b| edit(kind, Edit::Replace, s, r, i, b)))
+                .route(web::patch().to(move |s, r, i, b| edit(kind, Edit::Patch, s, r, i, b)))
                 .route(web::delete().to(move |s, r, i| delete(kind, s, r, i)))
                 .default_service(web::to(method_not_allowed)),
         );
@@ -75,24 +75,26 @@ async fn create(
     write(kind, Verb::Create, &state, &req, body).await
 }
 
-async fn replace(
-    kind: ResourceKind,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: ScimJson,
-) -> Result<HttpResponse, ApiError> {
-    write(kind, Verb::Replace(&id), &state, &req, body).await
+/// PUT and PATCH of one resource.
+#[derive(Clone, Copy)]
+enum Edit {
+    Replace,
+    Patch,
 }
 
-async fn patch(
+async fn edit(
     kind: ResourceKind,
+    edit: Edit,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
-    write(kind, Verb::Patch(&id), &state, &req, body).await
+    let verb = match edit {
+        Edit::Replace => Verb::Replace(&id),
+        Edit::Patch => Verb::Patch(&id),
+    };
+    write(kind, verb, &state, &req, body).await
 }
 
 /// Which write a request asks for, and of which resource.
