@@ -1,5 +1,7 @@
 //! The write path's entry points: each resource kind to the type that
-//! serves it in `resource`.
+//! serves it in `resource`. Each kind's future is boxed: awaited in place,
+//! a user's write would carry the larger state of a group's (whose answer
+//! may stream members), and every move of it copies that state.
 
 use serde_json::Value;
 
@@ -19,8 +21,8 @@ impl Services {
         answer: Answer<'_>,
     ) -> Result<Written, ServiceError> {
         match kind {
-            ResourceKind::User => self.create_as::<Users>(ctx, input, answer).await,
-            ResourceKind::Group => self.create_as::<Groups>(ctx, input, answer).await,
+            ResourceKind::User => Box::pin(self.create_as::<Users>(ctx, input, answer)).await,
+            ResourceKind::Group => Box::pin(self.create_as::<Groups>(ctx, input, answer)).await,
         }
     }
 
@@ -33,8 +35,10 @@ impl Services {
         answer: Answer<'_>,
     ) -> Result<Written, ServiceError> {
         match kind {
-            ResourceKind::User => self.replace_as::<Users>(ctx, id, input, answer).await,
-            ResourceKind::Group => self.replace_as::<Groups>(ctx, id, input, answer).await,
+            ResourceKind::User => Box::pin(self.replace_as::<Users>(ctx, id, input, answer)).await,
+            ResourceKind::Group => {
+                Box::pin(self.replace_as::<Groups>(ctx, id, input, answer)).await
+            }
         }
     }
 
@@ -47,8 +51,8 @@ impl Services {
         answer: Answer<'_>,
     ) -> Result<Written, ServiceError> {
         match kind {
-            ResourceKind::User => self.patch_as::<Users>(ctx, id, body, answer).await,
-            ResourceKind::Group => self.patch_as::<Groups>(ctx, id, body, answer).await,
+            ResourceKind::User => Box::pin(self.patch_as::<Users>(ctx, id, body, answer)).await,
+            ResourceKind::Group => Box::pin(self.patch_as::<Groups>(ctx, id, body, answer)).await,
         }
     }
 
@@ -59,8 +63,8 @@ impl Services {
         id: &str,
     ) -> Result<(), ServiceError> {
         match kind {
-            ResourceKind::User => self.delete_as::<Users>(ctx, id).await,
-            ResourceKind::Group => self.delete_as::<Groups>(ctx, id).await,
+            ResourceKind::User => Box::pin(self.delete_as::<Users>(ctx, id)).await,
+            ResourceKind::Group => Box::pin(self.delete_as::<Groups>(ctx, id)).await,
         }
     }
 }

@@ -133,16 +133,26 @@ impl Services {
     ) -> Result<Written, ServiceError> {
         let record = K::parse(self, input)?;
         let side = K::created(self, &record).await?;
-        let id = Uuid::new_v4();
-        let row = K::new_row(ctx, id, &record, &side, now_ms());
+        let (id, now) = (Uuid::new_v4(), now_ms());
         let wanted = matches!(answer, Answer::Shaped(_));
         let (s, owned) = (self.clone(), ctx.clone());
+        // The write's futures are boxed where they are made, so that handing
+        // them to the write thread and to the retry loop moves a pointer
+        // rather than their whole state.
+        // Built here, off the write thread, and again only for a retry: a
+        // row is a copy of the whole document.
+        let mut first = Some(K::new_row(ctx, id, &record, &side, now));
         let (change, kept) = self
             .db
-            .writing(async move {
-                with_retry(|| s.insert_txn::<K>(&owned, id, &record, &side, row.clone(), wanted))
-                    .await
-            })
+            .writing(Box::pin(async move {
+                with_retry(|| {
+                    let row = first
+                        .take()
+                        .unwrap_or_else(|| K::new_row(&owned, id, &record, &side, now));
+                    Box::pin(s.insert_txn::<K>(&owned, id, &record, &side, row, wanted))
+                })
+                .await
+            }))
             .await?;
         self.finish::<K>(ctx, change, kept, answer).await
     }
@@ -157,13 +167,14 @@ impl Services {
         wanted: bool,
     ) -> Result<(Change, Option<K::Kept>), ServiceError> {
         let txn = self.db.begin_write().await?;
-        resources::insert::<K::Table, _>(&txn, row.clone())
+        let answered = wanted.then(|| row.clone());
+        resources::insert::<K::Table, _>(&txn, row)
             .await
             .map_err(|e| K::unique_violation(e, record))?;
         K::insert_side(self, &txn, ctx, id, record, side).await?;
-        let kept = match wanted {
-            true => Some(K::keep(self, &txn, ctx, None, row).await?),
-            false => None,
+        let kept = match answered {
+            Some(row) => Some(K::keep(self, &txn, ctx, None, row).await?),
+            None => None,
         };
         let change = ctx.change(kind::<K>(), id, WriteOperation::Create, None, Some(1));
         self.commit(txn, change, kept).await
@@ -208,9 +219,9 @@ impl Services {
         let (s, owned, id) = (self.clone(), ctx.clone(), id.to_owned());
         let (change, kept) = self
             .db
-            .writing(async move {
-                with_retry(|| s.update_txn::<K>(&owned, (uid, &id), &edit, wanted)).await
-            })
+            .writing(Box::pin(async move {
+                with_retry(|| Box::pin(s.update_txn::<K>(&owned, (uid, &id), &edit, wanted))).await
+            }))
             .await?;
         self.finish::<K>(ctx, change, kept, answer).await
     }
@@ -297,7 +308,9 @@ impl Services {
         let (s, owned, id) = (self.clone(), ctx.clone(), id.to_owned());
         let (change, ()) = self
             .db
-            .writing(async move { with_retry(|| s.delete_txn::<K>(&owned, uid, &id)).await })
+            .writing(Box::pin(async move {
+                with_retry(|| Box::pin(s.delete_txn::<K>(&owned, uid, &id))).await
+            }))
             .await?;
         self.hooks.committed(&change);
         Ok(())
