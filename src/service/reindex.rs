@@ -17,9 +17,9 @@
 //! existing rows are recomputed.
 
 use sea_orm::{DatabaseConnection, DbErr};
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::render::doc_map;
 use crate::scim::resource::ResourceKind;
 use crate::scim::schema::SchemaRegistry;
 use crate::scim::search_doc::search_document;
@@ -54,7 +54,7 @@ async fn fill(db: &DatabaseConnection, registry: &SchemaRegistry) -> Result<u64,
         let txn = store::begin_write(db).await?;
         let rows = reindex::pending_users(&txn, after, BATCH).await?;
         for row in &rows {
-            let search = UserSearch::of(registry, &doc_map(&row.doc));
+            let search = UserSearch::of(registry, doc_map(&row.doc));
             reindex::set_user_search(
                 &txn,
                 row.tenant_id,
@@ -78,7 +78,7 @@ async fn fill(db: &DatabaseConnection, registry: &SchemaRegistry) -> Result<u64,
         let txn = store::begin_write(db).await?;
         let rows = reindex::pending_groups(&txn, after, BATCH).await?;
         for row in &rows {
-            let doc_search = search_document(registry, ResourceKind::Group, &doc_map(&row.doc));
+            let doc_search = search_document(registry, ResourceKind::Group, doc_map(&row.doc));
             reindex::set_group_search(&txn, row.tenant_id, row.id, doc_search).await?;
         }
         txn.commit().await?;
@@ -110,8 +110,4 @@ fn schema_fingerprint(registry: &SchemaRegistry) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-fn doc_map(doc: &Value) -> Map<String, Value> {
-    doc.as_object().cloned().unwrap_or_default()
 }

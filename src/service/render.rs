@@ -25,8 +25,8 @@ pub struct ResourceView {
 }
 
 /// The stored document's attributes, borrowed: `render` copies each one
-/// once, into the answer.
-fn doc_map(doc: &Value) -> &Map<String, Value> {
+/// once, into the answer, and checks that only read them copy none.
+pub(super) fn doc_map(doc: &Value) -> &Map<String, Value> {
     static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
     doc.as_object().unwrap_or(&EMPTY)
 }

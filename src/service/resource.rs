@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::answer::{Answer, Written};
 use super::change::{Change, WriteOperation};
+use super::render::doc_map;
 use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::patch::{self, MemberPlan, PatchContext};
@@ -243,14 +244,12 @@ impl Services {
                 (&patched.0, &patched.1, WriteOperation::Patch)
             }
         };
-        let before = K::stored_doc(&current)
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        check_immutable(&self.registry, kind::<K>(), &before, K::record_doc(record))?;
+        let before = doc_map(K::stored_doc(&current));
+        check_immutable(&self.registry, kind::<K>(), before, K::record_doc(record))?;
         let version = K::Table::key(&current).1;
         let row = K::columns(record, side, now_ms(), version + 1);
-        let written = resources::update::<K::Table, _>(&txn, row.clone(), ctx.tenant, uid, version)
+        let answered = wanted.then(|| row.clone());
+        let written = resources::update::<K::Table, _>(&txn, row, ctx.tenant, uid, version)
             .await
             .map_err(|e| K::unique_violation(e, record))?;
         if !written {
@@ -260,9 +259,9 @@ impl Services {
             )));
         }
         K::update_side(self, &txn, ctx, &current, record, side).await?;
-        let kept = match wanted {
-            true => Some(K::keep(self, &txn, ctx, Some(&current), row).await?),
-            false => None,
+        let kept = match answered {
+            Some(row) => Some(K::keep(self, &txn, ctx, Some(&current), row).await?),
+            None => None,
         };
         let change = ctx.change(
             kind::<K>(),
