@@ -100,17 +100,24 @@ pub async fn observe(
     let metrics = state.as_ref().and_then(|s| s.metrics.clone());
     let started = Instant::now();
     let in_flight = metrics.as_deref().map(Metrics::enter);
-    let request = req.request().clone();
+    // Not a clone of the request: routing needs the only reference.
     let result = CURRENT_ID.scope(id.clone(), next.call(req)).await;
     drop(in_flight);
-    let status = match &result {
-        Ok(res) => res.status().as_u16(),
-        Err(e) => e.as_response_error().status_code().as_u16(),
-    };
-    finish(&request, &id, status, started, metrics.as_deref());
-    let mut res = result?.map_into_left_body();
-    echo(&mut res, &id);
-    Ok(res)
+    match result {
+        Ok(res) => {
+            let status = res.status().as_u16();
+            finish(res.request(), &id, status, started, metrics.as_deref());
+            let mut res = res.map_into_left_body();
+            echo(&mut res, &id);
+            Ok(res)
+        }
+        Err(e) => {
+            // Handlers turn their errors into responses; only a failing
+            // middleware ends here, with no request left to describe.
+            log::warn!(target: "roster::access", request_id = &*id; "request failed: {e}");
+            Err(e)
+        }
+    }
 }
 
 fn echo<B>(res: &mut ServiceResponse<B>, id: &str) {
