@@ -241,7 +241,7 @@ impl JwtOpts {
 
 pub async fn run(cli: Cli) -> Result<(), StartupError> {
     let config = Config::load(cli.opts.config.as_deref(), &cli.opts.overrides())?;
-    crate::observe::logging::init(cli.opts.log_format.unwrap_or(config.log.format));
+    crate::observe::logging::init(cli.opts.log_format.unwrap_or(config.log.format), &config);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => Application::build(config).await?.run_until_stopped().await,
         Command::Migrate => {

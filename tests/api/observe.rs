@@ -54,6 +54,17 @@ async fn readyz_fails_when_the_pool_is_closed(app: TestApp) {
     get(format!("{}/healthz", app.root), None)
         .await
         .assert_status(200);
+    // On MariaDB every statement needs the pool (SQLite reads and writes
+    // have connections of their own): the failure names the request.
+    if app.kind == Db::MariaDb {
+        let req = app
+            .request(awc::http::Method::GET, "/Users")
+            .insert_header(("X-Request-Id", "closed-pool-1"));
+        let failed = app.send(req, None).await;
+        assert!(failed.status >= 500, "{}", failed.text);
+        let detail = failed.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.ends_with("(request id closed-pool-1)"), "{detail}");
+    }
 }
 
 /// A MariaDB that does not answer, with a password in its URL that the
