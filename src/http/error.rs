@@ -68,7 +68,7 @@ pub fn scim_error_response(e: &ScimError) -> HttpResponse {
     // A server-side failure names the request, so that its log lines can
     // be found.
     if status.is_server_error()
-        && let Some(id) = crate::observe::request::current_id()
+        && let Some(id) = crate::observe::request_id::current_id()
     {
         let mut named = e.clone();
         named.detail = format!("{} (request id {id})", e.detail);

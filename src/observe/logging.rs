@@ -12,7 +12,7 @@ use log::Record;
 use log::kv::{Key, Value, VisitSource};
 use serde_json::{Map, Value as Json};
 
-use super::request::current_id;
+use super::request_id::current_id;
 use crate::config::{Config, LogFormat, Secret};
 
 /// The configured secrets, taken out of every line: libraries log what

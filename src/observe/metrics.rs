@@ -7,6 +7,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use actix_web::http::Method;
+use actix_web::http::header::{AUTHORIZATION, HeaderValue};
+use actix_web::{HttpRequest, web};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -15,8 +17,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-use crate::auth::Principal;
-use crate::http::principal_name;
+use crate::auth::{AuthError, Principal};
 use crate::service::{Change, ChangeHook, WriteOperation};
 use crate::store::exec::Db;
 
@@ -201,7 +202,7 @@ impl Metrics {
         } else {
             "client_error"
         };
-        let name = principal.map(principal_name);
+        let name = principal.map(Principal::name);
         self.operation(resource, operation, outcome, name.as_deref());
     }
 
@@ -263,6 +264,39 @@ impl ChangeHook for Metrics {
             "success",
             change.principal.as_deref(),
         );
+    }
+}
+
+/// Counts a refused credential on the request's server, when it records
+/// metrics; `reason` is `None` for a client refused for too many failures.
+pub fn auth_failed(req: &HttpRequest, reason: Option<&AuthError>) {
+    let Some(metrics) = req.app_data::<web::Data<Metrics>>() else {
+        return;
+    };
+    let scheme = scheme_of(req.headers().get(AUTHORIZATION));
+    let reason = match reason {
+        None => "rate_limited",
+        Some(AuthError::Missing) => "missing",
+        Some(AuthError::Malformed) => "malformed",
+        Some(AuthError::BadToken) => "bad_token",
+        Some(AuthError::BadBasic) => "bad_basic",
+        Some(AuthError::InsufficientScope(_)) => "insufficient_scope",
+        Some(AuthError::Unavailable) => "unavailable",
+    };
+    metrics.auth_failure(scheme, reason);
+}
+
+fn scheme_of(header: Option<&HeaderValue>) -> &'static str {
+    let Some(text) = header.and_then(|h| h.to_str().ok()) else {
+        return if header.is_some() { "other" } else { "none" };
+    };
+    let scheme = text.split_whitespace().next().unwrap_or_default();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        "bearer"
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        "basic"
+    } else {
+        "other"
     }
 }
 

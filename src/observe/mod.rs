@@ -7,6 +7,7 @@ pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
 pub mod request;
+pub mod request_id;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -18,10 +19,10 @@ use sea_orm::DatabaseConnection;
 
 use self::health::Readiness;
 use self::metrics::Metrics;
-use crate::auth::{AuthError, Verifier};
+use crate::auth::Verifier;
 use crate::config::Config;
+use crate::http::authenticate;
 use crate::http::error::scim_error_response;
-use crate::http::{authenticate, principal_name};
 use crate::scim::ScimError;
 
 pub const HEALTHZ: &str = "/healthz";
@@ -75,48 +76,15 @@ impl Observe {
             path == METRICS
         }
     }
-
-    /// Counts a refused credential; `reason` None for a rate-limited
-    /// client.
-    pub fn auth_failed(req: &HttpRequest, reason: Option<&AuthError>) {
-        let Some(metrics) = req
-            .app_data::<web::Data<Observe>>()
-            .and_then(|o| o.metrics.as_ref())
-        else {
-            return;
-        };
-        let scheme = scheme_of(req.headers().get(AUTHORIZATION));
-        let reason = match reason {
-            None => "rate_limited",
-            Some(AuthError::Missing) => "missing",
-            Some(AuthError::Malformed) => "malformed",
-            Some(AuthError::BadToken) => "bad_token",
-            Some(AuthError::BadBasic) => "bad_basic",
-            Some(AuthError::InsufficientScope(_)) => "insufficient_scope",
-            Some(AuthError::Unavailable) => "unavailable",
-        };
-        metrics.auth_failure(scheme, reason);
-    }
-}
-
-fn scheme_of(header: Option<&HeaderValue>) -> &'static str {
-    let Some(text) = header.and_then(|h| h.to_str().ok()) else {
-        return if header.is_some() { "other" } else { "none" };
-    };
-    let scheme = text.split_whitespace().next().unwrap_or_default();
-    if scheme.eq_ignore_ascii_case("bearer") {
-        "bearer"
-    } else if scheme.eq_ignore_ascii_case("basic") {
-        "basic"
-    } else {
-        "other"
-    }
 }
 
 /// The probes and `/metrics`, at the root whatever the SCIM base path.
 /// Registered before every other route, so a base path of "/" cannot
 /// claim them.
 pub fn routes(cfg: &mut web::ServiceConfig, observe: Arc<Observe>) {
+    if let Some(metrics) = &observe.metrics {
+        cfg.app_data(web::Data::from(metrics.clone()));
+    }
     cfg.app_data(web::Data::from(observe))
         .route(HEALTHZ, web::get().to(health::healthz))
         .route(READYZ, web::get().to(health::readyz))
@@ -153,12 +121,12 @@ async fn allowed(req: &HttpRequest, allow: &[String]) -> Result<(), HttpResponse
         )));
     };
     match authenticate(verifier, req.headers().get(AUTHORIZATION)).await {
-        Ok(principal) if allow.iter().any(|a| **a == *principal_name(&principal)) => Ok(()),
+        Ok(principal) if allow.iter().any(|a| **a == *principal.name()) => Ok(()),
         Ok(_) => Err(scim_error_response(&ScimError::forbidden(
             "this credential may not read the metrics; name it in [metrics] allow",
         ))),
         Err(e) => {
-            Observe::auth_failed(req, Some(&e));
+            metrics::auth_failed(req, Some(&e));
             let mut resp = scim_error_response(&ScimError::unauthorized(format!(
                 "authentication required: {e}"
             )));

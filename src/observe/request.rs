@@ -4,80 +4,22 @@
 //! log line and error body can name it, writes the access log line, and
 //! records the HTTP metrics when they are on.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::HeaderValue;
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest, web};
 
 use super::Observe;
 use super::metrics::Metrics;
+use super::request_id::{REQUEST_ID_HEADER, RequestId, request_id, scope};
 use crate::auth::Principal;
 use crate::auth::rate_limit::FailureLimiter;
 use crate::http::error::scim_error_response;
-use crate::http::principal_name;
 use crate::http::throttle::client_addr;
 use crate::scim::ScimError;
-
-pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The id of the request being handled, in its extensions.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub Arc<str>);
-
-tokio::task_local! {
-    static CURRENT_ID: Arc<str>;
-}
-
-/// The id of the request whose handling is running on this task, if any.
-pub fn current_id() -> Option<Arc<str>> {
-    CURRENT_ID.try_with(Arc::clone).ok()
-}
-
-/// The client's `X-Request-Id` when it is plausible (1 to 128 characters
-/// from `A-Za-z0-9._:-`), else a new one.
-pub fn request_id(headers: &HeaderMap) -> Arc<str> {
-    let sent = headers
-        .get(&REQUEST_ID_HEADER)
-        .and_then(|h| h.to_str().ok())
-        .filter(|id| plausible(id));
-    match sent {
-        Some(id) => id.into(),
-        None => new_id().into(),
-    }
-}
-
-fn plausible(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
-}
-
-/// A random prefix drawn once per process and a counter: unique across
-/// restarts and replicas without a random draw per request.
-fn new_id() -> String {
-    static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let prefix = *PREFIX.get_or_init(|| {
-        let mut bytes = [0u8; 8];
-        // Without randomness the clock still separates processes.
-        if getrandom::fill(&mut bytes).is_err() {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            bytes = (nanos as u64).to_le_bytes();
-        }
-        u64::from_le_bytes(bytes)
-    });
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix:016x}-{n:x}")
-}
 
 pub async fn observe(
     req: ServiceRequest,
@@ -101,7 +43,7 @@ pub async fn observe(
     let started = Instant::now();
     let in_flight = metrics.as_deref().map(Metrics::enter);
     // Not a clone of the request: routing needs the only reference.
-    let result = CURRENT_ID.scope(id.clone(), next.call(req)).await;
+    let result = scope(id.clone(), next.call(req)).await;
     drop(in_flight);
     match result {
         Ok(res) => {
@@ -157,7 +99,7 @@ fn access_line(
     principal: Option<&Principal>,
 ) {
     {
-        let principal = principal.map(principal_name);
+        let principal = principal.map(Principal::name);
         let addr = req
             .app_data::<web::Data<FailureLimiter>>()
             .and_then(|limiter| client_addr(limiter, req))
@@ -178,27 +120,5 @@ fn access_line(
             req.method(),
             req.path(),
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_plausible_ids_are_kept() {
-        let mut headers = HeaderMap::new();
-        headers.insert(REQUEST_ID_HEADER, HeaderValue::from_static("okta-1.2:3_x"));
-        assert_eq!(&*request_id(&headers), "okta-1.2:3_x");
-        for bad in ["", "a b", "x\"y", &"a".repeat(129)] {
-            headers.insert(
-                REQUEST_ID_HEADER,
-                HeaderValue::from_str(bad).expect("header"),
-            );
-            assert_ne!(&*request_id(&headers), bad);
-        }
-        let (a, b) = (new_id(), new_id());
-        assert_ne!(a, b);
-        assert!(plausible(&a));
     }
 }
