@@ -12,9 +12,9 @@ use actix_web::http::header::HeaderValue;
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest, web};
 
-use super::Observe;
 use super::metrics::Metrics;
 use super::request_id::{REQUEST_ID_HEADER, RequestId, request_id, scope};
+use super::{HEALTHZ, METRICS, Observe, READYZ};
 use crate::auth::Principal;
 use crate::auth::rate_limit::FailureLimiter;
 use crate::http::error::scim_error_response;
@@ -70,7 +70,14 @@ fn echo<B>(res: &mut ServiceResponse<B>, id: &str) {
 
 /// The access log line and the request's metrics.
 fn finish(req: &HttpRequest, id: &str, status: u16, started: Instant, metrics: Option<&Metrics>) {
-    let logged = log::log_enabled!(target: "roster::access", log::Level::Info);
+    // Probes and scrapes come every few seconds: their lines would bury
+    // the requests an operator looks for.
+    let level = if [HEALTHZ, READYZ, METRICS].contains(&req.path()) {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    };
+    let logged = log::log_enabled!(target: "roster::access", level);
     if metrics.is_none() && !logged {
         return;
     }
@@ -79,7 +86,7 @@ fn finish(req: &HttpRequest, id: &str, status: u16, started: Instant, metrics: O
     let extensions = req.extensions();
     let principal = extensions.get::<Principal>();
     if logged {
-        access_line(req, id, &route, status, elapsed, principal);
+        access_line(req, level, id, &route, status, elapsed, principal);
     }
     if let Some(metrics) = metrics {
         metrics.failed_write(req.method(), &route, status, principal);
@@ -92,33 +99,33 @@ const UNMATCHED: &str = "unmatched";
 
 fn access_line(
     req: &HttpRequest,
+    level: log::Level,
     id: &str,
     route: &str,
     status: u16,
     elapsed: std::time::Duration,
     principal: Option<&Principal>,
 ) {
-    {
-        let principal = principal.map(Principal::name);
-        let addr = req
-            .app_data::<web::Data<FailureLimiter>>()
-            .and_then(|limiter| client_addr(limiter, req))
-            .or_else(|| req.peer_addr().map(|a| a.ip()))
-            .map(|a| a.to_string());
-        let latency_ms = elapsed.as_secs_f64() * 1000.0;
-        log::info!(
-            target: "roster::access",
-            request_id = id,
-            method = req.method().as_str(),
-            route = route,
-            status = status,
-            latency_ms = latency_ms,
-            principal = principal.as_deref().unwrap_or("-"),
-            client_addr = addr.as_deref().unwrap_or("-");
-            "{} {} {} {status} {latency_ms:.1}ms",
-            addr.as_deref().unwrap_or("-"),
-            req.method(),
-            req.path(),
-        );
-    }
+    let principal = principal.map(Principal::name);
+    let addr = req
+        .app_data::<web::Data<FailureLimiter>>()
+        .and_then(|limiter| client_addr(limiter, req))
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+        .map(|a| a.to_string());
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    log::log!(
+        target: "roster::access",
+        level,
+        request_id = id,
+        method = req.method().as_str(),
+        route = route,
+        status = status,
+        latency_ms = latency_ms,
+        principal = principal.as_deref().unwrap_or("-"),
+        client_addr = addr.as_deref().unwrap_or("-");
+        "{} {} {} {status} {latency_ms:.1}ms",
+        addr.as_deref().unwrap_or("-"),
+        req.method(),
+        req.path(),
+    );
 }
