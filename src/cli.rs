@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::config::{
-    AuthOverrides, Config, DatabaseOverrides, GRANT_TYPES, JwtOverrides, Overrides, ServerOverrides,
+    AuthOverrides, Config, DatabaseOverrides, GRANT_TYPES, JwtOverrides, LogFormat, Overrides,
+    ServerOverrides,
 };
 use crate::oauth::{self, NewClient};
 use crate::service::{DEFAULT_TENANT, tokens};
@@ -38,6 +39,12 @@ pub struct Opts {
     /// Path prefix of the SCIM API, e.g. /scim/v2
     #[arg(long, env = "ROSTER_BASE_PATH", global = true)]
     pub base_path: Option<String>,
+    /// Second address serving only /healthz, /readyz and /metrics, e.g. 127.0.0.1:9000
+    #[arg(long, env = "ROSTER_MANAGEMENT_BIND", global = true)]
+    pub management_bind: Option<String>,
+    /// Log lines as `text` or `json` [default: log.format]
+    #[arg(long, env = "ROSTER_LOG_FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
     /// Static bearer token(s), comma-separated
     #[arg(
         long,
@@ -116,6 +123,12 @@ pub enum Command {
     },
     /// Print the Argon2 hash of a secret read from standard input, for the config file
     HashSecret,
+    /// Exit 0 when a running server answers ready at /readyz, else 1
+    Healthcheck {
+        /// URL to probe [default: /readyz on the management or main bind address]
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,10 +183,13 @@ pub enum OAuthKeyCommand {
 
 impl Opts {
     fn overrides(&self) -> Overrides {
-        let server = (self.bind.is_some() || self.base_path.is_some()).then(|| ServerOverrides {
-            bind: self.bind.clone(),
-            base_path: self.base_path.clone(),
-        });
+        let server =
+            (self.bind.is_some() || self.base_path.is_some() || self.management_bind.is_some())
+                .then(|| ServerOverrides {
+                    bind: self.bind.clone(),
+                    base_path: self.base_path.clone(),
+                    management_bind: self.management_bind.clone(),
+                });
         let database = self
             .database_url
             .clone()
@@ -225,6 +241,7 @@ impl JwtOpts {
 
 pub async fn run(cli: Cli) -> Result<(), StartupError> {
     let config = Config::load(cli.opts.config.as_deref(), &cli.opts.overrides())?;
+    crate::observe::logging::init(cli.opts.log_format.unwrap_or(config.log.format), &config);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => Application::build(config).await?.run_until_stopped().await,
         Command::Migrate => {
@@ -237,6 +254,9 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
         Command::OauthClient { command } => oauth_client_command(&config, command).await,
         Command::OauthKey { command } => oauth_key_command(&config, command).await,
         Command::HashSecret => hash_secret_command(),
+        Command::Healthcheck { url } => {
+            crate::observe::healthcheck::run(&config, url.as_deref()).map_err(StartupError::Cli)
+        }
     }
 }
 

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod oauth;
+pub mod observe;
 pub mod secrets;
 pub mod service;
 pub mod startup;

@@ -2,6 +2,8 @@
 //! did not. A leaf, so that the verifiers and their orchestrator all import
 //! it and none imports another's caller.
 
+use std::sync::Arc;
+
 /// Who a request authenticated as. Never holds the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
@@ -17,6 +19,22 @@ pub enum Principal {
     Introspected {
         subject: Option<String>,
     },
+}
+
+impl Principal {
+    /// The name a credential is known by in change records, logs and
+    /// metrics: the Basic user, the token's name, the JWT's subject (else
+    /// its issuer).
+    pub fn name(&self) -> Arc<str> {
+        match self {
+            Self::BasicUser(name) | Self::DatabaseToken { name } => name.as_str().into(),
+            Self::ConfiguredToken => "configured bearer token".into(),
+            Self::Jwt { issuer, subject } => subject.as_deref().unwrap_or(issuer).into(),
+            Self::Introspected { subject } => {
+                subject.as_deref().unwrap_or("introspected token").into()
+            }
+        }
+    }
 }
 
 /// Why credentials were refused. The HTTP guard turns each into a status

@@ -7,6 +7,7 @@
 mod auth;
 mod database;
 mod oauth;
+mod observe;
 mod overrides;
 mod scim;
 mod secret;
@@ -24,6 +25,7 @@ pub use auth::{
 };
 pub use database::DatabaseConfig;
 pub use oauth::{GRANT_TYPES, OAuthClientConfig, OAuthConfig};
+pub use observe::{LogConfig, LogFormat, MetricsConfig};
 pub use overrides::{AuthOverrides, DatabaseOverrides, JwtOverrides, Overrides, ServerOverrides};
 pub use scim::{BulkConfig, SchemaExtensionConfig, ScimConfig};
 pub use secret::{DatabaseUrl, Secret};
@@ -40,6 +42,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub oauth: OAuthConfig,
     pub scim: ScimConfig,
+    pub metrics: MetricsConfig,
+    pub log: LogConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +177,7 @@ mod tests {
                 server: Some(ServerOverrides {
                     bind: Some("127.0.0.1:9".to_owned()),
                     base_path: None,
+                    management_bind: None,
                 }),
                 ..Overrides::default()
             };

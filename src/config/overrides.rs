@@ -23,6 +23,8 @@ pub struct ServerOverrides {
     pub bind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub management_bind: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -16,6 +16,10 @@ pub struct ServerConfig {
     /// Externally visible base URL (e.g. `https://scim.example.com/scim/v2`)
     /// for `meta.location` and `Location`; derived from the request if unset.
     pub public_url: Option<String>,
+    /// A second address (e.g. `127.0.0.1:9000`) that serves only
+    /// `/healthz`, `/readyz` and `/metrics`; `/metrics` then leaves the
+    /// main listener.
+    pub management_bind: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -26,6 +30,7 @@ impl Default for ServerConfig {
             workers: 0,
             max_body_bytes: 1024 * 1024,
             public_url: None,
+            management_bind: None,
         }
     }
 }

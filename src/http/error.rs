@@ -65,6 +65,15 @@ pub fn scim_error_response(e: &ScimError) -> HttpResponse {
         // Okta backs off for minutes without an integer Retry-After.
         resp.insert_header(("Retry-After", "1"));
     }
+    // A server-side failure names the request, so that its log lines can
+    // be found.
+    if status.is_server_error()
+        && let Some(id) = crate::observe::request_id::current_id()
+    {
+        let mut named = e.clone();
+        named.detail = format!("{} (request id {id})", e.detail);
+        return resp.body(named.to_json().to_string());
+    }
     resp.body(e.to_json().to_string())
 }
 

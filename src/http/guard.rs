@@ -13,6 +13,7 @@ use super::error::scim_error_response;
 use super::throttle::{client_addr, retry_after};
 use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::{AuthError, Modes, Principal, Verifier};
+use crate::observe::metrics;
 use crate::scim::ScimError;
 
 pub async fn require_auth(
@@ -28,6 +29,7 @@ pub async fn require_auth(
     };
     let addr = client_addr(&limiter, req.request());
     if let Some(wait) = addr.and_then(|a| limiter.refused(a)) {
+        metrics::auth_failed(req.request(), None);
         return Ok(req.into_response(too_many(wait)).map_into_right_body());
     }
     match authenticate(&verifier, req.headers().get(AUTHORIZATION)).await {
@@ -38,6 +40,7 @@ pub async fn require_auth(
                 .map(ServiceResponse::map_into_left_body)
         }
         Err(e) => {
+            metrics::auth_failed(req.request(), Some(&e));
             let shown = addr.map(|a| a.to_string()).unwrap_or_default();
             log::warn!(
                 "authentication failed from {shown} for {} {}: {e}",
@@ -61,7 +64,7 @@ pub async fn require_auth(
 
 /// Reads the `Authorization` header and hands its credentials to the
 /// verifier. Basic is only a scheme here when Basic users are configured.
-async fn authenticate(
+pub(crate) async fn authenticate(
     verifier: &Verifier,
     header: Option<&HeaderValue>,
 ) -> Result<Principal, AuthError> {

@@ -20,11 +20,13 @@ use actix_web::{HttpMessage, HttpRequest, middleware, web};
 use self::guard::require_auth;
 use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::{Principal, Verifier};
+use crate::observe::request_id::{self, RequestId};
 use crate::scim::etag::Precondition;
 use crate::scim::schema::Capabilities;
 use crate::service::{Ctx, DEFAULT_TENANT, Services};
 
 pub use content_type::SCIM_CONTENT_TYPE;
+pub(crate) use guard::authenticate;
 
 /// Everything a handler needs, shared by all workers.
 #[derive(Clone)]
@@ -55,35 +57,20 @@ impl AppState {
             tenant: DEFAULT_TENANT,
             base_url,
             if_match: Precondition::parse(if_match),
-            principal: req.extensions().get::<Principal>().map(principal_name),
+            principal: req.extensions().get::<Principal>().map(Principal::name),
             request_id: request_id(req),
         }
     }
 }
 
-/// The name a credential is known by in change records: the Basic user,
-/// the token's name, the JWT's subject (else its issuer).
-fn principal_name(principal: &Principal) -> Arc<str> {
-    match principal {
-        Principal::BasicUser(name) | Principal::DatabaseToken { name } => name.as_str().into(),
-        Principal::ConfiguredToken => "configured bearer token".into(),
-        Principal::Jwt { issuer, subject } => subject.as_deref().unwrap_or(issuer).into(),
-        Principal::Introspected { subject } => {
-            subject.as_deref().unwrap_or("introspected token").into()
-        }
-    }
-}
-
-/// The client's `X-Request-Id`, when it is a plausible id: short, and
-/// nothing but letters, digits and `-_.:`.
+/// The id the request middleware gave the request (see
+/// `observe::request_id`): the client's plausible `X-Request-Id`, else a new
+/// one; read from the header where the middleware is not installed.
 fn request_id(req: &HttpRequest) -> Option<Arc<str>> {
-    let id = req.headers().get("x-request-id")?.to_str().ok()?;
-    let plausible = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-    plausible.then(|| id.into())
+    match req.extensions().get::<RequestId>() {
+        Some(RequestId(id)) => Some(id.clone()),
+        None => Some(request_id::request_id(req.headers())),
+    }
 }
 
 /// Registers the SCIM API behind the guard. The authorization server's

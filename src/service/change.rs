@@ -67,6 +67,13 @@ impl ChangeHooks {
         Self(Arc::new(hooks))
     }
 
+    /// These hooks, then `hook`.
+    pub fn with(&self, hook: Arc<dyn ChangeHook>) -> Self {
+        let mut hooks = self.0.as_ref().clone();
+        hooks.push(hook);
+        Self::new(hooks)
+    }
+
     pub(super) async fn in_transaction(
         &self,
         txn: &WriteTxn,

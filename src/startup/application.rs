@@ -3,6 +3,7 @@
 //! middleware and routes.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, middleware, web};
@@ -13,11 +14,13 @@ use super::{StartupError, app_state, connect, migrate, reindex};
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::oauth;
+use crate::observe::{self, Observe, metrics::Metrics};
 use crate::service::{self, ChangeHooks, DEFAULT_TENANT};
 
 /// Roster listening on its port, ready to run.
 pub struct Application {
     port: u16,
+    management_port: Option<u16>,
     addr: String,
     db: DatabaseConnection,
     server: Server,
@@ -48,6 +51,12 @@ impl Application {
     /// addresses.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The management listener's port, when `server.management_bind`
+    /// names one.
+    pub fn management_port(&self) -> Option<u16> {
+        self.management_port
     }
 
     /// The database the application serves from.
@@ -144,8 +153,20 @@ impl Connected {
     /// token when nothing else can get in, and binds.
     pub async fn build(self) -> Result<Application, StartupError> {
         let Self { builder, db } = self;
-        let hooks = builder.hooks.clone();
+        let metrics = builder
+            .config
+            .metrics
+            .enabled
+            .then(|| Arc::new(Metrics::new()));
+        let hooks = match &metrics {
+            Some(m) => builder.hooks.with(m.clone()),
+            None => builder.hooks.clone(),
+        };
         let (state, auth) = app_state(&builder.config, hooks, db.clone()).await?;
+        if let Some(m) = &metrics {
+            m.attach(state.services.db.clone());
+        }
+        let observe = Arc::new(Observe::new(&builder.config, metrics, db.clone()));
         if !auth.verifier.has_configured_credentials()
             && let Some(minted) = service::tokens::ensure_bootstrap(&db, DEFAULT_TENANT).await?
         {
@@ -153,12 +174,18 @@ impl Connected {
         }
         announce(&builder.config, &auth);
         let addr = builder.config.server.bind.clone();
-        let (server, port) = bind(builder, state, auth).map_err(|source| StartupError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
+        let management = observe.management_slot();
+        let (server, port) =
+            bind(builder, state, auth, observe).map_err(|source| StartupError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        let management_port = management
+            .as_ref()
+            .and_then(|slot| slot.get()?.first().map(SocketAddr::port));
         Ok(Application {
             port,
+            management_port,
             addr,
             db,
             server,
@@ -172,6 +199,7 @@ fn bind(
     builder: ApplicationBuilder,
     state: AppState,
     auth: AuthStack,
+    observe: Arc<Observe>,
 ) -> std::io::Result<(Server, u16)> {
     let ApplicationBuilder {
         config,
@@ -180,12 +208,13 @@ fn bind(
         listener,
         hooks: _,
     } = builder;
+    let management = observe.management_slot();
     let mut server = HttpServer::new(move || {
-        let (state, auth) = (state.clone(), auth.clone());
+        let (state, auth, observe) = (state.clone(), auth.clone(), observe.clone());
         App::new()
             .wrap(middleware::Compress::default())
-            .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#))
-            .configure(move |cfg| routes(cfg, state, auth))
+            .wrap(middleware::from_fn(observe::request::observe))
+            .configure(move |cfg| routes(cfg, state, auth, observe))
             .default_service(web::to(http::error::unknown_route))
     });
     let configured = Some(config.server.workers).filter(|&n| n > 0);
@@ -195,10 +224,18 @@ fn bind(
     if !signals {
         server = server.disable_signals();
     }
-    let server = match listener {
+    let mut server = match listener {
         Some(listener) => server.listen(listener)?,
         None => server.bind(&config.server.bind)?,
     };
+    if let (Some(addr), Some(slot)) = (&config.server.management_bind, management) {
+        let main = server.addrs().len();
+        server = server.bind(addr).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("management listener {addr}: {e}"))
+        })?;
+        // Set once, before any worker starts.
+        let _ = slot.set(server.addrs()[main..].to_vec());
+    }
     let port = server.addrs().first().map_or(0, SocketAddr::port);
     Ok((server.run(), port))
 }
@@ -206,7 +243,8 @@ fn bind(
 /// Every route the application serves. The authorization server's come
 /// first: the SCIM scope would otherwise claim every path when the base
 /// path is "/".
-fn routes(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack) {
+fn routes(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack, observe: Arc<Observe>) {
+    observe::routes(cfg, observe);
     if let Some(server) = auth.server {
         oauth::routes(cfg, server);
     }

@@ -121,6 +121,11 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
+/// How many of this build's migrations the database has not applied.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    Ok(Migrator::get_pending_migrations_read_only(db).await?.len())
+}
+
 /// A write transaction. On SQLite it takes the write lock up front
 /// (`BEGIN IMMEDIATE`): a read-then-write transaction that upgrades later
 /// fails with "database is locked" under concurrency, whatever the busy

@@ -24,6 +24,10 @@ pub enum Db {
 pub struct TestApp {
     pub kind: Db,
     pub base: String,
+    /// `http://127.0.0.1:<port>`, where the probes and `/metrics` are.
+    pub root: String,
+    /// The same for the management listener, when one is configured.
+    pub management: Option<String>,
     pub db: DatabaseConnection,
     client: awc::Client,
     _dir: Option<tempfile::TempDir>,
@@ -127,10 +131,15 @@ impl TestApp {
         prepare(connected.db()).await;
         let app = connected.build().await.expect("start the app");
         let conn = app.db().clone();
+        let management = app
+            .management_port()
+            .map(|p| format!("http://127.0.0.1:{p}"));
         actix_web::rt::spawn(app.run_until_stopped());
         Self {
             kind: db,
             base: format!("http://127.0.0.1:{port}{base_path}"),
+            root: format!("http://127.0.0.1:{port}"),
+            management,
             db: conn,
             client: awc::Client::builder()
                 .timeout(std::time::Duration::from_secs(60))
@@ -303,7 +312,7 @@ fn sqlite_url() -> (String, Option<tempfile::TempDir>) {
     (format!("sqlite://{}?mode=rwc", path.display()), Some(dir))
 }
 
-async fn mariadb_url() -> String {
+pub async fn mariadb_url() -> String {
     let server = std::env::var("ROSTER_TEST_MYSQL_URL").expect(
         "ROSTER_TEST_MYSQL_URL is not set: run the suite with scripts/test, which starts MariaDB \
          (or run only the SQLite half with `cargo test sqlite`)",

@@ -26,6 +26,8 @@ mod groups;
 mod jwt;
 mod large_groups;
 mod oauth_server;
+mod observe;
+mod observe_binary;
 mod okta;
 mod paging;
 mod projection;

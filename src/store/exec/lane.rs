@@ -51,6 +51,12 @@ impl WriteLane {
         })
     }
 
+    /// Write transactions sent here and not finished: the one running and
+    /// those queued behind it.
+    pub fn depth(&self) -> usize {
+        self.handle.metrics().num_alive_tasks()
+    }
+
     pub fn writer(&self) -> Option<&LaneWriter> {
         self.writer.as_ref()
     }

@@ -87,6 +87,29 @@ impl Db {
         })
     }
 
+    /// Pool connections (idle, in use), for the metrics.
+    pub fn pool_connections(&self) -> (u32, u32) {
+        let (size, idle) = match self.backend() {
+            DbBackend::Sqlite => {
+                let pool = self.pool.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            DbBackend::MySql => {
+                let pool = self.pool.get_mysql_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => (0, 0),
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        (idle, size.saturating_sub(idle))
+    }
+
+    /// SQLite writes queued or running on the write thread; `None` where
+    /// writes have no thread of their own.
+    pub fn write_queue_depth(&self) -> Option<usize> {
+        self.lane.as_ref().map(WriteLane::depth)
+    }
+
     pub fn backend(&self) -> DbBackend {
         self.pool.get_database_backend()
     }
