@@ -11,6 +11,7 @@ mod overrides;
 mod scim;
 mod secret;
 mod server;
+mod tls;
 
 use std::path::{Path, PathBuf};
 
@@ -24,10 +25,13 @@ pub use auth::{
 };
 pub use database::DatabaseConfig;
 pub use oauth::{GRANT_TYPES, OAuthClientConfig, OAuthConfig};
-pub use overrides::{AuthOverrides, DatabaseOverrides, JwtOverrides, Overrides, ServerOverrides};
+pub use overrides::{
+    AuthOverrides, DatabaseOverrides, JwtOverrides, Overrides, ServerOverrides, TlsOverrides,
+};
 pub use scim::{BulkConfig, SchemaExtensionConfig, ScimConfig};
 pub use secret::{DatabaseUrl, Secret};
 pub use server::ServerConfig;
+pub use tls::TlsConfig;
 
 /// Where `roster` looks for its config file when none is named.
 pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
@@ -40,6 +44,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub oauth: OAuthConfig,
     pub scim: ScimConfig,
+    pub tls: TlsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +82,7 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         self.server.validate()?;
         self.scim.validate()?;
+        self.tls.validate()?;
         self.auth.validate()?;
         self.oauth.validate(&self.oauth_issuer())
     }
@@ -93,7 +99,16 @@ impl Config {
             .and_then(|u| url::Url::parse(u).ok())
             .map(|u| u.origin().ascii_serialization())
             .filter(|origin| origin != "null");
-        from_public.unwrap_or_else(|| format!("http://{}", self.server.bind))
+        from_public.unwrap_or_else(|| format!("{}://{}", self.scheme(), self.server.bind))
+    }
+
+    /// How clients reach the main listener.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.files().is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// The `aud` of tokens the built-in server issues.
