@@ -7,8 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::config::{
-    AuthOverrides, Config, DatabaseOverrides, GRANT_TYPES, JwtOverrides, Overrides, ServerOverrides,
-    TlsOverrides,
+    AuthOverrides, Config, DatabaseOverrides, GRANT_TYPES, JwtOverrides, Overrides,
+    ServerOverrides, TlsOverrides,
 };
 use crate::oauth::{self, NewClient};
 use crate::service::{DEFAULT_TENANT, tokens};
@@ -195,12 +195,11 @@ impl Opts {
             base_path: self.base_path.clone(),
             shutdown_timeout_secs: self.serve.shutdown_timeout,
         });
-        let tls = (self.serve.tls_cert.is_some() || self.serve.tls_key.is_some()).then(|| {
-            TlsOverrides {
+        let tls =
+            (self.serve.tls_cert.is_some() || self.serve.tls_key.is_some()).then(|| TlsOverrides {
                 cert: self.serve.tls_cert.clone(),
                 key: self.serve.tls_key.clone(),
-            }
-        });
+            });
         let database = self
             .database_url
             .clone()

@@ -187,7 +187,7 @@ mod tests {
             let overrides = Overrides {
                 server: Some(ServerOverrides {
                     bind: Some("127.0.0.1:9".to_owned()),
-                    base_path: None,
+                    ..ServerOverrides::default()
                 }),
                 ..Overrides::default()
             };

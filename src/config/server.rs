@@ -50,7 +50,7 @@ impl Default for ServerConfig {
             header_timeout_ms: 3_000,
             body_timeout_ms: 10_000,
             keep_alive_ms: 5_000,
-            max_large_bodies: 32,
+            max_large_bodies: 16,
             large_body_bytes: 64 * 1024,
             shutdown_timeout_secs: 30,
         }

@@ -72,7 +72,11 @@ fn coding(req: &HttpRequest) -> Result<Coding, ScimError> {
     let Some(value) = req.headers().get(CONTENT_ENCODING) else {
         return Ok(Coding::Identity);
     };
-    let value = value.to_str().unwrap_or_default().trim().to_ascii_lowercase();
+    let value = value
+        .to_str()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     match value.as_str() {
         "" | "identity" => Ok(Coding::Identity),
         "gzip" | "x-gzip" => Ok(Coding::Gzip),

@@ -119,6 +119,9 @@ mod tests {
         });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         lane.drain(std::time::Duration::from_secs(5)).await;
-        assert!(done_rx.try_recv().is_ok(), "the write finished before drain returned");
+        assert!(
+            done_rx.try_recv().is_ok(),
+            "the write finished before drain returned"
+        );
     }
 }
