@@ -119,17 +119,25 @@ fn served_certificate(
         .ok_or_else(|| "no certificate".to_owned())
 }
 
+/// `served_certificate` off the test's thread, which runs the server's
+/// system (and the certificate watcher).
+async fn served(port: u16, config: Arc<ClientConfig>) -> Result<CertificateDer<'static>, String> {
+    actix_web::rt::task::spawn_blocking(move || served_certificate(port, config))
+        .await
+        .expect("handshake thread")
+}
+
 /// Waits until the server presents `expected`.
 async fn await_certificate(port: u16, config: &Arc<ClientConfig>, expected: &CertificateDer<'_>) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let served = served_certificate(port, config.clone());
-        if served.as_ref().is_ok_and(|c| c == expected) {
+        let answer = served(port, config.clone()).await;
+        if answer.as_ref().is_ok_and(|c| c == expected) {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "never served the expected certificate: {served:?}"
+            "never served the expected certificate: {answer:?}"
         );
         actix_web::rt::time::sleep(Duration::from_millis(200)).await;
     }
@@ -185,18 +193,15 @@ async fn scim_answers_over_https_with_each_key_type() {
         (3, rsa_key()),
     ] {
         let files = Files::new();
-        let served = pki.issue(&key, serial, &files.cert(), &files.key());
+        let issued = pki.issue(&key, serial, &files.cert(), &files.key());
         let port = start(&files, 5).await;
         let all = pki.client(rustls::ALL_VERSIONS);
         assert_eq!(
-            served_certificate(port, all.clone()).expect("handshake"),
-            served.der
+            served(port, all.clone()).await.expect("handshake"),
+            issued.der
         );
         let tls12 = pki.client(&[&rustls::version::TLS12]);
-        assert_eq!(
-            served_certificate(port, tls12).expect("TLS 1.2"),
-            served.der
-        );
+        assert_eq!(served(port, tls12).await.expect("TLS 1.2"), issued.der);
 
         let client = awc::Client::builder()
             .connector(awc::Connector::new().rustls_0_23(all))
@@ -245,8 +250,12 @@ async fn tls_1_1_is_refused() {
     let mut hello = vec![0x03, 0x02]; // client_version: TLS 1.1
     hello.extend_from_slice(&[7u8; 32]); // random
     hello.push(0); // no session id
-    hello.extend_from_slice(&[0x00, 0x04, 0xc0, 0x13, 0x00, 0x2f]); // two CBC suites
+    // Suites rustls has, so that only the version is wrong.
+    hello.extend_from_slice(&[0x00, 0x06, 0xc0, 0x2b, 0xc0, 0x2f, 0x13, 0x01]);
     hello.extend_from_slice(&[0x01, 0x00]); // null compression
+    // signature_algorithms: ecdsa_secp256r1_sha256, which rustls requires
+    // before it looks at the version.
+    hello.extend_from_slice(&[0x00, 0x08, 0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03]);
     let mut handshake = vec![0x01, 0x00];
     handshake.extend_from_slice(&u16::try_from(hello.len()).expect("short").to_be_bytes());
     handshake.extend_from_slice(&hello);
@@ -254,12 +263,17 @@ async fn tls_1_1_is_refused() {
     record.extend_from_slice(&u16::try_from(handshake.len()).expect("short").to_be_bytes());
     record.extend_from_slice(&handshake);
 
-    let mut sock = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    sock.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    sock.write_all(&record).expect("hello");
-    let mut answer = [0u8; 7];
-    sock.read_exact(&mut answer).expect("an answer");
+    let answer = actix_web::rt::task::spawn_blocking(move || {
+        let mut sock = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        sock.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        sock.write_all(&record).expect("hello");
+        let mut answer = [0u8; 7];
+        sock.read_exact(&mut answer).expect("an answer");
+        answer
+    })
+    .await
+    .expect("hello thread");
     assert_eq!(answer[0], 0x15, "an alert, not a ServerHello: {answer:?}");
     assert_eq!(&answer[5..], &[2, 70], "fatal protocol_version: {answer:?}");
 }
@@ -277,7 +291,7 @@ async fn a_renewed_certificate_is_served_and_a_broken_one_ignored() {
     let port = start(&files, 1).await;
     let client = pki.client(rustls::ALL_VERSIONS);
     assert_eq!(
-        served_certificate(port, client.clone()).expect("handshake"),
+        served(port, client.clone()).await.expect("handshake"),
         first.der
     );
 
@@ -293,7 +307,7 @@ async fn a_renewed_certificate_is_served_and_a_broken_one_ignored() {
     .expect("break the certificate");
     actix_web::rt::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(
-        served_certificate(port, client.clone()).expect("still serving"),
+        served(port, client.clone()).await.expect("still serving"),
         renewed.der
     );
     // A key that belongs to another certificate is refused too.
@@ -305,7 +319,7 @@ async fn a_renewed_certificate_is_served_and_a_broken_one_ignored() {
     );
     actix_web::rt::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(
-        served_certificate(port, client).expect("still serving"),
+        served(port, client).await.expect("still serving"),
         renewed.der
     );
 }
@@ -349,7 +363,7 @@ async fn sighup_reloads_the_certificate() {
         &files.key(),
     );
     assert_eq!(
-        served_certificate(port, client.clone()).expect("handshake"),
+        served(port, client.clone()).await.expect("handshake"),
         first.der
     );
     let hup = std::process::Command::new("kill")
