@@ -47,7 +47,7 @@ impl Default for ServerConfig {
             public_url: None,
             max_connections: 0,
             backlog: 1024,
-            header_timeout_ms: 3_000,
+            header_timeout_ms: 2_000,
             body_timeout_ms: 10_000,
             keep_alive_ms: 5_000,
             max_large_bodies: 16,

@@ -43,6 +43,11 @@ impl BodyLimits {
         }
     }
 
+    /// How long a request's body may take to arrive.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
     /// A permit for a body that may be large, or 503 when too many are
     /// being read.
     async fn admit(&self) -> Result<OwnedSemaphorePermit, ScimError> {

@@ -122,12 +122,10 @@ async fn gzip_bombs_are_refused_without_the_memory() {
         .await
         .assert_status(200);
 
-    let bomb = gzip_bomb(1024);
-    assert!(
-        bomb.len() < 1536 * 1024,
-        "about 1 MB on the wire: {}",
-        bomb.len()
-    );
+    // Under max_body_bytes on the wire, so that only its inflated size
+    // can refuse it.
+    let bomb = gzip_bomb(1000);
+    assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
     let mut check = flate2::read::GzDecoder::new(&bomb[..]);
     let mut inflated = vec![0u8; 16 * 1024 * 1024];
     check.read_exact(&mut inflated).expect("the bomb inflates");
@@ -305,7 +303,7 @@ async fn a_connection_flood_past_the_open_files_limit_does_not_stop_the_server()
     }
     // A new connection queues behind the flood's until their header
     // deadline sheds them; once shed, it is served at once.
-    assert!(new_times[0] < Duration::from_secs(5), "{new_times:?}");
+    assert!(new_times[0] < Duration::from_secs(3), "{new_times:?}");
     for t in &new_times[1..] {
         assert!(*t < Duration::from_secs(1), "{new_times:?}");
     }
