@@ -176,3 +176,37 @@ async fn sigterm_lets_an_in_flight_request_finish() {
         .expect("count");
     assert_eq!(users, 1, "the write is in the database");
 }
+
+/// Only so many large bodies are read at once; one more waits briefly,
+/// then gets 503 with `Retry-After`.
+#[actix_web::test]
+async fn large_bodies_beyond_the_cap_get_503() {
+    let app = TestApp::spawn_with(crate::helpers::Db::Sqlite, |c| {
+        c.server.max_large_bodies = 1
+    })
+    .await;
+    app.get("/Users").await.assert_status(200);
+    let url = url::Url::parse(&app.url("/Users")).expect("url");
+    let port = url.port().expect("port");
+    let mut stalled = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stalled,
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: 200000\r\n\r\n{{",
+        crate::helpers::TOKEN
+    )
+    .expect("send head");
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+
+    let mut padded = user_body("large").to_string();
+    padded.insert_str(1, &" ".repeat(100_000));
+    let started = Instant::now();
+    let req = app
+        .request(Method::POST, "/Users")
+        .insert_header(("Content-Type", "application/scim+json"));
+    let refused = crate::helpers::read(req.send_body(padded).await.expect("send")).await;
+    refused.assert_scim_error(503, None);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    drop(stalled);
+}
