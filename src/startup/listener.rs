@@ -83,12 +83,18 @@ fn raise_open_files_limit() -> usize {
 
 /// Stops the server gracefully on SIGTERM or SIGINT: it stops accepting,
 /// lets in-flight requests finish within the shutdown timeout, and
-/// returns.
+/// returns. A second signal stops it at once.
 pub fn stop_on_signals(handle: ServerHandle) {
     actix_web::rt::spawn(async move {
+        let Some(name) = termination().await else {
+            return;
+        };
+        log::info!("{name} received; finishing in-flight requests");
+        let graceful = handle.clone();
+        actix_web::rt::spawn(async move { graceful.stop(true).await });
         if let Some(name) = termination().await {
-            log::info!("{name} received; finishing in-flight requests");
-            handle.stop(true).await;
+            log::warn!("{name} received again; stopping now");
+            handle.stop(false).await;
         }
     });
 }

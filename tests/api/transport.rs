@@ -93,6 +93,16 @@ async fn inflated_bodies_past_the_limit_are_too_large(app: TestApp) {
 /// at once, the request completes, and the process exits 0.
 #[actix_web::test]
 async fn sigterm_lets_an_in_flight_request_finish() {
+    stop_during_a_request("-TERM").await;
+}
+
+/// SIGINT (Ctrl-C) is as graceful.
+#[actix_web::test]
+async fn sigint_lets_an_in_flight_request_finish() {
+    stop_during_a_request("-INT").await;
+}
+
+async fn stop_during_a_request(signal: &str) {
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
     let child = roster(dir.path())
@@ -136,7 +146,7 @@ async fn sigterm_lets_an_in_flight_request_finish() {
 
     let pid = running.0.id().to_string();
     let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
+        .args([signal, &pid])
         .status()
         .expect("kill");
     assert!(killed.success());
