@@ -23,10 +23,14 @@ WORKDIR /var/lib/roster
 VOLUME ["/var/lib/roster"]
 ENV ROSTER_BIND=0.0.0.0:5000 \
     DATABASE_URL=sqlite:///var/lib/roster/roster.db?mode=rwc \
-    ROSTER_LOG_FORMAT=json
-EXPOSE 5000
+    ROSTER_LOG_FORMAT=json \
+    ROSTER_MANAGEMENT_BIND=0.0.0.0:9000
+# 9000: /healthz, /readyz and /metrics only; publish it to your monitoring
+# network, not the internet.
+EXPOSE 5000 9000
 USER nonroot
-# Probes /readyz itself: the image has no curl.
+# Probes /readyz on the management port itself (the image has no curl), so it
+# works whether or not the main listener speaks TLS.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["/usr/local/bin/roster", "healthcheck"]
 STOPSIGNAL SIGTERM

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::config::{
     AuthOverrides, Config, DatabaseOverrides, GRANT_TYPES, JwtOverrides, LogFormat, Overrides,
-    ServerOverrides,
+    ServerOverrides, TlsOverrides,
 };
 use crate::oauth::{self, NewClient};
 use crate::service::{DEFAULT_TENANT, tokens};
@@ -65,6 +65,22 @@ pub struct Opts {
     pub basic_auth: Option<Vec<String>>,
     #[command(flatten)]
     pub jwt: JwtOpts,
+    #[command(flatten)]
+    pub serve: ServeOpts,
+}
+
+/// How `serve` listens and stops.
+#[derive(Debug, Args)]
+pub struct ServeOpts {
+    /// PEM certificate chain for HTTPS (with --tls-key)
+    #[arg(long, env = "ROSTER_TLS_CERT", global = true)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (RSA, ECDSA or Ed25519)
+    #[arg(long, env = "ROSTER_TLS_KEY", global = true)]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds in-flight requests may take to finish after SIGTERM or SIGINT [default: 30]
+    #[arg(long, env = "ROSTER_SHUTDOWN_TIMEOUT", global = true)]
+    pub shutdown_timeout: Option<u64>,
 }
 
 /// The external issuer whose JWTs are accepted.
@@ -183,13 +199,21 @@ pub enum OAuthKeyCommand {
 
 impl Opts {
     fn overrides(&self) -> Overrides {
-        let server =
-            (self.bind.is_some() || self.base_path.is_some() || self.management_bind.is_some())
-                .then(|| ServerOverrides {
-                    bind: self.bind.clone(),
-                    base_path: self.base_path.clone(),
-                    management_bind: self.management_bind.clone(),
-                });
+        let server = (self.bind.is_some()
+            || self.base_path.is_some()
+            || self.management_bind.is_some()
+            || self.serve.shutdown_timeout.is_some())
+        .then(|| ServerOverrides {
+            bind: self.bind.clone(),
+            base_path: self.base_path.clone(),
+            management_bind: self.management_bind.clone(),
+            shutdown_timeout_secs: self.serve.shutdown_timeout,
+        });
+        let tls =
+            (self.serve.tls_cert.is_some() || self.serve.tls_key.is_some()).then(|| TlsOverrides {
+                cert: self.serve.tls_cert.clone(),
+                key: self.serve.tls_key.clone(),
+            });
         let database = self
             .database_url
             .clone()
@@ -211,6 +235,7 @@ impl Opts {
             server,
             database,
             auth,
+            tls,
         }
     }
 }

@@ -12,6 +12,7 @@ mod overrides;
 mod scim;
 mod secret;
 mod server;
+mod tls;
 
 use std::path::{Path, PathBuf};
 
@@ -26,10 +27,13 @@ pub use auth::{
 pub use database::DatabaseConfig;
 pub use oauth::{GRANT_TYPES, OAuthClientConfig, OAuthConfig};
 pub use observe::{LogConfig, LogFormat, MetricsConfig};
-pub use overrides::{AuthOverrides, DatabaseOverrides, JwtOverrides, Overrides, ServerOverrides};
+pub use overrides::{
+    AuthOverrides, DatabaseOverrides, JwtOverrides, Overrides, ServerOverrides, TlsOverrides,
+};
 pub use scim::{BulkConfig, SchemaExtensionConfig, ScimConfig};
 pub use secret::{DatabaseUrl, Secret};
 pub use server::ServerConfig;
+pub use tls::TlsConfig;
 
 /// Where `roster` looks for its config file when none is named.
 pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
@@ -44,6 +48,7 @@ pub struct Config {
     pub scim: ScimConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub tls: TlsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +86,7 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         self.server.validate()?;
         self.scim.validate()?;
+        self.tls.validate()?;
         self.auth.validate()?;
         self.oauth.validate(&self.oauth_issuer())
     }
@@ -97,7 +103,16 @@ impl Config {
             .and_then(|u| url::Url::parse(u).ok())
             .map(|u| u.origin().ascii_serialization())
             .filter(|origin| origin != "null");
-        from_public.unwrap_or_else(|| format!("http://{}", self.server.bind))
+        from_public.unwrap_or_else(|| format!("{}://{}", self.scheme(), self.server.bind))
+    }
+
+    /// How clients reach the main listener.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.files().is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// The `aud` of tokens the built-in server issues.
@@ -176,8 +191,7 @@ mod tests {
             let overrides = Overrides {
                 server: Some(ServerOverrides {
                     bind: Some("127.0.0.1:9".to_owned()),
-                    base_path: None,
-                    management_bind: None,
+                    ..ServerOverrides::default()
                 }),
                 ..Overrides::default()
             };

@@ -15,6 +15,8 @@ pub struct Overrides {
     pub database: Option<DatabaseOverrides>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthOverrides>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsOverrides>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -25,6 +27,17 @@ pub struct ServerOverrides {
     pub base_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub management_bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown_timeout_secs: Option<u64>,
+}
+
+/// `--tls-cert` / `ROSTER_TLS_CERT` and `--tls-key` / `ROSTER_TLS_KEY`.
+#[derive(Debug, Default, Serialize)]
+pub struct TlsOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Serialize)]

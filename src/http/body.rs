@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::AppState;
+use super::body_limit;
 use super::content_type::SCIM_CONTENT_TYPE;
 use super::error::ApiError;
 use super::stream;
@@ -37,21 +38,11 @@ impl FromRequest for ScimJson {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let mut payload = payload.take();
+        let payload = payload.take();
         Box::pin(async move {
             check_content_type(&req)?;
             let limit = req.app_data::<BodyLimit>().map_or(0, |l| l.0);
-            let bytes = web::Bytes::from_request(&req, &mut payload)
-                .await
-                .map_err(|e| {
-                    if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                        ScimError::too_large(format!("the request body exceeds {limit} bytes"))
-                    } else {
-                        ScimError::invalid_syntax(format!(
-                            "the request body could not be read: {e}"
-                        ))
-                    }
-                })?;
+            let bytes = body_limit::read(&req, payload, limit).await?;
             if bytes.is_empty() {
                 return Err(ScimError::invalid_syntax("the request body is empty").into());
             }

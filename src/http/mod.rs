@@ -2,7 +2,9 @@
 //! responses. Handlers only translate between HTTP and the service layer.
 
 mod body;
+pub mod body_limit;
 mod bulk;
+pub mod connection;
 mod content_type;
 mod discovery;
 pub mod error;

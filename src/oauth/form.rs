@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, web};
 use serde::de::DeserializeOwned;
 
 use super::{MAX_FORM_BYTES, ServerError};
+use crate::http::body_limit::BodyLimits;
 
 pub async fn read_form<T: DeserializeOwned>(
     req: &HttpRequest,
@@ -21,9 +22,15 @@ pub async fn read_form<T: DeserializeOwned>(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    let body = payload
-        .to_bytes_limited(MAX_FORM_BYTES)
+    // A client that trickles its form must not hold the connection.
+    let deadline = req
+        .app_data::<BodyLimits>()
+        .cloned()
+        .unwrap_or_default()
+        .deadline();
+    let body = tokio::time::timeout(deadline, payload.to_bytes_limited(MAX_FORM_BYTES))
         .await
+        .map_err(|_| ServerError::invalid_request("the body did not arrive in time"))?
         .map_err(|_| {
             ServerError::invalid_request(format!("the body exceeds {MAX_FORM_BYTES} bytes"))
         })?

@@ -4,18 +4,25 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, middleware, web};
 use sea_orm::DatabaseConnection;
 
 use super::auth::AuthStack;
+use super::listener::{self, Transport};
+use super::tls::Certificates;
 use super::{StartupError, app_state, connect, migrate, reindex};
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::oauth;
 use crate::observe::{self, Observe, metrics::Metrics};
 use crate::service::{self, ChangeHooks, DEFAULT_TENANT};
+use crate::store::exec::Db;
+
+/// How long queued writes may take to finish once the server has stopped.
+const WRITES_DRAIN: Duration = Duration::from_secs(10);
 
 /// Roster listening on its port, ready to run.
 pub struct Application {
@@ -24,6 +31,8 @@ pub struct Application {
     addr: String,
     db: DatabaseConnection,
     server: Server,
+    writes: Db,
+    signals: bool,
 }
 
 impl Application {
@@ -70,12 +79,23 @@ impl Application {
     }
 
     /// Serves until stopped: by SIGINT or SIGTERM unless signals were
-    /// disabled, or through `handle`.
+    /// disabled, or through `handle`; then lets queued writes finish.
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
-        let addr = self.addr;
-        self.server
+        let Self {
+            addr,
+            server,
+            writes,
+            signals,
+            ..
+        } = self;
+        if signals {
+            listener::stop_on_signals(server.handle());
+        }
+        let served = server
             .await
-            .map_err(|source| StartupError::Bind { addr, source })
+            .map_err(|source| StartupError::Bind { addr, source });
+        writes.finish_writes(WRITES_DRAIN).await;
+        served
     }
 }
 
@@ -172,14 +192,24 @@ impl Connected {
         {
             print_bootstrap_token(&minted.token);
         }
+        let certificates = Certificates::load(&builder.config.tls)?;
         announce(&builder.config, &auth);
         let addr = builder.config.server.bind.clone();
         let management = observe.management_slot();
+        let (writes, signals) = (state.services.db.clone(), builder.signals);
+        let reload_every = Duration::from_secs(builder.config.tls.reload_interval_secs);
+        let tls = match &certificates {
+            Some(certs) => Some(certs.server_config()?),
+            None => None,
+        };
         let (server, port) =
-            bind(builder, state, auth, observe).map_err(|source| StartupError::Bind {
+            bind(builder, state, auth, observe, tls).map_err(|source| StartupError::Bind {
                 addr: addr.clone(),
                 source,
             })?;
+        if let Some(certs) = certificates {
+            certs.watch(reload_every);
+        }
         let management_port = management
             .as_ref()
             .and_then(|slot| slot.get()?.first().map(SocketAddr::port));
@@ -189,6 +219,8 @@ impl Connected {
             addr,
             db,
             server,
+            writes,
+            signals,
         })
     }
 }
@@ -200,33 +232,41 @@ fn bind(
     state: AppState,
     auth: AuthStack,
     observe: Arc<Observe>,
+    tls: Option<rustls::ServerConfig>,
 ) -> std::io::Result<(Server, u16)> {
     let ApplicationBuilder {
         config,
         workers,
-        signals,
         listener,
-        hooks: _,
+        ..
     } = builder;
     let management = observe.management_slot();
-    let mut server = HttpServer::new(move || {
+    let transport = Transport::new(&config, workers);
+    let body_limits = http::body_limit::BodyLimits::new(&config.server);
+    let server = HttpServer::new(move || {
         let (state, auth, observe) = (state.clone(), auth.clone(), observe.clone());
         App::new()
+            .app_data(body_limits.clone())
+            .wrap(middleware::from_fn(http::connection::close_unauthenticated))
             .wrap(middleware::Compress::default())
             .wrap(middleware::from_fn(observe::request::observe))
             .configure(move |cfg| routes(cfg, state, auth, observe))
             .default_service(web::to(http::error::unknown_route))
     });
-    let configured = Some(config.server.workers).filter(|&n| n > 0);
-    if let Some(workers) = workers.or(configured) {
-        server = server.workers(workers);
-    }
-    if !signals {
-        server = server.disable_signals();
-    }
-    let mut server = match listener {
-        Some(listener) => server.listen(listener)?,
-        None => server.bind(&config.server.bind)?,
+    // Signals are handled by `run_until_stopped`: actix stops at once on SIGINT.
+    let server = server
+        .workers(transport.workers)
+        .max_connections(transport.connections_per_worker)
+        .backlog(transport.backlog)
+        .client_request_timeout(transport.header_timeout)
+        .keep_alive(transport.keep_alive)
+        .shutdown_timeout(transport.shutdown_timeout_secs)
+        .disable_signals();
+    let mut server = match (listener, tls) {
+        (Some(listener), None) => server.listen(listener)?,
+        (Some(listener), Some(tls)) => server.listen_rustls_0_23(listener, tls)?,
+        (None, None) => server.bind(&config.server.bind)?,
+        (None, Some(tls)) => server.bind_rustls_0_23(&config.server.bind, tls)?,
     };
     if let (Some(addr), Some(slot)) = (&config.server.management_bind, management) {
         let main = server.addrs().len();
@@ -272,7 +312,8 @@ fn announce(config: &Config, auth: &AuthStack) {
         );
     }
     log::info!(
-        "Roster serving SCIM 2.0 at http://{}{} (database: {}, auth: {})",
+        "Roster serving SCIM 2.0 at {}://{}{} (database: {}, auth: {})",
+        config.scheme(),
         config.server.bind,
         config.server.base_path,
         config.database.url.kind(),

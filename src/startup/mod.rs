@@ -6,6 +6,8 @@
 mod application;
 pub mod auth;
 mod capabilities;
+mod listener;
+mod tls;
 
 use std::sync::Arc;
 
@@ -53,6 +55,9 @@ pub enum StartupError {
     Cli(String),
     #[error("{0}")]
     Open(#[from] OpenError),
+    /// Names the file and what is wrong with it.
+    #[error("{0}")]
+    Tls(String),
 }
 
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {

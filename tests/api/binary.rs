@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::read;
 
-const BIN: &str = env!("CARGO_BIN_EXE_roster");
+pub const BIN: &str = env!("CARGO_BIN_EXE_roster");
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -18,7 +18,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -28,7 +28,7 @@ impl Drop for Running {
 }
 
 /// A command with no Roster settings inherited from the developer's shell.
-fn roster(dir: &std::path::Path) -> Command {
+pub fn roster(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .env_remove("DATABASE_URL")
@@ -173,7 +173,7 @@ async fn closed_stdout_does_not_stop_the_server() {
 }
 
 /// Sends the request until the server answers (it may still be starting).
-async fn poll(request: impl Fn() -> awc::ClientRequest) -> crate::helpers::Resp {
+pub async fn poll(request: impl Fn() -> awc::ClientRequest) -> crate::helpers::Resp {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match request().send().await {

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::runtime::{Builder, Handle};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 
 use sea_orm::DbErr;
 
@@ -30,8 +30,14 @@ pub struct WriteLane {
     /// The connection its transactions write on (SQLite files; an
     /// in-memory database is private to the pool's connection).
     writer: Option<LaneWriter>,
+    /// One permit per write on the lane, so that `drain` can wait for
+    /// them all.
+    in_flight: Arc<Semaphore>,
     _stop: Arc<oneshot::Sender<()>>,
 }
+
+/// More writes than can be in flight at once.
+const SLOTS: u32 = 1 << 20;
 
 impl WriteLane {
     pub fn start(writer: Option<LaneWriter>) -> std::io::Result<Self> {
@@ -47,6 +53,7 @@ impl WriteLane {
         Ok(Self {
             handle,
             writer,
+            in_flight: Arc::new(Semaphore::new(SLOTS as usize)),
             _stop: Arc::new(stop),
         })
     }
@@ -67,10 +74,22 @@ impl WriteLane {
         T: Send + 'static,
         E: From<DbErr> + Send + 'static,
     {
+        let permit = self.in_flight.clone().try_acquire_owned().ok();
         self.handle
-            .spawn(work)
+            .spawn(async move {
+                let _counted = permit;
+                work.await
+            })
             .await
             .map_err(|e| E::from(DbErr::Custom(format!("a write stopped: {e}"))))?
+    }
+
+    /// Waits until no write runs on the lane, or `timeout` passes.
+    pub async fn drain(&self, timeout: std::time::Duration) {
+        let idle = tokio::time::timeout(timeout, self.in_flight.acquire_many(SLOTS)).await;
+        if idle.is_err() {
+            log::warn!("writes still running after {timeout:?}; they roll back");
+        }
     }
 }
 
@@ -88,5 +107,27 @@ mod tests {
         assert_eq!(name.as_deref(), Some("roster-writes"));
         let failed: Result<(), DbErr> = lane.run(async { Err(DbErr::Custom("no".into())) }).await;
         assert!(matches!(failed, Err(DbErr::Custom(m)) if m == "no"));
+    }
+
+    #[actix_web::test]
+    async fn drain_waits_for_a_write_in_flight() {
+        let lane = WriteLane::start(None).expect("thread");
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let running = lane.clone();
+        actix_web::rt::spawn(async move {
+            let _ = running
+                .run(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                    done_tx.send(()).ok();
+                    Ok::<_, DbErr>(())
+                })
+                .await;
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        lane.drain(std::time::Duration::from_secs(5)).await;
+        assert!(
+            done_rx.try_recv().is_ok(),
+            "the write finished before drain returned"
+        );
     }
 }

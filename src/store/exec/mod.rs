@@ -149,6 +149,16 @@ impl Db {
         }
     }
 
+    /// Waits, at most `timeout`, for the writes already handed to the write
+    /// thread to finish, so that a stopping process completes them rather
+    /// than cutting them off. Elsewhere writes run inside their requests,
+    /// which the server's graceful stop already waits for.
+    pub async fn finish_writes(&self, timeout: Duration) {
+        if let Some(lane) = &self.lane {
+            lane.drain(timeout).await;
+        }
+    }
+
     /// A write transaction: on the lane's own SQLite connection where
     /// there is one, else on the writer pool. Dropped without commit, it
     /// rolls back.
