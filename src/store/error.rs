@@ -127,8 +127,10 @@ pub fn connect_cause(e: &DbErr, url: &DatabaseUrl) -> String {
         | DbErr::Query(RuntimeErr::SqlxError(s)) => match s.as_ref() {
             sea_orm::sqlx::Error::Io(io) => io_words(io),
             sea_orm::sqlx::Error::Database(db) => db.message().to_owned(),
+            sea_orm::sqlx::Error::Configuration(e) => format!("invalid URL: {e}"),
             other => other.to_string(),
         },
+        DbErr::Conn(RuntimeErr::Internal(text)) => text.clone(),
         DbErr::ConnectionAcquire(_) => "no connection within the connect timeout".to_owned(),
         other => other.to_string(),
     };
@@ -193,7 +195,10 @@ fn percent_decode(text: &str) -> Result<String, std::string::FromUtf8Error> {
 
 /// One kind of trouble, seen by many requests: the first occurrence
 /// opens an episode and is logged; later ones are not, until the episode
-/// ends (a write commits) or none has been seen for `QUIET`.
+/// is closed (the database answers again) or none has been seen for
+/// `QUIET`. A full disk is only ever ended by `QUIET`: writes that still
+/// fit in the WAL succeed while its checkpoints fail, so a success does
+/// not mean there is room again.
 pub struct Episode {
     /// Milliseconds since `START` (plus one) of the latest occurrence; 0
     /// while no episode is open.
@@ -233,18 +238,8 @@ impl Episode {
     }
 }
 
-/// A write committed: the database answers and has room again.
-pub fn write_committed() {
-    if STORAGE_FULL.close() {
-        log::warn!("the database accepts writes again");
-    }
-    if UNAVAILABLE.close() {
-        log::warn!("the database answers again");
-    }
-}
-
-/// A read on the pool succeeded: the database answers again.
-pub fn read_answered() {
+/// A statement on the pool, or a commit, succeeded: the database answers.
+pub fn answered() {
     if UNAVAILABLE.close() {
         log::warn!("the database answers again");
     }

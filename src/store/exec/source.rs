@@ -63,7 +63,7 @@ impl Source for Reads<'_> {
             None => {}
         }
         let rows = self.pool.rows(stmt).await?;
-        crate::store::error::read_answered();
+        crate::store::error::answered();
         Ok(rows)
     }
 }

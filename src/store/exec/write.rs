@@ -87,7 +87,7 @@ impl WriteTxn {
             Self::Pool(t) => bounded(t.get_database_backend(), t.commit()).await,
             Self::Lane(t) => t.commit(),
         }?;
-        crate::store::error::write_committed();
+        crate::store::error::answered();
         Ok(())
     }
 }
@@ -215,12 +215,25 @@ fn checkpoints(path: PathBuf) -> std::io::Result<SyncSender<()>> {
                 if let Some(c) = &connection
                     && let Err(e) = c.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
                 {
-                    log::warn!("checkpoint: {e}");
+                    checkpoint_failed(&db_err(e));
                 }
                 std::thread::sleep(CHECKPOINT_PAUSE);
             }
         })?;
     Ok(wake)
+}
+
+/// A full disk fails every checkpoint until space is freed: one line for
+/// the episode, shared with the writes it refuses.
+fn checkpoint_failed(e: &DbErr) {
+    use crate::store::error::{Fault, STORAGE_FULL, classify};
+    match classify(e) {
+        Fault::StorageFull if STORAGE_FULL.opens() => {
+            log::error!("the database has no space left, its WAL cannot be copied back: {e}");
+        }
+        Fault::StorageFull => log::debug!("checkpoint: {e}"),
+        _ => log::warn!("checkpoint: {e}"),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
