@@ -41,7 +41,10 @@ pub async fn by_key<E: EntityTrait, C: ConnectionTrait>(
     c: &C,
     select: Select<E>,
 ) -> Result<Option<E::Model>, DbErr> {
-    Ok(select.all(c).await?.into_iter().next())
+    // Under the statement timeout: stored bearer tokens are looked up
+    // here on every request.
+    let rows = exec::bounded(c.get_database_backend(), select.all(c)).await?;
+    Ok(rows.into_iter().next())
 }
 
 /// `select` with the columns no answer shows read as NULL: the password

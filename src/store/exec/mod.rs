@@ -42,6 +42,7 @@ use self::lane::WriteLane;
 use self::write::LaneWriter;
 use crate::config::DatabaseUrl;
 
+pub(crate) use self::deadline::bounded;
 pub use self::deadline::set_statement_timeout;
 pub use self::row::{Decode, Row};
 pub use self::source::{Reads, Source};

@@ -46,21 +46,38 @@ async fn app_on_the_victim(
 }
 
 /// Reads and writes from `WORKERS` clients until `until` (after `t0`).
+/// Half of them read with a token stored in the database, which is looked
+/// up on every request, as the token printed on first start is.
 async fn load(app: &TestApp, t0: Instant, until: Duration) -> Vec<Sample> {
+    let stored = roster::service::tokens::create(&app.db, roster::service::DEFAULT_TENANT, "load")
+        .await
+        .expect("a stored token")
+        .token;
+    let stored = &stored;
     let worker = |w: usize| async move {
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .finish();
         let mut samples = Vec::new();
         let mut i = 0;
         while t0.elapsed() < until {
             let started = t0.elapsed();
-            let r = if i % 2 == 0 {
-                app.filter("/Users", &format!("userName eq \"seed-{}\"", w))
-                    .await
-            } else {
-                app.post(
-                    "/Users",
-                    &user_body(&format!("load-{w}-{i}-{}", uuid::Uuid::new_v4())),
-                )
-                .await
+            let filter = format!("userName eq \"seed-{w}\"");
+            let r = match (i % 2, w % 2) {
+                (0, 0) => app.filter("/Users", &filter).await,
+                (0, _) => {
+                    let path = format!("/Users?filter={}", crate::helpers::url_encode(&filter));
+                    let sent = client
+                        .get(app.url(&path))
+                        .insert_header(("Authorization", format!("Bearer {stored}")))
+                        .send()
+                        .await;
+                    read(sent.expect("the server answers")).await
+                }
+                _ => {
+                    let name = format!("load-{w}-{i}-{}", uuid::Uuid::new_v4());
+                    app.post("/Users", &user_body(&name)).await
+                }
             };
             samples.push(Sample {
                 started,
