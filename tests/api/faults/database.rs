@@ -344,6 +344,7 @@ async fn sqlite_on_a_full_disk_answers_507_logs_once_and_recovers() {
         .spawn()
         .expect("start roster");
     let stderr = child.stderr.take().expect("stderr");
+    let mut child = Running(child);
     let log = std::thread::spawn(move || {
         BufReader::new(stderr)
             .lines()
@@ -424,8 +425,7 @@ async fn sqlite_on_a_full_disk_answers_507_logs_once_and_recovers() {
     drop(filler);
     let r = send(Method::POST, "/Users", Some(user_body("after"))).await;
     r.assert_status(201);
-    let _ = child.kill();
-    let _ = child.wait();
+    child.stop();
 
     let log = log.join().expect("the log");
     let full_lines: Vec<&String> = log
@@ -456,6 +456,23 @@ async fn sqlite_on_a_full_disk_answers_507_logs_once_and_recovers() {
         )
         .expect("count");
     assert_eq!(after, 1);
+}
+
+/// A server process, stopped when dropped: a failed test must not leave
+/// it holding the tmpfs.
+struct Running(std::process::Child);
+
+impl Running {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// The body of a chunked transfer, as far as it goes.
