@@ -88,32 +88,69 @@ mariadb_start() {
     fi
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    _mariadb_install "$dir" || return 1
+    _mariadb_launch "$dir" "$(_mariadb_free_port)" || return 1
 
-    local datadir=$dir/data log=$dir/error.log port
+    if ! _mariadb_create_user; then
+        mariadb_stop
+        return 1
+    fi
+
+    # No database name: each test appends its own.
+    ROSTER_TEST_MYSQL_URL="mysql://roster:roster@127.0.0.1:$MARIADB_PORT"
+    export MARIADB_PORT MARIADB_SOCKET ROSTER_TEST_MYSQL_URL
+    _mariadb_log "MariaDB $(_mariadb_root -N -B -e 'SELECT VERSION()') ready on 127.0.0.1:$MARIADB_PORT (pid $MARIADB_PID, dir $MARIADB_DIR)"
+}
+
+# Tests create and drop one database each, hence global privileges.
+# Both hosts: TCP clients match 127.0.0.1 (name resolution is off),
+# socket clients match localhost.
+_mariadb_create_user() {
+    _mariadb_root <<'SQL' && return 0
+CREATE USER 'roster'@'127.0.0.1' IDENTIFIED BY 'roster';
+CREATE USER 'roster'@'localhost' IDENTIFIED BY 'roster';
+GRANT ALL PRIVILEGES ON *.* TO 'roster'@'127.0.0.1' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO 'roster'@'localhost' WITH GRANT OPTION;
+SQL
+    _mariadb_log "could not create the roster user"
+    return 1
+}
+
+# A fresh data directory under <dir>/data.
+_mariadb_install() {
+    local dir=$1
     local user_opt=()
     # mariadbd refuses to run as root unless told to explicitly.
     [ "$(id -u)" -eq 0 ] && user_opt=(--user=root)
-
     mkdir -p "$dir/tmp"
     # normal auth: root gets a plain (empty) password rather than unix_socket,
     # so we do not depend on the OS user name matching "root".
-    if ! mariadb-install-db --no-defaults --datadir="$datadir" \
+    if ! mariadb-install-db --no-defaults --datadir="$dir/data" \
         --auth-root-authentication-method=normal --skip-test-db \
         --skip-name-resolve "${user_opt[@]}" >"$dir/install-db.log" 2>&1; then
         _mariadb_log "mariadb-install-db failed:"
         tail -n 40 "$dir/install-db.log" >&2
         return 1
     fi
+}
 
-    port=$(_mariadb_free_port)
+# Starts mariadbd on the data directory of <dir> (installed before, or left
+# by a server that was killed) on <port>, and waits until it answers.
+# Sets MARIADB_PID, MARIADB_DIR, MARIADB_SOCKET and MARIADB_PORT.
+_mariadb_launch() {
+    local dir=$1 port=$2
+    local log=$dir/error.log
+    local user_opt=()
+    [ "$(id -u)" -eq 0 ] && user_opt=(--user=root)
     MARIADB_DIR=$dir
     MARIADB_SOCKET=$dir/mariadb.sock
+    MARIADB_PORT=$port
     # utf8mb4 flags: a --no-defaults server would otherwise default to latin1,
     # and SCIM names/display names are arbitrary Unicode.
     # skip-log-bin: no replication here, binlogs only cost I/O.
     # skip-name-resolve: avoids DNS lookups on every connection (no network).
     mariadbd --no-defaults \
-        --datadir="$datadir" \
+        --datadir="$dir/data" \
         --socket="$MARIADB_SOCKET" \
         --pid-file="$dir/mariadbd.pid" \
         --log-error="$log" \
@@ -147,27 +184,6 @@ mariadb_start() {
         mariadb_stop
         return 1
     fi
-
-    # Tests create and drop one database each, hence global privileges.
-    # Both hosts: TCP clients match 127.0.0.1 (name resolution is off),
-    # socket clients match localhost.
-    if ! _mariadb_root <<'SQL'
-CREATE USER 'roster'@'127.0.0.1' IDENTIFIED BY 'roster';
-CREATE USER 'roster'@'localhost' IDENTIFIED BY 'roster';
-GRANT ALL PRIVILEGES ON *.* TO 'roster'@'127.0.0.1' WITH GRANT OPTION;
-GRANT ALL PRIVILEGES ON *.* TO 'roster'@'localhost' WITH GRANT OPTION;
-SQL
-    then
-        _mariadb_log "could not create the roster user"
-        mariadb_stop
-        return 1
-    fi
-
-    MARIADB_PORT=$port
-    # No database name: each test appends its own.
-    ROSTER_TEST_MYSQL_URL="mysql://roster:roster@127.0.0.1:$MARIADB_PORT"
-    export MARIADB_PORT MARIADB_SOCKET ROSTER_TEST_MYSQL_URL
-    _mariadb_log "MariaDB $(_mariadb_root -N -B -e 'SELECT VERSION()') ready on 127.0.0.1:$MARIADB_PORT (pid $MARIADB_PID, dir $MARIADB_DIR)"
 }
 
 mariadb_stop() {

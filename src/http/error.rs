@@ -6,6 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use super::content_type::SCIM_CONTENT_TYPE;
 use crate::scim::ScimError;
 use crate::service::ServiceError;
+use crate::store;
+use crate::store::error::Fault;
+use sea_orm::DbErr;
 
 /// An error on its way to the client.
 #[derive(Debug, thiserror::Error)]
@@ -29,20 +32,54 @@ impl From<ServiceError> for ApiError {
             ServiceError::PreconditionFailed => Self(ScimError::precondition_failed(
                 "the resource has changed since the version in If-Match; read it again",
             )),
-            ServiceError::Db(e) => {
-                // The detail stays generic: database errors can carry data.
-                log::error!("database error: {e}");
-                let detail = "the request could not be completed; try again";
-                Self(if crate::store::is_unavailable(&e) {
-                    ScimError::unavailable(detail)
-                } else {
-                    ScimError::internal(detail)
-                })
-            }
+            ServiceError::Db(e) => Self(database_error(&e)),
             ServiceError::Internal(msg) => {
                 log::error!("internal error: {msg}");
                 Self(ScimError::internal("internal server error"))
             }
+        }
+    }
+}
+
+/// A database error as the client sees it. The detail stays generic:
+/// database errors can carry data. An outage or a full disk fails every
+/// request alike, so each is logged when it begins, not per request.
+fn database_error(e: &DbErr) -> ScimError {
+    match store::error::classify(e) {
+        Fault::Unavailable => {
+            if store::error::UNAVAILABLE.opens() {
+                log::error!("the database is unavailable, answering 503 until it is back: {e}");
+            } else {
+                log::debug!("database unavailable: {e}");
+            }
+            ScimError::unavailable("the database is unavailable; try again shortly")
+        }
+        Fault::Busy => {
+            log::warn!("database busy: {e}");
+            ScimError::unavailable("the database is busy; try again shortly")
+        }
+        Fault::StorageFull => {
+            if store::error::STORAGE_FULL.opens() {
+                log::error!(
+                    "the database has no space left, refusing writes with 507 until space is freed: {e}"
+                );
+            } else {
+                log::debug!("database full: {e}");
+            }
+            ScimError::new(
+                507,
+                None,
+                "the server has no storage space left for this change, and nothing was written; \
+                 reads still work; try again once space has been freed",
+            )
+        }
+        Fault::Other if store::is_retryable(e) => {
+            log::warn!("database conflict: {e}");
+            ScimError::unavailable("the request could not be completed; try again")
+        }
+        Fault::Other => {
+            log::error!("database error: {e}");
+            ScimError::internal("the request could not be completed; try again")
         }
     }
 }

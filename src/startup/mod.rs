@@ -30,8 +30,8 @@ use crate::store::exec::{Db, OpenError};
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("cannot open the database {url}: {source}")]
-    Database { url: String, source: DbErr },
+    #[error("cannot connect to the database at {url}: {cause}")]
+    Database { url: String, cause: String },
     #[error("cannot migrate the database: {0}")]
     Migration(DbErr),
     #[error("invalid authentication settings: {0}")]
@@ -61,24 +61,23 @@ pub enum StartupError {
 }
 
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {
-    store::connect(
-        &config.database.url,
-        config.database.max_connections,
-        connect_timeout(config),
+    let database = &config.database;
+    store::exec::set_statement_timeout(database.statement_timeout());
+    store::connect_with(
+        &database.url,
+        database.max_connections,
+        database.connect_timeout(),
+        database.acquire_timeout(),
     )
     .await
-    .map_err(|source| database_error(config, source))
+    .map_err(|source| StartupError::Database {
+        url: database.url.to_string(),
+        cause: store::error::connect_cause(&source, &database.url),
+    })
 }
 
 fn connect_timeout(config: &Config) -> std::time::Duration {
-    std::time::Duration::from_secs(config.database.connect_timeout_secs.max(1))
-}
-
-fn database_error(config: &Config, source: DbErr) -> StartupError {
-    StartupError::Database {
-        url: config.database.url.to_string(),
-        source,
-    }
+    config.database.connect_timeout()
 }
 
 /// Applies pending migrations, then computes the search columns of rows

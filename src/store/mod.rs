@@ -1,6 +1,7 @@
 //! Persistence: SeaORM queries over the `entity` crate. Functions take any
 //! connection or transaction; the service layer decides the transaction.
 
+pub mod error;
 pub mod exec;
 pub mod groups;
 pub mod memberships;
@@ -40,7 +41,10 @@ pub async fn by_key<E: EntityTrait, C: ConnectionTrait>(
     c: &C,
     select: Select<E>,
 ) -> Result<Option<E::Model>, DbErr> {
-    Ok(select.all(c).await?.into_iter().next())
+    // Under the statement timeout: stored bearer tokens are looked up
+    // here on every request.
+    let rows = exec::bounded(c.get_database_backend(), select.all(c)).await?;
+    Ok(rows.into_iter().next())
 }
 
 /// `select` with the columns no answer shows read as NULL: the password
@@ -72,11 +76,23 @@ pub async fn connect(
     max_connections: u32,
     timeout: Duration,
 ) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, max_connections, timeout, timeout).await
+}
+
+/// A pool on `url`. `connect` bounds establishing the first connection;
+/// `acquire` how long a request waits for a pooled connection to a
+/// server database (establishing a new one included), past which it is
+/// answered 503.
+pub async fn connect_with(
+    url: &DatabaseUrl,
+    max_connections: u32,
+    connect: Duration,
+    acquire: Duration,
+) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.expose().to_owned());
-    opts.sqlx_logging_level(log::LevelFilter::Debug)
-        .connect_timeout(timeout)
-        .acquire_timeout(timeout);
+    opts.sqlx_logging_level(log::LevelFilter::Debug);
     if url.is_sqlite() {
+        opts.connect_timeout(connect).acquire_timeout(connect);
         // An embedded database cannot hang up; a ping would be one more
         // hand-off to the connection's thread before every statement.
         opts.test_before_acquire(false);
@@ -90,6 +106,8 @@ pub async fn connect(
                     .create_if_missing(true)
             });
     } else {
+        first_connection(url, connect).await?;
+        opts.acquire_timeout(acquire);
         // sqlx pings before every checkout by default: a round trip per
         // statement. Only a connection idle long enough for the server or
         // a proxy to have dropped it needs one.
@@ -97,6 +115,31 @@ pub async fn connect(
             .test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
     }
     Database::connect(opts).await
+}
+
+/// One connection, made and closed, to learn why a server database cannot
+/// be reached: the pool retries a refused connection until its timeout
+/// and then reports only that it timed out.
+async fn first_connection(url: &DatabaseUrl, limit: Duration) -> Result<(), DbErr> {
+    use sea_orm::sqlx::mysql::MySqlConnectOptions;
+    use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+    if url.kind() != "mysql" {
+        return Ok(());
+    }
+    let sqlx_err = |e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e)));
+    let opts: MySqlConnectOptions = url.expose().parse().map_err(sqlx_err)?;
+    match tokio::time::timeout(limit, opts.connect()).await {
+        Ok(Ok(connection)) => {
+            // Closing politely is a courtesy; the pool connects afresh.
+            let _ = connection.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(sqlx_err(e)),
+        Err(_) => Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(format!(
+            "no answer within {} s",
+            limit.as_secs()
+        )))),
+    }
 }
 
 /// The pool write transactions run on. SQLite lets one connection write
@@ -140,7 +183,10 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 
 /// Errors that say "not now" rather than "never": answered 503.
 pub fn is_unavailable(e: &DbErr) -> bool {
-    matches!(e, DbErr::ConnectionAcquire(_)) || is_retryable(e)
+    matches!(
+        error::classify(e),
+        error::Fault::Unavailable | error::Fault::Busy
+    ) || is_retryable(e)
 }
 
 /// Deadlocks, lock wait timeouts and write conflicts that a retry of the

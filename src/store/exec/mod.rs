@@ -23,6 +23,7 @@
 //! BENCHMARKS.md ("Where SQLite statements run") has the measurements
 //! behind each choice.
 
+mod deadline;
 mod inline;
 mod lane;
 mod row;
@@ -41,6 +42,8 @@ use self::lane::WriteLane;
 use self::write::LaneWriter;
 use crate::config::DatabaseUrl;
 
+pub(crate) use self::deadline::bounded;
+pub use self::deadline::set_statement_timeout;
 pub use self::row::{Decode, Row};
 pub use self::source::{Reads, Source};
 pub use self::template::Template;
@@ -132,7 +135,7 @@ impl Db {
     /// Several reads that must agree with each other (a count and its
     /// page, a group and its members).
     pub async fn snapshot(&self) -> Result<DatabaseTransaction, DbErr> {
-        self.pool.begin().await
+        deadline::bounded(self.backend(), self.pool.begin()).await
     }
 
     /// Runs `work` where writes run: on the write thread where there is
@@ -165,7 +168,9 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         match self.lane.as_ref().and_then(WriteLane::writer) {
             Some(writer) => writer.begin().await.map(WriteTxn::Lane),
-            None => super::begin_write(&self.writer).await.map(WriteTxn::Pool),
+            None => deadline::bounded(self.backend(), super::begin_write(&self.writer))
+                .await
+                .map(WriteTxn::Pool),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::future::Future;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 
+use super::deadline::bounded;
 use super::inline::InlineReads;
 use super::row::Decode;
 
@@ -29,7 +30,7 @@ impl<C: ConnectionTrait> Source for C {
     }
 
     async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
-        let rows = self.query_all_raw(stmt).await?;
+        let rows = bounded(self.get_database_backend(), self.query_all_raw(stmt)).await?;
         rows.iter().map(|row| T::decode(row)).collect()
     }
 }
@@ -61,7 +62,9 @@ impl Source for Reads<'_> {
             Some(Err(e)) => return Err(e),
             None => {}
         }
-        self.pool.rows(stmt).await
+        let rows = self.pool.rows(stmt).await?;
+        crate::store::error::answered();
+        Ok(rows)
     }
 }
 

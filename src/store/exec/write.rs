@@ -24,6 +24,7 @@ use rusqlite::{Connection, ErrorCode, params_from_iter};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::deadline::bounded;
 use super::inline::{db_err, params, sqlite_file};
 use super::row::Decode;
 use super::source::Source;
@@ -59,7 +60,10 @@ pub trait Write: Source {
 
 impl<C: ConnectionTrait> Write for C {
     async fn exec(&self, stmt: Statement) -> Result<u64, DbErr> {
-        Ok(self.execute_raw(stmt).await?.rows_affected())
+        let run = self.execute_raw(stmt);
+        Ok(bounded(self.get_database_backend(), run)
+            .await?
+            .rows_affected())
     }
 }
 
@@ -80,9 +84,11 @@ pub enum WriteTxn {
 impl WriteTxn {
     pub async fn commit(self) -> Result<(), DbErr> {
         match self {
-            Self::Pool(t) => t.commit().await,
+            Self::Pool(t) => bounded(t.get_database_backend(), t.commit()).await,
             Self::Lane(t) => t.commit(),
-        }
+        }?;
+        crate::store::error::answered();
+        Ok(())
     }
 }
 
@@ -209,12 +215,25 @@ fn checkpoints(path: PathBuf) -> std::io::Result<SyncSender<()>> {
                 if let Some(c) = &connection
                     && let Err(e) = c.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
                 {
-                    log::warn!("checkpoint: {e}");
+                    checkpoint_failed(&db_err(e));
                 }
                 std::thread::sleep(CHECKPOINT_PAUSE);
             }
         })?;
     Ok(wake)
+}
+
+/// A full disk fails every checkpoint until space is freed: one line for
+/// the episode, shared with the writes it refuses.
+fn checkpoint_failed(e: &DbErr) {
+    use crate::store::error::{Fault, STORAGE_FULL, classify};
+    match classify(e) {
+        Fault::StorageFull if STORAGE_FULL.opens() => {
+            log::error!("the database has no space left, its WAL cannot be copied back: {e}");
+        }
+        Fault::StorageFull => log::debug!("checkpoint: {e}"),
+        _ => log::warn!("checkpoint: {e}"),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
