@@ -1,6 +1,9 @@
 //! The `roster` command line. Flags win over their environment variables,
 //! which win over the config file.
 
+mod backup;
+mod open;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -116,6 +119,15 @@ pub enum Command {
     },
     /// Print the Argon2 hash of a secret read from standard input, for the config file
     HashSecret,
+    /// Copy a SQLite database while the server runs (MySQL/MariaDB: prints the dump command)
+    Backup {
+        /// The copy to write (a new file, mode 0600)
+        #[arg(long)]
+        out: PathBuf,
+        /// Overwrite FILE if it exists
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,12 +249,12 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
         Command::OauthClient { command } => oauth_client_command(&config, command).await,
         Command::OauthKey { command } => oauth_key_command(&config, command).await,
         Command::HashSecret => hash_secret_command(),
+        Command::Backup { out, force } => backup::run(&config, &out, force).await,
     }
 }
 
 async fn token_command(config: &Config, command: TokenCommand) -> Result<(), StartupError> {
-    let db = startup::connect(config).await?;
-    startup::migrate(config, &db).await?;
+    let db = open::current(config).await?;
     match command {
         TokenCommand::Create { name } => {
             let t = tokens::create(&db, DEFAULT_TENANT, &name).await?;
@@ -283,8 +295,7 @@ async fn oauth_client_command(
     config: &Config,
     command: OAuthClientCommand,
 ) -> Result<(), StartupError> {
-    let db = startup::connect(config).await?;
-    startup::migrate(config, &db).await?;
+    let db = open::current(config).await?;
     match command {
         OAuthClientCommand::Add {
             client_id,
@@ -340,8 +351,7 @@ async fn oauth_client_command(
 }
 
 async fn oauth_key_command(config: &Config, command: OAuthKeyCommand) -> Result<(), StartupError> {
-    let db = startup::connect(config).await?;
-    startup::migrate(config, &db).await?;
+    let db = open::current(config).await?;
     match command {
         OAuthKeyCommand::Rotate => {
             let id = oauth::rotate_key(&db, DEFAULT_TENANT, key_retention(config)).await?;

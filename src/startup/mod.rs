@@ -53,6 +53,20 @@ pub enum StartupError {
     Cli(String),
     #[error("{0}")]
     Open(#[from] OpenError),
+    /// Asked of a database that cannot do it; exits 2, not 1.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl StartupError {
+    /// The process's exit status: 2 for a request the configured database
+    /// cannot serve, 1 for every failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Unsupported(_) => 2,
+            _ => 1,
+        }
+    }
 }
 
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {

@@ -2,6 +2,7 @@
 //! connection or transaction; the service layer decides the transaction.
 
 pub mod exec;
+pub mod file_mode;
 pub mod groups;
 pub mod memberships;
 pub mod oauth;
@@ -77,6 +78,8 @@ pub async fn connect(
         .connect_timeout(timeout)
         .acquire_timeout(timeout);
     if url.is_sqlite() {
+        file_mode::prepare_sqlite_file(url)
+            .map_err(|e| DbErr::Custom(format!("cannot create the database file: {e}")))?;
         // An embedded database cannot hang up; a ping would be one more
         // hand-off to the connection's thread before every statement.
         opts.test_before_acquire(false);

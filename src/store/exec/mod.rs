@@ -45,6 +45,7 @@ pub use self::row::{Decode, Row};
 pub use self::source::{Reads, Source};
 pub use self::template::Template;
 pub use self::write::{Write, WriteTxn, is_unique_violation};
+pub(crate) use self::inline::sqlite_file;
 
 /// The database as the service layer sees it. Cheap to clone.
 #[derive(Clone)]
