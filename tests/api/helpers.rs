@@ -303,7 +303,7 @@ fn sqlite_url() -> (String, Option<tempfile::TempDir>) {
     (format!("sqlite://{}?mode=rwc", path.display()), Some(dir))
 }
 
-async fn mariadb_url() -> String {
+pub async fn mariadb_url() -> String {
     let server = std::env::var("ROSTER_TEST_MYSQL_URL").expect(
         "ROSTER_TEST_MYSQL_URL is not set: run the suite with scripts/test, which starts MariaDB \
          (or run only the SQLite half with `cargo test sqlite`)",

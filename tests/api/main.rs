@@ -9,7 +9,9 @@
 
 mod helpers;
 mod issuer;
+mod process;
 
+mod admin_commands;
 mod auth;
 mod auth_modes;
 mod binary;
@@ -22,6 +24,7 @@ mod discovery;
 mod errors;
 mod etag;
 mod extensions;
+mod faults;
 mod groups;
 mod jwt;
 mod large_groups;
