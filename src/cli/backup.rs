@@ -36,11 +36,8 @@ pub async fn run(config: &Config, out: &Path, force: bool) -> Result<(), Startup
     // accepts an empty file and keeps its mode.
     create_private(out).map_err(|e| cannot_write(out, &e))?;
     let target = out.to_string_lossy().into_owned();
-    let vacuum = Statement::from_sql_and_values(
-        db.get_database_backend(),
-        "VACUUM INTO ?",
-        [target.into()],
-    );
+    let vacuum =
+        Statement::from_sql_and_values(db.get_database_backend(), "VACUUM INTO ?", [target.into()]);
     if let Err(e) = db.execute_raw(vacuum).await {
         std::fs::remove_file(out).ok();
         return Err(StartupError::Cli(format!(
@@ -49,11 +46,7 @@ pub async fn run(config: &Config, out: &Path, force: bool) -> Result<(), Startup
         )));
     }
     db.close().await.ok();
-    eprintln!(
-        "backed up {} to {}",
-        config.database.url,
-        out.display()
-    );
+    eprintln!("backed up {} to {}", config.database.url, out.display());
     Ok(())
 }
 
@@ -112,14 +105,18 @@ mod tests {
 
     #[test]
     fn the_dump_command_names_the_database_and_never_the_password() {
-        let cmd = dump_command("mysql://scim:hunter2@db.example:3307/roster_prod?ssl-mode=required");
+        let cmd =
+            dump_command("mysql://scim:hunter2@db.example:3307/roster_prod?ssl-mode=required");
         assert_eq!(
             cmd,
             "mariadb-dump --single-transaction --routines --triggers --hex-blob \
              -h db.example -P 3307 -u scim -p roster_prod > roster-backup.sql"
         );
         let odd = dump_command("mysql://o%27neil:pw@localhost/my%20db");
-        assert!(odd.contains("-u 'o'\\''neil'") && odd.contains("-P 3306"), "{odd}");
+        assert!(
+            odd.contains("-u 'o'\\''neil'") && odd.contains("-P 3306"),
+            "{odd}"
+        );
         assert!(odd.contains("-p 'my db'"), "{odd}");
     }
 }

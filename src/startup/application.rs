@@ -4,7 +4,8 @@
 
 use std::net::{SocketAddr, TcpListener};
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer, middleware, web};
 use sea_orm::DatabaseConnection;
 
@@ -143,17 +144,9 @@ impl Connected {
     /// Builds the shared state and authentication, mints the first API
     /// token when nothing else can get in, and binds.
     pub async fn build(self) -> Result<Application, StartupError> {
-        let Self { builder, db } = self;
-        let hooks = builder.hooks.clone();
-        let (state, auth) = app_state(&builder.config, hooks, db.clone()).await?;
-        if !auth.verifier.has_configured_credentials()
-            && let Some(minted) = service::tokens::ensure_bootstrap(&db, DEFAULT_TENANT).await?
-        {
-            print_bootstrap_token(&minted.token);
-        }
-        announce(&builder.config, &auth);
+        let (builder, db, routes) = self.prepare().await?;
         let addr = builder.config.server.bind.clone();
-        let (server, port) = bind(builder, state, auth).map_err(|source| StartupError::Bind {
+        let (server, port) = bind(builder, routes).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
             source,
         })?;
@@ -164,15 +157,60 @@ impl Connected {
             server,
         })
     }
+
+    /// What `build` serves, without a listener: for driving the
+    /// application in-process (`actix_web::test`) through [`app`].
+    pub async fn routes(self) -> Result<Routes, StartupError> {
+        Ok(self.prepare().await?.2)
+    }
+
+    async fn prepare(
+        self,
+    ) -> Result<(ApplicationBuilder, DatabaseConnection, Routes), StartupError> {
+        let Self { builder, db } = self;
+        let hooks = builder.hooks.clone();
+        let (state, auth) = app_state(&builder.config, hooks, db.clone()).await?;
+        if !auth.verifier.has_configured_credentials()
+            && let Some(minted) = service::tokens::ensure_bootstrap(&db, DEFAULT_TENANT).await?
+        {
+            print_bootstrap_token(&minted.token);
+        }
+        announce(&builder.config, &auth);
+        Ok((builder, db, Routes { state, auth }))
+    }
+}
+
+/// The shared state and authentication every worker's [`app`] serves.
+#[derive(Clone)]
+pub struct Routes {
+    state: AppState,
+    auth: AuthStack,
+}
+
+/// One worker's application: middleware, every route, and the SCIM 404
+/// for the rest. The server and in-process tests build it the same way.
+pub fn app(
+    routes: Routes,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let Routes { state, auth } = routes;
+    App::new()
+        .wrap(middleware::Compress::default())
+        .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#))
+        .configure(move |cfg| configure(cfg, state, auth))
+        .default_service(web::to(http::error::unknown_route))
 }
 
 /// The HTTP server with its middleware, bound and ready to run, and the
 /// port it listens on.
-fn bind(
-    builder: ApplicationBuilder,
-    state: AppState,
-    auth: AuthStack,
-) -> std::io::Result<(Server, u16)> {
+fn bind(builder: ApplicationBuilder, routes: Routes) -> std::io::Result<(Server, u16)> {
     let ApplicationBuilder {
         config,
         workers,
@@ -180,14 +218,7 @@ fn bind(
         listener,
         hooks: _,
     } = builder;
-    let mut server = HttpServer::new(move || {
-        let (state, auth) = (state.clone(), auth.clone());
-        App::new()
-            .wrap(middleware::Compress::default())
-            .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#))
-            .configure(move |cfg| routes(cfg, state, auth))
-            .default_service(web::to(http::error::unknown_route))
-    });
+    let mut server = HttpServer::new(move || app(routes.clone()));
     let configured = Some(config.server.workers).filter(|&n| n > 0);
     if let Some(workers) = workers.or(configured) {
         server = server.workers(workers);
@@ -206,7 +237,7 @@ fn bind(
 /// Every route the application serves. The authorization server's come
 /// first: the SCIM scope would otherwise claim every path when the base
 /// path is "/".
-fn routes(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack) {
+fn configure(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack) {
     if let Some(server) = auth.server {
         oauth::routes(cfg, server);
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, DbErr};
 
-pub use self::application::{Application, ApplicationBuilder, Connected};
+pub use self::application::{Application, ApplicationBuilder, Connected, Routes, app};
 use self::auth::{AuthStack, SetupError};
 use self::capabilities::capabilities;
 use crate::config::Config;

@@ -37,7 +37,10 @@ fn management_commands_in_the_wrong_folder_create_nothing() {
             line.starts_with("roster: no database at") && line.contains("roster.db"),
             "{args:?}: {line}"
         );
-        assert!(!dir.path().join("roster.db").exists(), "{args:?} created it");
+        assert!(
+            !dir.path().join("roster.db").exists(),
+            "{args:?} created it"
+        );
         assert!(!dir.path().join("copy.db").exists(), "{args:?}");
     }
 }
@@ -74,7 +77,11 @@ async fn management_commands_never_migrate_and_migrate_does() {
             "{args:?}: {line}"
         );
     }
-    assert_eq!(table_count(&dir.path().join("roster.db")).await, 0, "nothing migrated");
+    assert_eq!(
+        table_count(&dir.path().join("roster.db")).await,
+        0,
+        "nothing migrated"
+    );
 
     let migrated = run_command(dir.path(), url, &["migrate"]);
     assert!(migrated.status.success(), "{}", stderr_of(&migrated));
@@ -101,7 +108,11 @@ async fn database_files_are_private_and_loose_ones_are_named() {
         let path = dir.path().join(name);
         assert_eq!(mode_of(&path), 0o600, "{name}");
     }
-    assert!(!server.log_text().contains("chmod"), "{}", server.log_text());
+    assert!(
+        !server.log_text().contains("chmod"),
+        "{}",
+        server.log_text()
+    );
     server.kill();
 
     let db = dir.path().join("roster.db");
@@ -109,7 +120,11 @@ async fn database_files_are_private_and_loose_ones_are_named() {
     let server = Server::start(dir.path(), url, &[]).await;
     let log = server.log_text();
     let warnings: Vec<&str> = log.lines().filter(|l| l.contains("chmod 600")).collect();
-    assert_eq!(warnings.len(), 1, "one warning for the one loose file: {log}");
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning for the one loose file: {log}"
+    );
     assert!(warnings[0].contains("roster.db has mode 0644"), "{log}");
 }
 
@@ -191,7 +206,8 @@ async fn a_backup_taken_while_serving_writes_restores_to_the_same_data() {
         actix_web::rt::time::sleep(Duration::from_millis(800)).await;
         joined(backup_in_background(dir.path(), url, "during.db")).await
     };
-    let (written, during) = futures_util::future::join(futures_util::future::join_all(writers), during).await;
+    let (written, during) =
+        futures_util::future::join(futures_util::future::join_all(writers), during).await;
     assert!(during.status.success(), "{}", stderr_of(&during));
     let written: usize = written.iter().sum();
     assert!(written > 0);
@@ -215,8 +231,16 @@ async fn a_backup_taken_while_serving_writes_restores_to_the_same_data() {
     // An existing file is kept unless --force.
     let again = run_command(dir.path(), url, &["backup", "--out", "after.db"]);
     assert_eq!(again.status.code(), Some(1));
-    assert!(last_line(&again).contains("--force"), "{}", stderr_of(&again));
-    let forced = run_command(dir.path(), url, &["backup", "--out", "during.db", "--force"]);
+    assert!(
+        last_line(&again).contains("--force"),
+        "{}",
+        stderr_of(&again)
+    );
+    let forced = run_command(
+        dir.path(),
+        url,
+        &["backup", "--out", "during.db", "--force"],
+    );
     assert!(forced.status.success(), "{}", stderr_of(&forced));
 }
 

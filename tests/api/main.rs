@@ -25,6 +25,7 @@ mod errors;
 mod etag;
 mod extensions;
 mod faults;
+mod fuzz_smoke;
 mod groups;
 mod jwt;
 mod large_groups;

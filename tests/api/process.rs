@@ -89,7 +89,11 @@ impl Server {
     async fn wait_until_serving(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if self.try_send(Method::GET, "/ServiceProviderConfig", None).await.is_ok() {
+            if self
+                .try_send(Method::GET, "/ServiceProviderConfig", None)
+                .await
+                .is_ok()
+            {
                 return;
             }
             assert!(
@@ -178,7 +182,10 @@ pub async fn all_resources(server: &Server, path: &str) -> Vec<Value> {
             )
             .await;
         page.assert_status(200);
-        let items = page.body["Resources"].as_array().cloned().unwrap_or_default();
+        let items = page.body["Resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         if items.is_empty() {
             return all;
         }
@@ -189,7 +196,11 @@ pub async fn all_resources(server: &Server, path: &str) -> Vec<Value> {
 
 pub fn mode_of(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 /// A resource with its members in a fixed order, to compare two copies.

@@ -41,11 +41,11 @@ use self::lane::WriteLane;
 use self::write::LaneWriter;
 use crate::config::DatabaseUrl;
 
+pub(crate) use self::inline::sqlite_file;
 pub use self::row::{Decode, Row};
 pub use self::source::{Reads, Source};
 pub use self::template::Template;
 pub use self::write::{Write, WriteTxn, is_unique_violation};
-pub(crate) use self::inline::sqlite_file;
 
 /// The database as the service layer sees it. Cheap to clone.
 #[derive(Clone)]

@@ -165,12 +165,18 @@ async fn check_acknowledged(server: &Server, ledger: &Ledger) {
     let ids: Vec<(&String, &UserFate)> = ledger.users.iter().collect();
     for chunk in ids.chunks(32) {
         let reads = chunk.iter().map(|(id, fate)| async move {
-            let r = server.send(Method::GET, &format!("/Users/{id}"), None).await;
+            let r = server
+                .send(Method::GET, &format!("/Users/{id}"), None)
+                .await;
             (id, fate, r)
         });
         for (id, fate, r) in futures_util::future::join_all(reads).await {
             if fate.deleted {
-                assert_eq!(r.status, 404, "acknowledged delete of {id} lost: {}", r.text);
+                assert_eq!(
+                    r.status, 404,
+                    "acknowledged delete of {id} lost: {}",
+                    r.text
+                );
                 continue;
             }
             if fate.uncertain && r.status == 404 {
@@ -193,7 +199,9 @@ async fn check_acknowledged(server: &Server, ledger: &Ledger) {
         if by_group.contains_key(group) {
             continue;
         }
-        let r = server.send(Method::GET, &format!("/Groups/{group}"), None).await;
+        let r = server
+            .send(Method::GET, &format!("/Groups/{group}"), None)
+            .await;
         r.assert_status(200);
         let members = r.body["members"]
             .as_array()
@@ -229,7 +237,9 @@ async fn scalar(db: &sea_orm::DatabaseConnection, sql: &str) -> Vec<String> {
 
 /// The database's own check, and no member row pointing nowhere.
 async fn check_integrity(url: &str) {
-    let db = Database::connect(url).await.expect("connect for the checks");
+    let db = Database::connect(url)
+        .await
+        .expect("connect for the checks");
     match db.get_database_backend() {
         DbBackend::Sqlite => {
             assert_eq!(scalar(&db, "PRAGMA integrity_check").await, ["ok"]);
@@ -262,7 +272,11 @@ async fn check_integrity(url: &str) {
                        UNION ALL SELECT 1 FROM groups h WHERE h.tenant_id = m.tenant_id AND h.id = m.member_id)";
     // Backticks: `groups` is a reserved word in MySQL 8; SQLite reads them too.
     let orphans = orphans.replace("groups ", "`groups` ");
-    assert_eq!(scalar(&db, &orphans).await, ["0"], "member rows without their resource");
+    assert_eq!(
+        scalar(&db, &orphans).await,
+        ["0"],
+        "member rows without their resource"
+    );
     db.close().await.ok();
 }
 
@@ -291,7 +305,8 @@ async fn kill_rounds(dir: &Path, url: &str) {
             // A cut at an arbitrary moment of the writes in flight.
             server.kill();
         };
-        let (ledgers, ()) = futures_util::future::join(futures_util::future::join_all(writers), kill).await;
+        let (ledgers, ()) =
+            futures_util::future::join(futures_util::future::join_all(writers), kill).await;
         server.kill();
         let acknowledged: usize = ledgers.iter().map(|l| l.acknowledged).sum();
         println!(
@@ -313,7 +328,10 @@ async fn kill_rounds(dir: &Path, url: &str) {
 #[ignore = "faults stage"]
 async fn kill_9_loses_no_acknowledged_write_sqlite() {
     let dir = tempfile::tempdir().expect("dir");
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("roster.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("roster.db").display()
+    );
     kill_rounds(dir.path(), &url).await;
 }
 

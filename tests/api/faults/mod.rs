@@ -2,4 +2,5 @@
 //! `scripts/test` (`cargo test --test api -- --ignored faults::`).
 
 mod durability;
-mod fuzz;
+pub mod fuzz;
+mod fuzz_gen;
