@@ -14,7 +14,7 @@ use crate::config::{
 };
 use crate::oauth::{self, NewClient};
 use crate::service::{DEFAULT_TENANT, tokens};
-use crate::startup::auth::key_retention;
+use crate::startup::auth::{key_retention, sealing_key};
 use crate::startup::{self, Application, StartupError};
 
 #[derive(Debug, Parser)]
@@ -354,7 +354,9 @@ async fn oauth_key_command(config: &Config, command: OAuthKeyCommand) -> Result<
     let db = open::current(config).await?;
     match command {
         OAuthKeyCommand::Rotate => {
-            let id = oauth::rotate_key(&db, DEFAULT_TENANT, key_retention(config)).await?;
+            let sealing = sealing_key(config).map_err(StartupError::Auth)?;
+            let retention = key_retention(config);
+            let id = oauth::rotate_key(&db, DEFAULT_TENANT, retention, sealing.as_ref()).await?;
             println!("new signing key {id}; running servers switch to it within a minute");
         }
         OAuthKeyCommand::List => {

@@ -4,6 +4,7 @@
 //! lives in its own file with its `validate`; this one loads and checks the
 //! whole.
 
+mod at_rest;
 mod auth;
 mod database;
 mod oauth;
@@ -18,6 +19,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+pub use at_rest::SecretsConfig;
 pub use auth::{
     ASYMMETRIC_ALGORITHMS, AuthConfig, IntrospectionConfig, JwtConfig, RateLimitConfig,
     check_fetch_url,
@@ -40,6 +42,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub oauth: OAuthConfig,
     pub scim: ScimConfig,
+    pub secrets: SecretsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +81,7 @@ impl Config {
         self.server.validate()?;
         self.scim.validate()?;
         self.auth.validate()?;
+        self.secrets.validate()?;
         self.oauth.validate(&self.oauth_issuer())
     }
 

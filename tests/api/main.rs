@@ -34,5 +34,6 @@ mod okta;
 mod paging;
 mod projection;
 mod query;
+mod sealed_keys;
 mod search;
 mod users;
