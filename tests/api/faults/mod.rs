@@ -4,3 +4,4 @@
 mod durability;
 pub mod fuzz;
 mod fuzz_gen;
+mod fuzz_input;
