@@ -37,6 +37,8 @@ struct Ledger {
     users: HashMap<String, UserFate>,
     /// (group, user) pairs whose add was acknowledged.
     members: HashSet<(String, String)>,
+    /// The highest version of each group an acknowledged PATCH answered.
+    group_versions: HashMap<String, u64>,
     acknowledged: usize,
 }
 
@@ -119,6 +121,11 @@ async fn writer(server: &Server, groups: &[String], round: usize, w: usize, seed
                     .await
                 {
                     Ok(r) if matches!(r.status, 200 | 204) => {
+                        if r.status == 200 {
+                            let version = version_of(&r);
+                            let seen = ledger.group_versions.entry(group.clone()).or_default();
+                            *seen = (*seen).max(version);
+                        }
                         ledger.members.insert((group, id));
                         Ok(())
                     }
@@ -317,6 +324,10 @@ async fn kill_rounds(dir: &Path, url: &str) {
         for l in ledgers {
             ledger.users.extend(l.users);
             ledger.members.extend(l.members);
+            for (group, version) in l.group_versions {
+                let seen = ledger.group_versions.entry(group).or_default();
+                *seen = (*seen).max(version);
+            }
         }
         server = Server::start(dir, url, &[]).await;
         check_acknowledged(&server, &ledger).await;

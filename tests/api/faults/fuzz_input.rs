@@ -183,10 +183,10 @@ impl Gen {
         if self.pct(20) {
             u["password"] = json!("pw");
         }
-        if self.rng.random_range(0..1_000) < 8 {
+        if self.rng.random_range(0..1_000) < 4 {
             // Thousands of values of a multi-valued attribute, still well
             // within the body limit.
-            let n = self.rng.random_range(1_000..9_000);
+            let n = self.rng.random_range(4_200..6_500);
             let emails: Vec<Value> = (0..n)
                 .map(|i| json!({"value": format!("{name}.{i}@example.com")}))
                 .collect();
