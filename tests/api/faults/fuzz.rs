@@ -353,13 +353,13 @@ fn threads() -> usize {
 #[test]
 #[ignore = "faults stage"]
 fn fuzz_sqlite() {
-    let plan = Plan::from_env(100_000, Duration::from_secs(150));
+    let plan = Plan::from_env(100_000, Duration::from_secs(120));
     assert_clean(&run_parallel(Db::Sqlite, &plan, threads()));
 }
 
 #[test]
 #[ignore = "faults stage"]
 fn fuzz_mariadb() {
-    let plan = Plan::from_env(20_000, Duration::from_secs(60));
+    let plan = Plan::from_env(20_000, Duration::from_secs(45));
     assert_clean(&run_parallel(Db::MariaDb, &plan, threads()));
 }
