@@ -158,4 +158,24 @@ async fn signing_keys_are_sealed_at_rest_and_survive_restarts() {
         "{missing}"
     );
     assert_eq!(stored_keys(&url).await, keys, "nothing rewritten");
+
+    // A key rotated by the CLI is sealed too.
+    let config = write_config(dir.path(), Some(KEY));
+    let rotated = roster(dir.path())
+        .args(["oauth-key", "rotate"])
+        .env("DATABASE_URL", &url)
+        .env("ROSTER_CONFIG", &config)
+        .output()
+        .expect("rotate");
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let keys = stored_keys(&url).await;
+    assert_eq!(keys.len(), 2);
+    assert!(
+        keys.iter().all(|k| k.starts_with("roster-sealed:v1:")),
+        "{keys:?}"
+    );
 }
