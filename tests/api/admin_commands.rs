@@ -176,6 +176,24 @@ async fn joined<T: Send + 'static>(handle: std::thread::JoinHandle<T>) -> T {
     handle.join().expect("the thread ends")
 }
 
+/// One moment's state: every member a group lists is a user of the copy.
+fn assert_snapshot_consistent(resources: &[serde_json::Value]) {
+    let users: std::collections::HashSet<&str> = resources
+        .iter()
+        .filter(|r| r["userName"].is_string())
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    for group in resources.iter().filter(|r| r["members"].is_array()) {
+        for member in group["members"].as_array().into_iter().flatten() {
+            let id = member["value"].as_str().unwrap_or_default();
+            assert!(
+                users.contains(id),
+                "member {id} of a group is not in the copy"
+            );
+        }
+    }
+}
+
 async fn dataset(server: &Server) -> Vec<serde_json::Value> {
     let mut all = all_resources(server, "/Users").await;
     all.extend(all_resources(server, "/Groups").await);
@@ -217,6 +235,7 @@ async fn a_backup_taken_while_serving_writes_restores_to_the_same_data() {
     let restored_during = Server::start(dir.path(), "sqlite://during.db?mode=rw", &[]).await;
     let partial = dataset(&restored_during).await;
     assert!(partial.len() >= 3, "the groups at least");
+    assert_snapshot_consistent(&partial);
     drop(restored_during);
 
     // At a quiescent point, a second backup holds exactly what the source
