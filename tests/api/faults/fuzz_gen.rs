@@ -72,18 +72,29 @@ pub struct Req {
 impl Req {
     /// Enough to send it again by hand.
     pub fn describe(&self) -> String {
-        let body = String::from_utf8_lossy(&self.body[..self.body.len().min(2_000)]).into_owned();
+        // A gzipped body is shown inflated, as the server read it.
+        let mut inflated = Vec::new();
+        let gzipped = {
+            use std::io::Read;
+            self.body.starts_with(&[0x1f, 0x8b])
+                && flate2::read::GzDecoder::new(&self.body[..])
+                    .read_to_end(&mut inflated)
+                    .is_ok()
+        };
+        let shown = if gzipped { &inflated } else { &self.body };
+        let body = String::from_utf8_lossy(&shown[..shown.len().min(2_000)]).into_owned();
+        let note = if gzipped { ", shown inflated" } else { "" };
         let headers: Vec<String> = self
             .headers
             .iter()
             .map(|(k, v)| format!("{k}: {}", String::from_utf8_lossy(v)))
             .collect();
         format!(
-            "{} {}\n{}\n\n{body:?} ({} bytes)",
+            "{} {}\n{}\n\n{body:?} ({} bytes{note})",
             self.method,
             self.uri,
             headers.join("\n"),
-            self.body.len()
+            shown.len()
         )
     }
 }
