@@ -92,23 +92,7 @@ impl KeyRing {
     }
 
     async fn seal_plain_keys(&self) -> Result<(), ServerError> {
-        let rows = store::all_keys(&self.db, self.tenant).await?;
-        let Some(sealing) = &self.sealing else {
-            if rows.iter().any(|r| !is_sealed(&r.private_key)) {
-                log::warn!(
-                    "the OAuth signing keys are stored unencrypted in the database;                      set [secrets] key or key_file to seal them"
-                );
-            }
-            return Ok(());
-        };
-        let mut sealed = 0;
-        for row in rows.iter().filter(|r| !is_sealed(&r.private_key)) {
-            let value = sealing
-                .seal(&row.private_key, row.id.as_bytes())
-                .map_err(|e| ServerError::Internal(e.to_string()))?;
-            store::set_private_key(&self.db, self.tenant, row.id, &value).await?;
-            sealed += 1;
-        }
+        let sealed = seal_plain_keys(&self.db, self.tenant, self.sealing.as_ref()).await?;
         if sealed > 0 {
             log::info!("sealed {sealed} OAuth signing key(s) stored in plain text");
         }
@@ -225,6 +209,35 @@ struct LoadedView {
     jwks: Arc<JwkSet>,
 }
 
+/// Seals the keys stored in plain text when `sealing` is configured (else
+/// warns that they are plain); how many it sealed.
+async fn seal_plain_keys(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+    sealing: Option<&SealingKey>,
+) -> Result<usize, ServerError> {
+    let rows = store::all_keys(db, tenant).await?;
+    let plain = rows.iter().filter(|r| !is_sealed(&r.private_key));
+    let Some(sealing) = sealing else {
+        if plain.count() > 0 {
+            log::warn!(
+                "the OAuth signing keys are stored unencrypted in the database; \
+                 set [secrets] key or key_file to seal them"
+            );
+        }
+        return Ok(0);
+    };
+    let mut sealed = 0;
+    for row in plain {
+        let value = sealing
+            .seal(&row.private_key, row.id.as_bytes())
+            .map_err(|e| ServerError::Internal(e.to_string()))?;
+        store::set_private_key(db, tenant, row.id, &value).await?;
+        sealed += 1;
+    }
+    Ok(sealed)
+}
+
 /// The row's private key as PEM, opened with `sealing` when sealed.
 fn private_pem(
     row: &oauth_signing_key::Model,
@@ -318,13 +331,15 @@ async fn insert_new_key(
 
 /// `roster oauth-key rotate`: a new key signs from now on (running servers
 /// switch within a minute); the old ones are retired and published until
-/// `retention` has passed, and keys retired longer ago are deleted.
+/// `retention` has passed, and keys retired longer ago are deleted. With
+/// `sealing`, keys stored in plain text are sealed first.
 pub async fn rotate_key(
     db: &DatabaseConnection,
     tenant: Uuid,
     retention: Duration,
     sealing: Option<&SealingKey>,
 ) -> Result<Uuid, ServerError> {
+    seal_plain_keys(db, tenant, sealing).await?;
     let id = insert_new_key(db, tenant, sealing).await?;
     let now = now_ms();
     store::retire_keys_except(db, tenant, id, now).await?;

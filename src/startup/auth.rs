@@ -85,7 +85,7 @@ pub fn sealing_key(config: &Config) -> Result<Option<SealingKey>, SetupError> {
     };
     SealingKey::from_text(&text)
         .map(Some)
-        .map_err(|e| SetupError::Invalid(format!("secrets key: {e}")))
+        .map_err(|e| SetupError::Invalid(e.to_string()))
 }
 
 fn read_key_file(path: &std::path::Path) -> Result<String, SetupError> {
