@@ -45,31 +45,49 @@ fn management_commands_in_the_wrong_folder_create_nothing() {
     }
 }
 
-async fn table_count(path: &Path) -> i64 {
+/// Tables in the database at `url`.
+async fn table_count(url: &str) -> i64 {
     use sea_orm::ConnectionTrait;
-    let db = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", path.display()))
-        .await
-        .expect("open");
+    let db = sea_orm::Database::connect(url).await.expect("open");
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => {
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'"
+        }
+        _ => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE()",
+    };
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Sqlite,
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'",
+            db.get_database_backend(),
+            sql,
         ))
         .await
         .expect("count")
         .expect("a row");
+    db.close().await.ok();
     row.try_get::<i64>("", "n").expect("n")
 }
 
 #[actix_web::test]
-async fn management_commands_never_migrate_and_migrate_does() {
+async fn management_commands_never_migrate_and_migrate_does_sqlite() {
     let dir = tempfile::tempdir().expect("dir");
-    let url = "sqlite://roster.db?mode=rwc";
+    let path = dir.path().join("roster.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
     // An existing database without Roster's schema, e.g. one that a
     // deployment with `migrate_on_start = false` has not migrated yet.
-    std::fs::write(dir.path().join("roster.db"), b"").expect("empty database");
+    std::fs::write(&path, b"").expect("empty database");
+    never_migrate_then_migrate(dir.path(), &url).await;
+}
+
+#[actix_web::test]
+async fn management_commands_never_migrate_and_migrate_does_mariadb() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = crate::helpers::mariadb_url().await;
+    never_migrate_then_migrate(dir.path(), &url).await;
+}
+
+async fn never_migrate_then_migrate(dir: &Path, url: &str) {
     for args in [["token", "list"], ["oauth-key", "list"]] {
-        let out = run_command(dir.path(), url, &args);
+        let out = run_command(dir, url, &args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr_of(&out));
         let line = last_line(&out);
         assert!(
@@ -77,19 +95,15 @@ async fn management_commands_never_migrate_and_migrate_does() {
             "{args:?}: {line}"
         );
     }
-    assert_eq!(
-        table_count(&dir.path().join("roster.db")).await,
-        0,
-        "nothing migrated"
-    );
+    assert_eq!(table_count(url).await, 0, "nothing migrated");
 
-    let migrated = run_command(dir.path(), url, &["migrate"]);
+    let migrated = run_command(dir, url, &["migrate"]);
     assert!(migrated.status.success(), "{}", stderr_of(&migrated));
-    let created = run_command(dir.path(), url, &["token", "create", "--name", "okta"]);
+    let created = run_command(dir, url, &["token", "create", "--name", "okta"]);
     assert!(created.status.success(), "{}", stderr_of(&created));
     let token = String::from_utf8_lossy(&created.stdout).trim().to_owned();
     assert!(token.starts_with("roster_"), "{token}");
-    let listed = run_command(dir.path(), url, &["token", "list"]);
+    let listed = run_command(dir, url, &["token", "list"]);
     assert!(listed.status.success(), "{}", stderr_of(&listed));
     assert!(String::from_utf8_lossy(&listed.stdout).contains("\tokta\t"));
 }
