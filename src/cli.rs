@@ -1,6 +1,9 @@
 //! The `roster` command line. Flags win over their environment variables,
 //! which win over the config file.
 
+mod backup;
+mod open;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -12,7 +15,7 @@ use crate::config::{
 };
 use crate::oauth::{self, NewClient};
 use crate::service::{DEFAULT_TENANT, tokens};
-use crate::startup::auth::key_retention;
+use crate::startup::auth::{key_retention, sealing_key};
 use crate::startup::{self, Application, StartupError};
 
 #[derive(Debug, Parser)]
@@ -144,6 +147,15 @@ pub enum Command {
         /// URL to probe [default: /readyz on the management or main bind address]
         #[arg(long)]
         url: Option<String>,
+    },
+    /// Copy a SQLite database while the server runs (MySQL/MariaDB: prints the dump command)
+    Backup {
+        /// The copy to write (a new file, mode 0600)
+        #[arg(long)]
+        out: PathBuf,
+        /// Overwrite FILE if it exists
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -282,12 +294,12 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
         Command::Healthcheck { url } => {
             crate::observe::healthcheck::run(&config, url.as_deref()).map_err(StartupError::Cli)
         }
+        Command::Backup { out, force } => backup::run(&config, &out, force).await,
     }
 }
 
 async fn token_command(config: &Config, command: TokenCommand) -> Result<(), StartupError> {
-    let db = startup::connect(config).await?;
-    startup::migrate(config, &db).await?;
+    let db = open::current(config).await?;
     match command {
         TokenCommand::Create { name } => {
             let t = tokens::create(&db, DEFAULT_TENANT, &name).await?;
@@ -328,8 +340,7 @@ async fn oauth_client_command(
     config: &Config,
     command: OAuthClientCommand,
 ) -> Result<(), StartupError> {
-    let db = startup::connect(config).await?;
-    startup::migrate(config, &db).await?;
+    let db = open::current(config).await?;
     match command {
         OAuthClientCommand::Add {
             client_id,
@@ -385,11 +396,12 @@ async fn oauth_client_command(
 }
 
 async fn oauth_key_command(config: &Config, command: OAuthKeyCommand) -> Result<(), StartupError> {
-    let db = startup::connect(config).await?;
-    startup::migrate(config, &db).await?;
+    let db = open::current(config).await?;
     match command {
         OAuthKeyCommand::Rotate => {
-            let id = oauth::rotate_key(&db, DEFAULT_TENANT, key_retention(config)).await?;
+            let sealing = sealing_key(config).map_err(StartupError::Auth)?;
+            let retention = key_retention(config);
+            let id = oauth::rotate_key(&db, DEFAULT_TENANT, retention, sealing.as_ref()).await?;
             println!("new signing key {id}; running servers switch to it within a minute");
         }
         OAuthKeyCommand::List => {

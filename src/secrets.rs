@@ -2,6 +2,8 @@
 //! hashes it keeps, and the SHA-256 digests it looks tokens up by. Shared by
 //! the guard, the built-in authorization server and the services.
 
+pub mod at_rest;
+
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};

@@ -4,6 +4,7 @@
 //! lives in its own file with its `validate`; this one loads and checks the
 //! whole.
 
+mod at_rest;
 mod auth;
 mod database;
 mod oauth;
@@ -20,6 +21,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+pub use at_rest::SecretsConfig;
 pub use auth::{
     ASYMMETRIC_ALGORITHMS, AuthConfig, IntrospectionConfig, JwtConfig, RateLimitConfig,
     check_fetch_url,
@@ -49,6 +51,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub log: LogConfig,
     pub tls: TlsConfig,
+    pub secrets: SecretsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +91,7 @@ impl Config {
         self.scim.validate()?;
         self.tls.validate()?;
         self.auth.validate()?;
+        self.secrets.validate()?;
         self.oauth.validate(&self.oauth_issuer())
     }
 

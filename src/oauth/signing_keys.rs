@@ -1,6 +1,8 @@
 //! The authorization server's signing keys: ES256, generated on first start
-//! and kept in the database. Rotation adds a key and retires the others;
-//! retired keys stay published until the tokens they signed have expired.
+//! and kept in the database, sealed under the configured secrets key when
+//! there is one (`secrets::at_rest`). Rotation adds a key and retires the
+//! others; retired keys stay published until the tokens they signed have
+//! expired.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -18,6 +20,7 @@ use uuid::Uuid;
 use super::{ServerError, millis};
 use crate::auth::jwt::OwnKeys;
 use crate::auth::verify_keys::{KeySet, VerifyKey};
+use crate::secrets::at_rest::{SealingKey, is_sealed};
 use crate::store::oauth as store;
 use crate::time::now_ms;
 
@@ -47,6 +50,7 @@ pub struct KeyRing {
     retention: Duration,
     /// Picks up a rotation done by the CLI (or another instance) within this.
     reload_after: Duration,
+    sealing: Option<SealingKey>,
     loaded: RwLock<Loaded>,
     loading: tokio::sync::Mutex<()>,
 }
@@ -57,23 +61,40 @@ impl KeyRing {
         tenant: Uuid,
         retention: Duration,
         reload_after: Duration,
+        sealing: Option<SealingKey>,
     ) -> Self {
         Self {
             db,
             tenant,
             retention,
             reload_after,
+            sealing,
             loaded: RwLock::new(Loaded::default()),
             loading: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// Creates the first signing key unless one is active, then loads.
+    /// Seals keys stored in plain text when a secrets key is configured,
+    /// checks that every published key can be read, creates the first
+    /// signing key unless one is active, then loads.
     pub async fn ensure_signing_key(&self) -> Result<(), ServerError> {
+        self.seal_plain_keys().await?;
+        let cutoff = now_ms() - millis(self.retention);
+        for row in store::published_keys(&self.db, self.tenant, cutoff).await? {
+            private_pem(&row, self.sealing.as_ref())?;
+        }
         self.reload().await?;
         if self.current(None).0.signer.is_none() {
-            insert_new_key(&self.db, self.tenant).await?;
+            insert_new_key(&self.db, self.tenant, self.sealing.as_ref()).await?;
             self.reload().await?;
+        }
+        Ok(())
+    }
+
+    async fn seal_plain_keys(&self) -> Result<(), ServerError> {
+        let sealed = seal_plain_keys(&self.db, self.tenant, self.sealing.as_ref()).await?;
+        if sealed > 0 {
+            log::info!("sealed {sealed} OAuth signing key(s) stored in plain text");
         }
         Ok(())
     }
@@ -148,7 +169,7 @@ impl KeyRing {
         let mut keys = Vec::new();
         let mut jwks = Vec::new();
         for row in &rows {
-            let Some((signer, jwk)) = parse_row(row) else {
+            let Some((signer, jwk)) = parse_row(row, self.sealing.as_ref()) else {
                 continue;
             };
             if row.retired_at.is_none() && loaded.signer.is_none() {
@@ -188,8 +209,60 @@ struct LoadedView {
     jwks: Arc<JwkSet>,
 }
 
+/// Seals the keys stored in plain text when `sealing` is configured (else
+/// warns that they are plain); how many it sealed.
+async fn seal_plain_keys(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+    sealing: Option<&SealingKey>,
+) -> Result<usize, ServerError> {
+    let rows = store::all_keys(db, tenant).await?;
+    let plain = rows.iter().filter(|r| !is_sealed(&r.private_key));
+    let Some(sealing) = sealing else {
+        if plain.count() > 0 {
+            log::warn!(
+                "the OAuth signing keys are stored unencrypted in the database; \
+                 set [secrets] key or key_file to seal them"
+            );
+        }
+        return Ok(0);
+    };
+    let mut sealed = 0;
+    for row in plain {
+        let value = sealing
+            .seal(&row.private_key, row.id.as_bytes())
+            .map_err(|e| ServerError::Internal(e.to_string()))?;
+        store::set_private_key(db, tenant, row.id, &value).await?;
+        sealed += 1;
+    }
+    Ok(sealed)
+}
+
+/// The row's private key as PEM, opened with `sealing` when sealed.
+fn private_pem(
+    row: &oauth_signing_key::Model,
+    sealing: Option<&SealingKey>,
+) -> Result<String, ServerError> {
+    if !is_sealed(&row.private_key) {
+        return Ok(row.private_key.clone());
+    }
+    let Some(sealing) = sealing else {
+        return Err(ServerError::Internal(format!(
+            "signing key {} is sealed and no secrets key is configured \
+             (set [secrets] key or key_file, e.g. ROSTER_SECRETS__KEY)",
+            row.id
+        )));
+    };
+    sealing
+        .open(&row.private_key, row.id.as_bytes())
+        .map_err(|e| ServerError::Internal(format!("signing key {}: {e}", row.id)))
+}
+
 /// The private key for signing and the public JWK it publishes.
-fn parse_row(row: &oauth_signing_key::Model) -> Option<(Signer, Jwk)> {
+fn parse_row(
+    row: &oauth_signing_key::Model,
+    sealing: Option<&SealingKey>,
+) -> Option<(Signer, Jwk)> {
     if row.algorithm != "ES256" {
         log::warn!(
             "signing key {} has unknown algorithm {}",
@@ -198,7 +271,10 @@ fn parse_row(row: &oauth_signing_key::Model) -> Option<(Signer, Jwk)> {
         );
         return None;
     }
-    let key = EncodingKey::from_ec_pem(row.private_key.as_bytes())
+    let pem = private_pem(row, sealing)
+        .map_err(|e| log::error!("{e}"))
+        .ok()?;
+    let key = EncodingKey::from_ec_pem(pem.as_bytes())
         .map_err(|e| log::error!("signing key {} is unreadable: {e}", row.id))
         .ok()?;
     let mut jwk = Jwk::from_encoding_key(&key, ALGORITHM).ok()?;
@@ -228,13 +304,24 @@ fn generate_pem() -> Result<String, ServerError> {
     ))
 }
 
-async fn insert_new_key(db: &DatabaseConnection, tenant: Uuid) -> Result<Uuid, ServerError> {
+async fn insert_new_key(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+    sealing: Option<&SealingKey>,
+) -> Result<Uuid, ServerError> {
     let id = Uuid::new_v4();
+    let pem = generate_pem()?;
+    let private_key = match sealing {
+        Some(key) => key
+            .seal(&pem, id.as_bytes())
+            .map_err(|e| ServerError::Internal(e.to_string()))?,
+        None => pem,
+    };
     let model = oauth_signing_key::ActiveModel {
         tenant_id: Set(tenant),
         id: Set(id),
         algorithm: Set("ES256".to_owned()),
-        private_key: Set(generate_pem()?),
+        private_key: Set(private_key),
         created_at: Set(now_ms()),
         retired_at: Set(None),
     };
@@ -244,13 +331,16 @@ async fn insert_new_key(db: &DatabaseConnection, tenant: Uuid) -> Result<Uuid, S
 
 /// `roster oauth-key rotate`: a new key signs from now on (running servers
 /// switch within a minute); the old ones are retired and published until
-/// `retention` has passed, and keys retired longer ago are deleted.
+/// `retention` has passed, and keys retired longer ago are deleted. With
+/// `sealing`, keys stored in plain text are sealed first.
 pub async fn rotate_key(
     db: &DatabaseConnection,
     tenant: Uuid,
     retention: Duration,
+    sealing: Option<&SealingKey>,
 ) -> Result<Uuid, ServerError> {
-    let id = insert_new_key(db, tenant).await?;
+    seal_plain_keys(db, tenant, sealing).await?;
+    let id = insert_new_key(db, tenant, sealing).await?;
     let now = now_ms();
     store::retire_keys_except(db, tenant, id, now).await?;
     store::delete_keys_retired_before(db, tenant, now - millis(retention)).await?;
@@ -279,7 +369,7 @@ mod tests {
             created_at: 0,
             retired_at: None,
         };
-        let (signer, jwk) = parse_row(&row).unwrap();
+        let (signer, jwk) = parse_row(&row, None).unwrap();
         let text = serde_json::to_string(&jwk).unwrap();
         assert!(
             !text.contains("\"d\""),

@@ -6,7 +6,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer, middleware, web};
 use sea_orm::DatabaseConnection;
 
@@ -172,6 +173,46 @@ impl Connected {
     /// Builds the shared state and authentication, mints the first API
     /// token when nothing else can get in, and binds.
     pub async fn build(self) -> Result<Application, StartupError> {
+        let (builder, db, routes) = self.prepare().await?;
+        let certificates = Certificates::load(&builder.config.tls)?;
+        let addr = builder.config.server.bind.clone();
+        let management = routes.observe.management_slot();
+        let (writes, signals) = (routes.state.services.db.clone(), builder.signals);
+        let reload_every = Duration::from_secs(builder.config.tls.reload_interval_secs);
+        let tls = match &certificates {
+            Some(certs) => Some(certs.server_config()?),
+            None => None,
+        };
+        let (server, port) = bind(builder, routes, tls).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        if let Some(certs) = certificates {
+            certs.watch(reload_every);
+        }
+        let management_port = management
+            .as_ref()
+            .and_then(|slot| slot.get()?.first().map(SocketAddr::port));
+        Ok(Application {
+            port,
+            management_port,
+            addr,
+            db,
+            server,
+            writes,
+            signals,
+        })
+    }
+
+    /// What `build` serves, without a listener: for driving the
+    /// application in-process (`actix_web::test`) through [`app`].
+    pub async fn routes(self) -> Result<Routes, StartupError> {
+        Ok(self.prepare().await?.2)
+    }
+
+    async fn prepare(
+        self,
+    ) -> Result<(ApplicationBuilder, DatabaseConnection, Routes), StartupError> {
         let Self { builder, db } = self;
         let metrics = builder
             .config
@@ -192,46 +233,61 @@ impl Connected {
         {
             print_bootstrap_token(&minted.token);
         }
-        let certificates = Certificates::load(&builder.config.tls)?;
         announce(&builder.config, &auth);
-        let addr = builder.config.server.bind.clone();
-        let management = observe.management_slot();
-        let (writes, signals) = (state.services.db.clone(), builder.signals);
-        let reload_every = Duration::from_secs(builder.config.tls.reload_interval_secs);
-        let tls = match &certificates {
-            Some(certs) => Some(certs.server_config()?),
-            None => None,
+        let body_limits = http::body_limit::BodyLimits::new(&builder.config.server);
+        let routes = Routes {
+            state,
+            auth,
+            observe,
+            body_limits,
         };
-        let (server, port) =
-            bind(builder, state, auth, observe, tls).map_err(|source| StartupError::Bind {
-                addr: addr.clone(),
-                source,
-            })?;
-        if let Some(certs) = certificates {
-            certs.watch(reload_every);
-        }
-        let management_port = management
-            .as_ref()
-            .and_then(|slot| slot.get()?.first().map(SocketAddr::port));
-        Ok(Application {
-            port,
-            management_port,
-            addr,
-            db,
-            server,
-            writes,
-            signals,
-        })
+        Ok((builder, db, routes))
     }
+}
+
+/// The shared state, authentication and instruments every worker's [`app`]
+/// serves.
+#[derive(Clone)]
+pub struct Routes {
+    state: AppState,
+    auth: AuthStack,
+    observe: Arc<Observe>,
+    body_limits: http::body_limit::BodyLimits,
+}
+
+/// One worker's application: middleware, every route, and the SCIM 404
+/// for the rest. The server and in-process tests build it the same way.
+pub fn app(
+    routes: Routes,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let Routes {
+        state,
+        auth,
+        observe,
+        body_limits,
+    } = routes;
+    App::new()
+        .app_data(body_limits)
+        .wrap(middleware::from_fn(http::connection::close_unauthenticated))
+        .wrap(middleware::Compress::default())
+        .wrap(middleware::from_fn(observe::request::observe))
+        .configure(move |cfg| configure(cfg, state, auth, observe))
+        .default_service(web::to(http::error::unknown_route))
 }
 
 /// The HTTP server with its middleware, bound and ready to run, and the
 /// port it listens on.
 fn bind(
     builder: ApplicationBuilder,
-    state: AppState,
-    auth: AuthStack,
-    observe: Arc<Observe>,
+    routes: Routes,
     tls: Option<rustls::ServerConfig>,
 ) -> std::io::Result<(Server, u16)> {
     let ApplicationBuilder {
@@ -240,19 +296,9 @@ fn bind(
         listener,
         ..
     } = builder;
-    let management = observe.management_slot();
+    let management = routes.observe.management_slot();
     let transport = Transport::new(&config, workers);
-    let body_limits = http::body_limit::BodyLimits::new(&config.server);
-    let server = HttpServer::new(move || {
-        let (state, auth, observe) = (state.clone(), auth.clone(), observe.clone());
-        App::new()
-            .app_data(body_limits.clone())
-            .wrap(middleware::from_fn(http::connection::close_unauthenticated))
-            .wrap(middleware::Compress::default())
-            .wrap(middleware::from_fn(observe::request::observe))
-            .configure(move |cfg| routes(cfg, state, auth, observe))
-            .default_service(web::to(http::error::unknown_route))
-    });
+    let server = HttpServer::new(move || app(routes.clone()));
     // Signals are handled by `run_until_stopped`: actix stops at once on SIGINT.
     let server = server
         .workers(transport.workers)
@@ -283,7 +329,12 @@ fn bind(
 /// Every route the application serves. The authorization server's come
 /// first: the SCIM scope would otherwise claim every path when the base
 /// path is "/".
-fn routes(cfg: &mut web::ServiceConfig, state: AppState, auth: AuthStack, observe: Arc<Observe>) {
+fn configure(
+    cfg: &mut web::ServiceConfig,
+    state: AppState,
+    auth: AuthStack,
+    observe: Arc<Observe>,
+) {
     observe::routes(cfg, observe);
     if let Some(server) = auth.server {
         oauth::routes(cfg, server);

@@ -17,6 +17,7 @@ use crate::auth::verifier::Verifier;
 use crate::auth::verify_keys::{KeyError, KeySet, RemoteJwks};
 use crate::config::{Config, JwtConfig};
 use crate::oauth::{self, AuthServer, ClientRegistry, KeyRing, ServerError, Settings};
+use crate::secrets::at_rest::SealingKey;
 
 /// Authentication as the application serves it: the SCIM guard's verifier
 /// and failure limiter, and the built-in authorization server.
@@ -75,6 +76,34 @@ pub async fn build(
     })
 }
 
+/// The configured key that seals secrets at rest, if any.
+pub fn sealing_key(config: &Config) -> Result<Option<SealingKey>, SetupError> {
+    let text = match (&config.secrets.key, &config.secrets.key_file) {
+        (Some(key), _) => key.expose().to_owned(),
+        (None, Some(path)) => read_key_file(path)?,
+        (None, None) => return Ok(None),
+    };
+    SealingKey::from_text(&text)
+        .map(Some)
+        .map_err(|e| SetupError::Invalid(e.to_string()))
+}
+
+fn read_key_file(path: &std::path::Path) -> Result<String, SetupError> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SetupError::Invalid(format!("cannot read the secrets key file {shown}: {e}"))
+    })?;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        log::warn!(
+            "the secrets key file {shown} is readable by other users; run 'chmod 600 {shown}'"
+        );
+    }
+    Ok(text)
+}
+
 /// How long a retired signing key stays published: its last token must
 /// expire first, leeway included.
 pub fn key_retention(config: &Config) -> Duration {
@@ -94,6 +123,7 @@ async fn built_in_server(
         tenant,
         key_retention(config),
         Duration::from_secs(config.oauth.key_reload_seconds),
+        sealing_key(config)?,
     ));
     keys.ensure_signing_key().await?;
     let admins = CredentialList::parse(&config.oauth.admins)?;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, DbErr};
 
-pub use self::application::{Application, ApplicationBuilder, Connected};
+pub use self::application::{Application, ApplicationBuilder, Connected, Routes, app};
 use self::auth::{AuthStack, SetupError};
 use self::capabilities::capabilities;
 use crate::config::Config;
@@ -58,6 +58,20 @@ pub enum StartupError {
     /// Names the file and what is wrong with it.
     #[error("{0}")]
     Tls(String),
+    /// Asked of a database that cannot do it; exits 2, not 1.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl StartupError {
+    /// The process's exit status: 2 for a request the configured database
+    /// cannot serve, 1 for every failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Unsupported(_) => 2,
+            _ => 1,
+        }
+    }
 }
 
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {

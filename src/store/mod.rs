@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod exec;
+pub mod file_mode;
 pub mod groups;
 pub mod memberships;
 pub mod oauth;
@@ -92,6 +93,8 @@ pub async fn connect_with(
     let mut opts = ConnectOptions::new(url.expose().to_owned());
     opts.sqlx_logging_level(log::LevelFilter::Debug);
     if url.is_sqlite() {
+        file_mode::prepare_sqlite_file(url)
+            .map_err(|e| DbErr::Custom(format!("cannot create the database file: {e}")))?;
         opts.connect_timeout(connect).acquire_timeout(connect);
         // An embedded database cannot hang up; a ping would be one more
         // hand-off to the connection's thread before every statement.

@@ -53,6 +53,26 @@ pub async fn all_keys<C: ConnectionTrait>(
         .await
 }
 
+/// Replaces a key's stored private part (to seal a plain one).
+pub async fn set_private_key<C: ConnectionTrait>(
+    c: &C,
+    tenant: Uuid,
+    id: Uuid,
+    private_key: &str,
+) -> Result<u64, DbErr> {
+    use oauth_signing_key::Column as K;
+    let res = oauth_signing_key::Entity::update_many()
+        .set(oauth_signing_key::ActiveModel {
+            private_key: Set(private_key.to_owned()),
+            ..Default::default()
+        })
+        .filter(K::TenantId.eq(tenant))
+        .filter(K::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected)
+}
+
 /// Retires every active key but `keep`.
 pub async fn retire_keys_except<C: ConnectionTrait>(
     c: &C,

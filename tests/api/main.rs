@@ -9,7 +9,9 @@
 
 mod helpers;
 mod issuer;
+mod process;
 
+mod admin_commands;
 mod auth;
 mod auth_modes;
 mod binary;
@@ -24,6 +26,7 @@ mod errors;
 mod etag;
 mod extensions;
 mod faults;
+mod fuzz_smoke;
 mod groups;
 mod jwt;
 mod large_groups;
@@ -34,6 +37,7 @@ mod okta;
 mod paging;
 mod projection;
 mod query;
+mod sealed_keys;
 mod search;
 mod tls;
 mod transport;

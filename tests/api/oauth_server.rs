@@ -618,7 +618,7 @@ async fn signing_key_rotation_keeps_old_tokens_valid_until_they_expire(db: Db) {
             .expect("kid")
     };
     let old = token().await;
-    let new_id = rotate_key(&app.db, DEFAULT_TENANT, Duration::from_secs(2))
+    let new_id = rotate_key(&app.db, DEFAULT_TENANT, Duration::from_secs(2), None)
         .await
         .expect("rotate");
     let new = token().await;

@@ -184,7 +184,7 @@ fn literal_limit<'s>(sql: &'s str, params: &mut Vec<Param>) -> std::borrow::Cow<
 
 /// The file of a SQLite database; `None` for other databases, and for an
 /// in-memory one, which is private to the connection that opened it.
-pub(super) fn sqlite_file(url: &DatabaseUrl) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &DatabaseUrl) -> Option<PathBuf> {
     let text = url.expose();
     if !url.is_sqlite() || text.contains(":memory:") || text.contains("mode=memory") {
         return None;

@@ -44,6 +44,7 @@ use crate::config::DatabaseUrl;
 
 pub(crate) use self::deadline::bounded;
 pub use self::deadline::set_statement_timeout;
+pub(crate) use self::inline::sqlite_file;
 pub use self::row::{Decode, Row};
 pub use self::source::{Reads, Source};
 pub use self::template::Template;
