@@ -2,17 +2,19 @@
 //! It reads the credentials from the request, and turns the verifier's
 //! answer into HTTP: 401 with challenges, 403, 429 or 503.
 
+use std::net::IpAddr;
+
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
-use actix_web_httpauth::headers::authorization::{Basic, Bearer, Scheme};
 
 use super::error::scim_error_response;
 use super::throttle::{client_addr, retry_after};
+use crate::auth::credentials::{self, Presented};
 use crate::auth::rate_limit::FailureLimiter;
-use crate::auth::{AuthError, Modes, Principal, Verifier};
+use crate::auth::{AuthError, Modes, Verifier};
 use crate::scim::ScimError;
 
 pub async fn require_auth(
@@ -27,10 +29,21 @@ pub async fn require_auth(
         return Ok(req.into_response(resp).map_into_right_body());
     };
     let addr = client_addr(&limiter, req.request());
-    if let Some(wait) = addr.and_then(|a| limiter.refused(a)) {
+    let presented = presented(req.headers().get(AUTHORIZATION));
+    let name = presented
+        .as_ref()
+        .ok()
+        .and_then(Presented::basic_user)
+        .map(|u| verifier.throttle_name(u).to_owned());
+    let known = presented.as_ref().is_ok_and(|p| verifier.remembers(p));
+    if !known && let Some(wait) = refused(&limiter, addr, name.as_deref()) {
         return Ok(req.into_response(too_many(wait)).map_into_right_body());
     }
-    match authenticate(&verifier, req.headers().get(AUTHORIZATION)).await {
+    let verified = match &presented {
+        Ok(p) => verifier.verify(p).await,
+        Err(e) => Err(e.clone()),
+    };
+    match verified {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
             next.call(req)
@@ -46,7 +59,7 @@ pub async fn require_auth(
             );
             let over_limit = match e {
                 AuthError::BadToken | AuthError::BadBasic | AuthError::Malformed => {
-                    addr.and_then(|a| limiter.failed(a))
+                    failed(&limiter, addr, name.as_deref())
                 }
                 _ => None,
             };
@@ -59,25 +72,24 @@ pub async fn require_auth(
     }
 }
 
-/// Reads the `Authorization` header and hands its credentials to the
-/// verifier. Basic is only a scheme here when Basic users are configured.
-async fn authenticate(
-    verifier: &Verifier,
-    header: Option<&HeaderValue>,
-) -> Result<Principal, AuthError> {
+/// The credentials of the `Authorization` header, if it has any.
+fn presented(header: Option<&HeaderValue>) -> Result<Presented, AuthError> {
     let header = header.ok_or(AuthError::Missing)?;
-    let text = header.to_str().map_err(|_| AuthError::Malformed)?;
-    let scheme = text.split_whitespace().next().unwrap_or_default();
-    if scheme.eq_ignore_ascii_case("bearer") {
-        let bearer = Bearer::parse(header).map_err(|_| AuthError::Malformed)?;
-        return verifier.verify_bearer(bearer.token()).await;
-    }
-    if scheme.eq_ignore_ascii_case("basic") && verifier.accepts_basic() {
-        let basic = Basic::parse(header).map_err(|_| AuthError::BadBasic)?;
-        let password = basic.password().unwrap_or_default();
-        return verifier.verify_basic(basic.user_id(), password).await;
-    }
-    Err(AuthError::Malformed)
+    credentials::parse(header.to_str().map_err(|_| AuthError::Malformed)?)
+}
+
+/// The longer wait of the address's and the user name's, if either is spent.
+fn refused(limiter: &FailureLimiter, addr: Option<IpAddr>, name: Option<&str>) -> Option<u64> {
+    let by_addr = addr.and_then(|a| limiter.refused(a));
+    let by_name = name.and_then(|n| limiter.name_refused(n));
+    by_addr.max(by_name)
+}
+
+/// Counts a failure against the address and the user name.
+fn failed(limiter: &FailureLimiter, addr: Option<IpAddr>, name: Option<&str>) -> Option<u64> {
+    let by_addr = addr.and_then(|a| limiter.failed(a));
+    let by_name = name.and_then(|n| limiter.name_failed(n));
+    by_addr.max(by_name)
 }
 
 fn too_many(wait: u64) -> HttpResponse {

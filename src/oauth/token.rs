@@ -5,7 +5,6 @@ use std::net::IpAddr;
 
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, HeaderValue, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_web_httpauth::headers::authorization::{Basic, Scheme};
 use oauth2::basic::{BasicErrorResponseType, BasicTokenResponse};
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
@@ -14,6 +13,7 @@ use super::clients::Client;
 use super::form::read_form;
 use super::grants::{self, Grant};
 use super::{AuthServer, ServerError};
+use crate::auth::credentials::{self, Presented};
 use crate::auth::rate_limit::FailureLimiter;
 use crate::http::throttle::client_addr;
 
@@ -115,14 +115,17 @@ async fn authenticate(
 
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
 fn basic_credentials(header: &HeaderValue) -> Option<(String, String)> {
-    let basic = Basic::parse(header).ok()?;
+    let Presented::Basic { user, password } = credentials::parse(header.to_str().ok()?).ok()?
+    else {
+        return None;
+    };
     let decode = |s: &str| {
         percent_decode_str(&s.replace('+', " "))
             .decode_utf8()
             .ok()
             .map(|c| c.into_owned())
     };
-    Some((decode(basic.user_id())?, decode(basic.password()?)?))
+    Some((decode(&user)?, decode(&password)?))
 }
 
 /// RFC 6749 §5.1: tokens are never cached on the way.
