@@ -26,6 +26,7 @@ mod extensions;
 mod groups;
 mod jwt;
 mod large_groups;
+mod large_users;
 mod oauth_server;
 mod okta;
 mod paging;
