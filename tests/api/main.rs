@@ -24,6 +24,7 @@ mod errors;
 mod etag;
 mod extensions;
 mod groups;
+mod input_rules;
 mod jwt;
 mod large_groups;
 mod large_users;
