@@ -12,7 +12,7 @@ pub mod jwt;
 pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
-mod remembered;
+pub mod remembered;
 pub mod verifier;
 pub mod verify_keys;
 

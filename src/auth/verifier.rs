@@ -2,6 +2,8 @@
 //! guard reads them from the request and hands them over; this side knows
 //! nothing of headers or statuses.
 
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
 use subtle::ConstantTimeEq;
 
@@ -31,16 +33,19 @@ pub struct Verifier {
     db: DatabaseConnection,
     jwt: JwtValidator,
     introspection: Option<Introspector>,
-    remembered: Remembered,
+    remembered: Arc<Remembered>,
 }
 
 impl Verifier {
     /// `jwt` holds the trusted issuers (external and built-in), built by
     /// start-up because their keys need the database and the network.
+    /// `remembered` is shared with the built-in authorization server, which
+    /// adds the tokens it issues.
     pub fn new(
         auth: &AuthConfig,
         jwt: JwtValidator,
         db: DatabaseConnection,
+        remembered: Arc<Remembered>,
     ) -> Result<Self, CredentialConfigError> {
         let bearer_digests = auth
             .bearer_tokens
@@ -53,7 +58,7 @@ impl Verifier {
             db,
             jwt,
             introspection: Introspector::from_config(&auth.introspection)?,
-            remembered: Remembered::default(),
+            remembered,
         })
     }
 

@@ -48,11 +48,13 @@ async fn handle(
     limiter: &FailureLimiter,
 ) -> Result<BasicTokenResponse, ServerError> {
     let addr = client_addr(limiter, req);
-    if let Some(wait) = addr.and_then(|a| limiter.refused(a)) {
-        return Err(ServerError::TooMany(wait));
-    }
-    let form: TokenRequest = read_form(req, payload).await?;
-    let client = authenticate(req, &form, server, limiter, addr).await?;
+    let refused = addr.and_then(|a| limiter.refused(a));
+    let form: TokenRequest = match (read_form(req, payload).await, refused) {
+        (Ok(form), _) => form,
+        (Err(_), Some(wait)) => return Err(ServerError::TooMany(wait)),
+        (Err(e), None) => return Err(e),
+    };
+    let client = authenticate(req, &form, server, limiter, (addr, refused)).await?;
     let grant = Grant {
         code: form.code.as_deref(),
         redirect_uri: form.redirect_uri.as_deref(),
@@ -77,7 +79,7 @@ async fn authenticate(
     form: &TokenRequest,
     server: &AuthServer,
     limiter: &FailureLimiter,
-    addr: Option<IpAddr>,
+    (addr, refused): (Option<IpAddr>, Option<u64>),
 ) -> Result<Client, ServerError> {
     let header = req.headers().get(AUTHORIZATION);
     let via_basic = header.is_some();
@@ -99,6 +101,13 @@ async fn authenticate(
         return Err(ServerError::invalid_request(
             "client_id differs from the credentials",
         ));
+    }
+    // While the address is refused, only a client known to be good is
+    // checked: guessing gets nothing, a working client keeps its tokens.
+    if let Some(wait) = refused
+        && !server.clients.remembers(&id, &secret)
+    {
+        return Err(ServerError::TooMany(wait));
     }
     if let Some(client) = server.clients.authenticate(&id, &secret).await? {
         return Ok(client);

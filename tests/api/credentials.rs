@@ -18,6 +18,7 @@ each_database!(
     known_credentials_pass_where_guesses_are_refused,
     guesses_past_the_allowance_never_reach_the_verifier,
     guesses_at_one_user_name_are_throttled_across_addresses,
+    a_known_oauth_client_gets_tokens_where_guesses_are_refused,
 );
 
 const ENTRA_SECRET: &str = "entra-client-secret";
@@ -60,14 +61,7 @@ async fn scheme_names_are_case_insensitive(db: Db) {
         c.auth.jwt.audience = vec![AUDIENCE.to_owned()];
         c.auth.jwt.jwks_url = Some(jwks_url);
         c.auth.jwt.required_scope = Some(SCOPE.to_owned());
-        c.oauth.clients = vec![OAuthClientConfig {
-            client_id: "entra".to_owned(),
-            client_secret: Secret::new(ENTRA_SECRET),
-            redirect_uris: vec![],
-            grant_types: vec!["client_credentials".to_owned()],
-            scopes: vec!["scim".to_owned()],
-            require_pkce: true,
-        }];
+        entra_client(c);
     })
     .await;
     let external = key.sign(&claims());
@@ -93,8 +87,17 @@ async fn scheme_names_are_case_insensitive(db: Db) {
 /// A token from the built-in server, the client authenticating with
 /// `authorization`.
 async fn client_credentials_token(app: &TestApp, authorization: &str) -> String {
+    let r = token_request(app, authorization).await;
+    assert_eq!(r.status, 200, "{authorization}: {}", r.text);
+    r.body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
+async fn token_request(app: &TestApp, authorization: &str) -> Resp {
     let url = format!("{}/oauth2/token", app.base.trim_end_matches("/scim/v2"));
-    let r = read(
+    read(
         awc::Client::default()
             .post(url)
             .insert_header(("Authorization", authorization))
@@ -103,12 +106,46 @@ async fn client_credentials_token(app: &TestApp, authorization: &str) -> String 
             .await
             .expect("send"),
     )
+    .await
+}
+
+fn entra_client(c: &mut Config) {
+    c.oauth.clients = vec![OAuthClientConfig {
+        client_id: "entra".to_owned(),
+        client_secret: Secret::new(ENTRA_SECRET),
+        redirect_uris: vec![],
+        grant_types: vec!["client_credentials".to_owned()],
+        scopes: vec!["scim".to_owned()],
+        require_pkce: true,
+    }];
+}
+
+async fn a_known_oauth_client_gets_tokens_where_guesses_are_refused(db: Db) {
+    let app = TestApp::spawn_with(db, |c| {
+        tight_limits(c);
+        entra_client(c);
+    })
     .await;
-    assert_eq!(r.status, 200, "{authorization}: {}", r.text);
-    r.body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned()
+    let good = basic("Basic", "entra", ENTRA_SECRET);
+    client_credentials_token(&app, &good).await;
+    for i in 0..3 {
+        let r = token_request(&app, &basic("Basic", "entra", &format!("guess-{i}"))).await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    let r = token_request(&app, &basic("Basic", "entra", "guess-3")).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(
+        token_request(&app, &basic("Basic", "other", ENTRA_SECRET))
+            .await
+            .status,
+        429,
+        "an unknown pair is refused unchecked"
+    );
+    let token = client_credentials_token(&app, &good).await;
+    call_users(&app, Some(&format!("Bearer {token}")))
+        .await
+        .assert_status(200);
 }
 
 async fn known_credentials_pass_where_guesses_are_refused(db: Db) {
