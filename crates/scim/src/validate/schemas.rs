@@ -54,3 +54,51 @@ pub fn check_declared_schemas(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ScimType;
+
+    const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+    fn check(kind: ResourceKind, schemas: Option<serde_json::Value>) -> Result<(), ScimError> {
+        let registry = SchemaRegistry::rfc().unwrap();
+        let mut body = json!({"userName": "u", "displayName": "d"});
+        if let Some(s) = schemas {
+            body["schemas"] = s;
+        }
+        check_declared_schemas(&registry, kind, &body)
+    }
+
+    #[test]
+    fn the_core_schema_must_be_listed_and_no_other_types() {
+        let user = ResourceKind::User;
+        for bad in [
+            None,
+            Some(json!([])),
+            Some(json!(USER)),
+            Some(json!([5])),
+            Some(json!(["urn:example:other"])),
+            Some(json!([GROUP])),
+            Some(json!([USER, GROUP])),
+        ] {
+            let e = check(user, bad.clone()).unwrap_err();
+            assert_eq!(e.scim_type, Some(ScimType::InvalidSyntax), "{bad:?}");
+        }
+        assert!(check(ResourceKind::Group, Some(json!([GROUP, ENTERPRISE]))).is_err());
+        assert!(check(user, Some(json!([USER]))).is_ok());
+        assert!(
+            check(
+                user,
+                Some(json!(["URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER"]))
+            )
+            .is_ok()
+        );
+        assert!(check(user, Some(json!([USER, ENTERPRISE, "urn:example:other"]))).is_ok());
+    }
+}
