@@ -36,7 +36,11 @@ pub async fn require_auth(
         .and_then(Presented::basic_user)
         .map(|u| verifier.throttle_name(u).to_owned());
     let known = presented.as_ref().is_ok_and(|p| verifier.remembers(p));
-    if !known && let Some(wait) = refused(&limiter, addr, name.as_deref()) {
+    if let Some(wait) = refused(
+        &limiter,
+        (!known).then_some(addr).flatten(),
+        name.as_deref(),
+    ) {
         return Ok(req.into_response(too_many(wait)).map_into_right_body());
     }
     let verified = match &presented {
@@ -79,6 +83,9 @@ fn presented(header: Option<&HeaderValue>) -> Result<Presented, AuthError> {
 }
 
 /// The longer wait of the address's and the user name's, if either is spent.
+/// A known credential skips its address's allowance but never its user
+/// name's: checking a guess against the known credentials is cheap, so
+/// that allowance is what bounds guessing a Basic password.
 fn refused(limiter: &FailureLimiter, addr: Option<IpAddr>, name: Option<&str>) -> Option<u64> {
     let by_addr = addr.and_then(|a| limiter.refused(a));
     let by_name = name.and_then(|n| limiter.name_refused(n));
