@@ -156,7 +156,10 @@ async fn seed(
     for size in SIZES {
         let mut r = client
             .post(format!("{base}/Groups"))
-            .send_json(&json!({"displayName": format!("bench {size} {}", Uuid::new_v4())}))
+            .send_json(&json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": format!("bench {size} {}", Uuid::new_v4())
+            }))
             .await
             .map_err(|e| format!("create group: {e}"))?;
         if r.status().as_u16() != 201 {

@@ -5,12 +5,14 @@
 //! credentials from requests and answers refusals; nothing here knows HTTP
 //! statuses or headers.
 
+pub mod credentials;
 pub mod http_client;
 mod introspection;
 pub mod jwt;
 pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
+pub mod remembered;
 pub mod verifier;
 pub mod verify_keys;
 

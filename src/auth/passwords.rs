@@ -117,6 +117,10 @@ impl CredentialList {
         self.entries.is_empty()
     }
 
+    pub fn has_user(&self, user: &str) -> bool {
+        self.entries.iter().any(|c| c.user == user)
+    }
+
     pub async fn verify(&self, user: &str, password: &str) -> Result<bool, AuthError> {
         for cred in &self.entries {
             if !bool::from(cred.user.as_bytes().ct_eq(user.as_bytes())) {

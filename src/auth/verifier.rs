@@ -2,13 +2,17 @@
 //! guard reads them from the request and hands them over; this side knows
 //! nothing of headers or statuses.
 
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
 use subtle::ConstantTimeEq;
 
+use super::credentials::Presented;
 use super::introspection::Introspector;
 use super::jwt::JwtValidator;
 use super::passwords::CredentialList;
 use super::principal::{AuthError, CredentialConfigError, Principal};
+use super::remembered::Remembered;
 use crate::config::AuthConfig;
 use crate::secrets::{sha256, sha256_hex};
 use crate::store::tokens;
@@ -29,15 +33,19 @@ pub struct Verifier {
     db: DatabaseConnection,
     jwt: JwtValidator,
     introspection: Option<Introspector>,
+    remembered: Arc<Remembered>,
 }
 
 impl Verifier {
     /// `jwt` holds the trusted issuers (external and built-in), built by
     /// start-up because their keys need the database and the network.
+    /// `remembered` is shared with the built-in authorization server, which
+    /// adds the tokens it issues.
     pub fn new(
         auth: &AuthConfig,
         jwt: JwtValidator,
         db: DatabaseConnection,
+        remembered: Arc<Remembered>,
     ) -> Result<Self, CredentialConfigError> {
         let bearer_digests = auth
             .bearer_tokens
@@ -50,6 +58,7 @@ impl Verifier {
             db,
             jwt,
             introspection: Introspector::from_config(&auth.introspection)?,
+            remembered,
         })
     }
 
@@ -78,14 +87,46 @@ impl Verifier {
         !self.basic.is_empty()
     }
 
-    pub async fn verify_basic(&self, user: &str, password: &str) -> Result<Principal, AuthError> {
+    /// Whether `presented` is known good without asking anyone: a
+    /// configured static token, or a credential that verified recently.
+    /// Such a credential is checked even where guesses are being refused.
+    pub fn remembers(&self, presented: &Presented) -> bool {
+        if let Presented::Bearer(token) = presented
+            && self.is_configured_token(token)
+        {
+            return true;
+        }
+        self.remembered.contains(presented)
+    }
+
+    /// The name failures of a Basic `user` are counted under: configured
+    /// names each their own, every other name one shared budget, so that
+    /// made-up names cannot grow the limiter's memory.
+    pub fn throttle_name<'a>(&self, user: &'a str) -> &'a str {
+        if self.basic.has_user(user) { user } else { "" }
+    }
+
+    /// Checks `presented`; a success is remembered (see `remembers`).
+    pub async fn verify(&self, presented: &Presented) -> Result<Principal, AuthError> {
+        let principal = match presented {
+            Presented::Bearer(token) => self.verify_bearer(token).await?,
+            Presented::Basic { user, password } if self.accepts_basic() => {
+                self.verify_basic(user, password).await?
+            }
+            Presented::Basic { .. } => return Err(AuthError::Malformed),
+        };
+        self.remembered.insert(presented);
+        Ok(principal)
+    }
+
+    async fn verify_basic(&self, user: &str, password: &str) -> Result<Principal, AuthError> {
         match self.basic.verify(user, password).await? {
             true => Ok(Principal::BasicUser(user.to_owned())),
             false => Err(AuthError::BadBasic),
         }
     }
 
-    pub async fn verify_bearer(&self, token: &str) -> Result<Principal, AuthError> {
+    fn is_configured_token(&self, token: &str) -> bool {
         let digest = sha256(token.as_bytes());
         // Compare against every configured digest so timing says nothing
         // about which one (or whether one) matched.
@@ -93,7 +134,11 @@ impl Verifier {
             .bearer_digests
             .iter()
             .fold(subtle::Choice::from(0), |acc, d| acc | d.ct_eq(&digest));
-        if bool::from(configured) {
+        bool::from(configured)
+    }
+
+    async fn verify_bearer(&self, token: &str) -> Result<Principal, AuthError> {
+        if self.is_configured_token(token) {
             return Ok(Principal::ConfiguredToken);
         }
         if let Some(issuer) = self.jwt.issuer_for(token) {

@@ -165,7 +165,7 @@ impl IntrospectionConfig {
     }
 }
 
-/// Failed authentications per client address.
+/// Failed authentications per client address and per Basic user name.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimitConfig {

@@ -2,15 +2,17 @@
 //! It reads the credentials from the request, and turns the verifier's
 //! answer into HTTP: 401 with challenges, 403, 429 or 503.
 
+use std::net::IpAddr;
+
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse, web};
-use actix_web_httpauth::headers::authorization::{Basic, Bearer, Scheme};
+use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, web};
 
 use super::error::scim_error_response;
 use super::throttle::{client_addr, retry_after};
+use crate::auth::credentials::{self, Presented};
 use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::{AuthError, Modes, Principal, Verifier};
 use crate::observe::metrics;
@@ -20,67 +22,92 @@ pub async fn require_auth(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let (Some(verifier), Some(limiter)) = (
-        req.app_data::<web::Data<Verifier>>().cloned(),
-        req.app_data::<web::Data<FailureLimiter>>().cloned(),
-    ) else {
-        let resp = scim_error_response(&ScimError::internal("authentication is not configured"));
-        return Ok(req.into_response(resp).map_into_right_body());
-    };
-    let addr = client_addr(&limiter, req.request());
-    if let Some(wait) = addr.and_then(|a| limiter.refused(a)) {
-        metrics::auth_failed(req.request(), None);
-        return Ok(req.into_response(too_many(wait)).map_into_right_body());
-    }
-    match authenticate(&verifier, req.headers().get(AUTHORIZATION)).await {
+    match admit(req.request()).await {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
             next.call(req)
                 .await
                 .map(ServiceResponse::map_into_left_body)
         }
-        Err(e) => {
-            metrics::auth_failed(req.request(), Some(&e));
-            let shown = addr.map(|a| a.to_string()).unwrap_or_default();
-            log::warn!(
-                "authentication failed from {shown} for {} {}: {e}",
-                req.method(),
-                req.path()
-            );
-            let over_limit = match e {
-                AuthError::BadToken | AuthError::BadBasic | AuthError::Malformed => {
-                    addr.and_then(|a| limiter.failed(a))
-                }
-                _ => None,
-            };
-            let resp = match over_limit {
-                Some(wait) => too_many(wait),
-                None => refusal(verifier.modes(), &e),
-            };
-            Ok(req.into_response(resp).map_into_right_body())
-        }
+        Err(resp) => Ok(req.into_response(resp).map_into_right_body()),
     }
 }
 
-/// Reads the `Authorization` header and hands its credentials to the
-/// verifier. Basic is only a scheme here when Basic users are configured.
-pub(crate) async fn authenticate(
-    verifier: &Verifier,
-    header: Option<&HeaderValue>,
-) -> Result<Principal, AuthError> {
+/// Checks a request's credentials under the failure limits: the principal,
+/// or the response that refuses it. Every route that takes a credential
+/// (the SCIM API, `/metrics`) goes through here, so none of them is a way
+/// around the limits.
+pub(crate) async fn admit(req: &HttpRequest) -> Result<Principal, HttpResponse> {
+    let (Some(verifier), Some(limiter)) = (
+        req.app_data::<web::Data<Verifier>>().cloned(),
+        req.app_data::<web::Data<FailureLimiter>>().cloned(),
+    ) else {
+        return Err(scim_error_response(&ScimError::internal(
+            "authentication is not configured",
+        )));
+    };
+    let addr = client_addr(&limiter, req);
+    let presented = presented(req.headers().get(AUTHORIZATION));
+    let name = presented
+        .as_ref()
+        .ok()
+        .and_then(Presented::basic_user)
+        .map(|u| verifier.throttle_name(u).to_owned());
+    let known = presented.as_ref().is_ok_and(|p| verifier.remembers(p));
+    if let Some(wait) = refused(
+        &limiter,
+        (!known).then_some(addr).flatten(),
+        name.as_deref(),
+    ) {
+        metrics::auth_failed(req, None);
+        return Err(too_many(wait));
+    }
+    let verified = match &presented {
+        Ok(p) => verifier.verify(p).await,
+        Err(e) => Err(e.clone()),
+    };
+    verified.map_err(|e| {
+        metrics::auth_failed(req, Some(&e));
+        let shown = addr.map(|a| a.to_string()).unwrap_or_default();
+        log::warn!(
+            "authentication failed from {shown} for {} {}: {e}",
+            req.method(),
+            req.path()
+        );
+        let over_limit = match e {
+            AuthError::BadToken | AuthError::BadBasic | AuthError::Malformed => {
+                failed(&limiter, addr, name.as_deref())
+            }
+            _ => None,
+        };
+        match over_limit {
+            Some(wait) => too_many(wait),
+            None => refusal(verifier.modes(), &e),
+        }
+    })
+}
+
+/// The credentials of the `Authorization` header, if it has any.
+fn presented(header: Option<&HeaderValue>) -> Result<Presented, AuthError> {
     let header = header.ok_or(AuthError::Missing)?;
-    let text = header.to_str().map_err(|_| AuthError::Malformed)?;
-    let scheme = text.split_whitespace().next().unwrap_or_default();
-    if scheme.eq_ignore_ascii_case("bearer") {
-        let bearer = Bearer::parse(header).map_err(|_| AuthError::Malformed)?;
-        return verifier.verify_bearer(bearer.token()).await;
-    }
-    if scheme.eq_ignore_ascii_case("basic") && verifier.accepts_basic() {
-        let basic = Basic::parse(header).map_err(|_| AuthError::BadBasic)?;
-        let password = basic.password().unwrap_or_default();
-        return verifier.verify_basic(basic.user_id(), password).await;
-    }
-    Err(AuthError::Malformed)
+    credentials::parse(header.to_str().map_err(|_| AuthError::Malformed)?)
+}
+
+/// The longer wait of the address's and the user name's, if either is spent.
+/// A known credential skips its address's allowance but never its user
+/// name's: checking a guess against the known credentials is cheap, so
+/// that allowance is what bounds guessing a Basic password.
+fn refused(limiter: &FailureLimiter, addr: Option<IpAddr>, name: Option<&str>) -> Option<u64> {
+    let by_addr = addr.and_then(|a| limiter.refused(a));
+    let by_name = name.and_then(|n| limiter.name_refused(n));
+    by_addr.max(by_name)
+}
+
+/// Counts a failure against the address and the user name.
+fn failed(limiter: &FailureLimiter, addr: Option<IpAddr>, name: Option<&str>) -> Option<u64> {
+    let by_addr = addr.and_then(|a| limiter.failed(a));
+    let by_name = name.and_then(|n| limiter.name_failed(n));
+    by_addr.max(by_name)
 }
 
 fn too_many(wait: u64) -> HttpResponse {

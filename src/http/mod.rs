@@ -28,7 +28,7 @@ use crate::scim::schema::Capabilities;
 use crate::service::{Ctx, DEFAULT_TENANT, Services};
 
 pub use content_type::SCIM_CONTENT_TYPE;
-pub(crate) use guard::authenticate;
+pub(crate) use guard::admit;
 
 /// Everything a handler needs, shared by all workers.
 #[derive(Clone)]

@@ -8,7 +8,9 @@ use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::ServerError;
+use crate::auth::credentials::Presented;
 use crate::auth::passwords::{SecretChecker, StoredSecret};
+use crate::auth::remembered::Remembered;
 use crate::config::{OAuthClientConfig, Secret};
 use crate::secrets::{hash_secret, random_secret};
 use crate::store::oauth as store;
@@ -102,6 +104,7 @@ pub struct ClientRegistry {
     db: DatabaseConnection,
     tenant: Uuid,
     checker: SecretChecker,
+    known: Remembered,
 }
 
 impl ClientRegistry {
@@ -120,6 +123,7 @@ impl ClientRegistry {
             db,
             tenant,
             checker: SecretChecker::default(),
+            known: Remembered::default(),
         }
     }
 
@@ -146,7 +150,23 @@ impl ClientRegistry {
             .matches(client_id, secret, &client.secret)
             .await
             .map_err(|e| ServerError::Internal(e.to_string()))?;
+        if ok {
+            self.known.insert(&presented(client_id, secret));
+        }
         Ok(ok.then_some(client))
+    }
+
+    /// Whether this id and secret authenticated recently: such a client is
+    /// checked even while its address's failures refuse unknown ones.
+    pub fn remembers(&self, client_id: &str, secret: &str) -> bool {
+        self.known.contains(&presented(client_id, secret))
+    }
+}
+
+fn presented(client_id: &str, secret: &str) -> Presented {
+    Presented::Basic {
+        user: client_id.to_owned(),
+        password: secret.to_owned(),
     }
 }
 

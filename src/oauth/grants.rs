@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::clients::Client;
 use super::{AuthServer, ServerError, millis};
+use crate::auth::credentials::Presented;
 use crate::secrets::{random_secret, sha256, sha256_hex};
 use crate::store::{self, oauth as oauth_store};
 use crate::time::now_ms;
@@ -288,7 +289,9 @@ async fn sign_access(
         exp: now + s.access_ttl.as_secs(),
         jti: Uuid::new_v4().to_string(),
     };
-    server.keys.sign(&claims).await
+    let token = server.keys.sign(&claims).await?;
+    server.issued.insert(&Presented::Bearer(token.clone()));
+    Ok(token)
 }
 
 fn response(

@@ -27,6 +27,7 @@ pub use routes::routes;
 pub use signing_keys::{KeyRing, list_keys, rotate_key};
 
 use crate::auth::passwords::CredentialList;
+use crate::auth::remembered::Remembered;
 use crate::config::Config;
 
 /// Where the endpoints live, relative to the issuer.
@@ -78,6 +79,9 @@ pub struct AuthServer {
     admins: CredentialList,
     db: DatabaseConnection,
     tenant: Uuid,
+    /// The SCIM guard's memory of good credentials: a token issued here is
+    /// good, so its client is not refused with the guesses of its address.
+    issued: Arc<Remembered>,
 }
 
 impl AuthServer {
@@ -88,6 +92,7 @@ impl AuthServer {
         admins: CredentialList,
         db: DatabaseConnection,
         tenant: Uuid,
+        issued: Arc<Remembered>,
     ) -> Self {
         Self {
             settings,
@@ -96,6 +101,7 @@ impl AuthServer {
             admins,
             db,
             tenant,
+            issued,
         }
     }
 }

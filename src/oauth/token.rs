@@ -5,7 +5,6 @@ use std::net::IpAddr;
 
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, HeaderValue, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_web_httpauth::headers::authorization::{Basic, Scheme};
 use oauth2::basic::{BasicErrorResponseType, BasicTokenResponse};
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
@@ -14,6 +13,7 @@ use super::clients::Client;
 use super::form::read_form;
 use super::grants::{self, Grant};
 use super::{AuthServer, ServerError};
+use crate::auth::credentials::{self, Presented};
 use crate::auth::rate_limit::FailureLimiter;
 use crate::http::throttle::client_addr;
 
@@ -48,11 +48,13 @@ async fn handle(
     limiter: &FailureLimiter,
 ) -> Result<BasicTokenResponse, ServerError> {
     let addr = client_addr(limiter, req);
-    if let Some(wait) = addr.and_then(|a| limiter.refused(a)) {
-        return Err(ServerError::TooMany(wait));
-    }
-    let form: TokenRequest = read_form(req, payload).await?;
-    let client = authenticate(req, &form, server, limiter, addr).await?;
+    let refused = addr.and_then(|a| limiter.refused(a));
+    let form: TokenRequest = match (read_form(req, payload).await, refused) {
+        (Ok(form), _) => form,
+        (Err(_), Some(wait)) => return Err(ServerError::TooMany(wait)),
+        (Err(e), None) => return Err(e),
+    };
+    let client = authenticate(req, &form, server, limiter, (addr, refused)).await?;
     let grant = Grant {
         code: form.code.as_deref(),
         redirect_uri: form.redirect_uri.as_deref(),
@@ -77,7 +79,7 @@ async fn authenticate(
     form: &TokenRequest,
     server: &AuthServer,
     limiter: &FailureLimiter,
-    addr: Option<IpAddr>,
+    (addr, refused): (Option<IpAddr>, Option<u64>),
 ) -> Result<Client, ServerError> {
     let header = req.headers().get(AUTHORIZATION);
     let via_basic = header.is_some();
@@ -100,6 +102,13 @@ async fn authenticate(
             "client_id differs from the credentials",
         ));
     }
+    // While the address is refused, only a client known to be good is
+    // checked: guessing gets nothing, a working client keeps its tokens.
+    if let Some(wait) = refused
+        && !server.clients.remembers(&id, &secret)
+    {
+        return Err(ServerError::TooMany(wait));
+    }
     if let Some(client) = server.clients.authenticate(&id, &secret).await? {
         return Ok(client);
     }
@@ -115,14 +124,17 @@ async fn authenticate(
 
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
 fn basic_credentials(header: &HeaderValue) -> Option<(String, String)> {
-    let basic = Basic::parse(header).ok()?;
+    let Presented::Basic { user, password } = credentials::parse(header.to_str().ok()?).ok()?
+    else {
+        return None;
+    };
     let decode = |s: &str| {
         percent_decode_str(&s.replace('+', " "))
             .decode_utf8()
             .ok()
             .map(|c| c.into_owned())
     };
-    Some((decode(basic.user_id())?, decode(basic.password()?)?))
+    Some((decode(&user)?, decode(&password)?))
 }
 
 /// RFC 6749 §5.1: tokens are never cached on the way.

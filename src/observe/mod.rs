@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use actix_web::dev::ServiceRequest;
-use actix_web::http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use sea_orm::DatabaseConnection;
 
@@ -21,7 +20,7 @@ use self::health::Readiness;
 use self::metrics::Metrics;
 use crate::auth::Verifier;
 use crate::config::Config;
-use crate::http::authenticate;
+use crate::http::admit;
 use crate::http::error::scim_error_response;
 use crate::scim::ScimError;
 
@@ -113,28 +112,20 @@ async fn scrape(req: HttpRequest, observe: web::Data<Observe>) -> HttpResponse {
 }
 
 /// On the main listener `/metrics` needs a credential named in
-/// `[metrics] allow`.
+/// `[metrics] allow`, checked like any SCIM request's (failure limits
+/// included).
 async fn allowed(req: &HttpRequest, allow: &[String]) -> Result<(), HttpResponse> {
-    let Some(verifier) = req.app_data::<web::Data<Verifier>>() else {
+    if req.app_data::<web::Data<Verifier>>().is_none() {
         return Err(scim_error_response(&ScimError::forbidden(
             "metrics need a credential and none is configured",
         )));
-    };
-    match authenticate(verifier, req.headers().get(AUTHORIZATION)).await {
-        Ok(principal) if allow.iter().any(|a| **a == *principal.name()) => Ok(()),
-        Ok(_) => Err(scim_error_response(&ScimError::forbidden(
+    }
+    let principal = admit(req).await?;
+    if allow.iter().any(|a| **a == *principal.name()) {
+        Ok(())
+    } else {
+        Err(scim_error_response(&ScimError::forbidden(
             "this credential may not read the metrics; name it in [metrics] allow",
-        ))),
-        Err(e) => {
-            metrics::auth_failed(req, Some(&e));
-            let mut resp = scim_error_response(&ScimError::unauthorized(format!(
-                "authentication required: {e}"
-            )));
-            resp.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static(r#"Bearer realm="roster""#),
-            );
-            Err(resp)
-        }
+        )))
     }
 }

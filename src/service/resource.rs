@@ -21,7 +21,7 @@ use super::{Ctx, ServiceError, Services, parse_id};
 use crate::scim::patch::{self, MemberPlan, PatchContext};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
-use crate::scim::validate::check_immutable;
+use crate::scim::validate::{check_declared_schemas, check_immutable};
 use crate::store::exec::WriteTxn;
 use crate::store::resources::{self, ResourceTable};
 use crate::time::now_ms;
@@ -132,6 +132,7 @@ impl Services {
         input: Value,
         answer: Answer<'_>,
     ) -> Result<Written, ServiceError> {
+        check_declared_schemas(&self.registry, kind::<K>(), &input)?;
         let record = K::parse(self, input)?;
         let side = K::created(self, &record).await?;
         let (id, now) = (Uuid::new_v4(), now_ms());
@@ -189,6 +190,7 @@ impl Services {
         answer: Answer<'_>,
     ) -> Result<Written, ServiceError> {
         let uid = parse_id(kind::<K>(), id)?;
+        check_declared_schemas(&self.registry, kind::<K>(), &input)?;
         let record = K::parse(self, input)?;
         let side = K::replaced(self, &record).await?;
         self.update_as::<K>(ctx, uid, id, Edit::Replace(record, side), answer)

@@ -13,6 +13,7 @@ use crate::auth::jwt::{JwtValidator, KeySource, TrustedIssuer};
 use crate::auth::passwords::CredentialList;
 use crate::auth::principal::CredentialConfigError;
 use crate::auth::rate_limit::FailureLimiter;
+use crate::auth::remembered::Remembered;
 use crate::auth::verifier::Verifier;
 use crate::auth::verify_keys::{KeyError, KeySet, RemoteJwks};
 use crate::config::{Config, JwtConfig};
@@ -48,7 +49,8 @@ pub async fn build(
     db: DatabaseConnection,
     tenant: Uuid,
 ) -> Result<AuthStack, SetupError> {
-    let server = built_in_server(config, &db, tenant).await?;
+    let remembered = Arc::new(Remembered::default());
+    let server = built_in_server(config, &db, tenant, remembered.clone()).await?;
     let leeway = config.auth.jwt.leeway_seconds;
     let mut issuers = Vec::new();
     if config.auth.jwt.enabled() {
@@ -68,7 +70,7 @@ pub async fn build(
             sources: vec![KeySource::Own(s.keys.clone())],
         });
     }
-    let verifier = Verifier::new(&config.auth, JwtValidator::new(issuers), db)?;
+    let verifier = Verifier::new(&config.auth, JwtValidator::new(issuers), db, remembered)?;
     Ok(AuthStack {
         verifier: Arc::new(verifier),
         limiter: Arc::new(FailureLimiter::new(&config.auth.rate_limit)),
@@ -114,6 +116,7 @@ async fn built_in_server(
     config: &Config,
     db: &DatabaseConnection,
     tenant: Uuid,
+    issued: Arc<Remembered>,
 ) -> Result<Option<Arc<AuthServer>>, SetupError> {
     if config.oauth.clients.is_empty() && !oauth::any_stored(db, tenant).await? {
         return Ok(None);
@@ -144,6 +147,7 @@ async fn built_in_server(
         admins,
         db.clone(),
         tenant,
+        issued,
     ))))
 }
 

@@ -307,11 +307,12 @@ pub async fn insert_emails<C: Write>(
     user_id: Uuid,
     rows: &[EmailRow],
 ) -> Result<(), DbErr> {
-    if rows.is_empty() {
-        return Ok(());
+    let models = email_rows(tenant, user_id, rows);
+    for chunk in models.chunks(super::CHUNK) {
+        let insert = user_email::Entity::insert_many(chunk.iter().cloned());
+        c.exec(insert.build(c.backend())).await?;
     }
-    let insert = user_email::Entity::insert_many(email_rows(tenant, user_id, rows));
-    c.exec(insert.build(c.backend())).await.map(|_| ())
+    Ok(())
 }
 
 /// The `user_emails` rows of a user's emails, in their order.

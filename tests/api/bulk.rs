@@ -29,13 +29,13 @@ async fn forward_and_backward_references_resolve(app: TestApp) {
     let r = app
         .post("/Bulk", &bulk(json!([
             {"method": "POST", "path": "/Groups", "bulkId": "g1",
-             "data": {"displayName": "Bulk group", "members": [{"value": "bulkId:u1"}, {"value": "bulkId:u2"}]}},
-            {"method": "POST", "path": "/Users", "bulkId": "u1", "data": {"userName": "bulk1@example.com"}},
-            {"method": "POST", "path": "/Users", "bulkId": "u2", "data": {"userName": "bulk2@example.com"}},
+             "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Bulk group", "members": [{"value": "bulkId:u1"}, {"value": "bulkId:u2"}]}},
+            {"method": "POST", "path": "/Users", "bulkId": "u1", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bulk1@example.com"}},
+            {"method": "POST", "path": "/Users", "bulkId": "u2", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bulk2@example.com"}},
             {"method": "PATCH", "path": "/Users/bulkId:u1",
              "data": {"Operations": [{"op": "replace", "path": "active", "value": false}]}},
             {"method": "DELETE", "path": "/Users/bulkId:u2"},
-            {"method": "POST", "path": "/Groups", "bulkId": "g2", "data": {"displayName": "Later", "members": [{"value": "bulkId:u1"}]}}
+            {"method": "POST", "path": "/Groups", "bulkId": "g2", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Later", "members": [{"value": "bulkId:u1"}]}}
         ])))
         .await;
     r.assert_status(200);
@@ -78,8 +78,8 @@ async fn forward_and_backward_references_resolve(app: TestApp) {
 async fn circular_group_references_resolve(app: TestApp) {
     let r = app
         .post("/Bulk", &bulk(json!([
-            {"method": "POST", "path": "/Groups", "bulkId": "a", "data": {"displayName": "A", "members": [{"value": "bulkId:b"}]}},
-            {"method": "POST", "path": "/Groups", "bulkId": "b", "data": {"displayName": "B", "members": [{"value": "bulkId:a"}]}}
+            {"method": "POST", "path": "/Groups", "bulkId": "a", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "A", "members": [{"value": "bulkId:b"}]}},
+            {"method": "POST", "path": "/Groups", "bulkId": "b", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "B", "members": [{"value": "bulkId:a"}]}}
         ])))
         .await;
     assert_eq!(statuses(&r), vec!["201", "201"], "{}", r.text);
@@ -104,11 +104,11 @@ async fn circular_group_references_resolve(app: TestApp) {
 async fn unresolvable_references_fail_only_their_operation(app: TestApp) {
     let r = app
         .post("/Bulk", &bulk(json!([
-            {"method": "POST", "path": "/Users", "bulkId": "bad", "data": {"userName": ""}},
-            {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"displayName": "G", "members": [{"value": "bulkId:bad"}]}},
+            {"method": "POST", "path": "/Users", "bulkId": "bad", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": ""}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G", "members": [{"value": "bulkId:bad"}]}},
             {"method": "PATCH", "path": "/Users/bulkId:nobody", "data": {"Operations": [{"op": "remove", "path": "title"}]}},
-            {"method": "POST", "path": "/Users", "bulkId": "ok", "data": {"userName": "ok@example.com"}},
-            {"method": "PUT", "path": "/Users/bulkId:x", "data": {"userName": "x@example.com", "manager": "bulkId:y"}}
+            {"method": "POST", "path": "/Users", "bulkId": "ok", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ok@example.com"}},
+            {"method": "PUT", "path": "/Users/bulkId:x", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x@example.com", "manager": "bulkId:y"}}
         ])))
         .await;
     r.assert_status(200);
@@ -128,8 +128,8 @@ async fn unresolvable_references_fail_only_their_operation(app: TestApp) {
 
 async fn fail_on_errors_stops_processing(app: TestApp) {
     let ops = json!([
-        {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": 5}},
-        {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "b@example.com"}}
+        {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": 5}},
+        {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "b@example.com"}}
     ]);
     let mut body = bulk(ops.clone());
     body["failOnErrors"] = json!(1);
@@ -165,7 +165,7 @@ async fn limits_are_enforced_and_advertised(default: TestApp) {
     app.post("/Bulk", &bulk(three))
         .await
         .assert_scim_error(413, Some("tooLarge"));
-    let big = json!([{"method": "POST", "path": "/Users", "bulkId": "x", "data": {"userName": "x", "title": "t".repeat(3000)}}]);
+    let big = json!([{"method": "POST", "path": "/Users", "bulkId": "x", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x", "title": "t".repeat(3000)}}]);
     let r = app.post("/Bulk", &bulk(big)).await;
     r.assert_scim_error(413, Some("tooLarge"));
     assert!(

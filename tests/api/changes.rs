@@ -96,7 +96,7 @@ async fn every_route_reports_each_committed_write(db: Db) {
         .await
         .assert_status(200);
     let group = app.create_group("Hooked", &[&user]).await;
-    let group_body = json!({"displayName": "Hooked 2", "members": []});
+    let group_body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Hooked 2", "members": []});
     app.put(&format!("/Groups/{group}"), &group_body)
         .await
         .assert_status(200);
@@ -120,11 +120,11 @@ async fn each_bulk_operation_is_reported(db: Db) {
         .post(
             "/Bulk",
             &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
-                {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"userName": "bulk@example.com"}},
-                {"method": "PUT", "path": "/Users/bulkId:u", "data": {"userName": "bulk@example.com", "active": true}},
+                {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bulk@example.com"}},
+                {"method": "PUT", "path": "/Users/bulkId:u", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bulk@example.com", "active": true}},
                 {"method": "PATCH", "path": "/Users/bulkId:u", "data": replace_active(false)},
-                {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"displayName": "Bulk", "members": [{"value": "bulkId:u"}]}},
-                {"method": "PUT", "path": "/Groups/bulkId:g", "data": {"displayName": "Bulk 2"}},
+                {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Bulk", "members": [{"value": "bulkId:u"}]}},
+                {"method": "PUT", "path": "/Groups/bulkId:g", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Bulk 2"}},
                 {"method": "PATCH", "path": "/Groups/bulkId:g", "data": {"Operations": [{"op": "replace", "path": "displayName", "value": "Bulk 3"}]}},
                 {"method": "DELETE", "path": "/Groups/bulkId:g"},
                 {"method": "DELETE", "path": "/Users/bulkId:u"},
@@ -180,7 +180,7 @@ async fn writes_that_roll_back_are_not_reported(db: Db) {
     app.delete(&format!("/Users/{missing}"))
         .await
         .assert_status(404);
-    let member_missing = json!({"displayName": "Ghosts", "members": [{"value": missing}]});
+    let member_missing = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Ghosts", "members": [{"value": missing}]});
     app.post("/Groups", &member_missing)
         .await
         .assert_status(400);

@@ -75,7 +75,7 @@ async fn member_display_is_derived_and_returned_on_request(app: TestApp) {
     let r = app
         .post(
             "/Groups",
-            &json!({"displayName": "G", "members": [{"value": u, "display": "ignored"}]}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G", "members": [{"value": u, "display": "ignored"}]}),
         )
         .await;
     r.assert_status(201);
@@ -89,7 +89,7 @@ async fn member_display_is_derived_and_returned_on_request(app: TestApp) {
     assert_eq!(shown.body["members"][0]["display"], "Test User");
     app.post(
         "/Groups",
-        &json!({"displayName": "H", "members": [{"display": "x"}]}),
+        &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "H", "members": [{"display": "x"}]}),
     )
     .await
     .assert_scim_error(400, Some("invalidValue"));

@@ -115,7 +115,7 @@ async fn entra_manager_as_bare_string_and_its_removal(app: TestApp) {
 
 async fn entra_replace_on_missing_work_email_creates_it(app: TestApp) {
     let r = app
-        .post("/Users", &json!({"userName": "noemail@example.com"}))
+        .post("/Users", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "noemail@example.com"}))
         .await;
     let id = r.body["id"].as_str().expect("id").to_owned();
     let r = app

@@ -168,12 +168,12 @@ async fn extension_attributes_sort_project_and_publish(default: TestApp) {
     let bad = app
         .post(
             "/Users",
-            &json!({"userName": "eve", ACME: {"level": "high"}}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "eve", ACME: {"level": "high"}}),
         )
         .await;
     bad.assert_scim_error(400, Some("invalidValue"));
     let unknown = app
-        .post("/Users", &json!({"userName": "eve", ACME: {"shoe": 9}}))
+        .post("/Users", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "eve", ACME: {"shoe": 9}}))
         .await;
     unknown.assert_scim_error(400, Some("invalidSyntax"));
 }
@@ -251,11 +251,11 @@ async fn immutable_and_required_come_from_the_schema(default: TestApp) {
         }];
     })
     .await;
-    app.post("/Users", &json!({"userName": "a", HR: {"badge": "B1"}}))
+    app.post("/Users", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", HR: {"badge": "B1"}}))
         .await
         .assert_scim_error(400, Some("invalidValue"));
     let created = app
-        .post("/Users", &json!({"userName": "a", HR: {"site": "x"}}))
+        .post("/Users", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", HR: {"site": "x"}}))
         .await;
     created.assert_status(201);
     let path = format!("/Users/{}", created.body["id"].as_str().expect("id"));
@@ -278,19 +278,19 @@ async fn immutable_and_required_come_from_the_schema(default: TestApp) {
         .assert_scim_error(400, Some("mutability"));
     app.put(
         &path,
-        &json!({"userName": "a", HR: {"site": "y", "badge": "B9"}}),
+        &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", HR: {"site": "y", "badge": "B9"}}),
     )
     .await
     .assert_scim_error(400, Some("mutability"));
     let kept = app
         .put(
             &path,
-            &json!({"userName": "a", HR: {"site": "y", "badge": "B1"}}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", HR: {"site": "y", "badge": "B1"}}),
         )
         .await;
     kept.assert_status(200);
     assert_eq!(kept.body[HR], json!({"site": "y", "badge": "B1"}));
-    app.put(&path, &json!({"userName": "a", HR: {"badge": "B1"}}))
+    app.put(&path, &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", HR: {"badge": "B1"}}))
         .await
         .assert_scim_error(400, Some("invalidValue"));
 }

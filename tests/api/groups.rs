@@ -53,7 +53,7 @@ async fn create_get_list_and_filter_groups(app: TestApp) {
         .await;
     assert_eq!(shown.body["members"][0]["display"], "Test User");
     let empty = app
-        .post("/Groups", &json!({"displayName": "Empty", "members": []}))
+        .post("/Groups", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Empty", "members": []}))
         .await;
     empty.assert_status(201);
     assert!(empty.body.get("members").is_none());
@@ -210,7 +210,7 @@ async fn put_replaces_membership(app: TestApp) {
     assert_eq!(app.member_ids(&g).await, vec![b]);
     app.put(
         &format!("/Groups/{g}"),
-        &json!({"displayName": "No members"}),
+        &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "No members"}),
     )
     .await
     .assert_status(200);
@@ -223,7 +223,7 @@ async fn unknown_members_fail_the_whole_request(app: TestApp) {
     let r = app
         .post(
             "/Groups",
-            &json!({"displayName": "G", "members": [{"value": a}, {"value": ghost}]}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G", "members": [{"value": a}, {"value": ghost}]}),
         )
         .await;
     r.assert_scim_error(400, Some("invalidValue"));
@@ -344,7 +344,7 @@ async fn writes_answer_without_members_when_excluded(app: TestApp) {
     let r = app
         .put(
             &format!("/Groups/{g}?excludedAttributes=members"),
-            &json!({"displayName": "Team", "members": [{"value": a}]}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Team", "members": [{"value": a}]}),
         )
         .await;
     r.assert_status(200);

@@ -275,14 +275,14 @@ async fn streamed_members_arrive_whole_through_gzip(default: TestApp) {
     let mut ops: Vec<Value> = (0..GZIP_MEMBERS)
         .map(|i| {
             json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
-                   "data": {"userName": format!("gzip{i}@example.com")}})
+                   "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("gzip{i}@example.com")}})
         })
         .collect();
     let members: Vec<Value> = (0..GZIP_MEMBERS)
         .map(|i| json!({"value": format!("bulkId:u{i}")}))
         .collect();
     ops.push(json!({"method": "POST", "path": "/Groups", "bulkId": "g",
-                    "data": {"displayName": "gzipped", "members": members}}));
+                    "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "gzipped", "members": members}}));
     let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
                       "Operations": ops});
     let r = app.post("/Bulk", &bulk).await;

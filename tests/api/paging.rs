@@ -21,13 +21,13 @@ on_both_databases!(
 /// Users whose names are spread over several attributes, with gaps.
 async fn seed(app: &TestApp) -> Vec<String> {
     let users = [
-        json!({"userName": "carol", "externalId": "b", "displayName": "Émile", "title": "T",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "carol", "externalId": "b", "displayName": "Émile", "title": "T",
                "emails": [{"value": "z@x"}, {"value": "c@x", "primary": true}]}),
-        json!({"userName": "Bob", "externalId": "B", "title": "T",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "Bob", "externalId": "B", "title": "T",
                "emails": [{"value": "b@x"}]}),
-        json!({"userName": "alice", "externalId": "a", "displayName": "zed",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "alice", "externalId": "a", "displayName": "zed",
                "name": {"familyName": "Young"}}),
-        json!({"userName": "dave", "displayName": "Adam", "title": "S",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "dave", "displayName": "Adam", "title": "S",
                "name": {"familyName": "adams"}, "emails": [{"value": "D@x"}]}),
     ];
     let mut ids = Vec::new();
@@ -182,7 +182,7 @@ fn resource_ids(r: &Resp) -> Vec<String> {
 
 async fn seed_ties(app: &TestApp, n: usize) {
     for i in 0..n {
-        let mut u = json!({"userName": format!("user{i:02}@example.com")});
+        let mut u = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("user{i:02}@example.com")});
         // Many equal keys and many missing ones: the tiebreak has work to do.
         if i % 3 != 0 {
             u["title"] = json!(if i % 2 == 0 { "Same" } else { "Other" });

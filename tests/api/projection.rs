@@ -186,7 +186,7 @@ async fn write_responses_are_projected_too(app: TestApp) {
     let group = app
         .post(
             "/Groups?excludedAttributes=members",
-            &json!({"displayName": "Ops", "members": [{"value": id}]}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Ops", "members": [{"value": id}]}),
         )
         .await;
     group.assert_status(201);
@@ -207,7 +207,7 @@ async fn write_responses_are_projected_too(app: TestApp) {
     let put = app
         .put(
             &format!("/Groups/{gid}?attributes=members"),
-            &json!({"displayName": "Ops3", "members": [{"value": id}]}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Ops3", "members": [{"value": id}]}),
         )
         .await;
     assert_eq!(keys(&put.body), ["id", "members", "schemas"]);

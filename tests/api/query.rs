@@ -26,7 +26,7 @@ async fn seed(app: &TestApp) -> (String, String, String) {
     let carol = app
         .post(
             "/Users",
-            &json!({"userName": "carol@example.org", "active": true}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "carol@example.org", "active": true}),
         )
         .await;
     carol.assert_status(201);
@@ -61,6 +61,7 @@ async fn seed(app: &TestApp) -> (String, String, String) {
         .post(
             "/Users",
             &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                 "userName": "bob@example.com",
                 "externalId": "ext-b",
                 "displayName": "Bob Jones",
@@ -402,7 +403,7 @@ async fn a_fill_of_many_batches_reaches_every_row(app: TestApp) {
             .iter()
             .map(|i| {
                 json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
-                       "data": {"userName": format!("fill{i}@example.com"), "title": "T",
+                       "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("fill{i}@example.com"), "title": "T",
                                 "emails": [{"value": format!("fill{i}@work.example"), "type": "Work"}]}})
             })
             .collect();

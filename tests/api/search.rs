@@ -24,7 +24,7 @@ async fn seed(app: &TestApp) -> Vec<String> {
         let r = app
             .post(
                 "/Users",
-                &json!({"userName": name, "displayName": display, "title": "Dev"}),
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "displayName": display, "title": "Dev"}),
             )
             .await;
         r.assert_status(201);

@@ -10,6 +10,7 @@ use crate::ScimError;
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::group::{MemberRef, member_refs};
 use crate::idp_dialect::applied;
+use crate::validate::check_attribute;
 
 /// Membership changes gathered from a request, in request order: a later
 /// operation on the same member wins over an earlier one.
@@ -56,17 +57,17 @@ pub(super) fn apply_members(
     value: Option<Value>,
     ctx: &mut PatchContext<'_>,
 ) -> Result<(), ScimError> {
-    let Some(plan) = ctx.members.as_deref_mut() else {
-        return Ok(());
-    };
     if r.sub.is_some() {
         return Err(ScimError::invalid_path(
             "change members with 'members' or 'members[value eq \"id\"]'",
         ));
     }
     let refs = match &value {
-        Some(v) => member_refs(v)?,
+        Some(v) => checked_refs(ctx, r, v)?,
         None => Vec::new(),
+    };
+    let Some(plan) = ctx.members.as_deref_mut() else {
+        return Ok(());
     };
     match (kind, value.is_some()) {
         (OpKind::Add, _) => plan.add_members(refs),
@@ -84,6 +85,23 @@ pub(super) fn apply_members(
         (OpKind::Remove, _) => plan.clear_all(),
     }
     Ok(())
+}
+
+/// The members a value names, checked as a create checks them (types,
+/// `type` among User and Group). A lone member is read as a list of one.
+fn checked_refs(
+    ctx: &PatchContext<'_>,
+    r: &Resolved,
+    value: &Value,
+) -> Result<Vec<MemberRef>, ScimError> {
+    let list = match value {
+        Value::Array(_) => value.clone(),
+        single => Value::Array(vec![single.clone()]),
+    };
+    match check_attribute(ctx.dialect, &r.attr, list, &r.attr.name)? {
+        Some(checked) => member_refs(&checked),
+        None => Ok(Vec::new()),
+    }
 }
 
 pub(super) fn remove_filtered_members(

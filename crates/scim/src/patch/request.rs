@@ -97,7 +97,12 @@ fn parse_operation(op: &Value, dialect: &Dialect) -> Result<Operation, ScimError
         (OpKind::Add | OpKind::Replace, None, _) => Err(ScimError::invalid_value(
             "without a 'path', 'value' must be an object of attributes",
         )),
+        // RFC 7644 §3.5.2.1 and §3.5.2.3: add and replace carry a value; a
+        // replace without one must not be read as a remove.
         (OpKind::Add, Some(_), None) => Err(ScimError::invalid_value("add needs a 'value'")),
+        (OpKind::Replace, Some(_), None) => {
+            Err(ScimError::invalid_value("replace needs a 'value'"))
+        }
         _ => Ok(()),
     }?;
     Ok(Operation {

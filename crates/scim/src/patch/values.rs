@@ -1,6 +1,8 @@
 //! Edits of one attribute's value in its container object (RFC 7644
 //! §3.5.2.1–§3.5.2.3).
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use crate::ScimError;
@@ -65,11 +67,32 @@ pub(super) fn add_value(obj: &mut Map<String, Value>, attr: &AttributeDef, v: Va
         if new_items.iter().any(is_primary) {
             demote_primaries(items);
         }
-        for item in new_items {
-            if !items.contains(&item) {
-                items.push(item);
-            }
+        append_new(items, new_items);
+    }
+}
+
+/// Appends each of `new_items` not already in `items`. Values are bucketed
+/// by their `value` sub-attribute (equal values have equal ones), so adding
+/// thousands of emails stays linear.
+fn append_new(items: &mut Vec<Value>, new_items: Vec<Value>) {
+    let mut seen: HashMap<String, Vec<usize>> = HashMap::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        seen.entry(bucket(item)).or_default().push(i);
+    }
+    for item in new_items {
+        let slot = seen.entry(bucket(&item)).or_default();
+        if slot.iter().any(|&i| items[i] == item) {
+            continue;
         }
+        slot.push(items.len());
+        items.push(item);
+    }
+}
+
+fn bucket(v: &Value) -> String {
+    match v {
+        Value::Object(o) => o.get("value").map(Value::to_string).unwrap_or_default(),
+        other => other.to_string(),
     }
 }
 

@@ -13,11 +13,13 @@ use super::resource::ResourceKind;
 use super::schema::{AttributeDef, Mutability, ResourceTypeDef, SchemaRegistry};
 
 mod immutable;
+mod schemas;
 #[cfg(test)]
 mod tests;
 mod value;
 
 pub use immutable::check_immutable;
+pub use schemas::check_declared_schemas;
 pub use value::check_attribute;
 
 use value::coerce_string;

@@ -156,7 +156,14 @@ fn canonical_values_are_enforced_unless_switched_off() {
 }
 
 #[test]
-fn wraps_a_lone_value_of_a_multi_valued_attribute() {
-    let doc = user(json!({"userName": "a", "emails": {"value": "a@x"}})).unwrap();
+fn a_multi_valued_attribute_needs_an_array() {
+    let err = user(json!({"userName": "a", "emails": {"value": "a@x"}})).unwrap_err();
+    assert_eq!(err.scim_type, Some(crate::ScimType::InvalidValue));
+    assert!(
+        err.detail.contains("'emails' must be an array"),
+        "{}",
+        err.detail
+    );
+    let doc = user(json!({"userName": "a", "emails": [{"value": "a@x"}]})).unwrap();
     assert_eq!(doc["emails"][0]["value"], "a@x");
 }

@@ -22,10 +22,8 @@ pub fn check_attribute(
     if !def.multi_valued {
         return check_single(dialect, def, value, path);
     }
-    // A lone value where a list belongs is accepted as a list of one.
-    let items = match value {
-        Value::Array(items) => items,
-        other => vec![other],
+    let Value::Array(items) = value else {
+        return Err(type_error(path, "an array"));
     };
     let mut out = Vec::with_capacity(items.len());
     for item in items {
