@@ -25,6 +25,7 @@ mod extensions;
 mod groups;
 mod jwt;
 mod large_groups;
+mod mysql_subset;
 mod oauth_server;
 mod okta;
 mod paging;
