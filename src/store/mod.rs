@@ -5,6 +5,7 @@ pub mod exec;
 pub mod groups;
 pub mod memberships;
 pub mod oauth;
+pub mod positions;
 pub mod query;
 pub mod reindex;
 pub mod resources;

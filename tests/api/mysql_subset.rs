@@ -13,6 +13,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statemen
 use serde_json::{Value, json};
 
 use crate::helpers::{Db, TestApp, url_encode};
+use crate::on_both_databases;
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const ACME: &str = "urn:example:params:scim:schemas:extension:acme:2.0:User";
@@ -233,7 +234,12 @@ async fn mariadb_statements_stay_inside_the_mysql_family_subset() {
         .ok();
 
     // The recording saw the run: migrations, the JSON filters and writes.
-    for expected in ["CREATE TABLE", "\"PHONENUMBERS\"", "INSERT INTO", "FOR UPDATE"] {
+    for expected in [
+        "CREATE TABLE",
+        "\"PHONENUMBERS\"",
+        "INSERT INTO",
+        "FOR UPDATE",
+    ] {
         assert!(
             sent.iter().any(|s| s.to_uppercase().contains(expected)),
             "no statement with {expected} among {} recorded",
@@ -456,4 +462,34 @@ async fn representative_requests(app: &TestApp) {
     app.delete(&format!("/Groups/{group}"))
         .await
         .assert_status(204);
+}
+
+on_both_databases!(filters_see_every_element_of_a_long_list);
+
+/// Lists longer than the positions MySQL-family servers start with
+/// (1,000) are searched to their last element, after a create and after
+/// a replace.
+async fn filters_see_every_element_of_a_long_list(app: TestApp) {
+    let roles =
+        |n: usize| -> Vec<Value> { (0..n).map(|i| json!({"value": format!("r{i}")})).collect() };
+    let body = |n: usize| {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+               "userName": "many", "roles": roles(n)})
+    };
+    let r = app.post("/Users", &body(1_100)).await;
+    r.assert_status(201);
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    app.create_user("few").await;
+    assert_eq!(found(&app, "roles.value eq \"r1099\"").await, 1);
+    app.put(&format!("/Users/{id}"), &body(1_300))
+        .await
+        .assert_status(200);
+    assert_eq!(found(&app, "roles[value eq \"r1299\"]").await, 1);
+    assert_eq!(found(&app, "not (roles.value eq \"r1299\")").await, 1);
+}
+
+async fn found(app: &TestApp, filter: &str) -> u64 {
+    let r = app.filter("/Users", filter).await;
+    r.assert_status(200);
+    r.body["totalResults"].as_u64().expect("totalResults")
 }
