@@ -53,16 +53,20 @@ pub enum StartupError {
     Cli(String),
     #[error("{0}")]
     Open(#[from] OpenError),
+    #[error(transparent)]
+    Server(#[from] store::server::CheckError),
 }
 
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {
-    store::connect(
+    let db = store::connect(
         &config.database.url,
         config.database.max_connections,
         connect_timeout(config),
     )
     .await
-    .map_err(|source| database_error(config, source))
+    .map_err(|source| database_error(config, source))?;
+    store::server::check(&db).await?;
+    Ok(db)
 }
 
 fn connect_timeout(config: &Config) -> std::time::Duration {

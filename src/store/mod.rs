@@ -2,6 +2,7 @@
 //! connection or transaction; the service layer decides the transaction.
 
 pub mod exec;
+pub mod failover;
 pub mod groups;
 pub mod memberships;
 pub mod oauth;
@@ -9,6 +10,7 @@ pub mod positions;
 pub mod query;
 pub mod reindex;
 pub mod resources;
+pub mod server;
 pub mod tokens;
 pub mod users;
 
@@ -73,7 +75,14 @@ pub async fn connect(
     max_connections: u32,
     timeout: Duration,
 ) -> Result<DatabaseConnection, DbErr> {
-    let mut opts = ConnectOptions::new(url.expose().to_owned());
+    let hosts = failover::Hosts::of(url.expose());
+    let (mut opts, start) = match &hosts {
+        Some(hosts) => {
+            let start = hosts.first_reachable(timeout).await;
+            (ConnectOptions::new(hosts.url(start).to_owned()), start)
+        }
+        None => (ConnectOptions::new(url.expose().to_owned()), 0),
+    };
     opts.sqlx_logging_level(log::LevelFilter::Debug)
         .connect_timeout(timeout)
         .acquire_timeout(timeout);
@@ -96,8 +105,15 @@ pub async fn connect(
         // a proxy to have dropped it needs one.
         opts.max_connections(max_connections.max(2))
             .test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
+        if let Some(hosts) = &hosts {
+            hosts.discard_stale(&mut opts);
+        }
     }
-    Database::connect(opts).await
+    let db = Database::connect(opts).await?;
+    if let Some(hosts) = hosts {
+        hosts.watch(&db, start);
+    }
+    Ok(db)
 }
 
 /// The pool write transactions run on. SQLite lets one connection write

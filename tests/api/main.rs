@@ -17,6 +17,7 @@ mod bulk;
 mod changes;
 mod concurrency;
 mod conformance;
+mod db_failover;
 mod dialects;
 mod discovery;
 mod errors;
