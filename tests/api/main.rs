@@ -23,6 +23,7 @@ mod discovery;
 mod errors;
 mod etag;
 mod extensions;
+mod faults;
 mod groups;
 mod jwt;
 mod large_groups;
