@@ -8,7 +8,12 @@ mod m20261124_000001_initial;
 mod m20261125_000001_oauth;
 mod m20261125_000002_search_projections;
 mod m20261125_000003_sqlite_planner_stats;
+mod m20261204_000001_json_positions;
 mod util;
+
+pub use m20261204_000001_json_positions::{
+    JSON_POSITIONS, JSON_POSITIONS_TABLE, extend_json_positions,
+};
 
 pub struct Migrator;
 
@@ -20,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_oauth::Migration),
             Box::new(m20261125_000002_search_projections::Migration),
             Box::new(m20261125_000003_sqlite_planner_stats::Migration),
+            Box::new(m20261204_000001_json_positions::Migration),
         ]
     }
 }

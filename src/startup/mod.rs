@@ -61,6 +61,8 @@ pub enum StartupError {
     /// Asked of a database that cannot do it; exits 2, not 1.
     #[error("{0}")]
     Unsupported(String),
+    #[error(transparent)]
+    Server(#[from] store::server::CheckError),
 }
 
 impl StartupError {
@@ -77,7 +79,7 @@ impl StartupError {
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError> {
     let database = &config.database;
     store::exec::set_statement_timeout(database.statement_timeout());
-    store::connect_with(
+    let db = store::connect_with(
         &database.url,
         database.max_connections,
         database.connect_timeout(),
@@ -87,7 +89,9 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError
     .map_err(|source| StartupError::Database {
         url: database.url.to_string(),
         cause: store::error::connect_cause(&source, &database.url),
-    })
+    })?;
+    store::server::check(&db).await?;
+    Ok(db)
 }
 
 fn connect_timeout(config: &Config) -> std::time::Duration {

@@ -3,13 +3,16 @@
 
 pub mod error;
 pub mod exec;
+pub mod failover;
 pub mod file_mode;
 pub mod groups;
 pub mod memberships;
 pub mod oauth;
+pub mod positions;
 pub mod query;
 pub mod reindex;
 pub mod resources;
+pub mod server;
 pub mod tokens;
 pub mod users;
 
@@ -85,14 +88,22 @@ pub async fn connect(
 /// A pool on `url`. `connect` bounds establishing the first connection;
 /// `acquire` how long a request waits for a pooled connection to a
 /// server database (establishing a new one included), past which it is
-/// answered 503.
+/// answered 503. A URL naming several hosts starts on the first that
+/// answers and moves on when the one in use stops answering.
 pub async fn connect_with(
     url: &DatabaseUrl,
     max_connections: u32,
     connect: Duration,
     acquire: Duration,
 ) -> Result<DatabaseConnection, DbErr> {
-    let mut opts = ConnectOptions::new(url.expose().to_owned());
+    let hosts = failover::Hosts::of(url.expose());
+    let (mut opts, start) = match &hosts {
+        Some(hosts) => {
+            let start = hosts.first_reachable(connect).await;
+            (ConnectOptions::new(hosts.url(start).to_owned()), start)
+        }
+        None => (ConnectOptions::new(url.expose().to_owned()), 0),
+    };
     opts.sqlx_logging_level(log::LevelFilter::Debug);
     if url.is_sqlite() {
         file_mode::prepare_sqlite_file(url)
@@ -111,15 +122,26 @@ pub async fn connect_with(
                     .create_if_missing(true)
             });
     } else {
-        first_connection(url, connect).await?;
+        // The host chosen, for a URL naming several: one URL per host.
+        let chosen = hosts
+            .as_ref()
+            .map(|h| DatabaseUrl::new(h.url(start).to_owned()));
+        first_connection(chosen.as_ref().unwrap_or(url), connect).await?;
         opts.acquire_timeout(acquire);
         // sqlx pings before every checkout by default: a round trip per
         // statement. Only a connection idle long enough for the server or
         // a proxy to have dropped it needs one.
         opts.max_connections(max_connections.max(2))
             .test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
+        if let Some(hosts) = &hosts {
+            hosts.discard_stale(&mut opts);
+        }
     }
-    Database::connect(opts).await
+    let db = Database::connect(opts).await?;
+    if let Some(hosts) = hosts {
+        hosts.watch(&db, start);
+    }
+    Ok(db)
 }
 
 /// One connection, made and closed, to learn why a server database cannot

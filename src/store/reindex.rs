@@ -35,6 +35,7 @@ pub async fn set_user_search<C: ConnectionTrait>(
     display_name_norm: Option<String>,
     doc_search: Value,
 ) -> Result<(), DbErr> {
+    super::positions::cover(c, Some(&doc_search)).await?;
     user::Entity::update_many()
         .col_expr(
             user::Column::DisplayNameNorm,
@@ -98,6 +99,7 @@ pub async fn set_group_search<C: ConnectionTrait>(
     id: Uuid,
     doc_search: Value,
 ) -> Result<(), DbErr> {
+    super::positions::cover(c, Some(&doc_search)).await?;
     group::Entity::update_many()
         .col_expr(group::Column::DocSearch, Expr::value(doc_search))
         .filter(group::Column::TenantId.eq(tenant))

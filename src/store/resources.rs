@@ -4,11 +4,12 @@
 //! member rows, the shapes lists and answers read).
 
 use entity::{group, user};
-use sea_orm::DbErr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::{DbErr, Value as SqlValue};
 use uuid::Uuid;
 
 use super::exec::{Decode, Row, Source, Template, Write};
+use super::positions;
 use crate::scim::resource::ResourceKind;
 
 /// A table of resources keyed by `(tenant_id, id)` and versioned by a
@@ -18,6 +19,7 @@ pub trait ResourceTable: EntityTrait<Model: Decode> {
     const TENANT: Self::Column;
     const ID: Self::Column;
     const VERSION: Self::Column;
+    const DOC_SEARCH: Self::Column;
 
     /// The select that reads a row and locks it until the transaction
     /// ends (MySQL); built once per backend.
@@ -35,6 +37,7 @@ macro_rules! resource_table {
             const TENANT: $entity::Column = $entity::Column::TenantId;
             const ID: $entity::Column = $entity::Column::Id;
             const VERSION: $entity::Column = $entity::Column::Version;
+            const DOC_SEARCH: $entity::Column = $entity::Column::DocSearch;
 
             fn locked() -> &'static Template {
                 static LOCKED: Template = Template::new(|keys, backend| {
@@ -72,6 +75,7 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E>,
     C: Write,
 {
+    positions::cover(c, search_doc::<E>(&model).as_ref()).await?;
     c.exec(E::insert(model).build(c.backend()))
         .await
         .map(|_| ())
@@ -91,12 +95,25 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E>,
     C: Write,
 {
+    positions::cover(c, search_doc::<E>(&model).as_ref()).await?;
     let update = E::update_many()
         .set(model)
         .filter(E::TENANT.eq(tenant))
         .filter(E::ID.eq(id))
         .filter(E::VERSION.eq(expected_version));
     Ok(c.exec(update.build(c.backend())).await? == 1)
+}
+
+/// The search document a write sets, if it sets one.
+fn search_doc<E>(model: &E::ActiveModel) -> Option<serde_json::Value>
+where
+    E: ResourceTable,
+    E::ActiveModel: ActiveModelTrait<Entity = E>,
+{
+    match model.get(E::DOC_SEARCH).into_value()? {
+        SqlValue::Json(doc) => doc.map(|d| *d),
+        _ => None,
+    }
 }
 
 /// Deletes the resource's own row; its side rows are the caller's.

@@ -110,6 +110,31 @@ impl TestApp {
             Db::Sqlite => sqlite_url(),
             Db::MariaDb => (mariadb_url().await, None),
         };
+        Self::start(db, url, dir, adjust, prepare, hooks).await
+    }
+
+    /// An app on a MySQL-family database the caller made: `url` names it.
+    pub async fn spawn_on(url: String, adjust: impl FnOnce(&mut Config)) -> Self {
+        let no_prepare = async |_: &DatabaseConnection| {};
+        Self::start(
+            Db::MariaDb,
+            url,
+            None,
+            adjust,
+            no_prepare,
+            ChangeHooks::default(),
+        )
+        .await
+    }
+
+    async fn start(
+        db: Db,
+        url: String,
+        dir: Option<tempfile::TempDir>,
+        adjust: impl FnOnce(&mut Config),
+        prepare: impl AsyncFnOnce(&DatabaseConnection),
+        hooks: ChangeHooks,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let port = listener.local_addr().expect("local addr").port();
         let mut config = Config::default();

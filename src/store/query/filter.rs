@@ -16,8 +16,8 @@ use uuid::Uuid;
 use super::resolver::Resolver;
 use super::sql_dialect::{self, Anchor, JsonPath};
 use super::target::{
-    Collection, Origin, Scalar, Target, Ty, Unresolved, json_collection, search_doc, side_column,
-    side_membership,
+    Collection, Origin, Scalar, Target, Ty, Unresolved, json_collection, resource_table,
+    search_doc, side_column, side_membership,
 };
 use crate::scim::ScimError;
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
@@ -112,8 +112,11 @@ struct Elem<'a> {
 enum ElementLocation<'a> {
     /// A row of a side table (`user_emails`, `group_members`).
     Side(&'a Collection<'a>),
-    /// An element of an array in the search document.
-    Json(&'a AttributeDef),
+    /// An element of the array at `path` in the search document.
+    Json {
+        path: &'a JsonPath,
+        def: &'a AttributeDef,
+    },
     /// The object of a singular complex attribute.
     Object {
         kind: ResourceKind,
@@ -131,7 +134,7 @@ impl Elem<'_> {
                     .unwrap_or_else(|| Err(Unresolved::NotSearchable("no such column".into())))
                     .map_err(Unresolved::into_filter_error);
             }
-            ElementLocation::Json(def) | ElementLocation::Object { def, .. } => *def,
+            ElementLocation::Json { def, .. } | ElementLocation::Object { def, .. } => *def,
         };
         let sub_def = match sub {
             Some(name) => Some(def.sub_attribute(name).ok_or_else(|| {
@@ -148,17 +151,17 @@ impl Elem<'_> {
         let unsafe_name = || ScimError::invalid_filter(format!("'{name}' cannot be searched on"));
         let expr = match (&self.location, sub_def) {
             // Within `any`, a complex element is there by definition.
-            (ElementLocation::Json(_), None) if ty == Ty::Complex => Expr::val(1),
-            (ElementLocation::Json(_), None) => {
-                sql_dialect::element(self.backend, None, ty.is_numeric())
+            (ElementLocation::Json { .. }, None) if ty == Ty::Complex => Expr::val(1),
+            (ElementLocation::Json { path, .. }, None) => {
+                sql_dialect::element(self.backend, path, None, ty.json_type())
             }
-            (ElementLocation::Json(_), Some(s)) => {
+            (ElementLocation::Json { path, .. }, Some(s)) => {
                 let key = JsonPath::root().key(&s.name).ok_or_else(unsafe_name)?;
-                sql_dialect::element(self.backend, Some(&key), ty.is_numeric())
+                sql_dialect::element(self.backend, path, Some(&key), ty.json_type())
             }
             (ElementLocation::Object { kind, path, .. }, Some(s)) => {
                 let key = path.key(&s.name).ok_or_else(unsafe_name)?;
-                sql_dialect::json_scalar(self.backend, search_doc(*kind), &key, ty.is_numeric())
+                sql_dialect::json_scalar(self.backend, search_doc(*kind), &key, ty.json_type())
             }
             (ElementLocation::Object { kind, path, .. }, None) => {
                 sql_dialect::json_any_value(search_doc(*kind), path)
@@ -257,11 +260,11 @@ fn any(
     };
     let cond = test(&Elem {
         backend: r.backend,
-        location: ElementLocation::Json(def),
+        location: ElementLocation::Json { path: &path, def },
     })?;
     Ok(Condition::all().add(sql_dialect::any_element(
         r.backend,
-        search_doc(r.kind),
+        resource_table(r.kind),
         &path,
         cond.into(),
     )))

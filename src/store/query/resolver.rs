@@ -194,7 +194,7 @@ impl<'a> Resolver<'a> {
         let expr = if ty == Ty::Complex {
             sql_dialect::json_any_value(search_doc(self.kind), path)
         } else {
-            sql_dialect::json_scalar(self.backend, search_doc(self.kind), path, ty.is_numeric())
+            sql_dialect::json_scalar(self.backend, search_doc(self.kind), path, ty.json_type())
         };
         Scalar {
             expr,
@@ -288,7 +288,7 @@ impl<'a> Resolver<'a> {
                 self.backend,
                 search_doc(self.kind),
                 &path,
-                ty.is_numeric(),
+                ty.json_type(),
             ),
             ty,
             name: def.name.clone(),

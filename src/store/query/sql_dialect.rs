@@ -7,16 +7,21 @@
 //! binary one: SQLite compares text with BINARY, and MariaDB's JSON
 //! functions return `utf8mb4_bin` strings.
 
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, LikeExpr, Query};
 use sea_orm::{DbBackend, Value};
 use uuid::Uuid;
 
+// The table of array positions that MySQL-family servers enumerate JSON
+// arrays with: at least as long as the longest stored array
+// (`store::positions`).
+use migration::JSON_POSITIONS_TABLE as POSITIONS_TABLE;
+
 /// A JSON path into the search document, e.g. `$."name"."familyName"`.
 ///
-/// MariaDB's `JSON_TABLE` takes its path only as a literal, so paths are
-/// written into the SQL text. They are built only from registered schema
-/// names, and [`JsonPath::key`] refuses the characters that could end the
-/// quoted key or the SQL literal around it.
+/// Paths are written into the SQL text, so that the JSON functions of
+/// every engine see a constant path. They are built only from registered
+/// schema names, and [`JsonPath::key`] refuses the characters that could
+/// end the quoted key or the SQL literal around it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonPath {
     text: String,
@@ -74,19 +79,33 @@ impl JsonPath {
     }
 }
 
+/// How a JSON scalar is compared: as text, as a number, or as a boolean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    Text,
+    Number,
+    Boolean,
+}
+
 /// The scalar at `path` in the JSON document `src`: text, a number or a
 /// boolean (as 1/0 on both engines), or NULL when absent.
-pub fn json_scalar(backend: DbBackend, src: Expr, path: &JsonPath, numeric: bool) -> Expr {
+pub fn json_scalar(backend: DbBackend, src: Expr, path: &JsonPath, ty: JsonType) -> Expr {
     match backend {
-        DbBackend::MySql => {
-            let value = Expr::cust_with_exprs(format!("JSON_VALUE(?, {})", path.literal()), [src]);
-            if numeric {
-                Expr::cust_with_exprs("CAST(? AS DOUBLE)", [value])
-            } else {
-                value
-            }
-        }
+        DbBackend::MySql => mysql_scalar(src, Expr::cust(path.literal()), ty),
         _ => Expr::cust_with_exprs(format!("json_extract(?, {})", path.literal()), [src]),
+    }
+}
+
+/// `JSON_VALUE` would be shorter, but MySQL has it only from 8.0.21 and
+/// TiDB not at all; `JSON_UNQUOTE(JSON_EXTRACT(…))` reads the same scalar
+/// everywhere. A JSON boolean unquotes to `true`/`false` and a number to
+/// its text, so both are converted to what SQLite's `json_extract` gives.
+fn mysql_scalar(src: Expr, path: Expr, ty: JsonType) -> Expr {
+    let text = Expr::cust_with_exprs("JSON_UNQUOTE(JSON_EXTRACT(?, ?))", [src, path]);
+    match ty {
+        JsonType::Text => text,
+        JsonType::Number => Expr::cust_with_exprs("(? + 0e0)", [text]),
+        JsonType::Boolean => Expr::cust_with_exprs("(? = 'true')", [text]),
     }
 }
 
@@ -96,33 +115,70 @@ pub fn json_any_value(src: Expr, path: &JsonPath) -> Expr {
     Expr::cust_with_exprs(format!("json_extract(?, {})", path.literal()), [src])
 }
 
-/// `EXISTS` an element of the JSON array at `path` in `src` for which
-/// `cond` holds; `cond` reads the element through [`element`].
-pub fn any_element(backend: DbBackend, src: Expr, path: &JsonPath, cond: Expr) -> Expr {
-    let sql = match backend {
-        DbBackend::MySql => format!(
-            "EXISTS (SELECT 1 FROM JSON_TABLE(?, '{}[*]' COLUMNS (v JSON PATH '$')) AS je WHERE ?)",
-            path.text
-        ),
-        _ => format!(
-            "EXISTS (SELECT 1 FROM json_each(?, {}) AS je WHERE ?)",
-            path.literal()
-        ),
-    };
-    Expr::cust_with_exprs(sql, [src, cond])
+/// `EXISTS` an element of the JSON array at `path` in the search document
+/// of the current row of `table` for which `cond` holds; `cond` reads the
+/// element through [`element`].
+///
+/// SQLite walks the array with `json_each`. `JSON_TABLE` is missing from
+/// MariaDB before 10.6 and from TiDB, so on MySQL-family servers the
+/// positions of the array are joined from [`POSITIONS_TABLE`], bounded by
+/// its `JSON_LENGTH`. The bound reads the document of a copy of the row
+/// joined by its key, not the outer row: a bound from a table earlier in
+/// the same join is one the optimizer re-plans per row as an index range
+/// ("range checked for each record"), so a row visits only as many
+/// positions as its array has.
+pub fn any_element(backend: DbBackend, table: &'static str, path: &JsonPath, cond: Expr) -> Expr {
+    match backend {
+        DbBackend::MySql => mysql_any_element(table, path, cond),
+        _ => {
+            let src = Expr::col((Alias::new(table), Alias::new("doc_search")));
+            let sql = format!(
+                "EXISTS (SELECT 1 FROM json_each(?, {}) AS je WHERE ?)",
+                path.literal()
+            );
+            Expr::cust_with_exprs(sql, [src, cond])
+        }
+    }
 }
 
-/// Inside [`any_element`]: the element itself (`sub` = `None`) or the
-/// scalar at `sub` within it.
-pub fn element(backend: DbBackend, sub: Option<&JsonPath>, numeric: bool) -> Expr {
+fn mysql_any_element(table: &'static str, path: &JsonPath, cond: Expr) -> Expr {
+    let (row, position) = (Alias::new("je_row"), Alias::new("je"));
+    let length = Expr::cust_with_exprs(
+        format!("JSON_LENGTH(?, {})", path.literal()),
+        [Expr::col((row.clone(), Alias::new("doc_search")))],
+    );
+    let key = |c: &str| {
+        Expr::col((row.clone(), Alias::new(c))).eq(Expr::col((Alias::new(table), Alias::new(c))))
+    };
+    let rows = Query::select()
+        .expr(Expr::val(1))
+        .from_as(Alias::new(table), row.clone())
+        .join_as(
+            JoinType::InnerJoin,
+            Alias::new(POSITIONS_TABLE),
+            position.clone(),
+            Expr::col((position, Alias::new("n"))).lt(length),
+        )
+        .and_where(key("tenant_id"))
+        .and_where(key("id"))
+        .and_where(cond)
+        .to_owned();
+    Expr::exists(rows)
+}
+
+/// Inside [`any_element`] over the array at `array`: the element itself
+/// (`sub` = `None`) or the scalar at `sub` within it.
+pub fn element(backend: DbBackend, array: &JsonPath, sub: Option<&JsonPath>, ty: JsonType) -> Expr {
     match (backend, sub) {
         (DbBackend::MySql, sub) => {
-            let root = JsonPath::root();
-            json_scalar(backend, Expr::cust("je.v"), sub.unwrap_or(&root), numeric)
+            // `sub` is relative: its text after the leading `$`.
+            let rest = sub.map_or("", |p| &p.text[1..]);
+            let path = Expr::cust(format!("CONCAT('{}[', je.n, ']{rest}')", array.text));
+            mysql_scalar(Expr::cust("je_row.doc_search"), path, ty)
         }
         // json_each already unwraps a scalar element into `value`.
         (_, None) => Expr::cust("je.value"),
-        (_, Some(path)) => json_scalar(backend, Expr::cust("je.value"), path, numeric),
+        (_, Some(path)) => json_scalar(backend, Expr::cust("je.value"), path, ty),
     }
 }
 
@@ -237,25 +293,51 @@ mod tests {
         assert_eq!(
             sql(
                 DbBackend::Sqlite,
-                json_scalar(DbBackend::Sqlite, doc(), &p, false)
+                json_scalar(DbBackend::Sqlite, doc(), &p, JsonType::Number)
             ),
             r#"SELECT json_extract(doc_search, '$."title"')"#
         );
         assert_eq!(
             sql(
                 DbBackend::MySql,
-                json_scalar(DbBackend::MySql, doc(), &p, true)
+                json_scalar(DbBackend::MySql, doc(), &p, JsonType::Number)
             ),
-            r#"SELECT CAST(JSON_VALUE(doc_search, '$."title"') AS DOUBLE)"#
+            r#"SELECT (JSON_UNQUOTE(JSON_EXTRACT(doc_search, '$."title"')) + 0e0)"#
         );
-        let cond = element(DbBackend::MySql, None, false).eq("x");
         assert_eq!(
             sql(
                 DbBackend::MySql,
-                any_element(DbBackend::MySql, doc(), &p, cond)
+                json_scalar(DbBackend::MySql, doc(), &p, JsonType::Boolean)
             ),
-            "SELECT EXISTS (SELECT 1 FROM JSON_TABLE(doc_search, '$.\"title\"[*]' \
-             COLUMNS (v JSON PATH '$')) AS je WHERE (JSON_VALUE(je.v, '$')) = 'x')"
+            r#"SELECT (JSON_UNQUOTE(JSON_EXTRACT(doc_search, '$."title"')) = 'true')"#
+        );
+    }
+
+    #[test]
+    fn mysql_enumerates_array_elements_by_position() {
+        let p = JsonPath::root().key("roles").unwrap_or_else(JsonPath::root);
+        let value = JsonPath::root().key("value");
+        let cond = element(DbBackend::MySql, &p, value.as_ref(), JsonType::Text).eq("x");
+        assert_eq!(
+            sql(
+                DbBackend::MySql,
+                any_element(DbBackend::MySql, "users", &p, cond)
+            ),
+            "SELECT EXISTS(SELECT 1 FROM `users` AS `je_row` \
+             INNER JOIN `json_positions` AS `je` \
+             ON `je`.`n` < (JSON_LENGTH(`je_row`.`doc_search`, '$.\"roles\"')) \
+             WHERE `je_row`.`tenant_id` = `users`.`tenant_id` AND `je_row`.`id` = `users`.`id` \
+             AND (JSON_UNQUOTE(JSON_EXTRACT(je_row.doc_search, \
+             CONCAT('$.\"roles\"[', je.n, '].\"value\"')))) = 'x')"
+        );
+        let cond = element(DbBackend::Sqlite, &p, None, JsonType::Text).eq("x");
+        assert_eq!(
+            sql(
+                DbBackend::Sqlite,
+                any_element(DbBackend::Sqlite, "users", &p, cond)
+            ),
+            "SELECT EXISTS (SELECT 1 FROM json_each(\"users\".\"doc_search\", '$.\"roles\"') AS je \
+             WHERE (je.value) = 'x')"
         );
     }
 

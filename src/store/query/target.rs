@@ -4,11 +4,11 @@
 //! they agree on what each attribute means.
 
 use entity::{group, group_member, user, user_email};
-use sea_orm::Condition;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::{Condition, EntityName};
 use uuid::Uuid;
 
-use super::sql_dialect::JsonPath;
+use super::sql_dialect::{JsonPath, JsonType};
 use crate::scim::ScimError;
 use crate::scim::resource::ResourceKind;
 use crate::scim::schema::{AttrType, AttributeDef};
@@ -46,8 +46,13 @@ impl Ty {
         }
     }
 
-    pub fn is_numeric(self) -> bool {
-        self == Self::Num
+    /// How a value of this type is read from the search document.
+    pub fn json_type(self) -> JsonType {
+        match self {
+            Self::Num => JsonType::Number,
+            Self::Bool => JsonType::Boolean,
+            _ => JsonType::Text,
+        }
     }
 }
 
@@ -168,6 +173,14 @@ impl Unresolved {
             Self::Unknown(name) => ScimError::invalid_filter(format!("unknown attribute '{name}'")),
             Self::NotSearchable(why) => ScimError::invalid_filter(why),
         }
+    }
+}
+
+/// The table a resource kind is stored in.
+pub fn resource_table(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => user::Entity.table_name(),
+        ResourceKind::Group => group::Entity.table_name(),
     }
 }
 
