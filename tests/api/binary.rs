@@ -2,21 +2,12 @@
 //! failures that must end in one human line.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::helpers::read;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_roster");
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+pub use crate::process::{BIN, free_port};
 
 pub struct Running(pub Child);
 
@@ -27,17 +18,11 @@ impl Drop for Running {
     }
 }
 
-/// A command with no Roster settings inherited from the developer's shell.
+/// A command with no Roster settings inherited from the developer's shell,
+/// logging at info (start-up lines are what these tests read).
 pub fn roster(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "info");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("ROSTER_") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = crate::process::roster(dir);
+    cmd.env("RUST_LOG", "info");
     cmd
 }
 
