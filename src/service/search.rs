@@ -62,7 +62,8 @@ impl Services {
         let total = users.as_ref().map_or(0, |p| p.total) + groups.as_ref().map_or(0, |p| p.total);
         let offset = start_index - 1;
         let count = u64::from(params.count);
-        let rows = if count == 0 {
+        // A page past the end is empty: nothing to read, however far past.
+        let rows = if count == 0 || offset >= total {
             Vec::new()
         } else if params.sort_by.is_some() {
             let window = (offset, count);
@@ -172,7 +173,8 @@ impl Services {
         (offset, count): (u64, u64),
         descending: bool,
     ) -> Result<Vec<Row>, ServiceError> {
-        let window = offset + count;
+        // Within what the databases bind as a row count (i64).
+        let window = offset.saturating_add(count).min(i64::MAX as u64);
         let mut keyed: Vec<(Position, Row)> = Vec::new();
         if let Some(p) = users {
             let found = fetch::<user::Entity>(txn, ctx, p, 0, window).await?;

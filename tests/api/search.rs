@@ -10,6 +10,7 @@ on_both_databases!(
     search_pages_by_cursor_too,
     root_search_spans_resource_types,
     search_requests_are_validated,
+    pages_far_past_the_end_are_empty,
 );
 
 const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
@@ -181,4 +182,26 @@ async fn search_requests_are_validated(app: TestApp) {
         .await;
     all.assert_status(200);
     assert_eq!(all.body["totalResults"], 0);
+}
+
+/// A startIndex near the largest integer must not overflow what the
+/// databases bind as a row count, nor read every row to skip them.
+async fn pages_far_past_the_end_are_empty(app: TestApp) {
+    seed(&app).await;
+    for sort in [None, Some("meta.lastModified")] {
+        for path in ["/.search", "/Users/.search"] {
+            let mut body = json!({"schemas": [SEARCH], "startIndex": i64::MAX, "count": 50});
+            if let Some(sort) = sort {
+                body["sortBy"] = json!(sort);
+            }
+            let r = app.post(path, &body).await;
+            r.assert_status(200);
+            assert_eq!(r.body["Resources"], json!([]), "{path} sorted by {sort:?}");
+            assert!(r.body["totalResults"].as_u64().expect("total") >= 3);
+        }
+    }
+    let r = app
+        .get("/Users?startIndex=9223372036854775807&sortBy=userName")
+        .await;
+    r.assert_status(200);
 }
