@@ -2,7 +2,9 @@
 //! static strings, route templates (never raw paths) and credential names
 //! (capped, see `Principals`), so the number of series stays bounded.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -79,6 +81,33 @@ pub struct Metrics {
     principals: Principals,
     /// Read at each scrape for the pool and write-queue gauges.
     db: OnceLock<Db>,
+    /// Tells this server's entries in a thread's `HANDLES` from another's
+    /// (tests run several servers in one process).
+    id: u64,
+}
+
+/// Each `Metrics` gets its own id; an address could be reused.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// Entries a worker thread keeps before it starts afresh: routes,
+/// methods and statuses are few, so only many servers in one process
+/// (tests) come near it.
+const MAX_HANDLES: usize = 1024;
+
+#[derive(Hash, PartialEq, Eq)]
+struct HandleKey {
+    metrics: u64,
+    method: &'static str,
+    status: u16,
+    route: String,
+}
+
+thread_local! {
+    /// A worker thread's counter and histogram for each label set it has
+    /// seen, so that a request takes neither family's lock nor hashes its
+    /// labels twice; both handles share their values with the families.
+    static HANDLES: RefCell<HashMap<HandleKey, (Counter, Histogram)>> =
+        RefCell::new(HashMap::new());
 }
 
 impl Metrics {
@@ -144,6 +173,7 @@ impl Metrics {
             write_queue,
             principals: Principals::default(),
             db: OnceLock::new(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -155,25 +185,45 @@ impl Metrics {
     }
 
     /// Counts a request in flight until the guard drops.
-    pub fn enter(&self) -> InFlight {
+    pub fn enter(&self) -> InFlight<'_> {
         self.in_flight.inc();
-        InFlight(self.in_flight.clone())
+        InFlight(&self.in_flight)
     }
 
-    /// `route` is the template the request matched, moved in: the label
-    /// is built from it without another copy.
+    /// `route` is the template the request matched, moved in: the key and
+    /// the labels are built from it without another copy on a thread that
+    /// has seen it before.
     pub fn request(&self, method: &Method, route: String, status: u16, elapsed: Duration) {
-        let key = (
-            RouteLabels {
-                method: method_label(method),
-                route,
-            },
-            StatusLabels { status },
-        );
-        self.requests.get_or_create(&key).inc();
-        self.durations
-            .get_or_create(&key.0)
-            .observe(elapsed.as_secs_f64());
+        let key = HandleKey {
+            metrics: self.id,
+            method: method_label(method),
+            status,
+            route,
+        };
+        let seconds = elapsed.as_secs_f64();
+        HANDLES.with(|cell| {
+            let mut handles = cell.borrow_mut();
+            if let Some((count, duration)) = handles.get(&key) {
+                count.inc();
+                duration.observe(seconds);
+                return;
+            }
+            if handles.len() >= MAX_HANDLES {
+                handles.clear();
+            }
+            let labels = (
+                RouteLabels {
+                    method: key.method,
+                    route: key.route.clone(),
+                },
+                StatusLabels { status },
+            );
+            let count = (*self.requests.get_or_create(&labels)).clone();
+            let duration = (*self.durations.get_or_create(&labels.0)).clone();
+            count.inc();
+            duration.observe(seconds);
+            handles.insert(key, (count, duration));
+        });
     }
 
     pub fn auth_failure(&self, scheme: &'static str, reason: &'static str) {
@@ -301,9 +351,9 @@ fn scheme_of(header: Option<&HeaderValue>) -> &'static str {
 }
 
 /// Decrements the in-flight gauge when dropped.
-pub struct InFlight(Gauge);
+pub struct InFlight<'a>(&'a Gauge);
 
-impl Drop for InFlight {
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.dec();
     }
