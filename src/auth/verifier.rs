@@ -15,7 +15,8 @@ use super::principal::{AuthError, CredentialConfigError, Principal};
 use super::remembered::Remembered;
 use crate::config::AuthConfig;
 use crate::secrets::{sha256, sha256_hex};
-use crate::store::tokens;
+use crate::store::error::Fault;
+use crate::store::{self, tokens};
 
 /// Which kinds of credentials are accepted; ServiceProviderConfig and the
 /// 401 challenges say exactly this.
@@ -149,7 +150,11 @@ impl Verifier {
             Ok(Some(t)) => return Ok(Principal::DatabaseToken { name: t.name }),
             Ok(None) => {}
             Err(e) => {
-                log::error!("token lookup failed: {e}");
+                // An outage fails every request's lookup: one line for it.
+                match store::error::classify(&e) {
+                    Fault::Unavailable => store::error::log_unavailable(&e),
+                    _ => log::error!("token lookup failed: {e}"),
+                }
                 return Err(AuthError::Unavailable);
             }
         }

@@ -47,11 +47,7 @@ impl From<ServiceError> for ApiError {
 fn database_error(e: &DbErr) -> ScimError {
     match store::error::classify(e) {
         Fault::Unavailable => {
-            if store::error::UNAVAILABLE.opens() {
-                log::error!("the database is unavailable, answering 503 until it is back: {e}");
-            } else {
-                log::debug!("database unavailable: {e}");
-            }
+            store::error::log_unavailable(e);
             ScimError::unavailable("the database is unavailable; try again shortly")
         }
         Fault::Busy => {

@@ -238,6 +238,16 @@ impl Episode {
     }
 }
 
+/// Logs an error classified `Unavailable`: in full when it opens an
+/// outage, at debug level for every request the same outage fails after.
+pub fn log_unavailable(e: &DbErr) {
+    if UNAVAILABLE.opens() {
+        log::error!("the database is unavailable, answering 503 until it is back: {e}");
+    } else {
+        log::debug!("database unavailable: {e}");
+    }
+}
+
 /// A statement on the pool, or a commit, succeeded: the database answers.
 pub fn answered() {
     if UNAVAILABLE.close() {
