@@ -251,14 +251,7 @@ impl TestApp {
     pub async fn member_ids(&self, group_id: &str) -> Vec<String> {
         let r = self.get(&format!("/Groups/{group_id}")).await;
         r.assert_status(200);
-        let mut ids: Vec<String> = r.body["members"]
-            .as_array()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|x| x["value"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut ids = member_values(&r.body);
         ids.sort();
         ids
     }
@@ -300,6 +293,18 @@ pub async fn read(
 
 /// The `display` of each item of a multi-valued reference attribute
 /// (`groups`, `members`), in order.
+/// The `value` of each of a group's `members`, in the order given.
+pub fn member_values(group: &Value) -> Vec<String> {
+    group["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x["value"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn displays(list: &Value) -> Vec<&str> {
     let items = list.as_array().map_or(&[][..], Vec::as_slice);
     items

@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::mariadb_url;
+use crate::helpers::{mariadb_url, member_values};
 use crate::process::Server;
 
 const WRITERS: usize = 20;
@@ -210,15 +210,7 @@ async fn check_acknowledged(server: &Server, ledger: &Ledger) {
             .send(Method::GET, &format!("/Groups/{group}"), None)
             .await;
         r.assert_status(200);
-        let members = r.body["members"]
-            .as_array()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|x| x["value"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        by_group.insert(group, members);
+        by_group.insert(group, member_values(&r.body).into_iter().collect());
     }
     for (group, user) in &ledger.members {
         assert!(

@@ -133,23 +133,8 @@ pub async fn run(db: Db, plan: &Plan) -> Outcome {
             async move {
                 let call = service.call(test_request(&req).to_request());
                 let answer = match AssertUnwindSafe(call).catch_unwind().await {
-                    Ok(Ok(resp)) => {
-                        let status = resp.status().as_u16();
-                        let headers = resp.headers().clone();
-                        let body = actix_web::body::to_bytes(resp.into_body())
-                            .await
-                            .map_err(|_| "the body stream failed".to_owned());
-                        Ok((status, headers, body))
-                    }
-                    Ok(Err(e)) => {
-                        let resp = e.error_response();
-                        let status = resp.status().as_u16();
-                        let headers = resp.headers().clone();
-                        let body = actix_web::body::to_bytes(resp.into_body())
-                            .await
-                            .map_err(|_| "the body stream failed".to_owned());
-                        Ok((status, headers, body))
-                    }
+                    Ok(Ok(resp)) => Ok(answered(resp.into_parts().1).await),
+                    Ok(Err(e)) => Ok(answered(e.error_response()).await),
                     Err(_) => Err("the handler panicked".to_owned()),
                 };
                 (req, answer)
@@ -197,6 +182,23 @@ pub async fn run(db: Db, plan: &Plan) -> Outcome {
         out.failures.len()
     );
     out
+}
+
+/// Status, headers and body of an answer, whether a handler's or an
+/// error's.
+async fn answered<B: actix_web::body::MessageBody>(
+    resp: actix_web::HttpResponse<B>,
+) -> (
+    u16,
+    actix_web::http::header::HeaderMap,
+    Result<actix_web::web::Bytes, String>,
+) {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = actix_web::body::to_bytes(resp.into_body())
+        .await
+        .map_err(|_| "the body stream failed".to_owned());
+    (status, headers, body)
 }
 
 fn test_request(req: &Req) -> TestRequest {
