@@ -384,9 +384,12 @@ async fn sqlite_on_a_full_disk_answers_507_logs_once_and_recovers() {
     }
 
     let mut filler = Filler::fill(tmpfs.join("filler"));
-    // The first writes may still fit in the space the WAL file already
-    // has; once one is refused, all are.
+    // Writes may still fit in the space the WAL file already has, and a
+    // refused write's rollback frees frames there that a later, smaller
+    // write can use: successes between refusals are SQLite working as
+    // designed. What must never happen is anything but 201, 507 or 503.
     let mut refused = 0;
+    let mut fitted_after_a_refusal = 0;
     for i in 0..100 {
         if refused == 10 {
             break;
@@ -399,11 +402,8 @@ async fn sqlite_on_a_full_disk_answers_507_logs_once_and_recovers() {
         )
         .await;
         match r.status {
-            201 => assert_eq!(
-                refused, 0,
-                "a write succeeded after one was refused: {}",
-                r.text
-            ),
+            201 if refused > 0 => fitted_after_a_refusal += 1,
+            201 => {}
             507 => {
                 r.assert_scim_error(507, None);
                 let detail = r.body["detail"].as_str().unwrap_or_default();
@@ -436,7 +436,9 @@ async fn sqlite_on_a_full_disk_answers_507_logs_once_and_recovers() {
                 .any(|w| l.contains(w))
         })
         .collect();
-    eprintln!("{refused} writes refused; logged: {full_lines:#?}");
+    eprintln!(
+        "{refused} writes refused, {fitted_after_a_refusal} fitted after a refusal; logged: {full_lines:#?}"
+    );
     assert_eq!(
         full_lines.len(),
         1,
