@@ -171,7 +171,10 @@ impl Verifier {
             }
         }
         match &self.introspection {
-            Some(introspector) => introspector.verify(token).await.map(Authenticated::in_default),
+            Some(introspector) => introspector
+                .verify(token)
+                .await
+                .map(Authenticated::in_default),
             None => Err(AuthError::BadToken),
         }
     }

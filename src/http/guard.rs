@@ -12,9 +12,9 @@ use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, web};
 
 use super::error::scim_error_response;
 use super::throttle::{client_addr, retry_after};
+use super::{AppState, tenant};
 use crate::auth::credentials::{self, Presented};
 use crate::auth::rate_limit::FailureLimiter;
-use super::{AppState, tenant};
 use crate::auth::{AuthError, Authenticated, Modes, Verifier};
 use crate::observe::metrics;
 use crate::scim::ScimError;

@@ -9,6 +9,7 @@ mod content_type;
 mod discovery;
 pub mod error;
 mod guard;
+mod params;
 mod resources;
 mod search;
 mod stream;

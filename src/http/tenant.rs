@@ -29,9 +29,9 @@ pub async fn resolve(
         None => looked_up(directory, admitted).await?,
     };
     match named_in_url(req) {
-        Some(named) if named != &*tenant.name => Err(scim_error_response(
-            &ScimError::not_found(format!("no such endpoint: {}", req.path())),
-        )),
+        Some(named) if named != &*tenant.name => Err(scim_error_response(&ScimError::not_found(
+            format!("no such endpoint: {}", req.path()),
+        ))),
         _ => Ok(tenant),
     }
 }
@@ -88,7 +88,10 @@ mod tests {
             tenant_base_url("https://h/scim/v2", "/scim/v2", "acme"),
             "https://h/t/acme/scim/v2"
         );
-        assert_eq!(tenant_base_url("https://h", "/", "acme"), "https://h/t/acme");
+        assert_eq!(
+            tenant_base_url("https://h", "/", "acme"),
+            "https://h/t/acme"
+        );
         assert_eq!(scope_path("/scim/v2"), "/t/{tenant}/scim/v2");
     }
 }

@@ -63,7 +63,7 @@ pub async fn issue_code(
         valid.client.tenant,
         now - CODE_SWEEP_AFTER_MS,
     )
-        .await?;
+    .await?;
     Ok(code)
 }
 

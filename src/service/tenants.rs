@@ -151,12 +151,12 @@ pub async fn add(
         overrides: Set(None),
         created_at: Set(row.created_at),
     };
-    tenant_store::insert(db, model).await.map_err(|e| {
-        match e.sql_err() {
+    tenant_store::insert(db, model)
+        .await
+        .map_err(|e| match e.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => TenantError::Exists(name.to_owned()),
             _ => TenantError::Db(e),
-        }
-    })?;
+        })?;
     Ok(Tenant::from_row(row))
 }
 

@@ -141,11 +141,7 @@ async fn built_in_server(
     if admins.is_empty() {
         log::warn!("oauth.admins is empty: nobody can approve an authorization request");
     }
-    let clients = ClientRegistry::new(
-        &config.oauth.clients,
-        &config.oauth.scope,
-        db.clone(),
-    );
+    let clients = ClientRegistry::new(&config.oauth.clients, &config.oauth.scope, db.clone());
     let settings = Settings::from_config(config);
     Ok(Some(Arc::new(AuthServer::new(
         settings,

@@ -130,7 +130,11 @@ pub async fn find_client_in_any_tenant<C: ConnectionTrait>(
     client_id: &str,
 ) -> Result<Option<oauth_client::Model>, DbErr> {
     use oauth_client::Column as K;
-    super::by_key(c, oauth_client::Entity::find().filter(K::ClientId.eq(client_id))).await
+    super::by_key(
+        c,
+        oauth_client::Entity::find().filter(K::ClientId.eq(client_id)),
+    )
+    .await
 }
 
 pub async fn count_all_clients<C: ConnectionTrait>(c: &C) -> Result<u64, DbErr> {

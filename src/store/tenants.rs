@@ -39,7 +39,11 @@ pub async fn find_by_name<C: ConnectionTrait>(
     c: &C,
     name: &str,
 ) -> Result<Option<tenant::Model>, DbErr> {
-    super::by_key(c, tenant::Entity::find().filter(tenant::Column::Name.eq(name))).await
+    super::by_key(
+        c,
+        tenant::Entity::find().filter(tenant::Column::Name.eq(name)),
+    )
+    .await
 }
 
 pub async fn find_by_id<C: ConnectionTrait>(
