@@ -201,7 +201,7 @@ async fn tenant_b_cannot_modify_or_reference_tenant_a(app: TestApp) {
     let group = t.a.get(&eng).await;
     assert_eq!(
         crate::helpers::member_values(&group.body),
-        [t.alice.clone()]
+        std::slice::from_ref(&t.alice)
     );
     assert_eq!(total(&t.a.get("/Users").await), 2);
 }
