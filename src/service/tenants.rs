@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use entity::tenant;
 use sea_orm::ActiveValue::Set;
@@ -188,24 +189,30 @@ pub async fn remove(
         .ok_or_else(|| TenantError::NotFound(name.to_owned()))
 }
 
-/// Tenants by id, as requests need them: read from the database once,
-/// then from memory. A tenant added while the server runs is read on its
-/// first request.
+/// How long a tenant read from the database is used before it is read
+/// again: a tenant removed (or changed) while the server runs stops being
+/// served within this time, whatever credential still names it.
+const FRESH_FOR: Duration = Duration::from_secs(30);
+
+/// Tenants by id, as requests need them: from memory, read from the
+/// database on a tenant's first request and again once `FRESH_FOR` has
+/// passed, never per request. `default` is always there.
 pub struct TenantDirectory {
     db: DatabaseConnection,
-    known: RwLock<HashMap<Uuid, Arc<Tenant>>>,
+    known: RwLock<HashMap<Uuid, (Arc<Tenant>, Instant)>>,
 }
 
 impl TenantDirectory {
     pub async fn load(db: DatabaseConnection) -> Result<Self, DbErr> {
-        let mut known: HashMap<Uuid, Arc<Tenant>> = tenant_store::list(&db)
+        let now = Instant::now();
+        let mut known: HashMap<Uuid, (Arc<Tenant>, Instant)> = tenant_store::list(&db)
             .await?
             .into_iter()
-            .map(|row| (row.id, Arc::new(Tenant::from_row(row))))
+            .map(|row| (row.id, (Arc::new(Tenant::from_row(row)), now)))
             .collect();
         known
             .entry(DEFAULT_TENANT)
-            .or_insert_with(|| Arc::new(Tenant::default_tenant()));
+            .or_insert_with(|| (Arc::new(Tenant::default_tenant()), now));
         Ok(Self {
             db,
             known: RwLock::new(known),
@@ -217,32 +224,35 @@ impl TenantDirectory {
         if let Some(t) = self.cached(id) {
             return Ok(Some(t));
         }
-        let Some(row) = tenant_store::find_by_id(&self.db, id).await? else {
-            return Ok(None);
+        let row = tenant_store::find_by_id(&self.db, id).await?;
+        let Ok(mut known) = self.known.write() else {
+            return Ok(row.map(|r| Arc::new(Tenant::from_row(r))));
         };
-        let tenant = Arc::new(Tenant::from_row(row));
-        if let Ok(mut known) = self.known.write() {
-            known.insert(id, tenant.clone());
+        match row {
+            Some(row) => {
+                let tenant = Arc::new(Tenant::from_row(row));
+                known.insert(id, (tenant.clone(), Instant::now()));
+                Ok(Some(tenant))
+            }
+            None if id == DEFAULT_TENANT => Ok(known.get(&id).map(|(t, _)| t.clone())),
+            None => {
+                known.remove(&id);
+                Ok(None)
+            }
         }
-        Ok(Some(tenant))
     }
 
-    /// The tenant with this id if it is in memory.
+    /// The tenant with this id if memory holds it and it is fresh.
     pub fn cached(&self, id: Uuid) -> Option<Arc<Tenant>> {
-        self.known.read().ok()?.get(&id).cloned()
+        let known = self.known.read().ok()?;
+        let (tenant, read_at) = known.get(&id)?;
+        let fresh = id == DEFAULT_TENANT || read_at.elapsed() < FRESH_FOR;
+        fresh.then(|| tenant.clone())
     }
 
-    /// The id of the tenant named `name`, read from the database when not
-    /// in memory (start-up resolves configured bindings with this).
+    /// The id of the tenant named `name` (start-up resolves the configured
+    /// bindings with this).
     pub async fn id_of(&self, name: &str) -> Result<Option<Uuid>, DbErr> {
-        let cached = self
-            .known
-            .read()
-            .ok()
-            .and_then(|k| k.values().find(|t| &*t.name == name).map(|t| t.id));
-        if cached.is_some() {
-            return Ok(cached);
-        }
         Ok(tenant_store::find_by_name(&self.db, name)
             .await?
             .map(|row| row.id))
