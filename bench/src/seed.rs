@@ -110,7 +110,8 @@ pub async fn run(args: Args) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     if let Some(path) = &args.token_out {
-        let (tenant, first) = last.unwrap_or((DEFAULT_TENANT, ids.first().copied().unwrap_or_default()));
+        let (tenant, first) =
+            last.unwrap_or((DEFAULT_TENANT, ids.first().copied().unwrap_or_default()));
         crate::tenants::write_token(&conn, tenant, first, path).await?;
     }
     let groups = insert_groups(&conn, &config, &ids, args.groups, sizes).await?;
@@ -168,13 +169,7 @@ pub async fn insert_users(
                 let id = Uuid::new_v4();
                 ids.push(id);
                 emails.extend(email_rows(tenant, id, &record.emails));
-                users.push(new_user_row(
-                    tenant,
-                    id,
-                    &record,
-                    base + ms(i),
-                    None,
-                ));
+                users.push(new_user_row(tenant, id, &record, base + ms(i), None));
             }
             user::Entity::insert_many(users)
                 .exec_without_returning(&txn)

@@ -383,20 +383,24 @@ impl From<PageError> for ServiceError {
 }
 
 /// Identifies what a cursor may continue: the tenant, endpoint, filter and
-/// order; a cursor of one tenant is no cursor for another. Worked out only
-/// for cursor paging: hashing it is a visible share of an index-paged
-/// lookup's work.
+/// order; a cursor of one tenant is no cursor for another. `default`'s
+/// fingerprint is what it was before tenants, so its cursors outlive an
+/// upgrade. Worked out only for cursor paging: hashing it is a visible
+/// share of an index-paged lookup's work.
 fn fingerprint(tenant: Uuid, kind: ResourceKind, params: &ListParams) -> String {
     let filter = params.filter.as_ref().map(ToString::to_string);
     let sort_by = params.sort_by.as_ref().map(ToString::to_string);
-    let tenant = tenant.simple().to_string();
-    query_fingerprint(&[
-        &tenant,
+    let tenant = (tenant != super::DEFAULT_TENANT).then(|| tenant.simple().to_string());
+    let parts = [
         kind.name(),
         filter.as_deref().unwrap_or_default(),
         sort_by.as_deref().unwrap_or_default(),
         if params.descending { "d" } else { "a" },
-    ])
+    ];
+    match &tenant {
+        None => query_fingerprint(&parts),
+        Some(t) => query_fingerprint(&[&parts[..], &[t.as_str()]].concat()),
+    }
 }
 
 struct Cursors<'a> {

@@ -11,7 +11,10 @@ use crate::helpers::{Db, Resp, read, user_body};
 use crate::process::{Server, run_command};
 use crate::tenants::{dump, rows_of};
 
-each_database!(tenant_commands_add_list_show_and_remove);
+each_database!(
+    tenant_commands_add_list_show_and_remove,
+    a_database_from_before_tenants_migrates_into_default,
+);
 
 fn stdout_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -109,6 +112,28 @@ async fn tenant_commands_add_list_show_and_remove(db: Db) {
     let listed = ok(&run(&["token", "list", "--tenant", "acme"]));
     assert!(listed.contains("\tokta\t"), "{listed}");
     assert!(!ok(&run(&["token", "list"])).contains("\tokta\t"));
+    let client = [
+        "oauth-client",
+        "add",
+        "acme-app",
+        "--tenant",
+        "acme",
+        "--grant-type",
+        "client_credentials",
+    ];
+    ok(&run(&client));
+    assert!(ok(&run(&["oauth-client", "list", "--tenant", "acme"])).starts_with("acme-app\t"));
+    assert_eq!(ok(&run(&["oauth-client", "list"])), "");
+    fails(
+        &run(&[
+            "oauth-client",
+            "add",
+            "acme-app",
+            "--grant-type",
+            "client_credentials",
+        ]),
+        "exists already",
+    );
 
     let server = Server::start(dir.path(), &url, &[]).await;
     // The same userName in both tenants, a group with a member in each.
@@ -138,7 +163,15 @@ async fn tenant_commands_add_list_show_and_remove(db: Db) {
         .expect("connect");
     let default_before = dump(&conn, Uuid::nil()).await;
     assert!(default_before.len() >= 4, "{default_before:?}");
-    assert!(rows_of(&conn, "users", acme_id).await == 1);
+    for table in [
+        "users",
+        "groups",
+        "group_members",
+        "api_tokens",
+        "oauth_clients",
+    ] {
+        assert!(rows_of(&conn, table, acme_id).await >= 1, "{table}");
+    }
 
     fails(&run(&["tenant", "remove", "acme"]), "--yes");
     assert_eq!(rows_of(&conn, "users", acme_id).await, 1);
@@ -170,6 +203,65 @@ async fn tenant_commands_add_list_show_and_remove(db: Db) {
         &run(&["tenant", "remove", "acme", "--yes"]),
         "no tenant named",
     );
+    conn.close().await.ok();
+    server.kill();
+}
+
+async fn database_url(db: Db, dir: &std::path::Path) -> String {
+    match db {
+        Db::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("roster.db").display()),
+        Db::MariaDb => crate::helpers::mariadb_url().await,
+    }
+}
+
+/// A database as the version before tenants left it: everything it holds
+/// is `default`'s after the upgrade, with nothing for the operator to do.
+async fn a_database_from_before_tenants_migrates_into_default(db: Db) {
+    use sea_orm::ConnectionTrait;
+    let dir = tempfile::tempdir().expect("dir");
+    let url = database_url(db, dir.path()).await;
+    let server = Server::start(dir.path(), &url, &[]).await;
+    let r = server
+        .send(Method::POST, "/Users", Some(&user_body("old@example.com")))
+        .await;
+    r.assert_status(201);
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    server.kill();
+    let token = ok(&run_command(
+        dir.path(),
+        &url,
+        &["token", "create", "--name", "old"],
+    ));
+    let conn = sea_orm::Database::connect(url.as_str())
+        .await
+        .expect("connect");
+    conn.execute_unprepared("DROP TABLE tenants")
+        .await
+        .expect("drop");
+    conn.execute_unprepared(
+        "DELETE FROM seaql_migrations WHERE version = 'm20261205_000001_tenants'",
+    )
+    .await
+    .expect("forget the migration");
+    let before = dump(&conn, Uuid::nil()).await;
+    let server = Server::start(dir.path(), &url, &[]).await;
+    let r = as_token(
+        &server,
+        token.trim(),
+        Method::GET,
+        &format!("/Users/{id}"),
+        None,
+    )
+    .await;
+    r.assert_status(200);
+    assert_eq!(r.body["userName"], "old@example.com");
+    let r = server
+        .send(Method::GET, &format!("/Users/{id}"), None)
+        .await;
+    r.assert_status(200);
+    assert_eq!(dump(&conn, Uuid::nil()).await, before);
+    let listed = ok(&run_command(dir.path(), &url, &["tenant", "list"]));
+    assert_eq!(listed, format!("default\tokta\t{}\n", Uuid::nil()));
     conn.close().await.ok();
     server.kill();
 }
