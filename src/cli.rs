@@ -3,6 +3,7 @@
 
 mod backup;
 mod open;
+mod tenant;
 
 use std::path::PathBuf;
 
@@ -125,6 +126,11 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit
     Migrate,
+    /// Manage tenants: directories held apart on one server
+    Tenant {
+        #[command(subcommand)]
+        command: tenant::TenantCommand,
+    },
     /// Manage static bearer tokens kept in the database
     Token {
         #[command(subcommand)]
@@ -165,11 +171,21 @@ pub enum TokenCommand {
     Create {
         #[arg(long, default_value = "cli")]
         name: String,
+        /// The tenant the token reaches [default: default]
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// List tokens (never their values)
-    List,
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Revoke a token by id
-    Revoke { id: Uuid },
+    Revoke {
+        id: Uuid,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,11 +210,21 @@ pub enum OAuthClientCommand {
         /// Accept authorization requests without PKCE (for clients that cannot send it)
         #[arg(long)]
         no_pkce: bool,
+        /// The tenant the client's tokens reach [default: default]
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// List clients kept in the database (never their secrets)
-    List,
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Remove a client and revoke its refresh tokens
-    Remove { client_id: String },
+    Remove {
+        client_id: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -287,6 +313,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             println!("migrations applied to {}", config.database.url);
             Ok(())
         }
+        Command::Tenant { command } => tenant::run(&config, command).await,
         Command::Token { command } => token_command(&config, command).await,
         Command::OauthClient { command } => oauth_client_command(&config, command).await,
         Command::OauthKey { command } => oauth_key_command(&config, command).await,
@@ -301,16 +328,18 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
 async fn token_command(config: &Config, command: TokenCommand) -> Result<(), StartupError> {
     let db = open::current(config).await?;
     match command {
-        TokenCommand::Create { name } => {
-            let t = tokens::create(&db, DEFAULT_TENANT, &name).await?;
+        TokenCommand::Create { name, tenant } => {
+            let tenant = tenant::id_of(&db, tenant.as_deref()).await?;
+            let t = tokens::create(&db, tenant, &name).await?;
             println!("{}", t.token);
             eprintln!(
                 "token '{}' created with id {} (shown only this once)",
                 t.name, t.id
             );
         }
-        TokenCommand::List => {
-            for t in tokens::list(&db, DEFAULT_TENANT).await? {
+        TokenCommand::List { tenant } => {
+            let tenant = tenant::id_of(&db, tenant.as_deref()).await?;
+            for t in tokens::list(&db, tenant).await? {
                 let state = if t.revoked_at.is_some() {
                     "revoked"
                 } else {
@@ -325,8 +354,9 @@ async fn token_command(config: &Config, command: TokenCommand) -> Result<(), Sta
                 );
             }
         }
-        TokenCommand::Revoke { id } => {
-            if tokens::revoke(&db, DEFAULT_TENANT, id).await? {
+        TokenCommand::Revoke { id, tenant } => {
+            let tenant = tenant::id_of(&db, tenant.as_deref()).await?;
+            if tokens::revoke(&db, tenant, id).await? {
                 println!("token {id} revoked");
             } else {
                 println!("no active token with id {id}");
@@ -348,7 +378,9 @@ async fn oauth_client_command(
             grant_types,
             scopes,
             no_pkce,
+            tenant,
         } => {
+            let tenant = tenant::id_of(&db, tenant.as_deref()).await?;
             if config
                 .oauth
                 .clients
@@ -366,15 +398,16 @@ async fn oauth_client_command(
                 scopes,
                 require_pkce: !no_pkce,
             };
-            let secret = oauth::add_client(&db, DEFAULT_TENANT, new).await?;
+            let secret = oauth::add_client(&db, tenant, new).await?;
             println!("{secret}");
             eprintln!(
                 "client {client_id:?} added; its secret is shown only this once. \
                  Restart Roster to enable the authorization server if this is the first client."
             );
         }
-        OAuthClientCommand::List => {
-            for c in oauth::list_clients(&db, DEFAULT_TENANT).await? {
+        OAuthClientCommand::List { tenant } => {
+            let tenant = tenant::id_of(&db, tenant.as_deref()).await?;
+            for c in oauth::list_clients(&db, tenant).await? {
                 println!(
                     "{}\t{}\t{}\t{}",
                     c.client_id,
@@ -384,8 +417,9 @@ async fn oauth_client_command(
                 );
             }
         }
-        OAuthClientCommand::Remove { client_id } => {
-            if oauth::remove_client(&db, DEFAULT_TENANT, &client_id).await? {
+        OAuthClientCommand::Remove { client_id, tenant } => {
+            let tenant = tenant::id_of(&db, tenant.as_deref()).await?;
+            if oauth::remove_client(&db, tenant, &client_id).await? {
                 println!("client {client_id:?} removed and its refresh tokens revoked");
             } else {
                 println!("no stored client {client_id:?}");

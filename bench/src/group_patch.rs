@@ -149,7 +149,14 @@ async fn seed(
     let ids = if existing.len() >= needed {
         existing
     } else {
-        insert_users(conn, config, needed, Shape::Run).await?
+        insert_users(
+            conn,
+            config,
+            roster::service::DEFAULT_TENANT,
+            needed,
+            Shape::Run,
+        )
+        .await?
     };
     let client = client();
     let mut groups = Vec::new();

@@ -13,6 +13,7 @@ mod data;
 mod group_patch;
 mod load;
 mod seed;
+mod tenants;
 
 use std::process::ExitCode;
 

@@ -43,10 +43,10 @@ pub struct Args {
     database_url: String,
     /// Users to write.
     #[arg(long, default_value_t = 10_000)]
-    users: usize,
+    pub users: usize,
     /// Which benchmark's users to write.
     #[arg(long, value_enum, default_value_t = Shape::Run)]
-    shape: Shape,
+    pub shape: Shape,
     /// Groups to write, the sized ones included.
     #[arg(long, default_value_t = 0)]
     groups: usize,
@@ -59,6 +59,14 @@ pub struct Args {
     /// Where to write the groups' ids, a JSON object by displayName.
     #[arg(long)]
     groups_out: Option<PathBuf>,
+    /// Tenants to spread over: `default` and N - 1 more (`bench-0001`, …),
+    /// each with `--users` users of the same names; groups go to `default`.
+    #[arg(long, default_value_t = 1)]
+    tenants: usize,
+    /// Where to write a bearer token of the last tenant, its id and the
+    /// id of its first user, tab-separated, for `bench/callgrind`.
+    #[arg(long)]
+    token_out: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -93,12 +101,19 @@ pub async fn run(args: Args) -> Result<(), String> {
         ));
     }
     let started = Instant::now();
-    let ids = insert_users(&conn, &config, args.users, args.shape).await?;
+    let ids = insert_users(&conn, &config, DEFAULT_TENANT, args.users, args.shape).await?;
+    let last = crate::tenants::seed_more(&conn, &config, &args, args.tenants).await?;
     eprintln!(
-        "seed: {} users in {:.1} s",
+        "seed: {} users in each of {} tenant(s) in {:.1} s",
         args.users,
+        args.tenants.max(1),
         started.elapsed().as_secs_f64()
     );
+    if let Some(path) = &args.token_out {
+        let (tenant, first) =
+            last.unwrap_or((DEFAULT_TENANT, ids.first().copied().unwrap_or_default()));
+        crate::tenants::write_token(&conn, tenant, first, path).await?;
+    }
     let groups = insert_groups(&conn, &config, &ids, args.groups, sizes).await?;
     checkpoint(&conn).await?;
     if let Some(path) = &args.ids_out {
@@ -132,6 +147,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, String> {
 pub async fn insert_users(
     conn: &DatabaseConnection,
     config: &Config,
+    tenant: Uuid,
     n: usize,
     shape: Shape,
 ) -> Result<Vec<Uuid>, String> {
@@ -152,14 +168,8 @@ pub async fn insert_users(
                     .map_err(|e| format!("user {i}: {e}"))?;
                 let id = Uuid::new_v4();
                 ids.push(id);
-                emails.extend(email_rows(DEFAULT_TENANT, id, &record.emails));
-                users.push(new_user_row(
-                    DEFAULT_TENANT,
-                    id,
-                    &record,
-                    base + ms(i),
-                    None,
-                ));
+                emails.extend(email_rows(tenant, id, &record.emails));
+                users.push(new_user_row(tenant, id, &record, base + ms(i), None));
             }
             user::Entity::insert_many(users)
                 .exec_without_returning(&txn)

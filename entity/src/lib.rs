@@ -18,5 +18,6 @@ pub mod oauth_code;
 pub mod oauth_refresh_token;
 pub mod oauth_signing_key;
 pub mod roster_state;
+pub mod tenant;
 pub mod user;
 pub mod user_email;

@@ -9,8 +9,10 @@ use futures_util::future::BoxFuture;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::principal::{AuthError, Principal};
+use super::tenancy::{self, Authenticated, TenantBindings};
 use super::verify_keys::{KeySet, RemoteJwks};
 
 /// Keys their owner keeps current while the server runs: the built-in
@@ -98,6 +100,23 @@ fn unverified_issuer(token: &str) -> Option<String> {
 
 /// Okta sends `scp` as a list, Entra as a space-separated string, RFC 9068
 /// servers `scope` as a string.
+/// `aud`: one value or a list (RFC 7519 §4.1.3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audiences {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audiences {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Self::One(a) => vec![a],
+            Self::Many(list) => list,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Scopes {
@@ -119,6 +138,12 @@ struct Claims {
     #[serde(default)]
     sub: Option<String>,
     #[serde(default)]
+    aud: Option<Audiences>,
+    /// The tenant of a token the built-in server issued (its client's);
+    /// read from no other issuer's tokens.
+    #[serde(default)]
+    roster_tenant: Option<Uuid>,
+    #[serde(default)]
     scope: Option<Scopes>,
     #[serde(default)]
     scp: Option<Scopes>,
@@ -129,14 +154,18 @@ impl TrustedIssuer {
         self.sources.iter().any(|s| matches!(s, KeySource::Own(_)))
     }
 
-    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+    pub async fn verify(
+        &self,
+        token: &str,
+        tenants: &TenantBindings,
+    ) -> Result<Authenticated, AuthError> {
         let header = decode_header(token).map_err(|e| rejected(&e))?;
         let kid = header.kid.as_deref();
         for source in &self.sources {
             let keys = source.keys(kid).await;
             for key in keys.candidates(kid, header.alg) {
                 match decode::<Claims>(token, &key.key, &self.validation(&key.algorithms)) {
-                    Ok(data) => return self.principal(data.claims),
+                    Ok(data) => return self.principal(data.claims, tenants),
                     // Several keys may share a kid (or have none): try on.
                     Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => continue,
                     Err(e) => return Err(rejected(&e)),
@@ -163,7 +192,11 @@ impl TrustedIssuer {
         v
     }
 
-    fn principal(&self, claims: Claims) -> Result<Principal, AuthError> {
+    fn principal(
+        &self,
+        claims: Claims,
+        tenants: &TenantBindings,
+    ) -> Result<Authenticated, AuthError> {
         if let Some(required) = &self.required_scope {
             let granted = [&claims.scope, &claims.scp]
                 .into_iter()
@@ -173,9 +206,19 @@ impl TrustedIssuer {
                 return Err(AuthError::InsufficientScope(required.clone()));
             }
         }
-        Ok(Principal::Jwt {
-            issuer: self.issuer.clone(),
-            subject: claims.sub,
+        let tenant = match self.is_builtin() {
+            true => claims.roster_tenant.unwrap_or(tenancy::DEFAULT),
+            false => {
+                let audiences = claims.aud.map(Audiences::into_vec).unwrap_or_default();
+                tenants.of_jwt(&self.issuer, &audiences)
+            }
+        };
+        Ok(Authenticated {
+            principal: Principal::Jwt {
+                issuer: self.issuer.clone(),
+                subject: claims.sub,
+            },
+            tenant,
         })
     }
 }

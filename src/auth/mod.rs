@@ -13,8 +13,10 @@ pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
 pub mod remembered;
+pub mod tenancy;
 pub mod verifier;
 pub mod verify_keys;
 
 pub use principal::{AuthError, Principal};
+pub use tenancy::{Authenticated, TenantBindings};
 pub use verifier::{Modes, Verifier};

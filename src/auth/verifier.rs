@@ -13,6 +13,7 @@ use super::jwt::JwtValidator;
 use super::passwords::CredentialList;
 use super::principal::{AuthError, CredentialConfigError, Principal};
 use super::remembered::Remembered;
+use super::tenancy::{Authenticated, TenantBindings};
 use crate::config::AuthConfig;
 use crate::secrets::{sha256, sha256_hex};
 use crate::store::error::Fault;
@@ -35,6 +36,7 @@ pub struct Verifier {
     jwt: JwtValidator,
     introspection: Option<Introspector>,
     remembered: Arc<Remembered>,
+    tenants: TenantBindings,
 }
 
 impl Verifier {
@@ -47,6 +49,7 @@ impl Verifier {
         jwt: JwtValidator,
         db: DatabaseConnection,
         remembered: Arc<Remembered>,
+        tenants: TenantBindings,
     ) -> Result<Self, CredentialConfigError> {
         let bearer_digests = auth
             .bearer_tokens
@@ -60,6 +63,7 @@ impl Verifier {
             jwt,
             introspection: Introspector::from_config(&auth.introspection)?,
             remembered,
+            tenants,
         })
     }
 
@@ -108,8 +112,8 @@ impl Verifier {
     }
 
     /// Checks `presented`; a success is remembered (see `remembers`).
-    pub async fn verify(&self, presented: &Presented) -> Result<Principal, AuthError> {
-        let principal = match presented {
+    pub async fn verify(&self, presented: &Presented) -> Result<Authenticated, AuthError> {
+        let admitted = match presented {
             Presented::Bearer(token) => self.verify_bearer(token).await?,
             Presented::Basic { user, password } if self.accepts_basic() => {
                 self.verify_basic(user, password).await?
@@ -117,12 +121,15 @@ impl Verifier {
             Presented::Basic { .. } => return Err(AuthError::Malformed),
         };
         self.remembered.insert(presented);
-        Ok(principal)
+        Ok(admitted)
     }
 
-    async fn verify_basic(&self, user: &str, password: &str) -> Result<Principal, AuthError> {
+    async fn verify_basic(&self, user: &str, password: &str) -> Result<Authenticated, AuthError> {
         match self.basic.verify(user, password).await? {
-            true => Ok(Principal::BasicUser(user.to_owned())),
+            true => Ok(Authenticated {
+                principal: Principal::BasicUser(user.to_owned()),
+                tenant: self.tenants.of_basic(user),
+            }),
             false => Err(AuthError::BadBasic),
         }
     }
@@ -138,16 +145,21 @@ impl Verifier {
         bool::from(configured)
     }
 
-    async fn verify_bearer(&self, token: &str) -> Result<Principal, AuthError> {
+    async fn verify_bearer(&self, token: &str) -> Result<Authenticated, AuthError> {
         if self.is_configured_token(token) {
-            return Ok(Principal::ConfiguredToken);
+            return Ok(Authenticated::in_default(Principal::ConfiguredToken));
         }
         if let Some(issuer) = self.jwt.issuer_for(token) {
-            return issuer.verify(token).await;
+            return issuer.verify(token, &self.tenants).await;
         }
         let hex = sha256_hex(token.as_bytes());
         match tokens::find_active_by_hash(&self.db, &hex).await {
-            Ok(Some(t)) => return Ok(Principal::DatabaseToken { name: t.name }),
+            Ok(Some(t)) => {
+                return Ok(Authenticated {
+                    principal: Principal::DatabaseToken { name: t.name },
+                    tenant: t.tenant_id,
+                });
+            }
             Ok(None) => {}
             Err(e) => {
                 // An outage fails every request's lookup: one line for it.
@@ -159,7 +171,10 @@ impl Verifier {
             }
         }
         match &self.introspection {
-            Some(introspector) => introspector.verify(token).await,
+            Some(introspector) => introspector
+                .verify(token)
+                .await
+                .map(Authenticated::in_default),
             None => Err(AuthError::BadToken),
         }
     }

@@ -13,6 +13,7 @@ mod overrides;
 mod scim;
 mod secret;
 mod server;
+mod tenants;
 mod tls;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,7 @@ pub use overrides::{
 pub use scim::{BulkConfig, SchemaExtensionConfig, ScimConfig};
 pub use secret::{DatabaseUrl, Secret};
 pub use server::ServerConfig;
+pub use tenants::{JwtTenantConfig, TenantConfig};
 pub use tls::TlsConfig;
 
 /// Where `roster` looks for its config file when none is named.
@@ -52,6 +54,8 @@ pub struct Config {
     pub log: LogConfig,
     pub tls: TlsConfig,
     pub secrets: SecretsConfig,
+    /// `[[tenant]]` tables: credentials bound to tenants other than `default`.
+    pub tenant: Vec<TenantConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +96,7 @@ impl Config {
         self.tls.validate()?;
         self.auth.validate()?;
         self.secrets.validate()?;
+        tenants::validate(&self.tenant)?;
         self.oauth.validate(&self.oauth_issuer())
     }
 

@@ -56,7 +56,7 @@ async fn resource_types(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
 async fn resource_type(
     state: web::Data<AppState>,
     req: HttpRequest,
-    name: web::Path<String>,
+    name: web::Path<super::params::Name>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = state.ctx(&req);
     let registry = &state.services.registry;
@@ -86,7 +86,7 @@ async fn schemas(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
 async fn schema(
     state: web::Data<AppState>,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<super::params::Id>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = state.ctx(&req);
     let registry = &state.services.registry;

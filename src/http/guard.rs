@@ -12,9 +12,10 @@ use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, web};
 
 use super::error::scim_error_response;
 use super::throttle::{client_addr, retry_after};
+use super::{AppState, tenant};
 use crate::auth::credentials::{self, Presented};
 use crate::auth::rate_limit::FailureLimiter;
-use crate::auth::{AuthError, Modes, Principal, Verifier};
+use crate::auth::{AuthError, Authenticated, Modes, Verifier};
 use crate::observe::metrics;
 use crate::scim::ScimError;
 
@@ -22,22 +23,30 @@ pub async fn require_auth(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    match admit(req.request()).await {
-        Ok(principal) => {
-            req.extensions_mut().insert(principal);
-            next.call(req)
-                .await
-                .map(ServiceResponse::map_into_left_body)
-        }
-        Err(resp) => Ok(req.into_response(resp).map_into_right_body()),
-    }
+    let admitted = match admit(req.request()).await {
+        Ok(admitted) => admitted,
+        Err(resp) => return Ok(req.into_response(resp).map_into_right_body()),
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        let resp = scim_error_response(&ScimError::internal("the API is not configured"));
+        return Ok(req.into_response(resp).map_into_right_body());
+    };
+    let tenant = match tenant::resolve(req.request(), &state.tenants, &admitted).await {
+        Ok(tenant) => tenant,
+        Err(resp) => return Ok(req.into_response(resp).map_into_right_body()),
+    };
+    req.extensions_mut().insert(admitted.principal);
+    req.extensions_mut().insert(tenant);
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 /// Checks a request's credentials under the failure limits: the principal,
 /// or the response that refuses it. Every route that takes a credential
 /// (the SCIM API, `/metrics`) goes through here, so none of them is a way
 /// around the limits.
-pub(crate) async fn admit(req: &HttpRequest) -> Result<Principal, HttpResponse> {
+pub(crate) async fn admit(req: &HttpRequest) -> Result<Authenticated, HttpResponse> {
     let (Some(verifier), Some(limiter)) = (
         req.app_data::<web::Data<Verifier>>().cloned(),
         req.app_data::<web::Data<FailureLimiter>>().cloned(),

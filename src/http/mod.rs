@@ -9,9 +9,11 @@ mod content_type;
 mod discovery;
 pub mod error;
 mod guard;
+mod params;
 mod resources;
 mod search;
 mod stream;
+mod tenant;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -25,7 +27,8 @@ use crate::auth::{Principal, Verifier};
 use crate::observe::request_id::{self, RequestId};
 use crate::scim::etag::Precondition;
 use crate::scim::schema::Capabilities;
-use crate::service::{Ctx, DEFAULT_TENANT, Services};
+use crate::service::tenants::{Tenant, TenantDirectory};
+use crate::service::{Ctx, Services};
 
 pub use content_type::SCIM_CONTENT_TYPE;
 pub(crate) use guard::admit;
@@ -41,6 +44,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub bulk: crate::config::BulkConfig,
     pub group_patch_no_content: bool,
+    /// Tenants by id, kept in memory (see `service::tenants`).
+    pub tenants: Arc<TenantDirectory>,
 }
 
 impl AppState {
@@ -54,9 +59,19 @@ impl AppState {
                 format!("{}://{}{}", info.scheme(), info.host(), self.base_path)
             }
         };
+        let tenant = req
+            .extensions()
+            .get::<Arc<Tenant>>()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Tenant::default_tenant()));
+        let base_url = match tenant::named_in_url(req) {
+            Some(named) => tenant::tenant_base_url(&base_url, &self.base_path, named),
+            None => base_url,
+        };
         let if_match = req.headers().get(IF_MATCH).and_then(|h| h.to_str().ok());
         Ctx {
-            tenant: DEFAULT_TENANT,
+            tenant: tenant.id,
+            tenant_info: tenant,
             base_url,
             if_match: Precondition::parse(if_match),
             principal: req.extensions().get::<Principal>().map(Principal::name),
@@ -94,13 +109,20 @@ pub fn configure(
         .app_data(web::Data::new(state))
         .app_data(web::Data::from(verifier))
         .app_data(web::Data::from(limiter))
-        .service(
-            web::scope(&base)
-                .wrap(middleware::from_fn(require_auth))
-                .configure(search::routes)
-                .configure(resources::routes)
-                .configure(discovery::routes)
-                .configure(|cfg| bulk::routes(cfg, bulk_limit))
-                .default_service(web::to(error::unknown_route)),
-        );
+        .configure(|cfg| api_scope(cfg, &tenant::scope_path(&base), bulk_limit))
+        .configure(|cfg| api_scope(cfg, &base, bulk_limit));
+}
+
+/// The SCIM API under `path`, behind the guard: once at the base path and
+/// once under the form that names the tenant.
+fn api_scope(cfg: &mut web::ServiceConfig, path: &str, bulk_limit: usize) {
+    cfg.service(
+        web::scope(path)
+            .wrap(middleware::from_fn(require_auth))
+            .configure(search::routes)
+            .configure(resources::routes)
+            .configure(discovery::routes)
+            .configure(|cfg| bulk::routes(cfg, bulk_limit))
+            .default_service(web::to(error::unknown_route)),
+    );
 }

@@ -51,7 +51,7 @@ async fn get(
     kind: ResourceKind,
     state: web::Data<AppState>,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<super::params::Id>,
 ) -> Result<HttpResponse, ApiError> {
     // Entra reads groups with excludedAttributes=members: the projection
     // decides whether members are loaded at all.
@@ -87,7 +87,7 @@ async fn edit(
     edit: Edit,
     state: web::Data<AppState>,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<super::params::Id>,
     body: ScimJson,
 ) -> Result<HttpResponse, ApiError> {
     let verb = match edit {
@@ -150,7 +150,7 @@ async fn delete(
     kind: ResourceKind,
     state: web::Data<AppState>,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<super::params::Id>,
 ) -> Result<HttpResponse, ApiError> {
     state.services.delete(&state.ctx(&req), kind, &id).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -24,6 +24,8 @@ pub struct Client {
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub require_pkce: bool,
+    /// The tenant whose data the client's tokens reach.
+    pub tenant: Uuid,
 }
 
 impl Client {
@@ -35,6 +37,7 @@ impl Client {
             grant_types: c.grant_types.clone(),
             scopes: scopes_or_default(c.scopes.clone(), default_scope),
             require_pkce: c.require_pkce,
+            tenant: crate::auth::tenancy::DEFAULT,
         }
     }
 
@@ -49,6 +52,7 @@ impl Client {
             grant_types: words(&row.grant_types),
             scopes: scopes_or_default(words(&row.scopes), default_scope),
             require_pkce: row.require_pkce,
+            tenant: row.tenant_id,
             client_id: row.client_id,
         }
     }
@@ -102,7 +106,6 @@ pub struct ClientRegistry {
     configured: Vec<Client>,
     default_scope: String,
     db: DatabaseConnection,
-    tenant: Uuid,
     checker: SecretChecker,
     known: Remembered,
 }
@@ -112,7 +115,6 @@ impl ClientRegistry {
         configured: &[OAuthClientConfig],
         default_scope: &str,
         db: DatabaseConnection,
-        tenant: Uuid,
     ) -> Self {
         Self {
             configured: configured
@@ -121,7 +123,6 @@ impl ClientRegistry {
                 .collect(),
             default_scope: default_scope.to_owned(),
             db,
-            tenant,
             checker: SecretChecker::default(),
             known: Remembered::default(),
         }
@@ -132,7 +133,8 @@ impl ClientRegistry {
         if let Some(c) = self.configured.iter().find(|c| c.client_id == client_id) {
             return Ok(Some(c.clone()));
         }
-        let row = store::find_client(&self.db, self.tenant, client_id).await?;
+        // A client id is unique across tenants, so it names the tenant.
+        let row = store::find_client_in_any_tenant(&self.db, client_id).await?;
         Ok(row.map(|r| Client::from_row(r, &self.default_scope)))
     }
 
@@ -198,7 +200,7 @@ pub async fn add_client(
     as_config
         .validate()
         .map_err(|e| ServerError::invalid_request(e.to_string()))?;
-    if store::find_client(db, tenant, &new.client_id)
+    if store::find_client_in_any_tenant(db, &new.client_id)
         .await?
         .is_some()
     {
@@ -243,6 +245,7 @@ pub async fn remove_client(
     Ok(removed)
 }
 
-pub async fn any_stored(db: &DatabaseConnection, tenant: Uuid) -> Result<bool, DbErr> {
-    Ok(store::count_clients(db, tenant).await? > 0)
+/// Whether any tenant has a stored client: then the server is on.
+pub async fn any_stored(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    Ok(store::count_all_clients(db).await? > 0)
 }

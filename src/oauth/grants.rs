@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::clients::Client;
 use super::{AuthServer, ServerError, millis};
 use crate::auth::credentials::Presented;
+use crate::auth::tenancy;
 use crate::secrets::{random_secret, sha256, sha256_hex};
 use crate::store::{self, oauth as oauth_store};
 use crate::time::now_ms;
@@ -44,7 +45,7 @@ pub async fn issue_code(
     let code = random_secret("").map_err(ServerError::Internal)?;
     let now = now_ms();
     let model = oauth_code::ActiveModel {
-        tenant_id: Set(server.tenant),
+        tenant_id: Set(valid.client.tenant),
         id: Set(Uuid::new_v4()),
         code_hash: Set(sha256_hex(code.as_bytes())),
         client_id: Set(valid.client.client_id.clone()),
@@ -57,8 +58,12 @@ pub async fn issue_code(
         used_at: Set(None),
     };
     oauth_store::insert(&server.db, model).await?;
-    oauth_store::delete_codes_expired_before(&server.db, server.tenant, now - CODE_SWEEP_AFTER_MS)
-        .await?;
+    oauth_store::delete_codes_expired_before(
+        &server.db,
+        valid.client.tenant,
+        now - CODE_SWEEP_AFTER_MS,
+    )
+    .await?;
     Ok(code)
 }
 
@@ -95,12 +100,12 @@ pub async fn authorization_code(
     check_allowed(client, "authorization_code")?;
     let code = required(grant.code, "code")?;
     let hash = sha256_hex(code.as_bytes());
-    let row = oauth_store::find_code(&server.db, server.tenant, &hash)
+    let row = oauth_store::find_code(&server.db, client.tenant, &hash)
         .await?
         .filter(|r| r.client_id == client.client_id)
         .ok_or_else(|| ServerError::invalid_grant("unknown authorization code"))?;
     if row.used_at.is_some() {
-        return Err(replayed(server, row.id, "authorization code").await);
+        return Err(replayed(server, client, row.id, "authorization code").await);
     }
     if row.expires_at < now_ms() {
         return Err(ServerError::invalid_grant(
@@ -115,9 +120,9 @@ pub async fn authorization_code(
     check_pkce(row.code_challenge.as_deref(), grant.code_verifier)?;
     let access = sign_access(server, client, &row.subject, &row.scope).await?;
     let txn = store::begin_write(&server.db).await?;
-    if !oauth_store::use_code(&txn, server.tenant, row.id, now_ms()).await? {
+    if !oauth_store::use_code(&txn, client.tenant, row.id, now_ms()).await? {
         drop(txn);
-        return Err(replayed(server, row.id, "authorization code").await);
+        return Err(replayed(server, client, row.id, "authorization code").await);
     }
     let refresh = match client.allows("refresh_token") {
         true => Some(insert_refresh(&txn, server, client, &row.subject, &row.scope, row.id).await?),
@@ -135,7 +140,7 @@ pub async fn refresh_token(
     check_allowed(client, "refresh_token")?;
     let presented = required(grant.refresh_token, "refresh_token")?;
     let hash = sha256_hex(presented.as_bytes());
-    let row = oauth_store::find_refresh(&server.db, server.tenant, &hash)
+    let row = oauth_store::find_refresh(&server.db, client.tenant, &hash)
         .await?
         .filter(|r| r.client_id == client.client_id)
         .ok_or_else(|| ServerError::invalid_grant("unknown refresh token"))?;
@@ -143,7 +148,7 @@ pub async fn refresh_token(
         return Err(ServerError::invalid_grant("the refresh token was revoked"));
     }
     if row.used_at.is_some() {
-        return Err(replayed(server, row.family_id, "refresh token").await);
+        return Err(replayed(server, client, row.family_id, "refresh token").await);
     }
     if row.expires_at < now_ms() {
         return Err(ServerError::invalid_grant("the refresh token has expired"));
@@ -151,9 +156,9 @@ pub async fn refresh_token(
     let scope = narrowed_scope(&row.scope, grant.scope)?;
     let access = sign_access(server, client, &row.subject, &scope).await?;
     let txn = store::begin_write(&server.db).await?;
-    if !oauth_store::use_refresh(&txn, server.tenant, row.id, now_ms()).await? {
+    if !oauth_store::use_refresh(&txn, client.tenant, row.id, now_ms()).await? {
         drop(txn);
-        return Err(replayed(server, row.family_id, "refresh token").await);
+        return Err(replayed(server, client, row.family_id, "refresh token").await);
     }
     let next = insert_refresh(
         &txn,
@@ -165,7 +170,7 @@ pub async fn refresh_token(
     )
     .await?;
     txn.commit().await?;
-    oauth_store::delete_refresh_expired_before(&server.db, server.tenant, now_ms()).await?;
+    oauth_store::delete_refresh_expired_before(&server.db, client.tenant, now_ms()).await?;
     Ok(response(server, access, Some(next), &scope))
 }
 
@@ -184,11 +189,11 @@ pub async fn client_credentials(
 /// A used code or refresh token came back: someone holds a copy. Everything
 /// issued from the same authorization is revoked (RFC 6749 §4.1.2, OAuth
 /// 2.0 Security BCP §4.14.2).
-async fn replayed(server: &AuthServer, family: Uuid, what: &str) -> ServerError {
+async fn replayed(server: &AuthServer, client: &Client, family: Uuid, what: &str) -> ServerError {
     log::warn!("a used {what} was presented again; revoking its token family {family}");
     let family_members = Condition::all().add(oauth_refresh_token::Column::FamilyId.eq(family));
     if let Err(e) =
-        oauth_store::revoke_refresh(&server.db, server.tenant, family_members, now_ms()).await
+        oauth_store::revoke_refresh(&server.db, client.tenant, family_members, now_ms()).await
     {
         return ServerError::Db(e);
     }
@@ -240,7 +245,7 @@ async fn insert_refresh<C: ConnectionTrait>(
     let token = random_secret("roster_rt_").map_err(ServerError::Internal)?;
     let now = now_ms();
     let model = oauth_refresh_token::ActiveModel {
-        tenant_id: Set(server.tenant),
+        tenant_id: Set(client.tenant),
         id: Set(Uuid::new_v4()),
         token_hash: Set(sha256_hex(token.as_bytes())),
         family_id: Set(family),
@@ -268,6 +273,10 @@ struct AccessClaims<'a> {
     nbf: u64,
     exp: u64,
     jti: String,
+    /// The client's tenant, which the SCIM guard reads back; absent for
+    /// `default`, so its tokens stay as they were before tenants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    roster_tenant: Option<Uuid>,
 }
 
 async fn sign_access(
@@ -288,6 +297,7 @@ async fn sign_access(
         nbf: now,
         exp: now + s.access_ttl.as_secs(),
         jti: Uuid::new_v4().to_string(),
+        roster_tenant: (client.tenant != tenancy::DEFAULT).then_some(client.tenant),
     };
     let token = server.keys.sign(&claims).await?;
     server.issued.insert(&Presented::Bearer(token.clone()));

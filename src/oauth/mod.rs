@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
-use uuid::Uuid;
 
 pub use clients::{ClientRegistry, NewClient, add_client, any_stored, list_clients, remove_client};
 pub use error::ServerError;
@@ -78,7 +77,6 @@ pub struct AuthServer {
     clients: ClientRegistry,
     admins: CredentialList,
     db: DatabaseConnection,
-    tenant: Uuid,
     /// The SCIM guard's memory of good credentials: a token issued here is
     /// good, so its client is not refused with the guesses of its address.
     issued: Arc<Remembered>,
@@ -91,7 +89,6 @@ impl AuthServer {
         clients: ClientRegistry,
         admins: CredentialList,
         db: DatabaseConnection,
-        tenant: Uuid,
         issued: Arc<Remembered>,
     ) -> Self {
         Self {
@@ -100,7 +97,6 @@ impl AuthServer {
             clients,
             admins,
             db,
-            tenant,
             issued,
         }
     }

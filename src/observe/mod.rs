@@ -120,7 +120,7 @@ async fn allowed(req: &HttpRequest, allow: &[String]) -> Result<(), HttpResponse
             "metrics need a credential and none is configured",
         )));
     }
-    let principal = admit(req).await?;
+    let principal = admit(req).await?.principal;
     if allow.iter().any(|a| **a == *principal.name()) {
         Ok(())
     } else {

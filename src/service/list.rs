@@ -131,7 +131,7 @@ impl<E: Listed> ListQuery<'_, E> {
                 ..PageInfo::default()
             },
             Paging::Cursor(_) => {
-                let query_id = fingerprint(E::KIND, self.params);
+                let query_id = fingerprint(self.tenant, E::KIND, self.params);
                 let cursors = Cursors {
                     services,
                     sort: &self.sort,
@@ -332,7 +332,7 @@ impl Services {
             Paging::Index { start_index } => (Start::Offset(start_index - 1), None),
             Paging::Cursor(None) => (Start::Offset(0), None),
             Paging::Cursor(Some(text)) => {
-                let c = self.open_cursor(text, &fingerprint(kind, params))?;
+                let c = self.open_cursor(text, &fingerprint(ctx.tenant, kind, params))?;
                 (c.0, Some(c.1))
             }
         };
@@ -382,18 +382,25 @@ impl From<PageError> for ServiceError {
     }
 }
 
-/// Identifies what a cursor may continue: the endpoint, filter and order.
-/// Worked out only for cursor paging: hashing it is a visible share of
-/// an index-paged lookup's work.
-fn fingerprint(kind: ResourceKind, params: &ListParams) -> String {
+/// Identifies what a cursor may continue: the tenant, endpoint, filter and
+/// order; a cursor of one tenant is no cursor for another. `default`'s
+/// fingerprint is what it was before tenants, so its cursors outlive an
+/// upgrade. Worked out only for cursor paging: hashing it is a visible
+/// share of an index-paged lookup's work.
+fn fingerprint(tenant: Uuid, kind: ResourceKind, params: &ListParams) -> String {
     let filter = params.filter.as_ref().map(ToString::to_string);
     let sort_by = params.sort_by.as_ref().map(ToString::to_string);
-    query_fingerprint(&[
+    let tenant = (tenant != super::DEFAULT_TENANT).then(|| tenant.simple().to_string());
+    let parts = [
         kind.name(),
         filter.as_deref().unwrap_or_default(),
         sort_by.as_deref().unwrap_or_default(),
         if params.descending { "d" } else { "a" },
-    ])
+    ];
+    match &tenant {
+        None => query_fingerprint(&parts),
+        Some(t) => query_fingerprint(&[&parts[..], &[t.as_str()]].concat()),
+    }
 }
 
 struct Cursors<'a> {

@@ -14,6 +14,7 @@ mod render;
 mod resource;
 mod retry;
 mod search;
+pub mod tenants;
 pub mod tokens;
 pub mod users;
 
@@ -37,8 +38,9 @@ use crate::scim::schema::SchemaRegistry;
 use crate::store::exec::Db;
 use crate::store::query::Resolver;
 
-/// Every table is keyed by tenant; until tenants are configurable, all data
-/// belongs to this one.
+/// The tenant named `default`: what a credential not bound to another
+/// tenant reaches, and what every row written before tenants existed
+/// belongs to.
 pub const DEFAULT_TENANT: Uuid = Uuid::nil();
 
 #[derive(Debug, Clone, Copy)]
@@ -83,7 +85,10 @@ impl Services {
 /// condition a write may proceed.
 #[derive(Debug, Clone)]
 pub struct Ctx {
+    /// The id of `tenant_info`: every key of every table leads with it.
     pub tenant: Uuid,
+    /// The tenant the request's credential belongs to.
+    pub tenant_info: Arc<tenants::Tenant>,
     /// e.g. `https://scim.example.com/scim/v2`, for `meta.location`.
     pub base_url: String,
     /// `If-Match`: checked under the row lock, so check and write are one

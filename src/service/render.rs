@@ -208,6 +208,7 @@ mod tests {
     fn ctx() -> Ctx {
         Ctx {
             tenant: Uuid::nil(),
+            tenant_info: std::sync::Arc::new(crate::service::tenants::Tenant::default_tenant()),
             base_url: "https://scim.example/scim/v2".to_owned(),
             if_match: Precondition::None,
             principal: None,

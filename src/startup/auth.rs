@@ -14,6 +14,7 @@ use crate::auth::passwords::CredentialList;
 use crate::auth::principal::CredentialConfigError;
 use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::remembered::Remembered;
+use crate::auth::tenancy::TenantBindings;
 use crate::auth::verifier::Verifier;
 use crate::auth::verify_keys::{KeyError, KeySet, RemoteJwks};
 use crate::config::{Config, JwtConfig};
@@ -48,6 +49,7 @@ pub async fn build(
     config: &Config,
     db: DatabaseConnection,
     tenant: Uuid,
+    tenants: TenantBindings,
 ) -> Result<AuthStack, SetupError> {
     let remembered = Arc::new(Remembered::default());
     let server = built_in_server(config, &db, tenant, remembered.clone()).await?;
@@ -70,7 +72,13 @@ pub async fn build(
             sources: vec![KeySource::Own(s.keys.clone())],
         });
     }
-    let verifier = Verifier::new(&config.auth, JwtValidator::new(issuers), db, remembered)?;
+    let verifier = Verifier::new(
+        &config.auth,
+        JwtValidator::new(issuers),
+        db,
+        remembered,
+        tenants,
+    )?;
     Ok(AuthStack {
         verifier: Arc::new(verifier),
         limiter: Arc::new(FailureLimiter::new(&config.auth.rate_limit)),
@@ -118,7 +126,7 @@ async fn built_in_server(
     tenant: Uuid,
     issued: Arc<Remembered>,
 ) -> Result<Option<Arc<AuthServer>>, SetupError> {
-    if config.oauth.clients.is_empty() && !oauth::any_stored(db, tenant).await? {
+    if config.oauth.clients.is_empty() && !oauth::any_stored(db).await? {
         return Ok(None);
     }
     let keys = Arc::new(KeyRing::new(
@@ -133,12 +141,7 @@ async fn built_in_server(
     if admins.is_empty() {
         log::warn!("oauth.admins is empty: nobody can approve an authorization request");
     }
-    let clients = ClientRegistry::new(
-        &config.oauth.clients,
-        &config.oauth.scope,
-        db.clone(),
-        tenant,
-    );
+    let clients = ClientRegistry::new(&config.oauth.clients, &config.oauth.scope, db.clone());
     let settings = Settings::from_config(config);
     Ok(Some(Arc::new(AuthServer::new(
         settings,
@@ -146,7 +149,6 @@ async fn built_in_server(
         clients,
         admins,
         db.clone(),
-        tenant,
         issued,
     ))))
 }

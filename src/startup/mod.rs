@@ -7,6 +7,7 @@ mod application;
 pub mod auth;
 mod capabilities;
 mod listener;
+mod tenants;
 mod tls;
 
 use std::sync::Arc;
@@ -140,7 +141,8 @@ async fn app_state(
     hooks: ChangeHooks,
     db: DatabaseConnection,
 ) -> Result<(AppState, AuthStack), StartupError> {
-    let auth = auth::build(config, db.clone(), DEFAULT_TENANT).await?;
+    let (tenants, bindings) = tenants::load(config, &db).await?;
+    let auth = auth::build(config, db.clone(), DEFAULT_TENANT, bindings).await?;
     let limits = PageLimits {
         default_count: config.scim.default_page_size,
         max_count: config.scim.max_page_size,
@@ -179,6 +181,7 @@ async fn app_state(
         max_body_bytes: config.server.max_body_bytes,
         bulk: config.scim.bulk,
         group_patch_no_content: config.scim.group_patch_no_content,
+        tenants,
     };
     Ok((state, auth))
 }

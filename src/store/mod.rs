@@ -13,6 +13,7 @@ pub mod query;
 pub mod reindex;
 pub mod resources;
 pub mod server;
+pub mod tenants;
 pub mod tokens;
 pub mod users;
 

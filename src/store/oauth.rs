@@ -123,6 +123,24 @@ pub async fn find_client<C: ConnectionTrait>(
     .await
 }
 
+/// The client with this id in whichever tenant holds it: the token
+/// endpoint learns the tenant from the client.
+pub async fn find_client_in_any_tenant<C: ConnectionTrait>(
+    c: &C,
+    client_id: &str,
+) -> Result<Option<oauth_client::Model>, DbErr> {
+    use oauth_client::Column as K;
+    super::by_key(
+        c,
+        oauth_client::Entity::find().filter(K::ClientId.eq(client_id)),
+    )
+    .await
+}
+
+pub async fn count_all_clients<C: ConnectionTrait>(c: &C) -> Result<u64, DbErr> {
+    oauth_client::Entity::find().count(c).await
+}
+
 pub async fn list_clients<C: ConnectionTrait>(
     c: &C,
     tenant: Uuid,
