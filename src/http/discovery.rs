@@ -10,6 +10,7 @@ use super::body::json_response;
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::ScimError;
 use crate::scim::list::{PageInfo, list_response};
+use crate::scim::profile::{SPC_EXTENSION_URN, spc_extension};
 use crate::scim::schema::service_provider_config_json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -33,10 +34,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn service_provider_config(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let ctx = state.ctx(&req);
-    json_response(
-        StatusCode::OK,
-        &service_provider_config_json(&state.capabilities, &ctx.base_url),
-    )
+    let mut spc = service_provider_config_json(&state.capabilities, &ctx.base_url);
+    if let (Some(ext), Value::Object(obj)) = (spc_extension(ctx.profile, &ctx.dialect), &mut spc) {
+        if let Some(Value::Array(schemas)) = obj.get_mut("schemas") {
+            schemas.push(SPC_EXTENSION_URN.into());
+        }
+        obj.insert(SPC_EXTENSION_URN.to_owned(), ext);
+    }
+    json_response(StatusCode::OK, &spc)
 }
 
 async fn resource_types(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {

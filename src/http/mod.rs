@@ -24,6 +24,8 @@ use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::{Principal, Verifier};
 use crate::observe::request_id::{self, RequestId};
 use crate::scim::etag::Precondition;
+use crate::scim::idp_dialect::Dialect;
+use crate::scim::profile::Profile;
 use crate::scim::schema::Capabilities;
 use crate::service::{Ctx, DEFAULT_TENANT, Services};
 
@@ -41,6 +43,9 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub bulk: crate::config::BulkConfig,
     pub group_patch_no_content: bool,
+    /// The default tenant's profile and rules, for its requests' `Ctx`.
+    pub profile: Profile,
+    pub dialect: Dialect,
 }
 
 impl AppState {
@@ -61,6 +66,8 @@ impl AppState {
             if_match: Precondition::parse(if_match),
             principal: req.extensions().get::<Principal>().map(Principal::name),
             request_id: request_id(req),
+            profile: self.profile,
+            dialect: self.dialect,
         }
     }
 }

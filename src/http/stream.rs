@@ -114,8 +114,12 @@ impl Writer {
                 log::error!("group {id}: members cut short: {e}");
             })?;
         let Some(values) = batch else {
-            self.buf
-                .extend_from_slice(if group.listed { b"]}" } else { b"}" });
+            let end: &[u8] = match (group.listed, self.members.lists_none()) {
+                (true, _) => b"]}",
+                (false, true) => br#","members":[]}"#,
+                (false, false) => b"}",
+            };
+            self.buf.extend_from_slice(end);
             return Ok(());
         };
         for value in values {

@@ -125,6 +125,12 @@ impl MemberFeed {
         Ok(())
     }
 
+    /// Whether a group without members answers `"members": []` rather
+    /// than leaving the attribute out.
+    pub fn lists_none(&self) -> bool {
+        self.ctx.dialect.empty_members
+    }
+
     /// Whether every member was read with the page, so that they render
     /// with it and nothing streams.
     pub(super) fn all_read(&self) -> bool {

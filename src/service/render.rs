@@ -149,11 +149,12 @@ fn groups_json(ctx: &Ctx, groups: &[&MembershipRow]) -> Option<Value> {
     Some(Value::Array(list))
 }
 
-/// `members` is `None` when the caller asked not to load them.
+/// `members` is `None` when the caller asked not to load them. No members
+/// leave the attribute out, or answer `[]` where the dialect says so.
 pub fn group_view(ctx: &Ctx, m: &group::Model, members: Option<&[&MemberRow]>) -> ResourceView {
     let stored = stored(m.id, m.created_at, m.modified_at, m.version);
     let mut body = render(ResourceKind::Group, doc_map(&m.doc), &stored, &ctx.base_url);
-    if let Some(members) = members.filter(|m| !m.is_empty()) {
+    if let Some(members) = members.filter(|m| !m.is_empty() || ctx.dialect.empty_members) {
         let list: Vec<Value> = members.iter().map(|r| member_json(ctx, r)).collect();
         body.insert("members".to_owned(), Value::Array(list));
     }
@@ -212,6 +213,8 @@ mod tests {
             if_match: Precondition::None,
             principal: None,
             request_id: None,
+            profile: crate::scim::profile::Profile::Okta,
+            dialect: crate::scim::idp_dialect::Dialect::lenient(),
         }
     }
 

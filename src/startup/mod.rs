@@ -152,7 +152,6 @@ async fn app_state(
         registry: Arc::new(registry(config)?),
         settings: Settings {
             page_limits: limits,
-            dialect: config.scim.dialect,
             store_password_hashes: config.scim.store_password_hashes,
             cursor: CursorSettings {
                 key: cursor_key(config)?,
@@ -179,6 +178,8 @@ async fn app_state(
         max_body_bytes: config.server.max_body_bytes,
         bulk: config.scim.bulk,
         group_patch_no_content: config.scim.group_patch_no_content,
+        profile: config.scim.profile,
+        dialect: config.scim.rules(),
     };
     Ok((state, auth))
 }

@@ -513,7 +513,7 @@ async fn canonical_values_are_enforced_and_can_be_relaxed(default: TestApp) {
         .await
         .assert_scim_error(400, Some("invalidValue"));
     let relaxed = TestApp::spawn_with(default.kind, |c| {
-        c.scim.dialect.enforce_canonical_values = false;
+        c.scim.dialect.enforce_canonical_values = Some(false);
     })
     .await;
     relaxed
