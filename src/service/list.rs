@@ -11,7 +11,7 @@ use sea_orm::{Condition, ConnectionTrait};
 use uuid::Uuid;
 
 use super::members::MemberFeed;
-use super::render::{PageItem, ResourceView, group_by, group_view, user_encoded};
+use super::render::{PageItem, ResourceView, group_by, group_view, list_no_members, user_encoded};
 use super::{Ctx, ServiceError, Services};
 use crate::scim::ScimError;
 use crate::scim::cursor::{Cursor, query_fingerprint};
@@ -280,6 +280,9 @@ impl Services {
         let render = |r: &group::Model, members: Option<&[&MemberRow]>| {
             let mut view = group_view(ctx, r, members);
             projection.apply(&mut view.body);
+            if members.is_some() {
+                list_no_members(ctx, &mut view.body);
+            }
             view
         };
         let shape = projection.element("members");

@@ -149,16 +149,24 @@ fn groups_json(ctx: &Ctx, groups: &[&MembershipRow]) -> Option<Value> {
     Some(Value::Array(list))
 }
 
-/// `members` is `None` when the caller asked not to load them. No members
-/// leave the attribute out, or answer `[]` where the dialect says so.
+/// `members` is `None` when the caller asked not to load them.
 pub fn group_view(ctx: &Ctx, m: &group::Model, members: Option<&[&MemberRow]>) -> ResourceView {
     let stored = stored(m.id, m.created_at, m.modified_at, m.version);
     let mut body = render(ResourceKind::Group, doc_map(&m.doc), &stored, &ctx.base_url);
-    if let Some(members) = members.filter(|m| !m.is_empty() || ctx.dialect.empty_members) {
+    if let Some(members) = members.filter(|m| !m.is_empty()) {
         let list: Vec<Value> = members.iter().map(|r| member_json(ctx, r)).collect();
         body.insert("members".to_owned(), Value::Array(list));
     }
     view(ctx, ResourceKind::Group, stored, body)
+}
+
+/// A group shown with its members (after the projection) that has none
+/// answers `"members": []` where the dialect says so, instead of leaving
+/// the attribute out.
+pub(super) fn list_no_members(ctx: &Ctx, body: &mut Map<String, Value>) {
+    if ctx.dialect.empty_members && !body.contains_key("members") {
+        body.insert("members".to_owned(), Value::Array(Vec::new()));
+    }
 }
 
 pub(super) fn member_json(ctx: &Ctx, r: &MemberRow) -> Value {
