@@ -115,3 +115,36 @@ impl ScimConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+
+    use super::*;
+
+    fn load(text: &str) -> Result<ScimConfig, String> {
+        Figment::from(Toml::string(text))
+            .extract()
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_profile_and_rules_over_it() {
+        let c = load("profile = \"strict\"\n[dialect]\npathless_patch = true\n").expect("valid");
+        let rules = c.rules();
+        assert!(rules.pathless_patch && !rules.string_booleans && !rules.unique_group_names);
+        // No new key: the rules as before profiles, every leniency on.
+        let old = load("[dialect]\nstring_booleans = false\n").expect("valid");
+        assert_eq!(old.profile, Profile::Okta);
+        assert_eq!(
+            old.rules(),
+            Dialect {
+                string_booleans: false,
+                ..Dialect::lenient()
+            }
+        );
+        assert!(load("profile = \"lenient\"").is_err());
+        assert!(load("[dialect]\nno_such_rule = true\n").is_err());
+    }
+}

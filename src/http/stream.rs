@@ -114,7 +114,8 @@ impl Writer {
                 log::error!("group {id}: members cut short: {e}");
             })?;
         let Some(values) = batch else {
-            let end: &[u8] = match (group.listed, self.members.lists_none()) {
+            let empty = group.members.none() && self.members.lists_none();
+            let end: &[u8] = match (group.listed, empty) {
                 (true, _) => b"]}",
                 (false, true) => br#","members":[]}"#,
                 (false, false) => b"}",

@@ -280,7 +280,7 @@ impl Services {
         let render = |r: &group::Model, members: Option<&[&MemberRow]>| {
             let mut view = group_view(ctx, r, members);
             projection.apply(&mut view.body);
-            if members.is_some() {
+            if members.is_some_and(<[_]>::is_empty) {
                 list_no_members(ctx, &mut view.body);
             }
             view

@@ -160,9 +160,10 @@ pub fn group_view(ctx: &Ctx, m: &group::Model, members: Option<&[&MemberRow]>) -
     view(ctx, ResourceKind::Group, stored, body)
 }
 
-/// A group shown with its members (after the projection) that has none
-/// answers `"members": []` where the dialect says so, instead of leaving
-/// the attribute out.
+/// A group without members, shown where its members would be, answers
+/// `"members": []` where the dialect says so, instead of leaving the
+/// attribute out. (A group whose members a projection filters away still
+/// leaves it out: it has members.)
 pub(super) fn list_no_members(ctx: &Ctx, body: &mut Map<String, Value>) {
     if ctx.dialect.empty_members && !body.contains_key("members") {
         body.insert("members".to_owned(), Value::Array(Vec::new()));
