@@ -10,7 +10,7 @@ use super::body::json_response;
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::ScimError;
 use crate::scim::list::{PageInfo, list_response};
-use crate::scim::profile::{SPC_EXTENSION_URN, spc_extension};
+use crate::scim::profile::documentation_uri;
 use crate::scim::schema::service_provider_config_json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -35,11 +35,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn service_provider_config(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let ctx = state.ctx(&req);
     let mut spc = service_provider_config_json(&state.capabilities, &ctx.base_url);
-    if let (Some(ext), Value::Object(obj)) = (spc_extension(ctx.profile, &ctx.dialect), &mut spc) {
-        if let Some(Value::Array(schemas)) = obj.get_mut("schemas") {
-            schemas.push(SPC_EXTENSION_URN.into());
-        }
-        obj.insert(SPC_EXTENSION_URN.to_owned(), ext);
+    if let (Some(uri), Value::Object(obj)) = (documentation_uri(ctx.profile), &mut spc) {
+        obj.entry("documentationUri").or_insert_with(|| uri.into());
     }
     json_response(StatusCode::OK, &spc)
 }

@@ -277,6 +277,13 @@ impl Services {
         rows: &[group::Model],
         projection: &Projection<'_>,
     ) -> Result<Rendered<ResourceView>, ServiceError> {
+        let quiet;
+        let projection = if ctx.dialect.member_display {
+            projection
+        } else {
+            quiet = projection.also_excluding("members.display")?;
+            &quiet
+        };
         let render = |r: &group::Model, members: Option<&[&MemberRow]>| {
             let mut view = group_view(ctx, r, members);
             projection.apply(&mut view.body);

@@ -4,7 +4,7 @@
 //! rules stay switchable over a profile.
 
 use roster::scim::idp_dialect::Overrides;
-use roster::scim::profile::{Profile, SPC_EXTENSION_URN};
+use roster::scim::profile::{INTEROP_PROFILE_URI, Profile};
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -139,32 +139,46 @@ async fn strict_delete_deletes_and_spc_says_so(default: TestApp) {
     // The name is free again.
     app.create_user("gone@example.com").await;
 
+    // ServiceProviderConfig names the interoperability profile, within
+    // the RFC's own fields; the default profile's names nothing.
     let spc = app.get("/ServiceProviderConfig").await;
     spc.assert_status(200);
-    assert!(
-        spc.body["schemas"]
-            .as_array()
-            .is_some_and(|s| s.iter().any(|u| u == SPC_EXTENSION_URN)),
+    assert_eq!(
+        spc.body["documentationUri"], INTEROP_PROFILE_URI,
         "{}",
         spc.text
     );
-    let ext = &spc.body[SPC_EXTENSION_URN];
-    assert_eq!(ext["profile"], "strict");
     assert_eq!(
-        ext["interoperabilityProfile"],
-        "draft-zollner-scim-interop-profile"
-    );
-    assert_eq!(ext["patchRequiresPath"], true);
-    assert_eq!(ext["unknownAttributesRejected"], true);
-    assert_eq!(ext["deleteRemoves"], true);
-    assert_eq!(ext["rules"]["string_booleans"], false);
-    // The default profile's document is the plain RFC one.
-    let okta = default.get("/ServiceProviderConfig").await;
-    assert!(okta.body.get(SPC_EXTENSION_URN).is_none());
-    assert_eq!(
-        okta.body["schemas"],
+        spc.body["schemas"],
         json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"])
     );
+    let okta = default.get("/ServiceProviderConfig").await;
+    assert!(okta.body.get("documentationUri").is_none(), "{}", okta.text);
+
+    // Members carry display only on request, as RFC 7643 defines them.
+    let gid = app
+        .create_group("Strict members", &[&id_again(&app).await])
+        .await;
+    let got = app.get(&format!("/Groups/{gid}")).await;
+    assert!(
+        got.body["members"][0].get("display").is_none(),
+        "{}",
+        got.text
+    );
+    let asked = app
+        .get(&format!("/Groups/{gid}?attributes=members.display"))
+        .await;
+    assert_eq!(asked.body["members"][0]["display"], "Test User");
+}
+
+async fn id_again(app: &TestApp) -> String {
+    let r = app
+        .filter("/Users", r#"userName eq "gone@example.com""#)
+        .await;
+    r.body["Resources"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
 }
 
 async fn okta_and_entra_read_what_they_send(default: TestApp) {
@@ -220,8 +234,6 @@ async fn a_rule_switched_over_a_profile(default: TestApp) {
     )
     .await
     .assert_scim_error(400, Some("invalidValue"));
-    let spc = app.get("/ServiceProviderConfig").await;
-    assert_eq!(spc.body[SPC_EXTENSION_URN]["patchRequiresPath"], false);
     // And the other way: unique names off in the okta profile.
     let free = TestApp::spawn_with(default.kind, |c| {
         c.scim.dialect.unique_group_names = Some(false);

@@ -92,6 +92,11 @@ rules! {
     /// Entra: group `displayName` unique per tenant, compared ignoring
     /// case; a second group of that name is 409 uniqueness.
     unique_group_names,
+    /// Okta: every member carries `display` (its displayName, else its
+    /// userName), which Okta's suite checks. Off: only on request
+    /// (`attributes=members.display`), as RFC 7643 §8.7.1, which omits it,
+    /// and clients comparing what they wrote with what they read expect.
+    member_display,
 }
 
 impl Default for Dialect {
@@ -116,6 +121,7 @@ impl Dialect {
             keep_unknown_extensions: true,
             empty_members: true,
             unique_group_names: true,
+            member_display: true,
         }
     }
 
@@ -135,6 +141,7 @@ impl Dialect {
             keep_unknown_extensions: true,
             empty_members: false,
             unique_group_names: false,
+            member_display: false,
         }
     }
 }

@@ -7,8 +7,9 @@
 //! - `strict`: RFC 7643/7644 as written plus the SCIM interoperability
 //!   profile (draft-zollner-scim-interop-profile): every PATCH operation
 //!   names a path, unknown attributes are 400, group names may repeat,
-//!   DELETE deletes (as in every profile), and ServiceProviderConfig says
-//!   which profile is in force.
+//!   members carry `display` only on request, DELETE deletes (as in every
+//!   profile), and ServiceProviderConfig's `documentationUri` names the
+//!   interoperability profile.
 
 use std::fmt;
 use std::str::FromStr;
@@ -76,32 +77,16 @@ pub fn rules_in_force(profile: Profile, dialect: &Dialect) -> Vec<(&'static str,
     out
 }
 
-/// The ServiceProviderConfig extension that states the profile and its
-/// rules.
-pub const SPC_EXTENSION_URN: &str =
-    "urn:roster:params:scim:schemas:extension:profile:2.0:ServiceProviderConfig";
+/// Where the `strict` profile's rules are written down, for
+/// ServiceProviderConfig's `documentationUri`: RFC 7643 §5 has no field for
+/// a profile, and clients (scim2-tester among them) refuse unknown ones.
+pub const INTEROP_PROFILE_URI: &str =
+    "https://datatracker.ietf.org/doc/draft-zollner-scim-interop-profile/";
 
-/// What ServiceProviderConfig adds under `SPC_EXTENSION_URN`: in the
-/// `strict` profile, which rules a client may rely on (RFC 7643 §5 has no
-/// field for them). The lenient profiles add nothing, so that their
-/// answer stays what clients of the plain RFC document expect.
-pub fn spc_extension(profile: Profile, dialect: &Dialect) -> Option<serde_json::Value> {
-    if profile != Profile::Strict {
-        return None;
-    }
-    let rules: serde_json::Map<String, serde_json::Value> = dialect
-        .rules()
-        .into_iter()
-        .map(|(name, on)| (name.to_owned(), on.into()))
-        .collect();
-    Some(serde_json::json!({
-        "profile": profile.name(),
-        "interoperabilityProfile": INTEROP_PROFILE,
-        "patchRequiresPath": !dialect.pathless_patch,
-        "unknownAttributesRejected": !dialect.keep_unknown_extensions,
-        "deleteRemoves": true,
-        "rules": rules,
-    }))
+/// ServiceProviderConfig's `documentationUri` under `profile`, when the
+/// profile has one to name.
+pub fn documentation_uri(profile: Profile) -> Option<&'static str> {
+    (profile == Profile::Strict).then_some(INTEROP_PROFILE_URI)
 }
 
 impl fmt::Display for Profile {

@@ -120,9 +120,10 @@ fn add_member_display(members: &mut AttributeDef) {
         // The server derives it from the member (a user's displayName, else
         // its userName; a group's displayName) on every read, so what a
         // client sends is ignored. Returned by default: Okta's SPEC suite
-        // checks `members[0].display` against the member's userName. It
-        // comes from the join that reads the members anyway, so it costs
-        // nothing where members are left out.
+        // checks `members[0].display` against the member's userName (the
+        // `strict` profile returns it only on request). It comes from the
+        // join that reads the members anyway, so it costs nothing where
+        // members are left out.
         mutability: Mutability::ReadOnly,
         returned: Returned::Default,
         ..simple_attribute("display", AttrType::String)
