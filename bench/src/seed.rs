@@ -152,7 +152,7 @@ pub async fn insert_users(
     shape: Shape,
 ) -> Result<Vec<Uuid>, String> {
     let registry = startup::registry(config).map_err(|e| e.to_string())?;
-    let dialect = config.scim.dialect;
+    let dialect = config.scim.rules();
     // Creation times in the past, one millisecond apart: the default list
     // order is creation time, so index i is list position i, and users a
     // benchmark POSTs later sort after every seeded one.
@@ -204,7 +204,7 @@ async fn insert_groups(
         .into_iter()
         .enumerate()
     {
-        let record = GroupRecord::from_json(&registry, &config.scim.dialect, group_body(&name))
+        let record = GroupRecord::from_json(&registry, &config.scim.rules(), group_body(&name))
             .map_err(|e| format!("group {name}: {e}"))?;
         let id = Uuid::new_v4();
         let at = base + ms(g);

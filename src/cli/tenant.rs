@@ -7,8 +7,9 @@ use uuid::Uuid;
 
 use super::open;
 use crate::config::Config;
+use crate::scim::profile::{Profile, UnknownProfile, rules_in_force};
 use crate::service::DEFAULT_TENANT;
-use crate::service::tenants::{self, ProfileName, Tenant, TenantError};
+use crate::service::tenants::{self, Tenant, TenantError};
 use crate::startup::StartupError;
 
 #[derive(Debug, Subcommand)]
@@ -20,6 +21,10 @@ pub enum TenantCommand {
         /// The IdP whose habits its rules follow
         #[arg(long, default_value = "okta", value_parser = ["okta", "entra", "strict"])]
         profile: String,
+        /// Switch one rule of the profile: NAME=on or NAME=off (repeatable;
+        /// `roster tenant show` lists the rules)
+        #[arg(long = "rule", value_name = "NAME=on|off")]
+        rules: Vec<String>,
     },
     /// List tenants
     List,
@@ -37,9 +42,18 @@ pub enum TenantCommand {
 pub async fn run(config: &Config, command: TenantCommand) -> Result<(), StartupError> {
     let db = open::current(config).await?;
     match command {
-        TenantCommand::Add { name, profile } => {
-            let profile: ProfileName = profile.parse().map_err(cli_error)?;
-            let t = tenants::add(&db, &name, profile).await.map_err(cli_error)?;
+        TenantCommand::Add {
+            name,
+            profile,
+            rules,
+        } => {
+            let profile: Profile = profile
+                .parse()
+                .map_err(|e: UnknownProfile| StartupError::Cli(e.to_string()))?;
+            let overrides = tenants::overrides_from_pairs(&rules).map_err(cli_error)?;
+            let t = tenants::add(&db, &name, profile, overrides)
+                .await
+                .map_err(cli_error)?;
             println!(
                 "tenant {} added (profile {}, id {})",
                 t.name, t.profile, t.id
@@ -55,7 +69,12 @@ pub async fn run(config: &Config, command: TenantCommand) -> Result<(), StartupE
             }
         }
         TenantCommand::Show { name } => {
-            let t = tenants::find(&db, &name).await.map_err(cli_error)?;
+            let mut t = tenants::find(&db, &name).await.map_err(cli_error)?;
+            if t.is_default() {
+                // The default tenant follows the configuration file.
+                t.profile = config.scim.profile;
+                t.dialect = config.scim.rules();
+            }
             print!("{}", shown(&t));
         }
         TenantCommand::Remove { name, yes } => remove(&db, &name, yes).await?,
@@ -85,11 +104,11 @@ async fn remove(db: &DatabaseConnection, name: &str, yes: bool) -> Result<(), St
 }
 
 fn shown(t: &Tenant) -> String {
-    let overrides = t.overrides.as_deref().unwrap_or("none");
-    format!(
-        "name\t{}\nid\t{}\nprofile\t{}\noverrides\t{overrides}\n",
-        t.name, t.id, t.profile
-    )
+    let mut out = format!("name\t{}\nid\t{}\n", t.name, t.id);
+    for (rule, value) in rules_in_force(t.profile, &t.dialect) {
+        out.push_str(&format!("{rule}\t{value}\n"));
+    }
+    out
 }
 
 /// The id of the tenant `--tenant` names; `default` without the flag.

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, Secret, invalid};
-use crate::scim::idp_dialect::Dialect;
+use crate::scim::idp_dialect::{Dialect, Overrides};
+use crate::scim::profile::Profile;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -19,8 +20,11 @@ pub struct ScimConfig {
     /// Answer a successful group PATCH with 204 and no body. Microsoft
     /// recommends it for large groups; Okta accepts either.
     pub group_patch_no_content: bool,
-    /// Leniency rules for what IdPs really send; all on by default.
-    pub dialect: Dialect,
+    /// The default tenant's set of dialect rules: `okta` (the default),
+    /// `entra` or `strict` (see `scim::profile`).
+    pub profile: Profile,
+    /// Rules switched one by one over the profile's.
+    pub dialect: Overrides,
     pub bulk: BulkConfig,
     /// Signs RFC 9865 cursors. Unset: a random key per process, so cursors
     /// do not survive a restart and only the instance that issued them
@@ -79,7 +83,8 @@ impl Default for ScimConfig {
             max_page_size: 1000,
             store_password_hashes: false,
             group_patch_no_content: false,
-            dialect: Dialect::default(),
+            profile: Profile::default(),
+            dialect: Overrides::default(),
             bulk: BulkConfig::default(),
             cursor_secret: None,
             cursor_timeout_secs: 3600,
@@ -90,6 +95,11 @@ impl Default for ScimConfig {
 }
 
 impl ScimConfig {
+    /// The default tenant's rules in force.
+    pub fn rules(&self) -> Dialect {
+        self.profile.dialect(&self.dialect)
+    }
+
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         if self.cursor_timeout_secs == 0 {
             return Err(invalid("scim.cursor_timeout_secs must be > 0"));
@@ -103,5 +113,38 @@ impl ScimConfig {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+
+    use super::*;
+
+    fn load(text: &str) -> Result<ScimConfig, String> {
+        Figment::from(Toml::string(text))
+            .extract()
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_profile_and_rules_over_it() {
+        let c = load("profile = \"strict\"\n[dialect]\npathless_patch = true\n").expect("valid");
+        let rules = c.rules();
+        assert!(rules.pathless_patch && !rules.string_booleans && !rules.unique_group_names);
+        // No new key: the rules as before profiles, every leniency on.
+        let old = load("[dialect]\nstring_booleans = false\n").expect("valid");
+        assert_eq!(old.profile, Profile::Okta);
+        assert_eq!(
+            old.rules(),
+            Dialect {
+                string_booleans: false,
+                ..Dialect::lenient()
+            }
+        );
+        assert!(load("profile = \"lenient\"").is_err());
+        assert!(load("[dialect]\nno_such_rule = true\n").is_err());
     }
 }

@@ -10,6 +10,7 @@ use super::body::json_response;
 use super::error::{ApiError, method_not_allowed};
 use crate::scim::ScimError;
 use crate::scim::list::{PageInfo, list_response};
+use crate::scim::profile::documentation_uri;
 use crate::scim::schema::service_provider_config_json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -33,10 +34,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn service_provider_config(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let ctx = state.ctx(&req);
-    json_response(
-        StatusCode::OK,
-        &service_provider_config_json(&state.capabilities, &ctx.base_url),
-    )
+    let mut spc = service_provider_config_json(&state.capabilities, &ctx.base_url);
+    if let (Some(uri), Value::Object(obj)) = (documentation_uri(ctx.profile), &mut spc) {
+        obj.entry("documentationUri").or_insert_with(|| uri.into());
+    }
+    json_response(StatusCode::OK, &spc)
 }
 
 async fn resource_types(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {

@@ -26,6 +26,8 @@ use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::{Principal, Verifier};
 use crate::observe::request_id::{self, RequestId};
 use crate::scim::etag::Precondition;
+use crate::scim::idp_dialect::Dialect;
+use crate::scim::profile::Profile;
 use crate::scim::schema::Capabilities;
 use crate::service::tenants::{Tenant, TenantDirectory};
 use crate::service::{Ctx, Services};
@@ -46,6 +48,9 @@ pub struct AppState {
     pub group_patch_no_content: bool,
     /// Tenants by id, kept in memory (see `service::tenants`).
     pub tenants: Arc<TenantDirectory>,
+    /// The default tenant's profile and rules, for its requests' `Ctx`.
+    pub profile: Profile,
+    pub dialect: Dialect,
 }
 
 impl AppState {
@@ -71,11 +76,23 @@ impl AppState {
         let if_match = req.headers().get(IF_MATCH).and_then(|h| h.to_str().ok());
         Ctx {
             tenant: tenant.id,
-            tenant_info: tenant,
+            tenant_info: tenant.clone(),
             base_url,
             if_match: Precondition::parse(if_match),
             principal: req.extensions().get::<Principal>().map(Principal::name),
             request_id: request_id(req),
+            // The default tenant follows the configuration file; the
+            // others their own row.
+            profile: if tenant.is_default() {
+                self.profile
+            } else {
+                tenant.profile
+            },
+            dialect: if tenant.is_default() {
+                self.dialect
+            } else {
+                tenant.dialect
+            },
         }
     }
 }

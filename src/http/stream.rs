@@ -114,8 +114,13 @@ impl Writer {
                 log::error!("group {id}: members cut short: {e}");
             })?;
         let Some(values) = batch else {
-            self.buf
-                .extend_from_slice(if group.listed { b"]}" } else { b"}" });
+            let empty = group.members.none() && self.members.lists_none();
+            let end: &[u8] = match (group.listed, empty) {
+                (true, _) => b"]}",
+                (false, true) => br#","members":[]}"#,
+                (false, false) => b"}",
+            };
+            self.buf.extend_from_slice(end);
             return Ok(());
         };
         for value in values {

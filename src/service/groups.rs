@@ -25,6 +25,7 @@ use crate::store::exec::{Source, WriteTxn};
 use crate::store::groups as group_store;
 use crate::store::memberships;
 use crate::store::resources::existing_ids;
+use crate::store::{self, group_names};
 
 const KIND: ResourceKind = ResourceKind::Group;
 
@@ -41,12 +42,8 @@ impl ResourceType for Groups {
     type Kept = ();
     const HAS_MEMBERS: bool = true;
 
-    fn parse(s: &Services, doc: Value) -> Result<GroupRecord, ServiceError> {
-        Ok(GroupRecord::from_json(
-            &s.registry,
-            &s.settings.dialect,
-            doc,
-        )?)
+    fn parse(s: &Services, ctx: &Ctx, doc: Value) -> Result<GroupRecord, ServiceError> {
+        Ok(GroupRecord::from_json(&s.registry, &ctx.dialect, doc)?)
     }
 
     fn record_doc(record: &GroupRecord) -> &Map<String, Value> {
@@ -126,9 +123,12 @@ impl ResourceType for Groups {
         txn: &WriteTxn,
         ctx: &Ctx,
         id: Uuid,
-        _: &GroupRecord,
+        record: &GroupRecord,
         plan: &MemberPlan,
     ) -> Result<(), ServiceError> {
+        if ctx.dialect.unique_group_names {
+            claim_name(txn, ctx, id, record).await?;
+        }
         s.apply_member_plan(txn, ctx, id, plan).await
     }
 
@@ -137,9 +137,18 @@ impl ResourceType for Groups {
         txn: &WriteTxn,
         ctx: &Ctx,
         current: &group::Model,
-        _: &GroupRecord,
+        record: &GroupRecord,
         plan: &MemberPlan,
     ) -> Result<(), ServiceError> {
+        // A write that keeps the name keeps its key, so a group that shared
+        // its name before names were unique stays writable.
+        if record.display_name_norm != current.display_name_norm {
+            if ctx.dialect.unique_group_names {
+                claim_name(txn, ctx, current.id, record).await?;
+            } else {
+                group_names::set_key(txn, ctx.tenant, current.id, None).await?;
+            }
+        }
         s.apply_member_plan(txn, ctx, current.id, plan).await
     }
 
@@ -298,4 +307,28 @@ fn columns(record: &GroupRecord, now: i64, version: i64) -> group::ActiveModel {
         doc: Set(Value::Object(record.doc.clone())),
         doc_search: Set(Some(record.doc_search.clone())),
     }
+}
+
+/// Makes `record`'s name the group's own in its tenant: 409 uniqueness
+/// when another group holds it.
+async fn claim_name(
+    txn: &WriteTxn,
+    ctx: &Ctx,
+    id: Uuid,
+    record: &GroupRecord,
+) -> Result<(), ServiceError> {
+    let key = Some(record.display_name_norm.as_str());
+    group_names::set_key(txn, ctx.tenant, id, key)
+        .await
+        .map_err(|e| {
+            if store::exec::is_unique_violation(&e) {
+                ScimError::uniqueness(format!(
+                    "a group named '{}' already exists (group names are unique, ignoring case)",
+                    record.display_name
+                ))
+                .into()
+            } else {
+                e.into()
+            }
+        })
 }

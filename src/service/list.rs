@@ -11,7 +11,7 @@ use sea_orm::{Condition, ConnectionTrait};
 use uuid::Uuid;
 
 use super::members::MemberFeed;
-use super::render::{PageItem, ResourceView, group_by, group_view, user_encoded};
+use super::render::{PageItem, ResourceView, group_by, group_view, list_no_members, user_encoded};
 use super::{Ctx, ServiceError, Services};
 use crate::scim::ScimError;
 use crate::scim::cursor::{Cursor, query_fingerprint};
@@ -277,9 +277,19 @@ impl Services {
         rows: &[group::Model],
         projection: &Projection<'_>,
     ) -> Result<Rendered<ResourceView>, ServiceError> {
+        let quiet;
+        let projection = if ctx.dialect.member_display {
+            projection
+        } else {
+            quiet = projection.also_excluding("members.display")?;
+            &quiet
+        };
         let render = |r: &group::Model, members: Option<&[&MemberRow]>| {
             let mut view = group_view(ctx, r, members);
             projection.apply(&mut view.body);
+            if members.is_some_and(<[_]>::is_empty) {
+                list_no_members(ctx, &mut view.body);
+            }
             view
         };
         let shape = projection.element("members");

@@ -52,12 +52,20 @@ pub struct GroupMembers {
     group: Uuid,
     read: Vec<MemberRow>,
     next: Next,
+    /// Whether any member was read, shown or not.
+    any: bool,
 }
 
 impl GroupMembers {
     /// The group these members belong to.
     pub fn group(&self) -> Uuid {
         self.group
+    }
+
+    /// Whether the group has no members at all (known once `next` has
+    /// answered `None`).
+    pub fn none(&self) -> bool {
+        !self.any
     }
 }
 
@@ -125,6 +133,12 @@ impl MemberFeed {
         Ok(())
     }
 
+    /// Whether a group without members answers `"members": []` rather
+    /// than leaving the attribute out.
+    pub fn lists_none(&self) -> bool {
+        self.ctx.dialect.empty_members
+    }
+
     /// Whether every member was read with the page, so that they render
     /// with it and nothing streams.
     pub(super) fn all_read(&self) -> bool {
@@ -150,6 +164,7 @@ impl MemberFeed {
                 group: id,
                 read,
                 next: Next::Done,
+                any: false,
             },
             Read::Start(read) => {
                 let after = read.last().map(|r| r.member_id);
@@ -157,12 +172,14 @@ impl MemberFeed {
                     group: id,
                     read,
                     next: Next::After(after),
+                    any: false,
                 }
             }
             Read::Unread => GroupMembers {
                 group: id,
                 read: Vec::new(),
                 next: Next::Unread,
+                any: false,
             },
         })
     }
@@ -186,6 +203,7 @@ impl MemberFeed {
                         group,
                         read: Vec::new(),
                         next: Next::After(None),
+                        any: false,
                     });
                     if matches!(members.next, Next::Unread) {
                         members.next = Next::After(None);
@@ -206,6 +224,7 @@ impl MemberFeed {
                 }
             }
         }
+        members.any = true;
         Ok(Some(
             std::mem::take(&mut members.read)
                 .iter()

@@ -33,6 +33,7 @@ use crate::scim::cursor::CursorKey;
 use crate::scim::etag::Precondition;
 use crate::scim::idp_dialect::Dialect;
 use crate::scim::list::PageLimits;
+use crate::scim::profile::Profile;
 use crate::scim::resource::ResourceKind;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::exec::Db;
@@ -46,7 +47,6 @@ pub const DEFAULT_TENANT: Uuid = Uuid::nil();
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     pub page_limits: PageLimits,
-    pub dialect: Dialect,
     pub store_password_hashes: bool,
     pub cursor: CursorSettings,
     /// Group members read per statement (see `members`).
@@ -98,6 +98,10 @@ pub struct Ctx {
     pub principal: Option<Arc<str>>,
     /// The request's `X-Request-Id`, when it sent one.
     pub request_id: Option<Arc<str>>,
+    /// The tenant's profile and the dialect rules in force for it: how
+    /// requests are read and what answers look like.
+    pub profile: Profile,
+    pub dialect: Dialect,
 }
 
 impl Ctx {

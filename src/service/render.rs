@@ -160,6 +160,16 @@ pub fn group_view(ctx: &Ctx, m: &group::Model, members: Option<&[&MemberRow]>) -
     view(ctx, ResourceKind::Group, stored, body)
 }
 
+/// A group without members, shown where its members would be, answers
+/// `"members": []` where the dialect says so, instead of leaving the
+/// attribute out. (A group whose members a projection filters away still
+/// leaves it out: it has members.)
+pub(super) fn list_no_members(ctx: &Ctx, body: &mut Map<String, Value>) {
+    if ctx.dialect.empty_members && !body.contains_key("members") {
+        body.insert("members".to_owned(), Value::Array(Vec::new()));
+    }
+}
+
 pub(super) fn member_json(ctx: &Ctx, r: &MemberRow) -> Value {
     let id = r.member_id.to_string();
     let kind = if r.member_type == "Group" {
@@ -213,6 +223,8 @@ mod tests {
             if_match: Precondition::None,
             principal: None,
             request_id: None,
+            profile: crate::scim::profile::Profile::Okta,
+            dialect: crate::scim::idp_dialect::Dialect::lenient(),
         }
     }
 

@@ -43,7 +43,7 @@ pub(super) trait ResourceType: Send + Sync + 'static {
     /// Whether a PATCH may change members (kept in their own table).
     const HAS_MEMBERS: bool;
 
-    fn parse(s: &Services, doc: Value) -> Result<Self::Record, ServiceError>;
+    fn parse(s: &Services, ctx: &Ctx, doc: Value) -> Result<Self::Record, ServiceError>;
     fn record_doc(record: &Self::Record) -> &Map<String, Value>;
     fn stored_doc(model: &Model<Self>) -> &Value;
 
@@ -146,7 +146,7 @@ impl Services {
         answer: Answer<'_>,
     ) -> Result<Written, ServiceError> {
         check_declared_schemas(&self.registry, kind::<K>(), &input)?;
-        let record = K::parse(self, input)?;
+        let record = K::parse(self, ctx, input)?;
         let side = K::created(self, &record).await?;
         let (id, now) = (Uuid::new_v4(), now_ms());
         let wanted = matches!(answer, Answer::Shaped(_));
@@ -212,7 +212,7 @@ impl Services {
     ) -> Result<Written, ServiceError> {
         let uid = parse_id(kind::<K>(), id)?;
         check_declared_schemas(&self.registry, kind::<K>(), &input)?;
-        let record = K::parse(self, input)?;
+        let record = K::parse(self, ctx, input)?;
         let side = K::replaced(self, &record).await?;
         self.update_as::<K>(ctx, uid, id, Edit::Replace(record, side), answer)
             .await
@@ -226,7 +226,7 @@ impl Services {
         answer: Answer<'_>,
     ) -> Result<Written, ServiceError> {
         let uid = parse_id(kind::<K>(), id)?;
-        let ops = patch::parse_request(body, &self.settings.dialect)?;
+        let ops = patch::parse_request(body, &ctx.dialect)?;
         self.update_as::<K>(ctx, uid, id, Edit::Patch(ops), answer)
             .await
     }
@@ -263,7 +263,7 @@ impl Services {
         let (record, side, operation) = match edit {
             Edit::Replace(record, side) => (record, side, WriteOperation::Replace),
             Edit::Patch(ops) => {
-                patched = self.patched::<K>(&current, id, ops).await?;
+                patched = self.patched::<K>(ctx, &current, id, ops).await?;
                 (&patched.0, &patched.1, WriteOperation::Patch)
             }
         };
@@ -307,6 +307,7 @@ impl Services {
     /// The record and side a PATCH makes of the current resource.
     async fn patched<K: ResourceType>(
         &self,
+        ctx: &Ctx,
         current: &Model<K>,
         id: &str,
         ops: &[patch::Operation],
@@ -318,13 +319,13 @@ impl Services {
         let mut plan = MemberPlan::default();
         let mut patch_ctx = PatchContext {
             registry: &self.registry,
-            dialect: &self.settings.dialect,
+            dialect: &ctx.dialect,
             kind: kind::<K>(),
             id,
             members: K::HAS_MEMBERS.then_some(&mut plan),
         };
         patch::apply(&mut doc, ops, &mut patch_ctx)?;
-        let record = K::parse(self, Value::Object(doc))?;
+        let record = K::parse(self, ctx, Value::Object(doc))?;
         let side = K::patched(self, &record, plan).await?;
         Ok((record, side))
     }

@@ -1,8 +1,9 @@
 //! `POST /.search` at the root (RFC 7644 §3.4.3): one query over Users and
-//! Groups. A resource type whose schemas lack an attribute the filter
-//! names simply has no matches (RFC 7644 §3.4.2.2: an unknown attribute in
-//! one type is no error when another type has it); only a filter no type
-//! understands is `invalidFilter`.
+//! Groups. A term naming an attribute a resource type lacks matches
+//! nothing of that type, per term (RFC 7644 §3.4.2.2: an unknown attribute
+//! in one type is no error when another type has it), so `userName eq "a"
+//! or displayName eq "b"` finds both users and groups; only an attribute
+//! no type has is `invalidFilter`.
 //!
 //! Order: with `sortBy`, both types merged by the sort key then id (a type
 //! lacking the attribute sorts as "no value"); without it, users in
@@ -31,6 +32,49 @@ struct Part {
     total: u64,
 }
 
+/// A filter as one resource type reads it.
+enum Within {
+    /// Matches every resource of the type.
+    Always,
+    /// Matches none.
+    Never,
+    Filter(Filter),
+}
+
+impl Within {
+    fn known(f: &Filter, known: bool) -> Self {
+        if known {
+            Self::Filter(f.clone())
+        } else {
+            Self::Never
+        }
+    }
+
+    /// `and` (`all`) or `or` of the operands, the constant ones folded.
+    fn join(operands: impl Iterator<Item = Self>, all: bool) -> Self {
+        let (absorbing, neutral) = if all {
+            (Self::Never, Self::Always)
+        } else {
+            (Self::Always, Self::Never)
+        };
+        let mut kept = Vec::new();
+        for op in operands {
+            match op {
+                Self::Filter(f) => kept.push(f),
+                Self::Always if all => {}
+                Self::Never if !all => {}
+                _ => return absorbing,
+            }
+        }
+        match kept.len() {
+            0 => neutral,
+            1 => Self::Filter(kept.remove(0)),
+            _ if all => Self::Filter(Filter::And(kept)),
+            _ => Self::Filter(Filter::Or(kept)),
+        }
+    }
+}
+
 enum Row {
     User(UserRow),
     Group(group::Model),
@@ -49,16 +93,15 @@ impl Services {
             )
             .into());
         };
+        if let Some(f) = &params.filter
+            && self.known_nowhere(f)
+        {
+            // An attribute no type has: report it as for /Users.
+            filter_condition(&self.resolver(ctx, ResourceKind::User), f)?;
+        }
         let txn = self.db.snapshot().await?;
         let users = self.part::<user::Entity>(&txn, ctx, params).await?;
         let groups = self.part::<group::Entity>(&txn, ctx, params).await?;
-        if users.is_none() && groups.is_none() {
-            // No type knows the attribute: report it as for /Users.
-            let resolver = self.resolver(ctx, ResourceKind::User);
-            if let Some(f) = &params.filter {
-                filter_condition(&resolver, f)?;
-            }
-        }
         let total = users.as_ref().map_or(0, |p| p.total) + groups.as_ref().map_or(0, |p| p.total);
         let offset = start_index - 1;
         let count = u64::from(params.count);
@@ -95,15 +138,11 @@ impl Services {
         params: &ListParams,
     ) -> Result<Option<Part>, ServiceError> {
         let kind = E::KIND;
-        if let Some(f) = &params.filter
-            && !self.knows_all(kind, f)
-        {
-            return Ok(None);
-        }
         let resolver = self.resolver(ctx, kind);
-        let cond = match &params.filter {
-            Some(f) => filter_condition(&resolver, f)?,
-            None => Condition::all(),
+        let cond = match params.filter.as_ref().map(|f| self.within(kind, f)) {
+            None | Some(Within::Always) => Condition::all(),
+            Some(Within::Never) => return Ok(None),
+            Some(Within::Filter(f)) => filter_condition(&resolver, &f)?,
         };
         let sort_by = params.sort_by.as_ref().filter(|p| self.knows(kind, p));
         let sort = match (params.sort_by.is_some(), sort_by) {
@@ -130,12 +169,36 @@ impl Services {
             .is_some()
     }
 
-    fn knows_all(&self, kind: ResourceKind, f: &Filter) -> bool {
+    /// Whether some term of `f` names an attribute neither type has.
+    fn known_nowhere(&self, f: &Filter) -> bool {
+        let unknown = |p: &AttrPath| {
+            !self.knows(ResourceKind::User, p) && !self.knows(ResourceKind::Group, p)
+        };
         match f {
-            Filter::Compare { path, .. } | Filter::Present(path) => self.knows(kind, path),
-            Filter::ValuePath { attr, .. } => self.knows(kind, attr),
-            Filter::Not(inner) => self.knows_all(kind, inner),
-            Filter::And(all) | Filter::Or(all) => all.iter().all(|f| self.knows_all(kind, f)),
+            Filter::Compare { path, .. } | Filter::Present(path) => unknown(path),
+            Filter::ValuePath { attr, .. } => unknown(attr),
+            Filter::Not(inner) => self.known_nowhere(inner),
+            Filter::And(all) | Filter::Or(all) => all.iter().any(|f| self.known_nowhere(f)),
+        }
+    }
+
+    /// `f` as it reads for `kind`: a term naming an attribute the type
+    /// lacks is false there (an absent attribute equals nothing and is not
+    /// present), so `userName eq "a" or displayName eq "b"` still finds
+    /// groups by their displayName.
+    fn within(&self, kind: ResourceKind, f: &Filter) -> Within {
+        match f {
+            Filter::Compare { path, .. } | Filter::Present(path) => {
+                Within::known(f, self.knows(kind, path))
+            }
+            Filter::ValuePath { attr, .. } => Within::known(f, self.knows(kind, attr)),
+            Filter::Not(inner) => match self.within(kind, inner) {
+                Within::Never => Within::Always,
+                Within::Always => Within::Never,
+                Within::Filter(f) => Within::Filter(Filter::Not(Box::new(f))),
+            },
+            Filter::And(all) => Within::join(all.iter().map(|f| self.within(kind, f)), true),
+            Filter::Or(any) => Within::join(any.iter().map(|f| self.within(kind, f)), false),
         }
     }
 

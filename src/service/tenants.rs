@@ -4,8 +4,6 @@
 //! database again.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -15,6 +13,8 @@ use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 use uuid::Uuid;
 
 use super::DEFAULT_TENANT;
+use crate::scim::idp_dialect::{Dialect, Overrides};
+use crate::scim::profile::Profile;
 use crate::store::tenants as tenant_store;
 use crate::time::now_ms;
 
@@ -22,56 +22,16 @@ use crate::time::now_ms;
 pub const DEFAULT_TENANT_NAME: &str = "default";
 const MAX_NAME: usize = 63;
 
-/// The IdP whose habits a tenant's rules follow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProfileName {
-    #[default]
-    Okta,
-    Entra,
-    Strict,
-}
-
-impl ProfileName {
-    pub const ALL: [Self; 3] = [Self::Okta, Self::Entra, Self::Strict];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Okta => "okta",
-            Self::Entra => "entra",
-            Self::Strict => "strict",
-        }
-    }
-}
-
-impl fmt::Display for ProfileName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ProfileName {
-    type Err = TenantError;
-
-    fn from_str(s: &str) -> Result<Self, TenantError> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| {
-                TenantError::Invalid(format!(
-                    "unknown profile {s:?}: expected okta, entra or strict"
-                ))
-            })
-    }
-}
-
 /// A tenant as a request carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     pub id: Uuid,
     pub name: Arc<str>,
-    pub profile: ProfileName,
+    pub profile: Profile,
     /// Per-rule overrides of the profile (a JSON object), if any.
     pub overrides: Option<Arc<str>>,
+    /// The rules in force: the profile's, with the overrides applied.
+    pub dialect: Dialect,
 }
 
 impl Tenant {
@@ -80,8 +40,9 @@ impl Tenant {
         Self {
             id: DEFAULT_TENANT,
             name: DEFAULT_TENANT_NAME.into(),
-            profile: ProfileName::Okta,
+            profile: Profile::Okta,
             overrides: None,
+            dialect: Profile::Okta.base(),
         }
     }
 
@@ -90,14 +51,56 @@ impl Tenant {
     }
 
     fn from_row(row: tenant::Model) -> Self {
+        // A name written by a later version reads as the default.
+        let profile: Profile = row.profile.parse().unwrap_or_default();
+        let overrides = row.overrides.as_deref().map(parse_overrides);
+        let dialect = match &overrides {
+            Some(Ok(o)) => profile.dialect(o),
+            Some(Err(e)) => {
+                log::warn!("tenant {}: rule overrides ignored: {e}", row.name);
+                profile.base()
+            }
+            None => profile.base(),
+        };
         Self {
             id: row.id,
             name: row.name.into(),
-            // A name written by a later version reads as the default.
-            profile: row.profile.parse().unwrap_or_default(),
+            profile,
             overrides: row.overrides.map(Into::into),
+            dialect,
         }
     }
+}
+
+fn parse_overrides(json: &str) -> Result<Overrides, TenantError> {
+    serde_json::from_str(json).map_err(|e| TenantError::Invalid(format!("rule overrides: {e}")))
+}
+
+/// Overrides from `NAME=on|off` pairs, as `tenant add --rule` takes them.
+pub fn overrides_from_pairs(pairs: &[String]) -> Result<Option<String>, TenantError> {
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    let mut map = serde_json::Map::new();
+    for pair in pairs {
+        let (name, value) = pair.split_once('=').ok_or_else(|| {
+            TenantError::Invalid(format!("rule {pair:?}: expected NAME=on or NAME=off"))
+        })?;
+        let on = match value {
+            "on" | "true" => true,
+            "off" | "false" => false,
+            _ => {
+                return Err(TenantError::Invalid(format!(
+                    "rule {name}: expected on or off, not {value:?}"
+                )));
+            }
+        };
+        map.insert(name.to_owned(), serde_json::Value::Bool(on));
+    }
+    let json = serde_json::Value::Object(map).to_string();
+    // Unknown rule names are refused here rather than ignored later.
+    parse_overrides(&json)?;
+    Ok(Some(json))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +135,8 @@ pub fn validate_name(name: &str) -> Result<(), TenantError> {
 pub async fn add(
     db: &DatabaseConnection,
     name: &str,
-    profile: ProfileName,
+    profile: Profile,
+    overrides: Option<String>,
 ) -> Result<Tenant, TenantError> {
     validate_name(name)?;
     if tenant_store::find_by_name(db, name).await?.is_some() {
@@ -141,15 +145,15 @@ pub async fn add(
     let row = tenant::Model {
         id: Uuid::new_v4(),
         name: name.to_owned(),
-        profile: profile.as_str().to_owned(),
-        overrides: None,
+        profile: profile.name().to_owned(),
+        overrides,
         created_at: now_ms(),
     };
     let model = tenant::ActiveModel {
         id: Set(row.id),
         name: Set(row.name.clone()),
         profile: Set(row.profile.clone()),
-        overrides: Set(None),
+        overrides: Set(row.overrides.clone()),
         created_at: Set(row.created_at),
     };
     tenant_store::insert(db, model)
@@ -274,10 +278,13 @@ mod tests {
     }
 
     #[test]
-    fn profiles_parse_by_name() {
-        for p in ProfileName::ALL {
-            assert_eq!(p.as_str().parse::<ProfileName>().unwrap(), p);
-        }
-        assert!("okta2".parse::<ProfileName>().is_err());
+    fn rule_pairs_become_overrides() {
+        let json = overrides_from_pairs(&["empty_members=off".into()]).unwrap();
+        let o: Overrides = serde_json::from_str(json.as_deref().unwrap()).unwrap();
+        assert_eq!(Profile::Okta.dialect(&o).empty_members, false);
+        assert!(overrides_from_pairs(&[]).unwrap().is_none());
+        assert!(overrides_from_pairs(&["no_such_rule=on".into()]).is_err());
+        assert!(overrides_from_pairs(&["empty_members=maybe".into()]).is_err());
+        assert!(overrides_from_pairs(&["empty_members".into()]).is_err());
     }
 }

@@ -36,12 +36,8 @@ impl ResourceType for Users {
     type Kept = (user::Model, Vec<MembershipRow>);
     const HAS_MEMBERS: bool = false;
 
-    fn parse(s: &Services, doc: Value) -> Result<UserRecord, ServiceError> {
-        Ok(UserRecord::from_json(
-            &s.registry,
-            &s.settings.dialect,
-            doc,
-        )?)
+    fn parse(s: &Services, ctx: &Ctx, doc: Value) -> Result<UserRecord, ServiceError> {
+        Ok(UserRecord::from_json(&s.registry, &ctx.dialect, doc)?)
     }
 
     fn record_doc(record: &UserRecord) -> &Map<String, Value> {

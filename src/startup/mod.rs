@@ -154,7 +154,6 @@ async fn app_state(
         registry: Arc::new(registry(config)?),
         settings: Settings {
             page_limits: limits,
-            dialect: config.scim.dialect,
             store_password_hashes: config.scim.store_password_hashes,
             cursor: CursorSettings {
                 key: cursor_key(config)?,
@@ -182,6 +181,8 @@ async fn app_state(
         bulk: config.scim.bulk,
         group_patch_no_content: config.scim.group_patch_no_content,
         tenants,
+        profile: config.scim.profile,
+        dialect: config.scim.rules(),
     };
     Ok((state, auth))
 }

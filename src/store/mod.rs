@@ -5,6 +5,7 @@ pub mod error;
 pub mod exec;
 pub mod failover;
 pub mod file_mode;
+pub mod group_names;
 pub mod groups;
 pub mod memberships;
 pub mod oauth;

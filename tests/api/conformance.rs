@@ -79,7 +79,7 @@ async fn member_display_is_derived_and_returned_on_request(app: TestApp) {
         )
         .await;
     r.assert_status(201);
-    assert!(r.body["members"][0].get("display").is_none());
+    assert_eq!(r.body["members"][0]["display"], "Test User");
     let g = r.body["id"].as_str().expect("id");
     let shown = app
         .get(&format!(

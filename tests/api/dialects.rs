@@ -231,7 +231,8 @@ async fn okta_replace_members_empty_clears(app: TestApp) {
 }
 
 async fn strict_rules_follow_the_rfc(default: TestApp) {
-    let app = TestApp::spawn_with(default.kind, |c| c.scim.dialect = Dialect::strict()).await;
+    let app =
+        TestApp::spawn_with(default.kind, |c| c.scim.dialect = Dialect::strict().into()).await;
     let id = app.create_user("strict@example.com").await;
     let path = format!("/Users/{id}");
     let cases = [

@@ -4,7 +4,8 @@
 //! other `tenants_*` files.
 
 use awc::http::Method;
-use roster::service::tenants::{self, ProfileName};
+use roster::scim::profile::Profile;
+use roster::service::tenants;
 use roster::service::tokens;
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, JsonValue, Statement};
 use serde_json::{Value, json};
@@ -107,7 +108,7 @@ impl<'a> Caller<'a> {
 
 /// Adds tenant `name` and a bearer token of its own.
 pub async fn tenant_with_token(db: &DatabaseConnection, name: &str) -> (Uuid, String) {
-    let t = tenants::add(db, name, ProfileName::Okta)
+    let t = tenants::add(db, name, Profile::Okta, None)
         .await
         .expect("add tenant");
     let token = tokens::create(db, t.id, &format!("{name}-token"))

@@ -9,7 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::{EncodingKey, Header};
 use roster::config::{JwtTenantConfig, Secret, TenantConfig};
 use roster::oauth::{NewClient, add_client};
-use roster::service::tenants::{self, ProfileName};
+use roster::scim::profile::Profile;
+use roster::service::tenants;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
@@ -59,7 +60,7 @@ async fn the_token_endpoint_issues_tokens_of_the_clients_tenant(db: Db) {
         |_| {},
         async |db: &DatabaseConnection| {
             for name in ["acme", "beta"] {
-                tenants::add(db, name, ProfileName::Okta)
+                tenants::add(db, name, Profile::Okta, None)
                     .await
                     .expect("tenant");
             }
@@ -147,7 +148,7 @@ async fn configured_basic_users_and_jwt_audiences_reach_their_tenant(db: Db) {
             }];
         },
         async |db: &DatabaseConnection| {
-            tenants::add(db, "acme", ProfileName::Entra)
+            tenants::add(db, "acme", Profile::Entra, None)
                 .await
                 .expect("tenant");
         },

@@ -304,7 +304,12 @@ async fn delete_removes_the_user_and_its_memberships(app: TestApp) {
     assert_eq!(app.count_rows("user_emails").await, 1);
 }
 
-async fn groups_attribute_is_computed_from_memberships(app: TestApp) {
+async fn groups_attribute_is_computed_from_memberships(default: TestApp) {
+    // Two groups whose names differ only in case.
+    let app = TestApp::spawn_with(default.kind, |c| {
+        c.scim.dialect.unique_group_names = Some(false);
+    })
+    .await;
     let user = app.create_user("member@example.com").await;
     let loner = app.create_user("loner@example.com").await;
     let b = app.create_group("Beta", &[&user]).await;
@@ -513,7 +518,7 @@ async fn canonical_values_are_enforced_and_can_be_relaxed(default: TestApp) {
         .await
         .assert_scim_error(400, Some("invalidValue"));
     let relaxed = TestApp::spawn_with(default.kind, |c| {
-        c.scim.dialect.enforce_canonical_values = false;
+        c.scim.dialect.enforce_canonical_values = Some(false);
     })
     .await;
     relaxed

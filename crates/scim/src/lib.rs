@@ -11,6 +11,7 @@ pub mod idp_dialect;
 pub mod list;
 pub mod normalize;
 pub mod patch;
+pub mod profile;
 pub mod projection;
 pub mod resource;
 pub mod schema;

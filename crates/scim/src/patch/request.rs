@@ -93,6 +93,9 @@ fn parse_operation(op: &Value, dialect: &Dialect) -> Result<Operation, ScimError
     let value = get_key(fields, "value").filter(|v| !v.is_null()).cloned();
     match (kind, &path, &value) {
         (OpKind::Remove, None, _) => Err(ScimError::no_target("remove needs a 'path'")),
+        (_, None, _) if !dialect.pathless_patch => Err(ScimError::invalid_path(
+            "every operation must name its target in 'path' (the SCIM interoperability profile)",
+        )),
         (OpKind::Add | OpKind::Replace, None, Some(Value::Object(_))) => Ok(()),
         (OpKind::Add | OpKind::Replace, None, _) => Err(ScimError::invalid_value(
             "without a 'path', 'value' must be an object of attributes",

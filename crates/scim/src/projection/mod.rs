@@ -99,6 +99,18 @@ impl<'r> Projection<'r> {
         Ok(projection)
     }
 
+    /// `self`, also leaving out `name` unless the request listed
+    /// `attributes` (which return only what they name anyway).
+    pub fn also_excluding(&self, name: &str) -> Result<Self, ScimError> {
+        let mut p = self.clone();
+        if !p.only
+            && let Some(selector) = p.selector(name)?
+        {
+            p.selectors.push(selector);
+        }
+        Ok(p)
+    }
+
     fn selector(&self, name: &str) -> Result<Option<Selector>, ScimError> {
         let urns = self.registry.schema_urns_for(self.kind.name());
         // A bare schema URN: the facade would split it at its last colon.

@@ -158,6 +158,12 @@ fn put_extension(
         if key.eq_ignore_ascii_case(&rt.schema) {
             return merge_core_object(registry, dialect, rt, doc, value);
         }
+        if !dialect.keep_unknown_extensions {
+            return Err(ScimError::invalid_syntax(format!(
+                "unknown attribute '{key}' for {}: no such schema extension",
+                rt.name
+            )));
+        }
         // An extension this server does not know: kept as sent, lossless.
         if !value.is_object() {
             return Err(ScimError::invalid_syntax(format!(

@@ -102,7 +102,7 @@ fn rfc_corrections_follow_the_prose() {
         .resolve("Group", None, "members", Some("display"))
         .unwrap();
     assert_eq!(display.leaf().mutability, Mutability::ReadOnly);
-    assert_eq!(display.leaf().returned, Returned::Request);
+    assert_eq!(display.leaf().returned, Returned::Default);
 }
 
 #[test]
