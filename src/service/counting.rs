@@ -27,8 +27,8 @@ impl ChangeHook for CountHook {
     }
 }
 
-/// `hooks` and the one that keeps the counts: every server runs it,
+/// The hook that keeps the counts, then `hooks`: every server runs it,
 /// whatever other hooks it was given.
 pub fn with_counts(hooks: &ChangeHooks) -> ChangeHooks {
-    hooks.with(std::sync::Arc::new(CountHook))
+    hooks.after(std::sync::Arc::new(CountHook))
 }

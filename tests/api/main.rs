@@ -19,6 +19,7 @@ mod bulk;
 mod changes;
 mod concurrency;
 mod conformance;
+mod counts;
 mod credentials;
 mod database_startup;
 mod db_failover;
