@@ -76,10 +76,16 @@ async fn counts_stay_exact_across_writes_bulk_and_rollbacks(db: Db) {
     app.create_group("Counted too", &[]).await;
     assert_counts(&app, 5, 2).await;
 
-    app.delete(&format!("/Users/{}", users[4])).await.assert_status(204);
-    app.delete(&format!("/Groups/{group}")).await.assert_status(204);
+    app.delete(&format!("/Users/{}", users[4]))
+        .await
+        .assert_status(204);
+    app.delete(&format!("/Groups/{group}"))
+        .await
+        .assert_status(204);
     // A second delete of the same resource finds nothing and counts nothing.
-    app.delete(&format!("/Users/{}", users[4])).await.assert_status(404);
+    app.delete(&format!("/Users/{}", users[4]))
+        .await
+        .assert_status(404);
     // A duplicate userName is refused before anything is written.
     let dup = app.post("/Users", &user_body("count0@example.com")).await;
     dup.assert_status(409);
@@ -93,7 +99,9 @@ async fn counts_stay_exact_across_writes_bulk_and_rollbacks(db: Db) {
     let refused = app
         .request(awc::http::Method::POST, "/Users")
         .insert_header(("X-Request-Id", "refuse"));
-    let r = app.send(refused, Some(&user_body("refused@example.com"))).await;
+    let r = app
+        .send(refused, Some(&user_body("refused@example.com")))
+        .await;
     assert!(r.status >= 500, "{} {}", r.status, r.text);
     let refused = app
         .request(awc::http::Method::DELETE, &format!("/Users/{}", users[0]))
@@ -122,7 +130,12 @@ async fn counts_stay_exact_across_writes_bulk_and_rollbacks(db: Db) {
         .iter()
         .map(|o| o["status"].as_str().expect("status"))
         .collect();
-    assert_eq!(statuses, ["201", "201", "409", "204", "404", "204", "201"], "{}", r.text);
+    assert_eq!(
+        statuses,
+        ["201", "201", "409", "204", "404", "204", "201"],
+        "{}",
+        r.text
+    );
     assert_counts(&app, 4, 2).await;
 }
 
@@ -132,13 +145,19 @@ async fn concurrent_creates_are_all_counted(db: Db) {
     // stripe's first write at the same time.
     let app = &app;
     let creates = (0..40).map(|i| async move {
-        let r = app.post("/Users", &user_body(&format!("c{i}@example.com"))).await;
+        let r = app
+            .post("/Users", &user_body(&format!("c{i}@example.com")))
+            .await;
         r.assert_status(201);
         r.body["id"].as_str().expect("id").to_owned()
     });
     let ids: Vec<String> = join_all(creates).await;
     assert_counts(app, 40, 0).await;
-    let paths: Vec<String> = ids.iter().take(25).map(|id| format!("/Users/{id}")).collect();
+    let paths: Vec<String> = ids
+        .iter()
+        .take(25)
+        .map(|id| format!("/Users/{id}"))
+        .collect();
     for r in join_all(paths.iter().map(|p| app.delete(p))).await {
         r.assert_status(204);
     }
@@ -163,13 +182,30 @@ async fn migration_counts_each_tenants_existing_rows(db: Db) {
         .expect("migrate");
     let other = Uuid::new_v4();
     for i in 0..3 {
-        insert_user_row(&conn, &config, DEFAULT_TENANT, &format!("old{i}@example.com"), 1_000 + i).await;
+        insert_user_row(
+            &conn,
+            &config,
+            DEFAULT_TENANT,
+            &format!("old{i}@example.com"),
+            1_000 + i,
+        )
+        .await;
     }
     for i in 0..2 {
-        insert_user_row(&conn, &config, other, &format!("other{i}@example.com"), 1_000 + i).await;
+        insert_user_row(
+            &conn,
+            &config,
+            other,
+            &format!("other{i}@example.com"),
+            1_000 + i,
+        )
+        .await;
     }
-    roster::startup::migrate(&config, &conn).await.expect("migrate");
-    let tally = roster::store::counts::tally(&conn, other, roster::scim::resource::ResourceKind::User);
+    roster::startup::migrate(&config, &conn)
+        .await
+        .expect("migrate");
+    let tally =
+        roster::store::counts::tally(&conn, other, roster::scim::resource::ResourceKind::User);
     assert_eq!(tally.await.expect("tally").live, 2);
     conn.close().await.ok();
 

@@ -31,6 +31,7 @@ mod extensions;
 mod faults;
 mod fuzz_smoke;
 mod groups;
+mod import_paging;
 mod input_rules;
 mod jwt;
 mod large_groups;
