@@ -23,6 +23,7 @@ mod counts;
 mod credentials;
 mod database_startup;
 mod db_failover;
+mod delta_sync;
 mod dialects;
 mod discovery;
 mod errors;
