@@ -18,7 +18,7 @@ const DEPTH: u64 = 900_000;
 /// Page size of the cursor walk.
 const WALK_PAGE: u64 = 1000;
 
-struct Bench {
+pub(crate) struct Bench {
     client: Client,
     base: String,
     token: String,
@@ -26,7 +26,7 @@ struct Bench {
 
 impl Bench {
     /// One GET; the body is parsed (as a client would) but not timed apart.
-    async fn get(&self, path_and_query: &str) -> Result<(Duration, Value), String> {
+    pub(crate) async fn get(&self, path_and_query: &str) -> Result<(Duration, Value), String> {
         let started = Instant::now();
         let mut resp = self
             .client
@@ -80,12 +80,18 @@ impl Bench {
     }
 }
 
+impl Bench {
+    pub(crate) fn new(base: &str, token: &str) -> Self {
+        Self {
+            client: Client::builder().timeout(Duration::from_secs(600)).finish(),
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+        }
+    }
+}
+
 pub async fn run(base: &str, token: &str, users: u64) -> Result<(), String> {
-    let bench = Bench {
-        client: Client::builder().timeout(Duration::from_secs(600)).finish(),
-        base: base.trim_end_matches('/').to_owned(),
-        token: token.to_owned(),
-    };
+    let bench = Bench::new(base, token);
     // Warm the caches the way a running server's would be.
     bench.get("/Users?count=1").await?;
     let mut rows = Vec::new();
@@ -177,7 +183,7 @@ async fn walk(bench: &Bench, depth: u64) -> Result<(Vec<Duration>, String), Stri
     Ok((times, cursor))
 }
 
-fn percentiles(times: &[Duration]) -> (f64, f64, f64) {
+pub(crate) fn percentiles(times: &[Duration]) -> (f64, f64, f64) {
     let mut ms: Vec<f64> = times.iter().map(|t| t.as_secs_f64() * 1000.0).collect();
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| {

@@ -6,11 +6,15 @@
 //! * `load` measures, one request at a time over a kept-alive connection,
 //!   the latency of equality filters, sorted pages and deep cursor paging,
 //!   and prints p50/p99 per scenario as Markdown rows (`bench/query`);
+//! * `import` reads every user by `startIndex` pages of 200, as an IdP's
+//!   full import does, and prints the time and p50/p99 per page at three
+//!   depths (`BENCH_MODE=import bench/query`);
 //! * `group-patch` measures one-member group PATCHes against group size
 //!   (`bench/group-patch`).
 
 mod data;
 mod group_patch;
+mod import;
 mod load;
 mod seed;
 mod tenants;
@@ -43,6 +47,16 @@ enum Command {
         /// How many users were seeded.
         users: u64,
     },
+    /// Reads every user of a running server seeded with `seed`, by
+    /// `startIndex` pages of 200 in order, as an IdP's full import does.
+    Import {
+        /// The SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2.
+        base_url: String,
+        /// A bearer token the server accepts.
+        token: String,
+        /// How many users were seeded.
+        users: u64,
+    },
     /// Measures a one-member group PATCH against groups of 100, 10,000 and
     /// 100,000 members, on SQLite and, with ROSTER_BENCH_MYSQL_URL, MariaDB.
     GroupPatch {
@@ -61,6 +75,11 @@ async fn main() -> ExitCode {
             token,
             users,
         } => load::run(&base_url, &token, users).await,
+        Command::Import {
+            base_url,
+            token,
+            users,
+        } => import::run(&base_url, &token, users).await,
         Command::GroupPatch { write } => group_patch::run(write).await,
     };
     match result {

@@ -15,6 +15,7 @@ use roster::scim::user::UserRecord;
 use roster::service::DEFAULT_TENANT;
 use roster::service::users::new_user_row;
 use roster::startup;
+use roster::store::counts;
 use roster::store::users::email_rows;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
@@ -185,7 +186,16 @@ pub async fn insert_users(
         }
         txn.commit().await.map_err(|e| format!("commit: {e}"))?;
     }
+    recount(conn).await?;
     Ok(ids)
+}
+
+/// The tenant's resource counts, which the server keeps on its writes,
+/// set from the rows written here.
+async fn recount(conn: &DatabaseConnection) -> Result<(), String> {
+    counts::recount(conn, DEFAULT_TENANT)
+        .await
+        .map_err(|e| format!("recount: {e}"))
 }
 
 /// Writes the groups of [`group_plan`] with their members, one transaction
@@ -231,6 +241,9 @@ async fn insert_groups(
         insert_members(&txn, id, &member_ids).await?;
         txn.commit().await.map_err(|e| format!("commit: {e}"))?;
         out.push((name, id));
+    }
+    if groups > 0 {
+        recount(conn).await?;
     }
     Ok(out)
 }

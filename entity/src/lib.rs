@@ -17,6 +17,7 @@ pub mod oauth_client;
 pub mod oauth_code;
 pub mod oauth_refresh_token;
 pub mod oauth_signing_key;
+pub mod resource_count;
 pub mod roster_state;
 pub mod tenant;
 pub mod user;

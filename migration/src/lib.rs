@@ -10,6 +10,7 @@ mod m20261125_000002_search_projections;
 mod m20261125_000003_sqlite_planner_stats;
 mod m20261204_000001_json_positions;
 mod m20261205_000001_profiles_group_names;
+mod m20261205_000001_scale_counts;
 mod m20261205_000001_tenants;
 mod util;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_json_positions::Migration),
             Box::new(m20261205_000001_tenants::Migration),
             Box::new(m20261205_000001_profiles_group_names::Migration),
+            Box::new(m20261205_000001_scale_counts::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ use crate::scim::cursor::{Cursor, query_fingerprint};
 use crate::scim::list::{ListParams, PageInfo, Paging};
 use crate::scim::projection::Projection;
 use crate::scim::resource::ResourceKind;
+use crate::store::counts::{self, Tally};
 use crate::store::exec::Source;
 use crate::store::memberships::{self, MemberRow, MembershipRow};
 use crate::store::query::filter_condition;
@@ -106,20 +107,20 @@ impl<E: Listed> ListQuery<'_, E> {
         (self.params.count > 0 && ends_here).then(|| skipped + rows.len() as u64)
     }
 
-    /// The page and its total, counted if the page does not show it; in a
+    /// The page and its total: from the page if it shows it, else from
+    /// `tally` (an unfiltered list's count), else counted. In a
     /// transaction, the two agree.
     async fn rows<C: ConnectionTrait>(
         &self,
         services: &Services,
         c: &C,
+        tally: Option<Tally>,
     ) -> Result<Listing<E::Row>, ServiceError> {
         let rows = self.fetch(c).await?;
-        let total = match self.total_from_page(&rows) {
-            Some(total) => total,
-            None => {
-                let filtered = self.params.filter.is_some();
-                page::count::<E, _>(c, self.tenant, self.cond.clone(), filtered).await?
-            }
+        let total = match (self.total_from_page(&rows), tally) {
+            (Some(total), _) => total,
+            (None, Some(tally)) => tally.live,
+            (None, None) => page::count::<E, _>(c, self.tenant, self.cond.clone(), true).await?,
         };
         Ok(self.finish(services, rows, total))
     }
@@ -237,10 +238,48 @@ impl Services {
             }
         }
         let txn = self.db.snapshot().await?;
-        let listing = query.rows(self, &txn).await?;
+        let listing = self.counted_rows(&txn, query).await?;
         let resources = E::views(self, &txn, ctx, &listing.rows, &projection).await?;
         txn.commit().await?;
         Ok(listing.into_page(resources))
+    }
+
+    /// A page and its total in one snapshot. An unfiltered list's total
+    /// is its tenant's count (`store::counts`), and an index page of one
+    /// in the default order starts where an earlier page ended when it can
+    /// (`page_ends`), then is remembered for the page after it.
+    async fn counted_rows<E: Listed, C: ConnectionTrait>(
+        &self,
+        c: &C,
+        mut query: ListQuery<'_, E>,
+    ) -> Result<Listing<E::Row>, ServiceError> {
+        if query.params.filter.is_some() {
+            return query.rows(self, c, None).await;
+        }
+        let tally = counts::tally(c, query.tenant, E::KIND).await?;
+        let resumable =
+            query.params.sort_by.is_none() && matches!(query.params.paging, Paging::Index { .. });
+        let Start::Offset(offset) = query.start else {
+            return query.rows(self, c, Some(tally)).await;
+        };
+        if !resumable {
+            return query.rows(self, c, Some(tally)).await;
+        }
+        if offset > 0 {
+            let ends = &self.page_ends;
+            query.start = ends
+                .resume::<E, _>(c, query.tenant, &query.sort, offset, tally)
+                .await?;
+        }
+        let listing = query.rows(self, c, Some(tally)).await?;
+        if let Some(last) = listing.rows.last() {
+            let through = offset + listing.rows.len() as u64;
+            let position = query.sort.position(last);
+            self.page_ends
+                .remember::<E, _>(c, query.tenant, &query.sort, through, position, tally)
+                .await?;
+        }
+        Ok(listing)
     }
 
     /// Users as the response shows them, written out: their groups only
@@ -438,7 +477,7 @@ impl Cursors<'_> {
         let (has_next, has_previous) = match start {
             Start::Before(_) => (true, more),
             Start::After(_) => (more, true),
-            Start::Offset(_) => (more, false),
+            Start::Offset(_) | Start::Resume(..) => (more, false),
         };
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
             return PageInfo::default();

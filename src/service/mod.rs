@@ -4,11 +4,13 @@
 mod answer;
 pub mod bulk;
 pub mod change;
+mod counting;
 mod error;
 pub mod groups;
 mod kinds;
 mod list;
 mod members;
+mod page_ends;
 pub mod reindex;
 mod render;
 mod resource;
@@ -24,9 +26,11 @@ use uuid::Uuid;
 
 pub use answer::{Answer, Written};
 pub use change::{Change, ChangeHook, ChangeHooks, Documents, MemberChange, WriteOperation};
+pub use counting::with_counts;
 pub use error::ServiceError;
 pub use list::ResourcePage;
 pub use members::{GroupMembers, MemberFeed};
+pub use page_ends::PageEnds;
 pub use render::{Encoded, PageItem, ResourceView};
 
 use crate::scim::cursor::CursorKey;
@@ -67,6 +71,8 @@ pub struct Services {
     pub settings: Settings,
     /// What sees every committed write (see `change`).
     pub hooks: ChangeHooks,
+    /// Where recent index-paged pages ended, to seek from (see `page_ends`).
+    pub page_ends: Arc<PageEnds>,
 }
 
 impl Services {

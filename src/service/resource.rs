@@ -178,10 +178,17 @@ impl Services {
         id: Uuid,
         record: &K::Record,
         side: &K::Side,
-        row: Row<K>,
+        mut row: Row<K>,
         wanted: bool,
     ) -> Result<(Change, Option<K::Kept>), ServiceError> {
         let txn = self.db.begin_write().await?;
+        // Stamped once the write holds its transaction, as an update is:
+        // on SQLite, whose writes run one at a time, times then follow the
+        // order writes commit in, which delta sync by `meta.lastModified`
+        // relies on.
+        let now = now_ms();
+        row.set(K::Table::CREATED_AT, now.into());
+        row.set(K::Table::MODIFIED_AT, now.into());
         let answered = wanted.then(|| row.clone());
         resources::insert::<K::Table, _>(&txn, row)
             .await

@@ -150,7 +150,8 @@ async fn app_state(
     let db = Db::open(&config.database.url, db, connect_timeout(config)).await?;
     let services = Services {
         db,
-        hooks,
+        hooks: service::with_counts(&hooks),
+        page_ends: Arc::default(),
         registry: Arc::new(registry(config)?),
         settings: Settings {
             page_limits: limits,

@@ -20,6 +20,8 @@ pub trait ResourceTable: EntityTrait<Model: Decode> {
     const ID: Self::Column;
     const VERSION: Self::Column;
     const DOC_SEARCH: Self::Column;
+    const CREATED_AT: Self::Column;
+    const MODIFIED_AT: Self::Column;
 
     /// The select that reads a row and locks it until the transaction
     /// ends (MySQL); built once per backend.
@@ -38,6 +40,8 @@ macro_rules! resource_table {
             const ID: $entity::Column = $entity::Column::Id;
             const VERSION: $entity::Column = $entity::Column::Version;
             const DOC_SEARCH: $entity::Column = $entity::Column::DocSearch;
+            const CREATED_AT: $entity::Column = $entity::Column::CreatedAt;
+            const MODIFIED_AT: $entity::Column = $entity::Column::ModifiedAt;
 
             fn locked() -> &'static Template {
                 static LOCKED: Template = Template::new(|keys, backend| {

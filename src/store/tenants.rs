@@ -19,6 +19,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "oauth_refresh_tokens",
     "oauth_codes",
     "oauth_clients",
+    "resource_counts",
 ];
 
 pub async fn insert<C: ConnectionTrait>(c: &C, model: tenant::ActiveModel) -> Result<(), DbErr> {

@@ -25,7 +25,7 @@ use crate::scim::normalize::fold_case;
 use crate::scim::resource::ResourceKind;
 use crate::scim::schema::AttributeDef;
 use crate::scim::value_filter;
-use crate::time::{format_ms, parse_datetime_ms};
+use crate::time::{format_ms, parse_datetime_within_ms};
 
 /// The SQL condition selecting the resources `filter` matches.
 pub fn filter_condition(r: &Resolver<'_>, filter: &Filter) -> Result<Condition, ScimError> {
@@ -358,11 +358,22 @@ fn compare(
         Ty::TimeMs | Ty::TimeText => {
             check_ordering_op(op, name)?;
             let text = expect_str(value, name)?;
-            let ms = parse_datetime_ms(text).ok_or_else(|| {
+            let (mut ms, inside) = parse_datetime_within_ms(text).ok_or_else(|| {
                 ScimError::invalid_filter(format!(
                     "'{name}' needs an xsd:dateTime value, got {text:?}"
                 ))
             })?;
+            // Times are stored as whole milliseconds: a value inside one
+            // equals none, and `ge`/`lt` it start at the next millisecond
+            // (`gt`/`le` already hold for the one it is inside).
+            if inside {
+                match op {
+                    CompareOp::Eq => return Ok(never()),
+                    CompareOp::Ne => return Ok(always()),
+                    CompareOp::Ge | CompareOp::Lt => ms += 1,
+                    _ => {}
+                }
+            }
             if s.ty == Ty::TimeMs {
                 Value::from(ms)
             } else {

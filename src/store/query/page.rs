@@ -88,6 +88,7 @@ where
     let (segments, mut skip, backwards) = match start {
         Start::Offset(n) => (plan(backend, &id, sort, false, None)?, *n, false),
         Start::After(p) => (plan(backend, &id, sort, false, Some(p))?, 0, false),
+        Start::Resume(p, n) => (plan(backend, &id, sort, false, Some(p))?, *n, false),
         Start::Before(p) => (plan(backend, &id, sort, true, Some(p))?, 0, true),
     };
     // MariaDB: a second statement for the users' groups costs more than

@@ -54,6 +54,9 @@ pub enum Start {
     After(Position),
     /// The rows before this one (a `previousCursor`), returned in order.
     Before(Position),
+    /// The rows after this one, less the first so many: an index page
+    /// resumed from where an earlier page ended (`service::page_ends`).
+    Resume(Position, u64),
 }
 
 /// A stored row, as far as ordering is concerned.
