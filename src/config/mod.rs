@@ -5,6 +5,7 @@
 //! whole.
 
 mod at_rest;
+mod audit;
 mod auth;
 mod database;
 mod oauth;
@@ -22,6 +23,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 pub use at_rest::SecretsConfig;
+pub use audit::{AuditConfig, ConsoleConfig};
 pub use auth::{
     ASYMMETRIC_ALGORITHMS, AuthConfig, IntrospectionConfig, JwtConfig, RateLimitConfig,
     check_fetch_url,
@@ -52,6 +54,8 @@ pub struct Config {
     pub log: LogConfig,
     pub tls: TlsConfig,
     pub secrets: SecretsConfig,
+    pub audit: AuditConfig,
+    pub console: ConsoleConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +96,8 @@ impl Config {
         self.tls.validate()?;
         self.auth.validate()?;
         self.secrets.validate()?;
+        self.audit.validate()?;
+        self.console.validate(&self.server.base_path)?;
         self.oauth.validate(&self.oauth_issuer())
     }
 

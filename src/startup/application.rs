@@ -15,7 +15,9 @@ use super::auth::AuthStack;
 use super::listener::{self, Transport};
 use super::tls::Certificates;
 use super::{StartupError, app_state, connect, migrate, reindex};
+use crate::auth::admins::AdminVerifier;
 use crate::config::Config;
+use crate::http::console_api::ConsoleApi;
 use crate::http::{self, AppState};
 use crate::oauth;
 use crate::observe::{self, Observe, metrics::Metrics};
@@ -235,11 +237,16 @@ impl Connected {
         }
         announce(&builder.config, &auth);
         let body_limits = http::body_limit::BodyLimits::new(&builder.config.server);
+        let console = ConsoleApi {
+            path: builder.config.console.path.clone(),
+            admins: AdminVerifier::new(db.clone(), &builder.config.auth.rate_limit),
+        };
         let routes = Routes {
             state,
             auth,
             observe,
             body_limits,
+            console,
         };
         Ok((builder, db, routes))
     }
@@ -253,6 +260,7 @@ pub struct Routes {
     auth: AuthStack,
     observe: Arc<Observe>,
     body_limits: http::body_limit::BodyLimits,
+    console: ConsoleApi,
 }
 
 /// One worker's application: middleware, every route, and the SCIM 404
@@ -273,13 +281,14 @@ pub fn app(
         auth,
         observe,
         body_limits,
+        console,
     } = routes;
     App::new()
         .app_data(body_limits)
         .wrap(middleware::from_fn(http::connection::close_unauthenticated))
         .wrap(middleware::Compress::default())
         .wrap(middleware::from_fn(observe::request::observe))
-        .configure(move |cfg| configure(cfg, state, auth, observe))
+        .configure(move |cfg| configure(cfg, state, auth, observe, console))
         .default_service(web::to(http::error::unknown_route))
 }
 
@@ -334,8 +343,10 @@ fn configure(
     state: AppState,
     auth: AuthStack,
     observe: Arc<Observe>,
+    console: ConsoleApi,
 ) {
     observe::routes(cfg, observe);
+    http::console_api::routes(cfg, console);
     if let Some(server) = auth.server {
         oauth::routes(cfg, server);
     }
