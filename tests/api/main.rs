@@ -13,6 +13,7 @@ mod process;
 
 mod admin_commands;
 mod audit_admins;
+mod audit_trail;
 mod auth;
 mod auth_modes;
 mod binary;
