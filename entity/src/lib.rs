@@ -10,7 +10,10 @@
 //! millisecond precision, so a `meta.lastModified gt "<value a client saw>"`
 //! filter never matches the resource the client took the value from.
 
+pub mod admin_account;
 pub mod api_token;
+pub mod audit_change;
+pub mod audit_request;
 pub mod group;
 pub mod group_member;
 pub mod oauth_client;

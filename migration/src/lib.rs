@@ -9,9 +9,11 @@ mod m20261125_000001_oauth;
 mod m20261125_000002_search_projections;
 mod m20261125_000003_sqlite_planner_stats;
 mod m20261204_000001_json_positions;
+mod m20261205_000001_audit_admins;
 mod m20261205_000001_profiles_group_names;
 mod m20261205_000001_scale_counts;
 mod m20261205_000001_tenants;
+mod m20261205_000002_audit_log;
 mod util;
 
 pub use m20261204_000001_json_positions::{
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_tenants::Migration),
             Box::new(m20261205_000001_profiles_group_names::Migration),
             Box::new(m20261205_000001_scale_counts::Migration),
+            Box::new(m20261205_000001_audit_admins::Migration),
+            Box::new(m20261205_000002_audit_log::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 //! whole.
 
 mod at_rest;
+mod audit;
 mod auth;
 mod database;
 mod oauth;
@@ -23,6 +24,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 pub use at_rest::SecretsConfig;
+pub use audit::{AuditConfig, ConsoleConfig};
 pub use auth::{
     ASYMMETRIC_ALGORITHMS, AuthConfig, IntrospectionConfig, JwtConfig, RateLimitConfig,
     check_fetch_url,
@@ -56,6 +58,8 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// `[[tenant]]` tables: credentials bound to tenants other than `default`.
     pub tenant: Vec<TenantConfig>,
+    pub audit: AuditConfig,
+    pub console: ConsoleConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +101,8 @@ impl Config {
         self.auth.validate()?;
         self.secrets.validate()?;
         tenants::validate(&self.tenant)?;
+        self.audit.validate()?;
+        self.console.validate(&self.server.base_path)?;
         self.oauth.validate(&self.oauth_issuer())
     }
 

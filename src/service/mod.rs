@@ -1,6 +1,7 @@
 //! Use cases. Each public method is one request's work in one transaction;
 //! a failure rolls everything back, so a rejected request changes nothing.
 
+pub mod admins;
 mod answer;
 pub mod bulk;
 pub mod change;

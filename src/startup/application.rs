@@ -15,7 +15,10 @@ use super::auth::AuthStack;
 use super::listener::{self, Transport};
 use super::tls::Certificates;
 use super::{StartupError, app_state, connect, migrate, reindex};
+use crate::audit::{self, Audit, AuditCounters, AuditNotes};
+use crate::auth::admins::AdminVerifier;
 use crate::config::Config;
+use crate::http::console_api::ConsoleApi;
 use crate::http::{self, AppState};
 use crate::oauth;
 use crate::observe::{self, Observe, metrics::Metrics};
@@ -33,6 +36,7 @@ pub struct Application {
     db: DatabaseConnection,
     server: Server,
     writes: Db,
+    audit: Option<Arc<Audit>>,
     signals: bool,
 }
 
@@ -86,6 +90,7 @@ impl Application {
             addr,
             server,
             writes,
+            audit,
             signals,
             ..
         } = self;
@@ -96,6 +101,9 @@ impl Application {
             .await
             .map_err(|source| StartupError::Bind { addr, source });
         writes.finish_writes(WRITES_DRAIN).await;
+        if let Some(audit) = audit {
+            audit.finish(WRITES_DRAIN).await;
+        }
         served
     }
 }
@@ -178,6 +186,7 @@ impl Connected {
         let addr = builder.config.server.bind.clone();
         let management = routes.observe.management_slot();
         let (writes, signals) = (routes.state.services.db.clone(), builder.signals);
+        let audit = routes.console.audit.clone();
         let reload_every = Duration::from_secs(builder.config.tls.reload_interval_secs);
         let tls = match &certificates {
             Some(certs) => Some(certs.server_config()?),
@@ -200,6 +209,7 @@ impl Connected {
             db,
             server,
             writes,
+            audit,
             signals,
         })
     }
@@ -223,10 +233,36 @@ impl Connected {
             Some(m) => builder.hooks.with(m.clone()),
             None => builder.hooks.clone(),
         };
+        let notes = builder.config.audit.enabled.then(AuditNotes::default);
+        let hooks = match &notes {
+            Some(n) => hooks.with(n.hook()),
+            None => hooks,
+        };
         let (state, auth) = app_state(&builder.config, hooks, db.clone()).await?;
         if let Some(m) = &metrics {
             m.attach(state.services.db.clone());
         }
+        let audit = notes.map(|notes| {
+            let config = &builder.config;
+            let counters =
+                metrics
+                    .as_ref()
+                    .map_or_else(AuditCounters::default, |m| AuditCounters {
+                        dropped: m.audit_dropped.clone(),
+                        written: m.audit_written.clone(),
+                    });
+            let paths = (
+                config.server.base_path.as_str(),
+                config.console.path.as_str(),
+            );
+            Audit::start(
+                &config.audit,
+                paths,
+                notes,
+                state.services.db.clone(),
+                counters,
+            )
+        });
         let observe = Arc::new(Observe::new(&builder.config, metrics, db.clone()));
         if !auth.verifier.has_configured_credentials()
             && let Some(minted) = service::tokens::ensure_bootstrap(&db, DEFAULT_TENANT).await?
@@ -235,11 +271,18 @@ impl Connected {
         }
         announce(&builder.config, &auth);
         let body_limits = http::body_limit::BodyLimits::new(&builder.config.server);
+        let console = ConsoleApi {
+            path: builder.config.console.path.clone(),
+            admins: AdminVerifier::new(db.clone(), &builder.config.auth.rate_limit),
+            audit,
+            db: db.clone(),
+        };
         let routes = Routes {
             state,
             auth,
             observe,
             body_limits,
+            console,
         };
         Ok((builder, db, routes))
     }
@@ -253,6 +296,7 @@ pub struct Routes {
     auth: AuthStack,
     observe: Arc<Observe>,
     body_limits: http::body_limit::BodyLimits,
+    console: ConsoleApi,
 }
 
 /// One worker's application: middleware, every route, and the SCIM 404
@@ -273,13 +317,15 @@ pub fn app(
         auth,
         observe,
         body_limits,
+        console,
     } = routes;
     App::new()
         .app_data(body_limits)
+        .wrap(middleware::from_fn(audit::capture::record))
         .wrap(middleware::from_fn(http::connection::close_unauthenticated))
         .wrap(middleware::Compress::default())
         .wrap(middleware::from_fn(observe::request::observe))
-        .configure(move |cfg| configure(cfg, state, auth, observe))
+        .configure(move |cfg| configure(cfg, state, auth, observe, console))
         .default_service(web::to(http::error::unknown_route))
 }
 
@@ -334,8 +380,10 @@ fn configure(
     state: AppState,
     auth: AuthStack,
     observe: Arc<Observe>,
+    console: ConsoleApi,
 ) {
     observe::routes(cfg, observe);
+    http::console_api::routes(cfg, console);
     if let Some(server) = auth.server {
         oauth::routes(cfg, server);
     }

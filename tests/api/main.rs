@@ -12,6 +12,8 @@ mod issuer;
 mod process;
 
 mod admin_commands;
+mod audit_admins;
+mod audit_trail;
 mod auth;
 mod auth_modes;
 mod binary;
