@@ -11,6 +11,7 @@
 //! filter never matches the resource the client took the value from.
 
 pub mod api_token;
+pub mod console_session;
 pub mod group;
 pub mod group_member;
 pub mod oauth_client;

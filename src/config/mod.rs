@@ -6,6 +6,7 @@
 
 mod at_rest;
 mod auth;
+mod console;
 mod database;
 mod oauth;
 mod observe;
@@ -26,6 +27,7 @@ pub use auth::{
     ASYMMETRIC_ALGORITHMS, AuthConfig, IntrospectionConfig, JwtConfig, RateLimitConfig,
     check_fetch_url,
 };
+pub use console::ConsoleConfig;
 pub use database::DatabaseConfig;
 pub use oauth::{GRANT_TYPES, OAuthClientConfig, OAuthConfig};
 pub use observe::{LogConfig, LogFormat, MetricsConfig};
@@ -52,6 +54,7 @@ pub struct Config {
     pub log: LogConfig,
     pub tls: TlsConfig,
     pub secrets: SecretsConfig,
+    pub console: ConsoleConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +95,7 @@ impl Config {
         self.tls.validate()?;
         self.auth.validate()?;
         self.secrets.validate()?;
+        self.console.validate(&self.server.base_path)?;
         self.oauth.validate(&self.oauth_issuer())
     }
 

@@ -2,8 +2,10 @@
 //! a failure rolls everything back, so a rejected request changes nothing.
 
 mod answer;
+mod browse;
 pub mod bulk;
 pub mod change;
+pub mod console_sessions;
 mod error;
 pub mod groups;
 mod kinds;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub use answer::{Answer, Written};
+pub use browse::{Member, MemberPage};
 pub use change::{Change, ChangeHook, ChangeHooks, WriteOperation};
 pub use error::ServiceError;
 pub use list::ResourcePage;

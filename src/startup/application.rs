@@ -16,6 +16,7 @@ use super::listener::{self, Transport};
 use super::tls::Certificates;
 use super::{StartupError, app_state, connect, migrate, reindex};
 use crate::config::Config;
+use crate::console::{self, Console};
 use crate::http::{self, AppState};
 use crate::oauth;
 use crate::observe::{self, Observe, metrics::Metrics};
@@ -235,11 +236,13 @@ impl Connected {
         }
         announce(&builder.config, &auth);
         let body_limits = http::body_limit::BodyLimits::new(&builder.config.server);
+        let console = super::console::build(&builder.config, &auth, db.clone())?;
         let routes = Routes {
             state,
             auth,
             observe,
             body_limits,
+            console,
         };
         Ok((builder, db, routes))
     }
@@ -253,6 +256,7 @@ pub struct Routes {
     auth: AuthStack,
     observe: Arc<Observe>,
     body_limits: http::body_limit::BodyLimits,
+    console: Option<Arc<Console>>,
 }
 
 /// One worker's application: middleware, every route, and the SCIM 404
@@ -273,13 +277,14 @@ pub fn app(
         auth,
         observe,
         body_limits,
+        console,
     } = routes;
     App::new()
         .app_data(body_limits)
         .wrap(middleware::from_fn(http::connection::close_unauthenticated))
         .wrap(middleware::Compress::default())
         .wrap(middleware::from_fn(observe::request::observe))
-        .configure(move |cfg| configure(cfg, state, auth, observe))
+        .configure(move |cfg| configure(cfg, state, auth, observe, console))
         .default_service(web::to(http::error::unknown_route))
 }
 
@@ -334,10 +339,14 @@ fn configure(
     state: AppState,
     auth: AuthStack,
     observe: Arc<Observe>,
+    console: Option<Arc<Console>>,
 ) {
     observe::routes(cfg, observe);
     if let Some(server) = auth.server {
         oauth::routes(cfg, server);
+    }
+    if let Some(console) = console {
+        console::routes(cfg, console);
     }
     http::configure(cfg, state, auth.verifier, auth.limiter);
 }

@@ -1,0 +1,76 @@
+//! The operator console: server-rendered HTML pages over the service layer,
+//! for people rather than IdPs. Signed-in admins browse users and groups,
+//! manage credentials and read the server's status. It sits outside the
+//! SCIM base path (`[console] path`), answers in HTML, and keeps its
+//! sessions in the database (`service::console_sessions`).
+
+mod admins;
+mod assets;
+mod browse;
+mod credentials;
+mod csrf;
+mod error;
+mod layout;
+mod login;
+mod session;
+mod status;
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use sea_orm::DatabaseConnection;
+
+pub use admins::Admins;
+pub use error::ConsoleError;
+pub use session::{Signed, session_from_cookie};
+pub use status::StatusFacts;
+
+/// What every console handler shares.
+pub struct Console {
+    /// Where the console is served, e.g. `/console`.
+    pub path: String,
+    pub ttl_ms: i64,
+    pub db: DatabaseConnection,
+    pub admins: Admins,
+    pub facts: StatusFacts,
+    /// Whether cookies are marked `Secure`: the listener serves TLS or the
+    /// public URL is HTTPS (TLS ended at a proxy).
+    pub secure_cookies: bool,
+}
+
+impl Console {
+    /// `suffix` under the console's path.
+    pub fn at(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.path)
+    }
+}
+
+/// Registers the console's pages. Before the SCIM API, so that a base path
+/// of "/" cannot claim them.
+pub fn routes(cfg: &mut web::ServiceConfig, console: Arc<Console>) {
+    let path = console.path.clone();
+    layout::remember_path(&path);
+    cfg.service(
+        web::scope(&path)
+            .app_data(web::Data::from(console))
+            .app_data(web::FormConfig::default().limit(login::MAX_FORM_BYTES))
+            .route("", web::get().to(home))
+            .route("/", web::get().to(home))
+            .route("/assets/{name}", web::get().to(assets::serve))
+            .route("/login", web::get().to(login::show))
+            .route("/login", web::post().to(login::submit))
+            .route("/logout", web::post().to(login::sign_out))
+            .configure(browse::routes)
+            .configure(credentials::routes)
+            .route("/status", web::get().to(status::show))
+            .default_service(web::to(not_found)),
+    );
+}
+
+async fn home(console: web::Data<Console>) -> HttpResponse {
+    layout::see_other(&console.at("/users"))
+}
+
+async fn not_found() -> Result<HttpResponse, ConsoleError> {
+    Err(ConsoleError::NotFound("No such page.".to_owned()))
+}
