@@ -1,6 +1,7 @@
 //! The `roster` command line. Flags win over their environment variables,
 //! which win over the config file.
 
+mod admin;
 mod backup;
 mod open;
 
@@ -139,6 +140,11 @@ pub enum Command {
     OauthKey {
         #[command(subcommand)]
         command: OAuthKeyCommand,
+    },
+    /// Manage the console's admin accounts
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
     },
     /// Print the Argon2 hash of a secret read from standard input, for the config file
     HashSecret,
@@ -290,6 +296,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
         Command::Token { command } => token_command(&config, command).await,
         Command::OauthClient { command } => oauth_client_command(&config, command).await,
         Command::OauthKey { command } => oauth_key_command(&config, command).await,
+        Command::Admin { command } => admin::run(&config, command).await,
         Command::HashSecret => hash_secret_command(),
         Command::Healthcheck { url } => {
             crate::observe::healthcheck::run(&config, url.as_deref()).map_err(StartupError::Cli)

@@ -10,6 +10,7 @@
 //! millisecond precision, so a `meta.lastModified gt "<value a client saw>"`
 //! filter never matches the resource the client took the value from.
 
+pub mod admin_account;
 pub mod api_token;
 pub mod console_session;
 pub mod group;

@@ -9,6 +9,7 @@ mod m20261125_000001_oauth;
 mod m20261125_000002_search_projections;
 mod m20261125_000003_sqlite_planner_stats;
 mod m20261204_000001_json_positions;
+mod m20261205_000001_audit_admins;
 mod m20261205_000001_console;
 mod util;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_search_projections::Migration),
             Box::new(m20261125_000003_sqlite_planner_stats::Migration),
             Box::new(m20261204_000001_json_positions::Migration),
+            Box::new(m20261205_000001_audit_admins::Migration),
             Box::new(m20261205_000001_console::Migration),
         ]
     }

@@ -5,6 +5,7 @@
 //! credentials from requests and answers refusals; nothing here knows HTTP
 //! statuses or headers.
 
+pub mod admins;
 pub mod credentials;
 pub mod http_client;
 mod introspection;

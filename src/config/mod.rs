@@ -5,6 +5,7 @@
 //! whole.
 
 mod at_rest;
+mod audit;
 mod auth;
 mod console;
 mod database;
@@ -23,6 +24,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 pub use at_rest::SecretsConfig;
+pub use audit::AuditConfig;
 pub use auth::{
     ASYMMETRIC_ALGORITHMS, AuthConfig, IntrospectionConfig, JwtConfig, RateLimitConfig,
     check_fetch_url,
@@ -54,6 +56,7 @@ pub struct Config {
     pub log: LogConfig,
     pub tls: TlsConfig,
     pub secrets: SecretsConfig,
+    pub audit: AuditConfig,
     pub console: ConsoleConfig,
 }
 
@@ -95,6 +98,7 @@ impl Config {
         self.tls.validate()?;
         self.auth.validate()?;
         self.secrets.validate()?;
+        self.audit.validate()?;
         self.console.validate(&self.server.base_path)?;
         self.oauth.validate(&self.oauth_issuer())
     }

@@ -6,6 +6,7 @@ use actix_web::HttpRequest;
 use subtle::ConstantTimeEq;
 
 use super::ConsoleError;
+use crate::http::console_session::same_origin;
 
 /// Refuses `req` unless it came from this site and `presented` is the
 /// `expected` token.
@@ -23,28 +24,6 @@ pub fn check(req: &HttpRequest, expected: &str, presented: Option<&str>) -> Resu
         ));
     }
     Ok(())
-}
-
-/// What browsers say about where a request came from: `Sec-Fetch-Site`
-/// (every current browser) and `Origin` (sent with every cross-origin
-/// POST). Clients that send neither are judged by the token alone.
-pub fn same_origin(req: &HttpRequest) -> bool {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site")
-        && site != "same-origin"
-    {
-        return false;
-    }
-    match header("origin") {
-        None => true,
-        Some(origin) => {
-            let host = req.connection_info().host().to_owned();
-            // The scheme is left out: behind a proxy that ends TLS the
-            // request may look like plain HTTP while its origin is HTTPS.
-            let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
-            authority.eq_ignore_ascii_case(&host)
-        }
-    }
 }
 
 #[cfg(test)]

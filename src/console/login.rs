@@ -1,5 +1,6 @@
-//! Signing in and out. Failed sign-ins count against the same limits as
-//! failed API credentials (`auth::rate_limit`), per address and per name.
+//! Signing in and out. Failed sign-ins count against the admin verifier's
+//! failure limits (`auth::admins`), per address and per name, as the
+//! console's API counts them.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, SET_COOKIE};
@@ -9,7 +10,7 @@ use serde::Deserialize;
 
 use super::session::{COOKIE, cookie, set_cookie};
 use super::{Console, ConsoleError, Signed, csrf, layout};
-use crate::auth::rate_limit::FailureLimiter;
+use crate::auth::admins::AdminAuthError;
 use crate::http::throttle::{client_addr, retry_after};
 use crate::secrets::random_secret;
 use crate::service::{DEFAULT_TENANT, console_sessions};
@@ -52,7 +53,6 @@ pub async fn show(
 pub async fn submit(
     req: HttpRequest,
     console: web::Data<Console>,
-    limiter: web::Data<FailureLimiter>,
     form_in: web::Form<SignIn>,
 ) -> Result<HttpResponse, ConsoleError> {
     let SignIn {
@@ -69,31 +69,21 @@ pub async fn submit(
     }
     csrf::check(&req, &expected, presented.as_deref())?;
     let next = next.as_deref();
-    let addr = client_addr(&limiter, &req);
-    let refused = addr
-        .and_then(|a| limiter.refused(a))
-        .or_else(|| limiter.name_refused(&username));
-    if let Some(wait) = refused {
-        return too_many(&console, &username, next, wait);
-    }
-    let verified = console
-        .admins
-        .verify(&username, &password)
-        .await
-        .map_err(|e| ConsoleError::Unavailable(e.to_string()))?;
-    if !verified {
-        log::warn!(
-            "failed console sign-in as {username:?} from {}",
-            addr.map(|a| a.to_string()).unwrap_or_default()
-        );
-        let over = addr
-            .and_then(|a| limiter.failed(a))
-            .max(limiter.name_failed(&username));
-        if let Some(wait) = over {
-            return too_many(&console, &username, next, wait);
+    let addr = client_addr(console.admins.limiter(), &req);
+    match console.admins.verify(&username, &password, addr).await {
+        Ok(()) => {}
+        Err(AdminAuthError::Invalid) => {
+            log::warn!(
+                "failed console sign-in as {username:?} from {}",
+                addr.map(|a| a.to_string()).unwrap_or_default()
+            );
+            let message = "Wrong user name or password.";
+            return form(&console, StatusCode::UNAUTHORIZED, &username, next, Some(message));
         }
-        let message = "Wrong user name or password.";
-        return form(&console, StatusCode::UNAUTHORIZED, &username, next, Some(message));
+        Err(AdminAuthError::TooMany(wait)) => return too_many(&console, &username, next, wait),
+        Err(AdminAuthError::Unavailable) => {
+            return Err(ConsoleError::Unavailable("admin accounts could not be checked".into()));
+        }
     }
     let opened =
         console_sessions::open(&console.db, DEFAULT_TENANT, &username, console.ttl_ms).await?;

@@ -4,7 +4,6 @@
 //! SCIM base path (`[console] path`), answers in HTML, and keeps its
 //! sessions in the database (`service::console_sessions`).
 
-mod admins;
 mod assets;
 mod browse;
 mod credentials;
@@ -20,9 +19,10 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, web};
 use sea_orm::DatabaseConnection;
 
-pub use admins::Admins;
+use crate::auth::admins::AdminVerifier;
+
 pub use error::ConsoleError;
-pub use session::{Signed, session_from_cookie};
+pub use session::Signed;
 pub use status::StatusFacts;
 
 /// What every console handler shares.
@@ -31,7 +31,7 @@ pub struct Console {
     pub path: String,
     pub ttl_ms: i64,
     pub db: DatabaseConnection,
-    pub admins: Admins,
+    pub admins: Arc<AdminVerifier>,
     pub facts: StatusFacts,
     /// Whether cookies are marked `Secure`: the listener serves TLS or the
     /// public URL is HTTPS (TLS ended at a proxy).

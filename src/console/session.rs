@@ -5,14 +5,12 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::Method;
-use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use super::{Console, ConsoleError};
 use crate::service::console_sessions::{self, Session};
 
-/// The session cookie's name.
-pub const COOKIE: &str = "roster_console";
+pub use crate::http::console_session::{SESSION_COOKIE as COOKIE, cookie};
 
 /// A request from a signed-in admin.
 pub struct Signed {
@@ -44,17 +42,6 @@ impl FromRequest for Signed {
     }
 }
 
-/// The live session a request's console cookie names, for routes outside
-/// the console's pages (its JSON API) that accept the same sign-in.
-pub async fn session_from_cookie(req: &HttpRequest) -> Option<Session> {
-    let console = req.app_data::<web::Data<Console>>()?;
-    let token = cookie(req, COOKIE)?;
-    console_sessions::find(&console.db, &token)
-        .await
-        .ok()
-        .flatten()
-}
-
 /// The sign-in page, coming back here afterwards when this was a page.
 fn login_url(console: &Console, req: &HttpRequest) -> String {
     let login = console.at("/login");
@@ -67,18 +54,6 @@ fn login_url(console: &Console, req: &HttpRequest) -> String {
     };
     let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
     format!("{login}?next={next}")
-}
-
-/// The value of cookie `name`, when the request carries it.
-pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim_matches('"').to_owned())
-        .filter(|v| !v.is_empty())
 }
 
 /// A `Set-Cookie` value for `name` under the console's path: never readable

@@ -1,10 +1,13 @@
 //! HTTP: routes, extractors, and the one place errors become SCIM error
 //! responses. Handlers only translate between HTTP and the service layer.
 
+pub mod admin_guard;
 mod body;
 pub mod body_limit;
 mod bulk;
 pub mod connection;
+pub mod console_api;
+pub mod console_session;
 mod content_type;
 mod discovery;
 pub mod error;

@@ -1,6 +1,7 @@
 //! Use cases. Each public method is one request's work in one transaction;
 //! a failure rolls everything back, so a rejected request changes nothing.
 
+pub mod admins;
 mod answer;
 mod browse;
 pub mod bulk;
@@ -25,7 +26,7 @@ use uuid::Uuid;
 
 pub use answer::{Answer, Written};
 pub use browse::{Member, MemberPage};
-pub use change::{Change, ChangeHook, ChangeHooks, WriteOperation};
+pub use change::{Change, ChangeHook, ChangeHooks, Documents, MemberChange, WriteOperation};
 pub use error::ServiceError;
 pub use list::ResourcePage;
 pub use members::{GroupMembers, MemberFeed};

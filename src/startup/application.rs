@@ -15,8 +15,10 @@ use super::auth::AuthStack;
 use super::listener::{self, Transport};
 use super::tls::Certificates;
 use super::{StartupError, app_state, connect, migrate, reindex};
+use crate::auth::admins::AdminVerifier;
 use crate::config::Config;
 use crate::console::{self, Console};
+use crate::http::console_api::ConsoleApi;
 use crate::http::{self, AppState};
 use crate::oauth;
 use crate::observe::{self, Observe, metrics::Metrics};
@@ -236,12 +238,18 @@ impl Connected {
         }
         announce(&builder.config, &auth);
         let body_limits = http::body_limit::BodyLimits::new(&builder.config.server);
-        let console = super::console::build(&builder.config, &auth, db.clone())?;
+        let console_api = ConsoleApi {
+            path: builder.config.console.path.clone(),
+            admins: AdminVerifier::new(db.clone(), &builder.config.auth.rate_limit),
+        };
+        let console =
+            super::console::build(&builder.config, &auth, &console_api.admins, db.clone());
         let routes = Routes {
             state,
             auth,
             observe,
             body_limits,
+            console_api,
             console,
         };
         Ok((builder, db, routes))
@@ -256,6 +264,7 @@ pub struct Routes {
     auth: AuthStack,
     observe: Arc<Observe>,
     body_limits: http::body_limit::BodyLimits,
+    console_api: ConsoleApi,
     console: Option<Arc<Console>>,
 }
 
@@ -277,6 +286,7 @@ pub fn app(
         auth,
         observe,
         body_limits,
+        console_api,
         console,
     } = routes;
     App::new()
@@ -284,7 +294,7 @@ pub fn app(
         .wrap(middleware::from_fn(http::connection::close_unauthenticated))
         .wrap(middleware::Compress::default())
         .wrap(middleware::from_fn(observe::request::observe))
-        .configure(move |cfg| configure(cfg, state, auth, observe, console))
+        .configure(move |cfg| configure(cfg, state, auth, observe, console_api, console))
         .default_service(web::to(http::error::unknown_route))
 }
 
@@ -339,9 +349,12 @@ fn configure(
     state: AppState,
     auth: AuthStack,
     observe: Arc<Observe>,
+    console_api: ConsoleApi,
     console: Option<Arc<Console>>,
 ) {
     observe::routes(cfg, observe);
+    // The API's scope before the pages': the pages' would claim its paths.
+    http::console_api::routes(cfg, console_api);
     if let Some(server) = auth.server {
         oauth::routes(cfg, server);
     }

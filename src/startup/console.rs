@@ -4,36 +4,37 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use super::StartupError;
-use super::auth::{AuthStack, SetupError};
-use crate::auth::passwords::CredentialList;
+use super::auth::AuthStack;
+use crate::auth::admins::AdminVerifier;
 use crate::config::Config;
-use crate::console::{Admins, Console, StatusFacts};
+use crate::console::{Console, StatusFacts};
 
-/// The console, unless `[console] enabled` is off.
+/// The console's pages, unless `[console] enabled` is off. They check
+/// passwords with the same verifier, and so under the same failure limits,
+/// as the console's API.
 pub(super) fn build(
     config: &Config,
     auth: &AuthStack,
+    admins: &Arc<AdminVerifier>,
     db: DatabaseConnection,
-) -> Result<Option<Arc<Console>>, StartupError> {
+) -> Option<Arc<Console>> {
     let c = &config.console;
     if !c.enabled {
-        return Ok(None);
+        return None;
     }
-    let admins = CredentialList::parse(&config.oauth.admins).map_err(SetupError::from)?;
     let secure_public = config
         .server
         .public_url
         .as_deref()
         .is_some_and(|u| u.starts_with("https://"));
-    Ok(Some(Arc::new(Console {
+    Some(Arc::new(Console {
         path: c.path.clone(),
         ttl_ms: i64::try_from(c.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
         db,
-        admins: Admins::new(admins),
+        admins: admins.clone(),
         facts: facts(config, auth),
         secure_cookies: config.tls.files().is_some() || secure_public,
-    })))
+    }))
 }
 
 fn facts(config: &Config, auth: &AuthStack) -> StatusFacts {

@@ -1,6 +1,7 @@
 //! Persistence: SeaORM queries over the `entity` crate. Functions take any
 //! connection or transaction; the service layer decides the transaction.
 
+pub mod admins;
 pub mod console_sessions;
 pub mod error;
 pub mod exec;

@@ -12,6 +12,7 @@ mod issuer;
 mod process;
 
 mod admin_commands;
+mod audit_admins;
 mod auth;
 mod auth_modes;
 mod binary;

@@ -1,0 +1,51 @@
+//! `[audit]`: what Roster records of the requests it answers and the
+//! changes it makes.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, invalid};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Off: no request or change is recorded.
+    pub enabled: bool,
+    /// Days a request stays in the request log.
+    pub request_days: u32,
+    /// Days a change record is kept.
+    pub change_days: u32,
+    /// Most requests kept, whatever their age; 0 for no limit.
+    pub max_request_rows: u64,
+    /// Bytes of each request and response body kept.
+    pub max_body_bytes: usize,
+    /// Requests held in memory before they are written; beyond, new ones
+    /// are dropped and counted rather than slowing requests down.
+    pub buffer_entries: usize,
+    /// How often buffered requests are written.
+    pub flush_interval_ms: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            request_days: 14,
+            change_days: 365,
+            max_request_rows: 0,
+            max_body_bytes: 65536,
+            buffer_entries: 10_000,
+            flush_interval_ms: 500,
+        }
+    }
+}
+
+impl AuditConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.buffer_entries == 0 || self.flush_interval_ms == 0 {
+            return Err(invalid(
+                "audit.buffer_entries and audit.flush_interval_ms must be positive",
+            ));
+        }
+        Ok(())
+    }
+}
