@@ -36,6 +36,12 @@ impl MigrationTrait for Migration {
             .to_owned();
         create_table(m, table).await?;
         let expiry = Index::create().col(S::ExpiresAt).to_owned();
-        create_index(m, "console_sessions", "ix_console_sessions_expires_at", expiry).await
+        create_index(
+            m,
+            "console_sessions",
+            "ix_console_sessions_expires_at",
+            expiry,
+        )
+        .await
     }
 }

@@ -49,7 +49,9 @@ impl ConsoleConfig {
             )));
         }
         if let Some(taken) = TAKEN.iter().find(|t| under(t)) {
-            return Err(invalid(format!("console.path {path:?} is taken by {taken}")));
+            return Err(invalid(format!(
+                "console.path {path:?} is taken by {taken}"
+            )));
         }
         if self.session_ttl_secs == 0 {
             return Err(invalid("console.session_ttl_secs must be positive"));
@@ -73,7 +75,15 @@ mod tests {
     fn the_console_stays_outside_the_scim_base_path() {
         assert!(at("/console").validate("/scim/v2").is_ok());
         assert!(at("/admin/console").validate("/").is_ok());
-        for bad in ["/scim/v2/console", "/scim", "/", "console", "/c/", "/metrics", "/x y"] {
+        for bad in [
+            "/scim/v2/console",
+            "/scim",
+            "/",
+            "console",
+            "/c/",
+            "/metrics",
+            "/x y",
+        ] {
             assert!(at(bad).validate("/scim/v2").is_err(), "{bad} accepted");
         }
     }

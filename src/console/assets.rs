@@ -26,7 +26,10 @@ pub async fn serve(name: web::Path<String>) -> Result<HttpResponse, ConsoleError
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header((CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")))
+        .insert_header((
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        ))
         .insert_header((
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),

@@ -65,7 +65,10 @@ async fn list(
         ResourceKind::Group => "displayName,externalId",
     };
     let mut pairs = vec![
-        ("cursor".to_owned(), query.cursor.clone().unwrap_or_default()),
+        (
+            "cursor".to_owned(),
+            query.cursor.clone().unwrap_or_default(),
+        ),
         ("count".to_owned(), PAGE.to_string()),
         ("attributes".to_owned(), columns.to_owned()),
     ];
@@ -79,7 +82,11 @@ async fn list(
     };
     let ctx = ctx(&state, &req, &signed.session);
     let listed = match ListParams::from_pairs(&pairs, limits) {
-        Ok(params) => state.services.list(&ctx, kind, &params).await.map_err(ConsoleError::from),
+        Ok(params) => state
+            .services
+            .list(&ctx, kind, &params)
+            .await
+            .map_err(ConsoleError::from),
         Err(e) => Err(ConsoleError::BadInput(e.detail)),
     };
     let (rows, total, page, problem) = match listed {
@@ -104,7 +111,13 @@ async fn list(
         (table(kind, &console, &rows))
         (pager(&base, filter, &page))
     };
-    Ok(layout::page(&console, &signed.session, section, title, main))
+    Ok(layout::page(
+        &console,
+        &signed.session,
+        section,
+        title,
+        main,
+    ))
 }
 
 fn placeholder(kind: ResourceKind) -> &'static str {
@@ -214,9 +227,13 @@ async fn user(
     let everything = Projection::new(&state.services.registry, ResourceKind::User, &[], &[])
         .map_err(|e| ConsoleError::Internal(e.detail))?;
     let encoded = state.services.get_user(&ctx, &id, &everything).await?;
-    let doc: Value = serde_json::from_slice(&encoded.body)
-        .map_err(|e| ConsoleError::Internal(e.to_string()))?;
-    let groups = doc.get("groups").and_then(Value::as_array).cloned().unwrap_or_default();
+    let doc: Value =
+        serde_json::from_slice(&encoded.body).map_err(|e| ConsoleError::Internal(e.to_string()))?;
+    let groups = doc
+        .get("groups")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let name = text(&doc, "userName");
     let main = html! {
         p.crumbs { a href=(console.at("/users")) { "Users" } " / " (name) }
@@ -235,7 +252,13 @@ async fn user(
         h2 { "Document" }
         pre.json { (pretty(&doc)) }
     };
-    Ok(layout::page(&console, &signed.session, Section::Users, name, main))
+    Ok(layout::page(
+        &console,
+        &signed.session,
+        Section::Users,
+        name,
+        main,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -254,10 +277,17 @@ async fn group(
 ) -> Result<HttpResponse, ConsoleError> {
     let ctx = ctx(&state, &req, &signed.session);
     let excluded = ["members".to_owned()];
-    let without_members =
-        Projection::new(&state.services.registry, ResourceKind::Group, &[], &excluded)
-            .map_err(|e| ConsoleError::Internal(e.detail))?;
-    let (view, _) = state.services.read_group(&ctx, &id, &without_members).await?;
+    let without_members = Projection::new(
+        &state.services.registry,
+        ResourceKind::Group,
+        &[],
+        &excluded,
+    )
+    .map_err(|e| ConsoleError::Internal(e.detail))?;
+    let (view, _) = state
+        .services
+        .read_group(&ctx, &id, &without_members)
+        .await?;
     let doc = Value::Object(view.body);
     let page = state
         .services
@@ -298,7 +328,13 @@ async fn group(
         h2 { "Document" }
         pre.json { (pretty(&doc)) }
     };
-    Ok(layout::page(&console, &signed.session, Section::Groups, name, main))
+    Ok(layout::page(
+        &console,
+        &signed.session,
+        Section::Groups,
+        name,
+        main,
+    ))
 }
 
 /// A few attributes as a definition list.

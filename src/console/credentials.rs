@@ -18,9 +18,15 @@ use crate::time::format_ms;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/credentials", web::get().to(show))
         .route("/credentials/tokens", web::post().to(create_token))
-        .route("/credentials/tokens/{id}/revoke", web::post().to(revoke_token))
+        .route(
+            "/credentials/tokens/{id}/revoke",
+            web::post().to(revoke_token),
+        )
         .route("/credentials/clients", web::post().to(create_client))
-        .route("/credentials/clients/{id}/remove", web::post().to(remove_client));
+        .route(
+            "/credentials/clients/{id}/remove",
+            web::post().to(remove_client),
+        );
 }
 
 #[derive(Deserialize, Default)]
@@ -69,10 +75,21 @@ async fn create_token(
     let session = &signed.session;
     if name.is_empty() || name.chars().count() > 200 {
         let problem = "A token needs a name of 1 to 200 characters.";
-        return page(&console, session, StatusCode::BAD_REQUEST, None, Some(problem)).await;
+        return page(
+            &console,
+            session,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(problem),
+        )
+        .await;
     }
     let minted = tokens::create(&console.db, session.tenant, name).await?;
-    log::info!("console: {} created bearer token {:?}", session.admin, minted.name);
+    log::info!(
+        "console: {} created bearer token {:?}",
+        session.admin,
+        minted.name
+    );
     let fresh = Fresh {
         what: "bearer token",
         name: &minted.name,
@@ -90,7 +107,10 @@ async fn revoke_token(
 ) -> Result<HttpResponse, ConsoleError> {
     csrf::check(&req, &signed.session.csrf_token, form.csrf.as_deref())?;
     if tokens::revoke(&console.db, signed.session.tenant, *id).await? {
-        log::info!("console: {} revoked bearer token {id}", signed.session.admin);
+        log::info!(
+            "console: {} revoked bearer token {id}",
+            signed.session.admin
+        );
     }
     Ok(layout::see_other(&console.at("/credentials")))
 }
@@ -130,7 +150,10 @@ async fn create_client(
     let client_id = new.client_id.clone();
     match oauth::add_client(&console.db, session.tenant, new).await {
         Ok(secret) => {
-            log::info!("console: {} added OAuth client {client_id:?}", session.admin);
+            log::info!(
+                "console: {} added OAuth client {client_id:?}",
+                session.admin
+            );
             let fresh = Fresh {
                 what: "OAuth client secret",
                 name: &client_id,
@@ -142,7 +165,14 @@ async fn create_client(
         Err(ServerError::Internal(e)) => Err(ConsoleError::Internal(e)),
         Err(refused) => {
             let problem = format!("The client was not added: {refused}");
-            page(&console, session, StatusCode::BAD_REQUEST, None, Some(&problem)).await
+            page(
+                &console,
+                session,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(&problem),
+            )
+            .await
         }
     }
 }
@@ -268,7 +298,13 @@ fn client_form(console: &Console, session: &Session) -> Markup {
 }
 
 /// A one-button form that changes state, confirmed in the browser first.
-fn post_button(console: &Console, session: &Session, suffix: &str, label: &str, confirm: &str) -> Markup {
+fn post_button(
+    console: &Console,
+    session: &Session,
+    suffix: &str,
+    label: &str,
+    confirm: &str,
+) -> Markup {
     html! {
         form.button method="post" action=(console.at(suffix)) data-confirm=(confirm) {
             (csrf_field(session))

@@ -10,7 +10,11 @@ use crate::http::console_session::same_origin;
 
 /// Refuses `req` unless it came from this site and `presented` is the
 /// `expected` token.
-pub fn check(req: &HttpRequest, expected: &str, presented: Option<&str>) -> Result<(), ConsoleError> {
+pub fn check(
+    req: &HttpRequest,
+    expected: &str,
+    presented: Option<&str>,
+) -> Result<(), ConsoleError> {
     if !same_origin(req) {
         return Err(ConsoleError::Forbidden(
             "This form was sent from another site and was refused.".to_owned(),

@@ -78,11 +78,19 @@ pub async fn submit(
                 addr.map(|a| a.to_string()).unwrap_or_default()
             );
             let message = "Wrong user name or password.";
-            return form(&console, StatusCode::UNAUTHORIZED, &username, next, Some(message));
+            return form(
+                &console,
+                StatusCode::UNAUTHORIZED,
+                &username,
+                next,
+                Some(message),
+            );
         }
         Err(AdminAuthError::TooMany(wait)) => return too_many(&console, &username, next, wait),
         Err(AdminAuthError::Unavailable) => {
-            return Err(ConsoleError::Unavailable("admin accounts could not be checked".into()));
+            return Err(ConsoleError::Unavailable(
+                "admin accounts could not be checked".into(),
+            ));
         }
     }
     let opened =
@@ -90,7 +98,10 @@ pub async fn submit(
     log::info!("console sign-in as {username:?}");
     let mut resp = layout::see_other(&landing(&console, next));
     let ttl_secs = console.ttl_ms / 1000;
-    add_cookie(&mut resp, &set_cookie(&console, COOKIE, &opened.token, ttl_secs));
+    add_cookie(
+        &mut resp,
+        &set_cookie(&console, COOKIE, &opened.token, ttl_secs),
+    );
     add_cookie(&mut resp, &set_cookie(&console, LOGIN_COOKIE, "", 0));
     Ok(resp)
 }

@@ -60,7 +60,11 @@ fn login_url(console: &Console, req: &HttpRequest) -> String {
 /// by scripts, never sent by other sites, and over TLS only when the
 /// console is served over TLS.
 pub fn set_cookie(console: &Console, name: &str, value: &str, max_age_secs: i64) -> String {
-    let secure = if console.secure_cookies { "; Secure" } else { "" };
+    let secure = if console.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     format!(
         "{name}={value}; Path={}; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{secure}",
         console.path

@@ -57,5 +57,11 @@ pub async fn show(
             }
         }
     };
-    Ok(layout::page(&console, &signed.session, Section::Status, "Status", main))
+    Ok(layout::page(
+        &console,
+        &signed.session,
+        Section::Status,
+        "Status",
+        main,
+    ))
 }

@@ -27,14 +27,16 @@ pub async fn session_admin(req: &HttpRequest) -> Option<Result<Admin, HttpRespon
         Ok(found) => found?,
         Err(e) => {
             log::warn!("cannot read console sessions: {e}");
-            let refused = ScimError::unavailable("console sessions could not be checked; try again");
+            let refused =
+                ScimError::unavailable("console sessions could not be checked; try again");
             return Some(Err(scim_error_response(&refused)));
         }
     };
     let reads_only = [Method::GET, Method::HEAD, Method::OPTIONS].contains(req.method());
     if !reads_only {
         let presented = req.headers().get("x-csrf-token").map(|v| v.as_bytes());
-        let token_ok = presented.is_some_and(|p| bool::from(p.ct_eq(session.csrf_token.as_bytes())));
+        let token_ok =
+            presented.is_some_and(|p| bool::from(p.ct_eq(session.csrf_token.as_bytes())));
         if !token_ok || !same_origin(req) {
             let refused = ScimError::forbidden(
                 "a change made with the console's session needs its X-CSRF-Token, from its own origin",

@@ -44,7 +44,10 @@ fn facts(config: &Config, auth: &AuthStack) -> StatusFacts {
         (modes.basic, "HTTP Basic"),
         (modes.jwt, "JWT from a trusted issuer"),
         (modes.introspection, "Token introspection"),
-        (auth.server.is_some(), "Built-in OAuth2 authorization server"),
+        (
+            auth.server.is_some(),
+            "Built-in OAuth2 authorization server",
+        ),
     ] {
         if on {
             auth_modes.push(name.to_owned());
