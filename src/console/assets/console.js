@@ -20,3 +20,42 @@ document.addEventListener("click", (event) => {
     navigator.clipboard.writeText(field.value).then(() => { button.textContent = "Copied"; });
   }
 });
+
+// The activity page: new requests arrive as server-sent events and are
+// added at the top. Values are set as text, never parsed as HTML.
+const live = document.getElementById("live-state");
+const table = document.querySelector("#activity tbody");
+if (live && table && window.EventSource) {
+  const source = new EventSource(live.getAttribute("data-stream"));
+  source.addEventListener("open", () => {
+    live.textContent = "Live: new requests appear at the top.";
+  });
+  source.addEventListener("error", () => {
+    live.textContent = "Live updates paused; reconnecting…";
+  });
+  source.addEventListener("activity", (event) => {
+    const a = JSON.parse(event.data);
+    const row = document.createElement("tr");
+    row.dataset.seq = String(a.seq);
+    const cell = (text, className) => {
+      const td = document.createElement("td");
+      if (className) td.className = className;
+      td.textContent = text;
+      row.appendChild(td);
+      return td;
+    };
+    cell(a.time, "mono");
+    cell(String(a.status), "status-" + Math.floor(a.status / 100));
+    cell(a.principal || "–");
+    const request = cell("", "mono");
+    const link = document.createElement("a");
+    link.href = a.link;
+    link.textContent = a.method + " " + a.path;
+    request.appendChild(link);
+    cell(a.summary);
+    table.insertBefore(row, table.firstChild);
+    while (table.rows.length > 200) table.deleteRow(-1);
+    const empty = document.querySelector("p.empty");
+    if (empty) empty.remove();
+  });
+}
