@@ -11,6 +11,7 @@
 //! rules), the `roster-scim` crate: a crate of its own, so it cannot reach
 //! the layers above or the database. `config` is the layered settings.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

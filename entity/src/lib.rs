@@ -12,6 +12,8 @@
 
 pub mod admin_account;
 pub mod api_token;
+pub mod audit_change;
+pub mod audit_request;
 pub mod console_session;
 pub mod group;
 pub mod group_member;

@@ -11,6 +11,7 @@ mod m20261125_000003_sqlite_planner_stats;
 mod m20261204_000001_json_positions;
 mod m20261205_000001_audit_admins;
 mod m20261205_000001_console;
+mod m20261205_000002_audit_log;
 mod util;
 
 pub use m20261204_000001_json_positions::{
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_sqlite_planner_stats::Migration),
             Box::new(m20261204_000001_json_positions::Migration),
             Box::new(m20261205_000001_audit_admins::Migration),
+            Box::new(m20261205_000002_audit_log::Migration),
             Box::new(m20261205_000001_console::Migration),
         ]
     }

@@ -23,6 +23,8 @@ pub struct AuditConfig {
     pub buffer_entries: usize,
     /// How often buffered requests are written.
     pub flush_interval_ms: u64,
+    /// How often rows past their retention are deleted; 0 for every minute.
+    pub prune_interval_secs: u64,
 }
 
 impl Default for AuditConfig {
@@ -35,6 +37,7 @@ impl Default for AuditConfig {
             max_body_bytes: 65536,
             buffer_entries: 10_000,
             flush_interval_ms: 500,
+            prune_interval_secs: 0,
         }
     }
 }

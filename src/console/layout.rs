@@ -32,13 +32,15 @@ pub fn remember_path(path: &str) {
 /// The sections the navigation bar offers.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
+    Activity,
     Users,
     Groups,
     Credentials,
     Status,
 }
 
-const SECTIONS: [(Section, &str, &str); 4] = [
+const SECTIONS: [(Section, &str, &str); 5] = [
+    (Section::Activity, "/activity", "Activity"),
     (Section::Users, "/users", "Users"),
     (Section::Groups, "/groups", "Groups"),
     (Section::Credentials, "/credentials", "Credentials"),

@@ -1,9 +1,11 @@
 //! The operator console: server-rendered HTML pages over the service layer,
-//! for people rather than IdPs. Signed-in admins browse users and groups,
-//! manage credentials and read the server's status. It sits outside the
+//! for people rather than IdPs. Signed-in admins follow what the IdPs sent
+//! (the audit trail), browse users and groups, manage credentials and read
+//! the server's status. It sits outside the
 //! SCIM base path (`[console] path`), answers in HTML, and keeps its
 //! sessions in the database (`service::console_sessions`).
 
+mod activity;
 mod assets;
 mod browse;
 mod credentials;
@@ -11,6 +13,7 @@ mod csrf;
 mod error;
 mod layout;
 mod login;
+mod request;
 mod session;
 mod status;
 
@@ -19,6 +22,7 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, web};
 use sea_orm::DatabaseConnection;
 
+use crate::audit::Audit;
 use crate::auth::admins::AdminVerifier;
 
 pub use error::ConsoleError;
@@ -32,6 +36,8 @@ pub struct Console {
     pub ttl_ms: i64,
     pub db: DatabaseConnection,
     pub admins: Arc<AdminVerifier>,
+    /// The request log, when `[audit] enabled`: the live feed's source.
+    pub audit: Option<Arc<Audit>>,
     pub facts: StatusFacts,
     /// Whether cookies are marked `Secure`: the listener serves TLS or the
     /// public URL is HTTPS (TLS ended at a proxy).
@@ -60,6 +66,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, console: Arc<Console>) {
             .route("/login", web::get().to(login::show))
             .route("/login", web::post().to(login::submit))
             .route("/logout", web::post().to(login::sign_out))
+            .configure(activity::routes)
+            .configure(request::routes)
             .configure(browse::routes)
             .configure(credentials::routes)
             .route("/status", web::get().to(status::show))
@@ -68,7 +76,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, console: Arc<Console>) {
 }
 
 async fn home(console: web::Data<Console>) -> HttpResponse {
-    layout::see_other(&console.at("/users"))
+    layout::see_other(&console.at("/activity"))
 }
 
 async fn not_found() -> Result<HttpResponse, ConsoleError> {

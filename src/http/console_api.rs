@@ -1,13 +1,27 @@
 //! The console's JSON API under `<console.path>/api/`, for admins only
-//! (`admin_guard`). The HTML console calls the same query functions.
+//! (`admin_guard`). The HTML console calls the same query functions
+//! (`audit::query`).
+//!
+//! - `GET api/me`: the signed-in admin.
+//! - `GET api/activity?limit=&before=&status=&principal=&resource=&operation=&since=&until=`:
+//!   requests, newest first, with the changes each made; `next_before`
+//!   pages on.
+//! - `GET api/activity/{request_id}`: one request with its redacted
+//!   headers and bodies and its changes' diffs.
+//! - `GET api/resources/{id}/history`: the changes to one resource.
 
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, middleware, web};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use super::admin_guard::{Admin, require_admin};
+use super::error::scim_error_response;
+use crate::audit::Audit;
+use crate::audit::query::{self, ActivityFilter, QueryError};
 use crate::auth::admins::AdminVerifier;
+use crate::scim::ScimError;
 
 /// What the console's routes serve.
 #[derive(Clone)]
@@ -15,17 +29,69 @@ pub struct ConsoleApi {
     /// `console.path`, e.g. `/console`.
     pub path: String,
     pub admins: Arc<AdminVerifier>,
+    /// The request log, when `[audit] enabled`.
+    pub audit: Option<Arc<Audit>>,
+    pub db: DatabaseConnection,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, api: ConsoleApi) {
+    if let Some(audit) = &api.audit {
+        cfg.app_data(web::Data::from(audit.clone()));
+    }
     cfg.app_data(web::Data::new(api.admins.clone())).service(
         web::scope(&format!("{}/api", api.path))
+            .app_data(web::Data::new(AuditDb(api.db.clone())))
             .wrap(middleware::from_fn(require_admin))
-            .route("/me", web::get().to(me)),
+            .route("/me", web::get().to(me))
+            .route("/activity", web::get().to(activity))
+            .route("/activity/{request_id}", web::get().to(activity_detail))
+            .route("/resources/{id}/history", web::get().to(history)),
     );
 }
+
+/// The database the audit queries read.
+pub struct AuditDb(pub DatabaseConnection);
 
 /// The signed-in admin.
 async fn me(admin: Admin) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "name": admin.name }))
+}
+
+async fn activity(db: web::Data<AuditDb>, filter: web::Query<ActivityFilter>) -> HttpResponse {
+    match query::activity(&db.0, &filter).await {
+        Ok(page) => HttpResponse::Ok().json(page),
+        Err(e) => query_error(&e),
+    }
+}
+
+async fn activity_detail(db: web::Data<AuditDb>, id: web::Path<String>) -> HttpResponse {
+    match query::activity_detail(&db.0, &id).await {
+        Ok(Some(detail)) => HttpResponse::Ok().json(detail),
+        Ok(None) => scim_error_response(&ScimError::not_found(format!(
+            "no request {id:?} in the log"
+        ))),
+        Err(e) => query_error(&e),
+    }
+}
+
+async fn history(db: web::Data<AuditDb>, id: web::Path<String>) -> HttpResponse {
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return scim_error_response(&ScimError::not_found(format!("no resource {id:?}")));
+    };
+    match query::resource_history(&db.0, id, query::MAX_LIMIT).await {
+        Ok(changes) => HttpResponse::Ok().json(json!({ "changes": changes })),
+        Err(e) => query_error(&QueryError::Db(e)),
+    }
+}
+
+fn query_error(e: &QueryError) -> HttpResponse {
+    match e {
+        QueryError::BadFilter(m) => scim_error_response(&ScimError::invalid_value(m.clone())),
+        QueryError::Db(e) => {
+            log::warn!("console: cannot read the audit trail: {e}");
+            scim_error_response(&ScimError::unavailable(
+                "the audit trail cannot be read now",
+            ))
+        }
+    }
 }

@@ -78,6 +78,10 @@ pub struct Metrics {
     operations: Family<OperationLabels, Counter>,
     pool: Family<StateLabels, Gauge>,
     write_queue: Gauge,
+    /// Request log entries dropped because its buffer was full, and
+    /// written.
+    pub audit_dropped: Counter,
+    pub audit_written: Counter,
     principals: Principals,
     /// Read at each scrape for the pool and write-queue gauges.
     db: OnceLock<Db>,
@@ -157,6 +161,17 @@ impl Metrics {
             "SQLite write transactions queued or running on the write thread",
             write_queue.clone(),
         );
+        let (audit_dropped, audit_written) = (Counter::default(), Counter::default());
+        registry.register(
+            "audit_dropped",
+            "Request log entries dropped because the log's buffer was full",
+            audit_dropped.clone(),
+        );
+        registry.register(
+            "audit_written",
+            "Request log entries written to the database",
+            audit_written.clone(),
+        );
         registry.register(
             "build",
             "The running build",
@@ -171,6 +186,8 @@ impl Metrics {
             operations,
             pool,
             write_queue,
+            audit_dropped,
+            audit_written,
             principals: Principals::default(),
             db: OnceLock::new(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),

@@ -15,6 +15,7 @@ use super::auth::AuthStack;
 use super::listener::{self, Transport};
 use super::tls::Certificates;
 use super::{StartupError, app_state, connect, migrate, reindex};
+use crate::audit::{self, Audit, AuditCounters, AuditNotes};
 use crate::auth::admins::AdminVerifier;
 use crate::config::Config;
 use crate::console::{self, Console};
@@ -36,6 +37,7 @@ pub struct Application {
     db: DatabaseConnection,
     server: Server,
     writes: Db,
+    audit: Option<Arc<Audit>>,
     signals: bool,
 }
 
@@ -89,6 +91,7 @@ impl Application {
             addr,
             server,
             writes,
+            audit,
             signals,
             ..
         } = self;
@@ -99,6 +102,9 @@ impl Application {
             .await
             .map_err(|source| StartupError::Bind { addr, source });
         writes.finish_writes(WRITES_DRAIN).await;
+        if let Some(audit) = audit {
+            audit.finish(WRITES_DRAIN).await;
+        }
         served
     }
 }
@@ -181,6 +187,7 @@ impl Connected {
         let addr = builder.config.server.bind.clone();
         let management = routes.observe.management_slot();
         let (writes, signals) = (routes.state.services.db.clone(), builder.signals);
+        let audit = routes.console_api.audit.clone();
         let reload_every = Duration::from_secs(builder.config.tls.reload_interval_secs);
         let tls = match &certificates {
             Some(certs) => Some(certs.server_config()?),
@@ -203,6 +210,7 @@ impl Connected {
             db,
             server,
             writes,
+            audit,
             signals,
         })
     }
@@ -226,10 +234,36 @@ impl Connected {
             Some(m) => builder.hooks.with(m.clone()),
             None => builder.hooks.clone(),
         };
+        let notes = builder.config.audit.enabled.then(AuditNotes::default);
+        let hooks = match &notes {
+            Some(n) => hooks.with(n.hook()),
+            None => hooks,
+        };
         let (state, auth) = app_state(&builder.config, hooks, db.clone()).await?;
         if let Some(m) = &metrics {
             m.attach(state.services.db.clone());
         }
+        let audit = notes.map(|notes| {
+            let config = &builder.config;
+            let counters =
+                metrics
+                    .as_ref()
+                    .map_or_else(AuditCounters::default, |m| AuditCounters {
+                        dropped: m.audit_dropped.clone(),
+                        written: m.audit_written.clone(),
+                    });
+            let paths = (
+                config.server.base_path.as_str(),
+                config.console.path.as_str(),
+            );
+            Audit::start(
+                &config.audit,
+                paths,
+                notes,
+                state.services.db.clone(),
+                counters,
+            )
+        });
         let observe = Arc::new(Observe::new(&builder.config, metrics, db.clone()));
         if !auth.verifier.has_configured_credentials()
             && let Some(minted) = service::tokens::ensure_bootstrap(&db, DEFAULT_TENANT).await?
@@ -241,9 +275,10 @@ impl Connected {
         let console_api = ConsoleApi {
             path: builder.config.console.path.clone(),
             admins: AdminVerifier::new(db.clone(), &builder.config.auth.rate_limit),
+            audit,
+            db: db.clone(),
         };
-        let console =
-            super::console::build(&builder.config, &auth, &console_api.admins, db.clone());
+        let console = super::console::build(&builder.config, &auth, &console_api);
         let routes = Routes {
             state,
             auth,
@@ -291,6 +326,7 @@ pub fn app(
     } = routes;
     App::new()
         .app_data(body_limits)
+        .wrap(middleware::from_fn(audit::capture::record))
         .wrap(middleware::from_fn(http::connection::close_unauthenticated))
         .wrap(middleware::Compress::default())
         .wrap(middleware::from_fn(observe::request::observe))

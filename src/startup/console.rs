@@ -2,22 +2,15 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
-
 use super::auth::AuthStack;
-use crate::auth::admins::AdminVerifier;
 use crate::config::Config;
 use crate::console::{Console, StatusFacts};
+use crate::http::console_api::ConsoleApi;
 
 /// The console's pages, unless `[console] enabled` is off. They check
 /// passwords with the same verifier, and so under the same failure limits,
 /// as the console's API.
-pub(super) fn build(
-    config: &Config,
-    auth: &AuthStack,
-    admins: &Arc<AdminVerifier>,
-    db: DatabaseConnection,
-) -> Option<Arc<Console>> {
+pub(super) fn build(config: &Config, auth: &AuthStack, api: &ConsoleApi) -> Option<Arc<Console>> {
     let c = &config.console;
     if !c.enabled {
         return None;
@@ -30,8 +23,9 @@ pub(super) fn build(
     Some(Arc::new(Console {
         path: c.path.clone(),
         ttl_ms: i64::try_from(c.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
-        db,
-        admins: admins.clone(),
+        db: api.db.clone(),
+        admins: api.admins.clone(),
+        audit: api.audit.clone(),
         facts: facts(config, auth),
         secure_cookies: config.tls.files().is_some() || secure_public,
     }))

@@ -218,7 +218,12 @@ fn documents(change: &Change) -> Documents {
 }
 
 async fn documents_come_only_to_hooks_that_ask(db: Db) {
-    let (app, seen) = spawn(db).await;
+    let recorder = Arc::new(Recorder::default());
+    let hooks = ChangeHooks::new(vec![recorder.clone() as Arc<dyn ChangeHook>]);
+    // The audit trail asks for them; without it, nothing does.
+    let no_audit = |c: &mut roster::config::Config| c.audit.enabled = false;
+    let app = TestApp::spawn_hooked(db, no_audit, async |_| {}, hooks).await;
+    let seen = recorder;
     app.create_user("plain@example.com").await;
     let committed = seen.committed.lock().expect("lock").clone();
     assert!(

@@ -327,3 +327,71 @@ async fn the_console_in_a_browser() {
     );
     c.close().await.unwrap();
 }
+
+#[actix_web::test]
+async fn the_activity_in_a_browser() {
+    use crate::console_activity::{PASSWORD, SUMMARIES, okta_flow};
+    use crate::helpers::TOKEN;
+    let Some(driver) = driver().await else { return };
+    let app = crate::audit_admins::app_with_admin_and(Db::Sqlite, |c| {
+        c.audit.flush_interval_ms = 20;
+    })
+    .await;
+    let c = browser(&driver).await;
+    sign_in(&c, &app).await;
+    okta_flow(&app).await;
+    crate::audit_trail::logged(&app, 5).await;
+    c.goto(&format!("{}/console/activity", app.root))
+        .await
+        .unwrap();
+    let text = body_text(&c).await;
+    for summary in SUMMARIES {
+        assert!(text.contains(summary), "{summary} missing: {text}");
+    }
+    let source = c.source().await.unwrap();
+    assert!(!source.contains(TOKEN) && !source.contains(PASSWORD));
+    screenshot(&c, "activity").await;
+
+    // New requests appear without a reload.
+    app.create_user("live@example.com").await;
+    let live = Locator::XPath("//td[contains(., 'created user live@example.com')]");
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(live)
+        .await
+        .unwrap();
+    screenshot(&c, "activity-live").await;
+
+    let created = format!("//tr[td[contains(., '{}')]]//a", SUMMARIES[0]);
+    c.find(Locator::XPath(&created))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("table.diff"))
+        .await
+        .unwrap();
+    let text = body_text(&c).await;
+    assert!(
+        text.contains("Request body") && text.contains("\"userName\": \"okta.user@example.com\""),
+        "{text}"
+    );
+    let source = c.source().await.unwrap();
+    assert!(!source.contains(TOKEN), "the bearer token is in the page");
+    assert!(!source.contains(PASSWORD), "the password is in the page");
+    screenshot(&c, "request").await;
+    c.find(Locator::LinkText("okta.user@example.com"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("ul.links"))
+        .await
+        .unwrap();
+    assert!(body_text(&c).await.contains("Okta Push"));
+    c.close().await.unwrap();
+}

@@ -13,6 +13,7 @@ mod process;
 
 mod admin_commands;
 mod audit_admins;
+mod audit_trail;
 mod auth;
 mod auth_modes;
 mod binary;
@@ -20,6 +21,7 @@ mod bulk;
 mod changes;
 mod concurrency;
 mod conformance;
+mod console_activity;
 mod console_browser;
 mod console_client;
 mod console_pages;

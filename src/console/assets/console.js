@@ -44,7 +44,7 @@ if (live && table && window.EventSource) {
       row.appendChild(td);
       return td;
     };
-    cell(a.time, "mono");
+    cell(a.time.replace("T", " ").slice(0, 19), "mono time");
     cell(String(a.status), "status-" + Math.floor(a.status / 100));
     cell(a.principal || "–");
     const request = cell("", "mono");

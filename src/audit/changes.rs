@@ -1,0 +1,111 @@
+//! The change records: written by a change hook inside each write's own
+//! transaction, so a change never commits without its record and a
+//! rolled-back one leaves none. Once committed, a short note per change
+//! waits for the request log to describe the request in the IdP's terms.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use entity::audit_change;
+use futures_util::future::BoxFuture;
+use sea_orm::ActiveValue::Set;
+use sea_orm::{DbErr, EntityTrait, QueryTrait};
+
+use super::diff::{active_switched, detail, label, operation_name};
+use super::ids::next_seq;
+use crate::scim::resource::ResourceKind;
+use crate::service::change::{Change, ChangeHook, WriteOperation};
+use crate::store::exec::{Source, Write, WriteTxn};
+use crate::time::now_ms;
+
+/// What a request's summary needs of one committed change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeNote {
+    pub kind: ResourceKind,
+    pub operation: WriteOperation,
+    pub label: Option<String>,
+    /// `Some(false)`: the write deactivated the user.
+    pub active: Option<bool>,
+    pub members_added: usize,
+    pub members_removed: usize,
+}
+
+/// Notes of committed changes, by request id, until the request's log
+/// entry takes them.
+#[derive(Default)]
+pub struct ChangeNotes(Mutex<HashMap<Arc<str>, Vec<ChangeNote>>>);
+
+/// Beyond this many requests' notes, the oldest are of no use: forget all.
+const NOTES_MAX: usize = 10_000;
+
+impl ChangeNotes {
+    fn add(&self, request_id: Arc<str>, note: ChangeNote) {
+        let mut notes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if notes.len() >= NOTES_MAX {
+            notes.clear();
+        }
+        notes.entry(request_id).or_default().push(note);
+    }
+
+    pub fn take(&self, request_id: &str) -> Vec<ChangeNote> {
+        let mut notes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        notes.remove(request_id).unwrap_or_default()
+    }
+}
+
+pub struct AuditHook {
+    pub notes: Arc<ChangeNotes>,
+}
+
+impl ChangeHook for AuditHook {
+    fn in_transaction<'a>(
+        &'a self,
+        txn: &'a WriteTxn,
+        change: &'a Change,
+    ) -> BoxFuture<'a, Result<(), DbErr>> {
+        Box::pin(async move {
+            let insert = audit_change::Entity::insert(record(change)).build(txn.backend());
+            txn.exec(insert).await.map(|_| ())
+        })
+    }
+
+    fn committed(&self, change: &Change) {
+        let Some(request_id) = change.request_id.clone() else {
+            return;
+        };
+        let docs = change.documents.as_deref();
+        let members = docs.and_then(|d| d.members.as_ref());
+        self.notes.add(
+            request_id,
+            ChangeNote {
+                kind: change.kind,
+                operation: change.operation,
+                label: label(docs),
+                active: active_switched(change),
+                members_added: members.map_or(0, |m| m.added.len()),
+                members_removed: members.map_or(0, |m| m.removed.len()),
+            },
+        );
+    }
+
+    fn wants_documents(&self) -> bool {
+        true
+    }
+}
+
+fn record(change: &Change) -> audit_change::ActiveModel {
+    audit_change::ActiveModel {
+        seq: Set(next_seq()),
+        tenant_id: Set(change.tenant),
+        at: Set(now_ms()),
+        request_id: Set(change.request_id.as_deref().map(str::to_owned)),
+        principal: Set(change.principal.as_deref().map(str::to_owned)),
+        kind: Set(change.kind.name().to_owned()),
+        resource_id: Set(change.id),
+        operation: Set(operation_name(change.operation).to_owned()),
+        version_before: Set(change.version_before),
+        version_after: Set(change.version_after),
+        label: Set(label(change.documents.as_deref())),
+        detail: Set(detail(change).to_string()),
+    }
+}

@@ -1,0 +1,305 @@
+//! What the console shows of the audit trail: the newest requests first,
+//! filtered and paged by key (`before`, the last entry's `seq`), each with
+//! the changes it made; and one request in full. The JSON API and the
+//! console's pages call these same functions.
+
+use std::collections::HashMap;
+
+use entity::{audit_change, audit_request};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Most entries one page returns.
+pub const MAX_LIMIT: u64 = 500;
+pub const DEFAULT_LIMIT: u64 = 50;
+
+/// One request as a list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Activity {
+    /// The paging key: pass it as `before` for the entries after it.
+    pub seq: i64,
+    pub time: String,
+    pub request_id: String,
+    pub client_addr: Option<String>,
+    pub principal: Option<String>,
+    pub method: String,
+    pub route: String,
+    pub path: String,
+    pub status: u16,
+    pub latency_ms: f64,
+    pub scim_type: Option<String>,
+    pub resource: Option<String>,
+    pub operation: Option<String>,
+    pub summary: String,
+    /// The writes the request committed; absent when it changed nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<ChangeView>>,
+}
+
+/// One committed change.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeView {
+    pub seq: i64,
+    pub time: String,
+    pub kind: String,
+    pub id: String,
+    pub operation: String,
+    pub label: Option<String>,
+    pub version_before: Option<i64>,
+    pub version_after: Option<i64>,
+    pub principal: Option<String>,
+    /// `attributes` (path, old, new), `members` (added, removed, cleared),
+    /// `passwordSet`.
+    pub detail: Value,
+}
+
+/// One request in full.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityDetail {
+    #[serde(flatten)]
+    pub activity: Activity,
+    pub request_headers: Value,
+    pub request_body: Option<String>,
+    pub response_body: Option<String>,
+}
+
+/// What a list may be narrowed to; every field is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ActivityFilter {
+    pub limit: Option<u64>,
+    /// Only entries older than this `seq`.
+    pub before: Option<i64>,
+    /// `2xx`, `4xx`, `5xx` (or `2`, `4`, `5`), or one status code.
+    pub status: Option<String>,
+    pub principal: Option<String>,
+    /// `User`, `Group`, `Bulk`, `OAuth` (or `Users`, `Groups`).
+    pub resource: Option<String>,
+    /// `create`, `replace`, `patch`, `delete`, `read`, `search`, `bulk`, `token`.
+    pub operation: Option<String>,
+    /// Milliseconds since the epoch or an RFC 3339 time.
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// A page of entries, newest first, and the cursor of the next.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityPage {
+    pub entries: Vec<Activity>,
+    /// Pass as `before` for the next page; absent on the last.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("{0}")]
+    BadFilter(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+pub async fn activity(
+    db: &DatabaseConnection,
+    f: &ActivityFilter,
+) -> Result<ActivityPage, QueryError> {
+    let limit = f.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let rows = audit_request::Entity::find()
+        .filter(conditions(f)?)
+        .order_by_desc(audit_request::Column::Seq)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > limit;
+    let mut entries: Vec<Activity> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| entry(&r))
+        .collect();
+    attach_changes(db, &mut entries).await?;
+    let next_before = more.then(|| entries.last().map(|e| e.seq)).flatten();
+    Ok(ActivityPage {
+        entries,
+        next_before,
+    })
+}
+
+/// The newest request with this id, in full.
+pub async fn activity_detail(
+    db: &DatabaseConnection,
+    request_id: &str,
+) -> Result<Option<ActivityDetail>, QueryError> {
+    let row = audit_request::Entity::find()
+        .filter(audit_request::Column::RequestId.eq(request_id))
+        .order_by_desc(audit_request::Column::Seq)
+        .one(db)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut entries = vec![entry(&row)];
+    attach_changes(db, &mut entries).await?;
+    let activity = entries
+        .pop()
+        .ok_or_else(|| QueryError::BadFilter("lost".to_owned()))?;
+    Ok(Some(ActivityDetail {
+        activity,
+        request_headers: serde_json::from_str(&row.request_headers).unwrap_or(Value::Null),
+        request_body: row.request_body,
+        response_body: row.response_body,
+    }))
+}
+
+/// The changes to one resource, newest first.
+pub async fn resource_history(
+    db: &DatabaseConnection,
+    resource_id: uuid::Uuid,
+    limit: u64,
+) -> Result<Vec<ChangeView>, DbErr> {
+    let rows = audit_change::Entity::find()
+        .filter(audit_change::Column::ResourceId.eq(resource_id))
+        .order_by_desc(audit_change::Column::Seq)
+        .limit(limit.clamp(1, MAX_LIMIT))
+        .all(db)
+        .await?;
+    Ok(rows.iter().map(change_view).collect())
+}
+
+fn conditions(f: &ActivityFilter) -> Result<Condition, QueryError> {
+    use audit_request::Column as C;
+    let mut c = Condition::all();
+    if let Some(before) = f.before {
+        c = c.add(C::Seq.lt(before));
+    }
+    if let Some(status) = f.status.as_deref().filter(|s| !s.is_empty()) {
+        let (low, high) = status_range(status)?;
+        c = c.add(C::Status.gte(low)).add(C::Status.lte(high));
+    }
+    if let Some(p) = f.principal.as_deref().filter(|s| !s.is_empty()) {
+        c = c.add(C::Principal.eq(p));
+    }
+    if let Some(r) = f.resource.as_deref().filter(|s| !s.is_empty()) {
+        let r = match r {
+            "Users" | "users" | "user" => "User",
+            "Groups" | "groups" | "group" => "Group",
+            r => r,
+        };
+        c = c.add(C::ResourceKind.eq(r));
+    }
+    if let Some(o) = f.operation.as_deref().filter(|s| !s.is_empty()) {
+        c = c.add(C::Operation.eq(o.to_ascii_lowercase()));
+    }
+    if let Some(since) = f.since.as_deref().filter(|s| !s.is_empty()) {
+        c = c.add(C::At.gte(time_ms(since)?));
+    }
+    if let Some(until) = f.until.as_deref().filter(|s| !s.is_empty()) {
+        c = c.add(C::At.lt(time_ms(until)?));
+    }
+    if let Some(id) = f.request_id.as_deref().filter(|s| !s.is_empty()) {
+        c = c.add(C::RequestId.eq(id));
+    }
+    Ok(c)
+}
+
+fn status_range(s: &str) -> Result<(i32, i32), QueryError> {
+    let class = s.trim_end_matches(['x', 'X']);
+    let bad = || {
+        QueryError::BadFilter(format!(
+            "status must be 2xx, 4xx, 5xx or a status code, got {s:?}"
+        ))
+    };
+    let n: i32 = class.parse().map_err(|_| bad())?;
+    match class.len() {
+        1 if (1..=5).contains(&n) => Ok((n * 100, n * 100 + 99)),
+        3 if (100..=599).contains(&n) => Ok((n, n)),
+        _ => Err(bad()),
+    }
+}
+
+fn time_ms(s: &str) -> Result<i64, QueryError> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            QueryError::BadFilter(format!(
+                "{s:?} is neither milliseconds nor an RFC 3339 time"
+            ))
+        })
+}
+
+fn entry(r: &audit_request::Model) -> Activity {
+    Activity {
+        seq: r.seq,
+        time: crate::time::format_ms(r.at),
+        request_id: r.request_id.clone(),
+        client_addr: r.client_addr.clone(),
+        principal: r.principal.clone(),
+        method: r.method.clone(),
+        route: r.route.clone(),
+        path: r.path.clone(),
+        status: u16::try_from(r.status).unwrap_or(0),
+        latency_ms: r.latency_us as f64 / 1000.0,
+        scim_type: r.scim_type.clone(),
+        resource: r.resource_kind.clone(),
+        operation: r.operation.clone(),
+        summary: r.summary.clone(),
+        changes: None,
+    }
+}
+
+/// The changes each entry's request committed: same request id, made
+/// while it ran (request ids a client sends may repeat).
+async fn attach_changes(db: &DatabaseConnection, entries: &mut [Activity]) -> Result<(), DbErr> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = entries.iter().map(|e| e.request_id.clone()).collect();
+    let rows = audit_change::Entity::find()
+        .filter(audit_change::Column::RequestId.is_in(ids))
+        .order_by_asc(audit_change::Column::Seq)
+        .all(db)
+        .await?;
+    let mut by_request: HashMap<&str, Vec<&audit_change::Model>> = HashMap::new();
+    for row in &rows {
+        if let Some(id) = row.request_id.as_deref() {
+            by_request.entry(id).or_default().push(row);
+        }
+    }
+    for e in entries.iter_mut() {
+        let Some(changes) = by_request.get(e.request_id.as_str()) else {
+            continue;
+        };
+        // `seq` is microseconds, taken as the response began: the request
+        // ran from `latency` before it.
+        let latency_us = (e.latency_ms * 1000.0) as i64;
+        let (start, end) = (e.seq - latency_us - 1_000_000, e.seq + 1_000_000);
+        let own: Vec<ChangeView> = changes
+            .iter()
+            .filter(|c| (start..=end).contains(&c.seq))
+            .map(|c| change_view(c))
+            .collect();
+        if !own.is_empty() {
+            e.changes = Some(own);
+        }
+    }
+    Ok(())
+}
+
+fn change_view(c: &audit_change::Model) -> ChangeView {
+    ChangeView {
+        seq: c.seq,
+        time: crate::time::format_ms(c.at),
+        kind: c.kind.clone(),
+        id: c.resource_id.to_string(),
+        operation: c.operation.clone(),
+        label: c.label.clone(),
+        version_before: c.version_before,
+        version_after: c.version_after,
+        principal: c.principal.clone(),
+        detail: serde_json::from_str(&c.detail).unwrap_or(Value::Null),
+    }
+}

@@ -1,0 +1,232 @@
+//! Writes the request log in batches and prunes both audit tables.
+//!
+//! On SQLite every write shares one writer with the SCIM writes, so a
+//! batch waits until no SCIM write is queued (`Db::write_queue_depth`),
+//! at most `IDLE_WAIT` (past it, a chunk takes its turn in the queue like
+//! any write), and goes in chunks of `CHUNK` rows, each its own short
+//! transaction, so that a SCIM write arriving meanwhile waits for one
+//! chunk at most. On MariaDB the batch is one statement per chunk on the
+//! pool.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use entity::{audit_change, audit_request};
+use prometheus_client::metrics::counter::Counter;
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement,
+};
+use tokio::sync::{Notify, broadcast, mpsc};
+
+use super::capture::Captured;
+use super::query::Activity;
+use crate::config::AuditConfig;
+use crate::store::exec::{Db, Write};
+use crate::time::now_ms;
+
+/// Rows per transaction.
+const CHUNK: usize = 100;
+/// Entries per batch, whatever the interval.
+const BATCH: usize = 500;
+/// Longest a chunk waits for the SQLite writer to be idle.
+const IDLE_WAIT: Duration = Duration::from_millis(250);
+const IDLE_POLL: Duration = Duration::from_millis(2);
+/// How often old rows are pruned, and how many one statement deletes.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+const PRUNE_BATCH: u64 = 500;
+const DAY_MS: i64 = 86_400_000;
+
+pub(super) struct Writer {
+    pub settings: AuditConfig,
+    pub db: Db,
+    pub events: broadcast::Sender<Arc<Activity>>,
+    pub written: Counter,
+    pub stopping: Arc<AtomicBool>,
+    pub flushed: Arc<Notify>,
+    pub wake: Arc<Notify>,
+}
+
+impl Writer {
+    pub async fn run(self, mut receiver: mpsc::Receiver<Captured>) {
+        let interval = Duration::from_millis(self.settings.flush_interval_ms);
+        let mut next_prune = Instant::now() + prune_every(&self.settings);
+        loop {
+            let woken = tokio::select! {
+                () = tokio::time::sleep(interval) => false,
+                () = self.wake.notified() => true,
+            };
+            let mut batch = Vec::new();
+            while batch.len() < BATCH {
+                match receiver.try_recv() {
+                    Ok(entry) => batch.push(entry),
+                    Err(_) => break,
+                }
+            }
+            if !batch.is_empty() {
+                self.write(batch).await;
+            }
+            if Instant::now() >= next_prune {
+                self.prune().await;
+                next_prune = Instant::now() + prune_every(&self.settings);
+            }
+            if woken || self.stopping.load(Ordering::Acquire) {
+                // Anything still buffered goes before the caller hears.
+                while let Ok(entry) = receiver.try_recv() {
+                    self.write(vec![entry]).await;
+                }
+                self.flushed.notify_waiters();
+            }
+            if self.stopping.load(Ordering::Acquire) || receiver.is_closed() {
+                self.flushed.notify_waiters();
+                return;
+            }
+        }
+    }
+
+    async fn write(&self, batch: Vec<Captured>) {
+        let limit = self.settings.max_body_bytes;
+        let rows: Vec<_> = batch.into_iter().map(|c| c.into_row(limit)).collect();
+        for chunk in rows.chunks(CHUNK) {
+            let models = chunk.iter().map(|(model, _)| model.clone());
+            let insert = audit_request::Entity::insert_many(models)
+                .on_conflict_do_nothing()
+                .build(self.db.backend());
+            match self.idle_write(vec![insert]).await {
+                Ok(_) => {
+                    self.written.inc_by(chunk.len() as u64);
+                    for (_, activity) in chunk {
+                        // Err: nobody is listening.
+                        let _ = self.events.send(activity.clone());
+                    }
+                }
+                Err(e) => log::warn!("request log: {} entries not written: {e}", chunk.len()),
+            }
+        }
+    }
+
+    /// Runs `statements` in one transaction where writes run, on SQLite
+    /// once no SCIM write waits (or `IDLE_WAIT` has passed). The rows
+    /// each statement changed, added up.
+    async fn idle_write(&self, statements: Vec<Statement>) -> Result<u64, DbErr> {
+        if let Some(mut depth) = self.db.write_queue_depth() {
+            let until = Instant::now() + IDLE_WAIT;
+            while depth > 0 && Instant::now() < until {
+                tokio::time::sleep(IDLE_POLL).await;
+                depth = self.db.write_queue_depth().unwrap_or(0);
+            }
+        }
+        let db = self.db.clone();
+        self.db
+            .writing(async move {
+                let txn = db.begin_write().await?;
+                let mut changed = 0;
+                for stmt in statements {
+                    changed += txn.exec(stmt).await?;
+                }
+                txn.commit().await?;
+                Ok::<_, DbErr>(changed)
+            })
+            .await
+    }
+
+    /// Deletes requests and changes past their retention, a batch per
+    /// transaction.
+    async fn prune(&self) {
+        let now = now_ms();
+        let s = &self.settings;
+        let request_cutoff = now - i64::from(s.request_days) * DAY_MS;
+        let change_cutoff = now - i64::from(s.change_days) * DAY_MS;
+        if let Err(e) = self.prune_all(request_cutoff, change_cutoff).await {
+            log::warn!("audit trail: pruning stopped: {e}");
+        }
+    }
+
+    async fn prune_all(&self, request_cutoff: i64, change_cutoff: i64) -> Result<(), DbErr> {
+        let reads = self.db.scans();
+        let bound = row_limit_bound(reads, self.settings.max_request_rows).await?;
+        loop {
+            let stmt = old_requests(reads, request_cutoff, bound).await?;
+            let Some(stmt) = stmt else { break };
+            if self.idle_write(vec![stmt]).await? < PRUNE_BATCH {
+                break;
+            }
+        }
+        loop {
+            let seqs: Vec<i64> = audit_change::Entity::find()
+                .select_only()
+                .column(audit_change::Column::Seq)
+                .filter(audit_change::Column::At.lt(change_cutoff))
+                .order_by_asc(audit_change::Column::Seq)
+                .limit(PRUNE_BATCH)
+                .into_tuple()
+                .all(reads)
+                .await?;
+            if seqs.is_empty() {
+                break;
+            }
+            let delete = audit_change::Entity::delete_many()
+                .filter(audit_change::Column::Seq.is_in(seqs))
+                .build(self.db.backend());
+            if self.idle_write(vec![delete]).await? < PRUNE_BATCH {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn prune_every(settings: &AuditConfig) -> Duration {
+    match settings.prune_interval_secs {
+        0 => PRUNE_EVERY,
+        secs => Duration::from_secs(secs),
+    }
+}
+
+/// The key at and below which requests are beyond the newest `max_rows`
+/// (0: no limit).
+async fn row_limit_bound(reads: &DatabaseConnection, max_rows: u64) -> Result<Option<i64>, DbErr> {
+    if max_rows == 0 {
+        return Ok(None);
+    }
+    audit_request::Entity::find()
+        .select_only()
+        .column(audit_request::Column::Seq)
+        .order_by_desc(audit_request::Column::Seq)
+        .offset(max_rows)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(reads)
+        .await
+}
+
+/// The next batch of requests to delete: older than `cutoff`, or at or
+/// below `bound`. `None` when there is none.
+async fn old_requests(
+    reads: &DatabaseConnection,
+    cutoff: i64,
+    bound: Option<i64>,
+) -> Result<Option<Statement>, DbErr> {
+    use audit_request::Column as C;
+    let mut old = Condition::any().add(C::At.lt(cutoff));
+    if let Some(seq) = bound {
+        old = old.add(C::Seq.lte(seq));
+    }
+    let seqs: Vec<i64> = audit_request::Entity::find()
+        .select_only()
+        .column(C::Seq)
+        .filter(old)
+        .order_by_asc(C::Seq)
+        .limit(PRUNE_BATCH)
+        .into_tuple()
+        .all(reads)
+        .await?;
+    if seqs.is_empty() {
+        return Ok(None);
+    }
+    let delete = audit_request::Entity::delete_many()
+        .filter(C::Seq.is_in(seqs))
+        .build(reads.get_database_backend());
+    Ok(Some(delete))
+}
