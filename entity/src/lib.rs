@@ -12,6 +12,7 @@
 
 pub mod admin_account;
 pub mod api_token;
+pub mod api_token_use;
 pub mod audit_change;
 pub mod audit_request;
 pub mod console_session;

@@ -12,6 +12,7 @@ mod m20261204_000001_json_positions;
 mod m20261205_000001_audit_admins;
 mod m20261205_000001_console;
 mod m20261205_000002_audit_log;
+mod m20261205_000002_console_token_use;
 mod util;
 
 pub use m20261204_000001_json_positions::{
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_audit_admins::Migration),
             Box::new(m20261205_000002_audit_log::Migration),
             Box::new(m20261205_000001_console::Migration),
+            Box::new(m20261205_000002_console_token_use::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
 pub mod remembered;
+pub mod token_use;
 pub mod verifier;
 pub mod verify_keys;
 

@@ -13,6 +13,7 @@ use super::jwt::JwtValidator;
 use super::passwords::CredentialList;
 use super::principal::{AuthError, CredentialConfigError, Principal};
 use super::remembered::Remembered;
+use super::token_use::TokenUse;
 use crate::config::AuthConfig;
 use crate::secrets::{sha256, sha256_hex};
 use crate::store::error::Fault;
@@ -35,6 +36,7 @@ pub struct Verifier {
     jwt: JwtValidator,
     introspection: Option<Introspector>,
     remembered: Arc<Remembered>,
+    token_use: TokenUse,
 }
 
 impl Verifier {
@@ -56,6 +58,7 @@ impl Verifier {
         Ok(Self {
             bearer_digests,
             basic: CredentialList::parse(&auth.basic)?,
+            token_use: TokenUse::new(db.clone()),
             db,
             jwt,
             introspection: Introspector::from_config(&auth.introspection)?,
@@ -147,7 +150,10 @@ impl Verifier {
         }
         let hex = sha256_hex(token.as_bytes());
         match tokens::find_active_by_hash(&self.db, &hex).await {
-            Ok(Some(t)) => return Ok(Principal::DatabaseToken { name: t.name }),
+            Ok(Some(t)) => {
+                self.token_use.used(t.tenant_id, t.id);
+                return Ok(Principal::DatabaseToken { name: t.name });
+            }
             Ok(None) => {}
             Err(e) => {
                 // An outage fails every request's lookup: one line for it.

@@ -203,6 +203,7 @@ async fn page(
     problem: Option<&str>,
 ) -> Result<HttpResponse, ConsoleError> {
     let tokens = tokens::list(&console.db, session.tenant).await?;
+    let used = tokens::last_used(&console.db, session.tenant).await?;
     let clients = oauth::list_clients(&console.db, session.tenant).await?;
     let main = html! {
         h1 { "Credentials" }
@@ -217,7 +218,7 @@ async fn page(
                         tr {
                             td { (t.name) }
                             td { (format_ms(t.created_at)) }
-                            td { "–" }
+                            td { (used.get(&t.id).map_or_else(|| "never".to_owned(), |at| format_ms(*at))) }
                             @match t.revoked_at {
                                 Some(at) => { td { "revoked " (format_ms(at)) } td {} }
                                 None => {

@@ -15,6 +15,7 @@ pub mod query;
 pub mod reindex;
 pub mod resources;
 pub mod server;
+pub mod token_use;
 pub mod tokens;
 pub mod users;
 

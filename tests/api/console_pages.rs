@@ -118,6 +118,7 @@ async fn tokens_are_shown_once_and_revoked(db: Db) {
     created.assert_status(201);
     let token = crate::console_client::value_of(&created.text, "fresh-secret");
     assert!(token.starts_with("roster_"), "{token}");
+    assert!(created.text.contains("<td>never</td>"), "not used yet");
     let works = awc::Client::default()
         .get(app.url("/Users"))
         .insert_header(("Authorization", format!("Bearer {token}")))
@@ -125,7 +126,19 @@ async fn tokens_are_shown_once_and_revoked(db: Db) {
         .await
         .unwrap();
     assert_eq!(works.status(), 200);
-    let listed = console.get("/console/credentials").await;
+    // Its use is noted off the request's path, so it shows shortly after.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let listed = loop {
+        let listed = console.get("/console/credentials").await;
+        if !listed.text.contains("<td>never</td>") || std::time::Instant::now() > until {
+            break listed;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        !listed.text.contains("<td>never</td>"),
+        "the last use is shown"
+    );
     assert!(listed.text.contains("okta-prod"));
     assert!(
         !listed.text.contains(&token),
