@@ -235,6 +235,7 @@ async fn user(
         .cloned()
         .unwrap_or_default();
     let name = text(&doc, "userName");
+    let history = super::history::history(&console, &id).await?;
     let main = html! {
         p.crumbs { a href=(console.at("/users")) { "Users" } " / " (name) }
         h1 { (name) }
@@ -249,6 +250,7 @@ async fn user(
                 }
             }
         }
+        (history)
         h2 { "Document" }
         pre.json { (pretty(&doc)) }
     };
@@ -294,6 +296,7 @@ async fn group(
         .member_page(&ctx, &id, query.after, MEMBERS_PAGE)
         .await?;
     let name = text(&doc, "displayName");
+    let history = super::history::history(&console, &id).await?;
     let here = console.at(&format!("/groups/{}", id.as_str()));
     let main = html! {
         p.crumbs { a href=(console.at("/groups")) { "Groups" } " / " (name) }
@@ -325,6 +328,7 @@ async fn group(
                 a rel="next" href=(format!("{here}?after={next}")) { "Next members →" }
             }
         }
+        (history)
         h2 { "Document" }
         pre.json { (pretty(&doc)) }
     };

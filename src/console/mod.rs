@@ -11,6 +11,7 @@ mod browse;
 mod credentials;
 mod csrf;
 mod error;
+mod history;
 mod layout;
 mod login;
 mod request;
