@@ -315,7 +315,7 @@ async fn group(
                             tr {
                                 td { a href=(link) { (m.display.as_deref().unwrap_or("(no name)")) } }
                                 td { (m.kind) }
-                                td.mono { (m.id) }
+                                td.mono.member-id { (m.id) }
                             }
                         }
                     }

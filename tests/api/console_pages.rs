@@ -90,7 +90,7 @@ async fn a_large_groups_members_page_by_keyset(db: Db) {
         let page = console.get(&path).await;
         page.assert_status(200);
         pages += 1;
-        let rows = page.text.matches("<td class=\"mono\">").count();
+        let rows = page.text.matches("<td class=\"mono member-id\">").count();
         seen.push(rows);
         let Some(at) = page.text.find("rel=\"next\" href=\"") else {
             break;

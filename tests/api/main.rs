@@ -25,6 +25,7 @@ mod console_activity;
 mod console_browser;
 mod console_client;
 mod console_pages;
+mod console_scale;
 mod console_session;
 mod credentials;
 mod database_startup;
