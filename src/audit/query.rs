@@ -191,11 +191,12 @@ fn conditions(f: &ActivityFilter) -> Result<Condition, QueryError> {
     if let Some(o) = f.operation.as_deref().filter(|s| !s.is_empty()) {
         c = c.add(C::Operation.eq(o.to_ascii_lowercase()));
     }
+    // The key is the time the response began, in microseconds.
     if let Some(since) = f.since.as_deref().filter(|s| !s.is_empty()) {
-        c = c.add(C::At.gte(time_ms(since)?));
+        c = c.add(C::Seq.gte(time_ms(since)?.saturating_mul(1000)));
     }
     if let Some(until) = f.until.as_deref().filter(|s| !s.is_empty()) {
-        c = c.add(C::At.lt(time_ms(until)?));
+        c = c.add(C::Seq.lt(time_ms(until)?.saturating_mul(1000)));
     }
     if let Some(id) = f.request_id.as_deref().filter(|s| !s.is_empty()) {
         c = c.add(C::RequestId.eq(id));

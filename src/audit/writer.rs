@@ -52,11 +52,14 @@ impl Writer {
     pub async fn run(self, mut receiver: mpsc::Receiver<Captured>) {
         let interval = Duration::from_millis(self.settings.flush_interval_ms);
         let mut next_prune = Instant::now() + prune_every(&self.settings);
+        let mut backlog = false;
         loop {
-            let woken = tokio::select! {
-                () = tokio::time::sleep(interval) => false,
-                () = self.wake.notified() => true,
-            };
+            // Behind: write the next batch at once.
+            let woken = !backlog
+                && tokio::select! {
+                    () = tokio::time::sleep(interval) => false,
+                    () = self.wake.notified() => true,
+                };
             let mut batch = Vec::new();
             while batch.len() < BATCH {
                 match receiver.try_recv() {
@@ -64,6 +67,7 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            backlog = batch.len() == BATCH;
             if !batch.is_empty() {
                 self.write(batch).await;
             }
@@ -209,7 +213,8 @@ async fn old_requests(
     bound: Option<i64>,
 ) -> Result<Option<Statement>, DbErr> {
     use audit_request::Column as C;
-    let mut old = Condition::any().add(C::At.lt(cutoff));
+    // Keys are microseconds since the epoch: no index on `at` is needed.
+    let mut old = Condition::any().add(C::Seq.lt(cutoff.saturating_mul(1000)));
     if let Some(seq) = bound {
         old = old.add(C::Seq.lte(seq));
     }

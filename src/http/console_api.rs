@@ -6,6 +6,8 @@
 //! - `GET api/activity?limit=&before=&status=&principal=&resource=&operation=&since=&until=`:
 //!   requests, newest first, with the changes each made; `next_before`
 //!   pages on.
+//! - `GET api/activity/stream`: new entries as server-sent events, one
+//!   `activity` event (the entry as JSON) each.
 //! - `GET api/activity/{request_id}`: one request with its redacted
 //!   headers and bodies and its changes' diffs.
 //! - `GET api/resources/{id}/history`: the changes to one resource.
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, middleware, web};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
+use tokio::sync::broadcast;
 
 use super::admin_guard::{Admin, require_admin};
 use super::error::scim_error_response;
@@ -44,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, api: ConsoleApi) {
             .wrap(middleware::from_fn(require_admin))
             .route("/me", web::get().to(me))
             .route("/activity", web::get().to(activity))
+            .route("/activity/stream", web::get().to(activity_stream))
             .route("/activity/{request_id}", web::get().to(activity_detail))
             .route("/resources/{id}/history", web::get().to(history)),
     );
@@ -82,6 +86,31 @@ async fn history(db: web::Data<AuditDb>, id: web::Path<String>) -> HttpResponse 
         Ok(changes) => HttpResponse::Ok().json(json!({ "changes": changes })),
         Err(e) => query_error(&QueryError::Db(e)),
     }
+}
+
+/// New entries as they are written, as server-sent events. A reader that
+/// falls behind misses entries (a `lagged` event says how many) rather
+/// than holding the writer up.
+async fn activity_stream(audit: Option<web::Data<Audit>>) -> HttpResponse {
+    let Some(audit) = audit else {
+        return scim_error_response(&ScimError::not_found("the audit trail is off"));
+    };
+    let receiver = audit.subscribe();
+    let events = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let event = match receiver.recv().await {
+            Ok(entry) => {
+                let json = serde_json::to_string(&*entry).unwrap_or_default();
+                format!("event: activity\ndata: {json}\n\n")
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => format!("event: lagged\ndata: {n}\n\n"),
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok::<_, actix_web::Error>(web::Bytes::from(event)), receiver))
+    });
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(events)
 }
 
 fn query_error(e: &QueryError) -> HttpResponse {

@@ -435,8 +435,13 @@ async fn retention_prunes_old_rows(db: Db) {
     .await;
     let day = 86_400_000;
     let now = roster::time::now_ms();
-    for (seq, at) in [(1, now - 15 * day), (2, now - 13 * day)] {
-        stored_request(seq, at).insert(&app.db).await.unwrap();
+    // Request keys are their time in microseconds.
+    let (old, kept) = ((now - 15 * day) * 1000, (now - 13 * day) * 1000);
+    for seq in [old, kept] {
+        stored_request(seq, seq / 1000)
+            .insert(&app.db)
+            .await
+            .unwrap();
     }
     for (seq, at) in [(1, now - 366 * day), (2, now - 300 * day)] {
         stored_change(seq, at).insert(&app.db).await.unwrap();
@@ -445,9 +450,12 @@ async fn retention_prunes_old_rows(db: Db) {
     loop {
         let requests = audit_request::Entity::find().all(&app.db).await.unwrap();
         let changes = audit_change::Entity::find().all(&app.db).await.unwrap();
-        let gone = !requests.iter().any(|r| r.seq == 1) && !changes.iter().any(|c| c.seq == 1);
+        let gone = !requests.iter().any(|r| r.seq == old) && !changes.iter().any(|c| c.seq == 1);
         if gone {
-            assert!(requests.iter().any(|r| r.seq == 2), "13 days old is kept");
+            assert!(
+                requests.iter().any(|r| r.seq == kept),
+                "13 days old is kept"
+            );
             assert!(changes.iter().any(|c| c.seq == 2), "300 days old is kept");
             break;
         }
@@ -464,8 +472,11 @@ async fn the_row_limit_keeps_the_newest(db: Db) {
     })
     .await;
     let now = roster::time::now_ms();
-    for seq in 1..=8 {
-        stored_request(seq, now).insert(&app.db).await.unwrap();
+    for n in 1..=8 {
+        stored_request(now * 1000 + n, now)
+            .insert(&app.db)
+            .await
+            .unwrap();
     }
     let until = Instant::now() + Duration::from_secs(10);
     loop {
@@ -474,7 +485,7 @@ async fn the_row_limit_keeps_the_newest(db: Db) {
             .await
             .unwrap()
             .iter()
-            .map(|r| r.seq)
+            .map(|r| r.seq - now * 1000)
             .collect();
         seqs.sort();
         if seqs == [6, 7, 8] {
@@ -623,3 +634,60 @@ async fn the_request_log_never_holds_up_sqlite_writes() {
     let changes = audit_change::Entity::find().count(&app.db).await.unwrap();
     assert_eq!(changes, total);
 }
+
+/// New entries reach a live view as server-sent events.
+async fn new_entries_are_streamed(db: Db) {
+    use futures_util::StreamExt;
+    let app = app_with_admin_and(db, quick).await;
+    let mut stream = awc::Client::default()
+        .get(format!("{}/console/api/activity/stream", app.root))
+        .insert_header(("Authorization", admin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    app.create_user("streamed@example.com").await;
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = actix_web::rt::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("the stream goes on")
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.starts_with("event: activity\ndata: {"), "{text}");
+    assert!(text.contains("created user streamed@example.com"), "{text}");
+}
+
+each_database!(new_entries_are_streamed);
+
+/// A full buffer costs requests nothing: the entries it cannot hold are
+/// dropped and counted.
+async fn a_full_buffer_drops_and_counts(db: Db) {
+    let app = TestApp::spawn_with(db, |c| {
+        c.audit.buffer_entries = 2;
+        c.audit.flush_interval_ms = 600_000;
+        c.metrics.open = true;
+    })
+    .await;
+    for _ in 0..10 {
+        app.get("/ServiceProviderConfig").await.assert_status(200);
+    }
+    let metrics = awc::Client::default()
+        .get(format!("{}/metrics", app.root))
+        .send()
+        .await
+        .unwrap()
+        .body()
+        .await
+        .unwrap();
+    let metrics = String::from_utf8_lossy(&metrics).into_owned();
+    let dropped = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("roster_audit_dropped_total "))
+        .expect("the dropped counter");
+    assert_eq!(dropped.trim(), "8", "{metrics}");
+}
+
+each_database!(a_full_buffer_drops_and_counts);
