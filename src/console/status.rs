@@ -28,7 +28,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ConsoleError> {
     let facts = &console.facts;
     let ready = observe.ready().await;
-    let (in_use, idle) = state.services.db.pool_connections();
+    let (idle, in_use) = state.services.db.pool_connections();
     let queued = state.services.db.write_queue_depth();
     let main = html! {
         h1 { "Status" }

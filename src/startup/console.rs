@@ -33,7 +33,7 @@ pub(super) fn build(config: &Config, auth: &AuthStack, api: &ConsoleApi) -> Opti
 
 fn facts(config: &Config, auth: &AuthStack) -> StatusFacts {
     let modes = auth.verifier.modes();
-    let mut auth_modes = vec!["Bearer tokens (stored)".to_owned()];
+    let mut auth_modes = vec!["Bearer tokens".to_owned()];
     for (on, name) in [
         (modes.basic, "HTTP Basic"),
         (modes.jwt, "JWT from a trusted issuer"),

@@ -15,6 +15,7 @@ each_database!(
     sign_out_ends_the_session_on_the_server,
     failed_sign_ins_are_limited,
     the_console_api_accepts_the_session_cookie,
+    the_console_moves_with_its_path,
 );
 
 async fn sign_in_sets_a_strict_cookie_and_keeps_only_its_hash(db: Db) {
@@ -279,4 +280,23 @@ async fn two_nodes_share_sessions() {
         .await
         .assert_status(303);
     on_first.get("/console/users").await.assert_status(303);
+}
+
+async fn the_console_moves_with_its_path(db: Db) {
+    let app = app_with_admin_and(db, |c| c.console.path = "/ops/console".to_owned()).await;
+    let console = ConsoleClient::new(&app);
+    let login = console.get("/ops/console/login").await;
+    login.assert_status(200);
+    assert!(
+        login.text.contains("action=\"/ops/console/login\""),
+        "{}",
+        login.text
+    );
+    assert!(login.text.contains("/ops/console/assets/console.css"));
+    console.get("/console/login").await.assert_status(404);
+    let to = console.get("/ops/console/users").await;
+    assert_eq!(
+        to.header("location"),
+        Some("/ops/console/login?next=%2Fops%2Fconsole%2Fusers")
+    );
 }
