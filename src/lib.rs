@@ -15,6 +15,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod http;
 pub mod oauth;
 pub mod observe;

@@ -12,8 +12,10 @@
 
 pub mod admin_account;
 pub mod api_token;
+pub mod api_token_use;
 pub mod audit_change;
 pub mod audit_request;
+pub mod console_session;
 pub mod group;
 pub mod group_member;
 pub mod oauth_client;

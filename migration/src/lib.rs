@@ -10,10 +10,12 @@ mod m20261125_000002_search_projections;
 mod m20261125_000003_sqlite_planner_stats;
 mod m20261204_000001_json_positions;
 mod m20261205_000001_audit_admins;
+mod m20261205_000001_console;
 mod m20261205_000001_profiles_group_names;
 mod m20261205_000001_scale_counts;
 mod m20261205_000001_tenants;
 mod m20261205_000002_audit_log;
+mod m20261205_000002_console_token_use;
 mod util;
 
 pub use m20261204_000001_json_positions::{
@@ -36,6 +38,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_scale_counts::Migration),
             Box::new(m20261205_000001_audit_admins::Migration),
             Box::new(m20261205_000002_audit_log::Migration),
+            Box::new(m20261205_000001_console::Migration),
+            Box::new(m20261205_000002_console_token_use::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ pub mod principal;
 pub mod rate_limit;
 pub mod remembered;
 pub mod tenancy;
+pub mod token_use;
 pub mod verifier;
 pub mod verify_keys;
 

@@ -14,6 +14,7 @@ use super::passwords::CredentialList;
 use super::principal::{AuthError, CredentialConfigError, Principal};
 use super::remembered::Remembered;
 use super::tenancy::{Authenticated, TenantBindings};
+use super::token_use::TokenUse;
 use crate::config::AuthConfig;
 use crate::secrets::{sha256, sha256_hex};
 use crate::store::error::Fault;
@@ -37,6 +38,7 @@ pub struct Verifier {
     introspection: Option<Introspector>,
     remembered: Arc<Remembered>,
     tenants: TenantBindings,
+    token_use: TokenUse,
 }
 
 impl Verifier {
@@ -59,6 +61,7 @@ impl Verifier {
         Ok(Self {
             bearer_digests,
             basic: CredentialList::parse(&auth.basic)?,
+            token_use: TokenUse::new(db.clone()),
             db,
             jwt,
             introspection: Introspector::from_config(&auth.introspection)?,
@@ -155,6 +158,7 @@ impl Verifier {
         let hex = sha256_hex(token.as_bytes());
         match tokens::find_active_by_hash(&self.db, &hex).await {
             Ok(Some(t)) => {
+                self.token_use.used(t.tenant_id, t.id);
                 return Ok(Authenticated {
                     principal: Principal::DatabaseToken { name: t.name },
                     tenant: t.tenant_id,

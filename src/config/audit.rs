@@ -1,5 +1,5 @@
-//! `[audit]` and `[console]`: what Roster records of the requests it
-//! answers and the changes it makes, and where the console serves it.
+//! `[audit]`: what Roster records of the requests it answers and the
+//! changes it makes.
 
 use serde::{Deserialize, Serialize};
 
@@ -48,41 +48,6 @@ impl AuditConfig {
             return Err(invalid(
                 "audit.buffer_entries and audit.flush_interval_ms must be positive",
             ));
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ConsoleConfig {
-    /// Path prefix of the console and its JSON API (`<path>/api/...`).
-    pub path: String,
-}
-
-impl Default for ConsoleConfig {
-    fn default() -> Self {
-        Self {
-            path: "/console".to_owned(),
-        }
-    }
-}
-
-impl ConsoleConfig {
-    pub(super) fn validate(&self, base_path: &str) -> Result<(), ConfigError> {
-        let path = &self.path;
-        if !path.starts_with('/') || path.len() < 2 || path.ends_with('/') {
-            return Err(invalid(format!(
-                "console.path must start with '/', name a folder and not end with '/', got {path:?}"
-            )));
-        }
-        // A base path of "/" is fine: the console's routes come first.
-        let inside =
-            |outer: &str, inner: &str| inner == outer || inner.starts_with(&format!("{outer}/"));
-        if inside(base_path, path) || inside(path, base_path) {
-            return Err(invalid(format!(
-                "console.path {path:?} must lie outside server.base_path {base_path:?}"
-            )));
         }
         Ok(())
     }

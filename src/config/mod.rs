@@ -7,6 +7,7 @@
 mod at_rest;
 mod audit;
 mod auth;
+mod console;
 mod database;
 mod oauth;
 mod observe;
@@ -24,11 +25,12 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 pub use at_rest::SecretsConfig;
-pub use audit::{AuditConfig, ConsoleConfig};
+pub use audit::AuditConfig;
 pub use auth::{
     ASYMMETRIC_ALGORITHMS, AuthConfig, IntrospectionConfig, JwtConfig, RateLimitConfig,
     check_fetch_url,
 };
+pub use console::ConsoleConfig;
 pub use database::DatabaseConfig;
 pub use oauth::{GRANT_TYPES, OAuthClientConfig, OAuthConfig};
 pub use observe::{LogConfig, LogFormat, MetricsConfig};

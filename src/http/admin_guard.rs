@@ -60,6 +60,9 @@ pub async fn admit_admin(req: &HttpRequest) -> Result<Admin, HttpResponse> {
     if let Some(admin) = req.extensions().get::<Admin>() {
         return Ok(admin.clone());
     }
+    if let Some(by_session) = super::console_session::session_admin(req).await {
+        return by_session;
+    }
     let Some(verifier) = req.app_data::<web::Data<Arc<AdminVerifier>>>().cloned() else {
         return Err(scim_error_response(&ScimError::internal(
             "admin accounts are not configured",

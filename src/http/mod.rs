@@ -7,6 +7,7 @@ pub mod body_limit;
 mod bulk;
 pub mod connection;
 pub mod console_api;
+pub mod console_session;
 mod content_type;
 mod discovery;
 pub mod error;

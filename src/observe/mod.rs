@@ -60,6 +60,12 @@ impl Observe {
         self.management.clone()
     }
 
+    /// `Err(reason)` when this node should not receive traffic, as
+    /// `/readyz` reports it.
+    pub async fn ready(&self) -> Result<(), String> {
+        self.readiness.check().await
+    }
+
     /// With a management listener, it serves nothing but the probes and
     /// the metrics, and the main listener no metrics.
     fn misrouted(&self, req: &ServiceRequest) -> bool {

@@ -3,8 +3,10 @@
 
 pub mod admins;
 mod answer;
+mod browse;
 pub mod bulk;
 pub mod change;
+pub mod console_sessions;
 mod counting;
 mod error;
 pub mod groups;
@@ -26,6 +28,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub use answer::{Answer, Written};
+pub use browse::{Member, MemberPage};
 pub use change::{Change, ChangeHook, ChangeHooks, Documents, MemberChange, WriteOperation};
 pub use counting::with_counts;
 pub use error::ServiceError;

@@ -1,5 +1,7 @@
 //! Minting and revoking the static bearer tokens kept in the database.
 
+use std::collections::HashMap;
+
 use entity::api_token;
 use sea_orm::ActiveValue::Set;
 use sea_orm::DatabaseConnection;
@@ -45,6 +47,19 @@ pub async fn list(
     tenant: Uuid,
 ) -> Result<Vec<api_token::Model>, ServiceError> {
     Ok(token_store::list(db, tenant).await?)
+}
+
+/// When each of the tenant's tokens was last used, by token id, to the
+/// minute (see `auth::token_use`).
+pub async fn last_used(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+) -> Result<HashMap<Uuid, i64>, ServiceError> {
+    let uses = crate::store::token_use::of_tenant(db, tenant).await?;
+    Ok(uses
+        .into_iter()
+        .map(|u| (u.token_id, u.last_used_at))
+        .collect())
 }
 
 pub async fn revoke(db: &DatabaseConnection, tenant: Uuid, id: Uuid) -> Result<bool, ServiceError> {

@@ -18,6 +18,7 @@ use super::{StartupError, app_state, connect, migrate, reindex};
 use crate::audit::{self, Audit, AuditCounters, AuditNotes};
 use crate::auth::admins::AdminVerifier;
 use crate::config::Config;
+use crate::console::{self, Console};
 use crate::http::console_api::ConsoleApi;
 use crate::http::{self, AppState};
 use crate::oauth;
@@ -186,7 +187,7 @@ impl Connected {
         let addr = builder.config.server.bind.clone();
         let management = routes.observe.management_slot();
         let (writes, signals) = (routes.state.services.db.clone(), builder.signals);
-        let audit = routes.console.audit.clone();
+        let audit = routes.console_api.audit.clone();
         let reload_every = Duration::from_secs(builder.config.tls.reload_interval_secs);
         let tls = match &certificates {
             Some(certs) => Some(certs.server_config()?),
@@ -271,17 +272,19 @@ impl Connected {
         }
         announce(&builder.config, &auth);
         let body_limits = http::body_limit::BodyLimits::new(&builder.config.server);
-        let console = ConsoleApi {
+        let console_api = ConsoleApi {
             path: builder.config.console.path.clone(),
             admins: AdminVerifier::new(db.clone(), &builder.config.auth.rate_limit),
             audit,
             db: db.clone(),
         };
+        let console = super::console::build(&builder.config, &auth, &console_api);
         let routes = Routes {
             state,
             auth,
             observe,
             body_limits,
+            console_api,
             console,
         };
         Ok((builder, db, routes))
@@ -296,7 +299,8 @@ pub struct Routes {
     auth: AuthStack,
     observe: Arc<Observe>,
     body_limits: http::body_limit::BodyLimits,
-    console: ConsoleApi,
+    console_api: ConsoleApi,
+    console: Option<Arc<Console>>,
 }
 
 /// One worker's application: middleware, every route, and the SCIM 404
@@ -317,6 +321,7 @@ pub fn app(
         auth,
         observe,
         body_limits,
+        console_api,
         console,
     } = routes;
     App::new()
@@ -325,7 +330,7 @@ pub fn app(
         .wrap(middleware::from_fn(http::connection::close_unauthenticated))
         .wrap(middleware::Compress::default())
         .wrap(middleware::from_fn(observe::request::observe))
-        .configure(move |cfg| configure(cfg, state, auth, observe, console))
+        .configure(move |cfg| configure(cfg, state, auth, observe, console_api, console))
         .default_service(web::to(http::error::unknown_route))
 }
 
@@ -380,12 +385,17 @@ fn configure(
     state: AppState,
     auth: AuthStack,
     observe: Arc<Observe>,
-    console: ConsoleApi,
+    console_api: ConsoleApi,
+    console: Option<Arc<Console>>,
 ) {
     observe::routes(cfg, observe);
-    http::console_api::routes(cfg, console);
+    // The API's scope before the pages': the pages' would claim its paths.
+    http::console_api::routes(cfg, console_api);
     if let Some(server) = auth.server {
         oauth::routes(cfg, server);
+    }
+    if let Some(console) = console {
+        console::routes(cfg, console);
     }
     http::configure(cfg, state, auth.verifier, auth.limiter);
 }

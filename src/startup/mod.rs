@@ -6,6 +6,7 @@
 mod application;
 pub mod auth;
 mod capabilities;
+mod console;
 mod listener;
 mod tenants;
 mod tls;

@@ -2,6 +2,7 @@
 //! connection or transaction; the service layer decides the transaction.
 
 pub mod admins;
+pub mod console_sessions;
 pub mod counts;
 pub mod error;
 pub mod exec;
@@ -17,6 +18,7 @@ pub mod reindex;
 pub mod resources;
 pub mod server;
 pub mod tenants;
+pub mod token_use;
 pub mod tokens;
 pub mod users;
 

@@ -16,6 +16,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "users",
     "groups",
     "api_tokens",
+    "api_token_use",
     "oauth_refresh_tokens",
     "oauth_codes",
     "oauth_clients",

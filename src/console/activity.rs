@@ -1,0 +1,268 @@
+//! The activity page: the request log newest first, narrowed by status
+//! class, principal, resource, operation and time, paged by key (`before`,
+//! the last entry's sequence number) so that a page deep in millions of
+//! rows costs what the first does, and kept current by server-sent events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_ENCODING, HeaderValue};
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use super::layout::{self, Section};
+use super::{Console, ConsoleError, Signed};
+use crate::audit::query::{self, Activity, ActivityFilter, QueryError};
+
+/// Entries on one page.
+const PAGE: u64 = 50;
+/// A comment line this often keeps proxies from closing a quiet stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/activity", web::get().to(show))
+        .route("/activity/stream", web::get().to(stream));
+}
+
+/// The page's filter form, as the browser sends it.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct Filters {
+    status: String,
+    principal: String,
+    resource: String,
+    operation: String,
+    /// `datetime-local` values, read as UTC.
+    since: String,
+    until: String,
+    before: Option<i64>,
+}
+
+impl Filters {
+    fn query(&self) -> ActivityFilter {
+        let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        ActivityFilter {
+            limit: Some(PAGE),
+            before: self.before,
+            status: some(&self.status),
+            principal: some(&self.principal),
+            resource: some(&self.resource),
+            operation: some(&self.operation),
+            since: some(&self.since).map(|t| utc(&t)),
+            until: some(&self.until).map(|t| utc(&t)),
+            request_id: None,
+        }
+    }
+
+    /// The filters as a query string, without the page.
+    fn encoded(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("status", &self.status)
+            .append_pair("principal", &self.principal)
+            .append_pair("resource", &self.resource)
+            .append_pair("operation", &self.operation)
+            .append_pair("since", &self.since)
+            .append_pair("until", &self.until)
+            .finish()
+    }
+
+    /// Whether a new entry belongs on the page as filtered.
+    fn admits(&self, a: &Activity) -> bool {
+        let class_ok = status_admits(&self.status, a.status);
+        let eq = |want: &str, have: Option<&str>| {
+            let want = want.trim();
+            want.is_empty() || have.is_some_and(|h| h.eq_ignore_ascii_case(want))
+        };
+        class_ok
+            && eq(&self.principal, a.principal.as_deref())
+            && eq(&self.resource, a.resource.as_deref())
+            && eq(&self.operation, a.operation.as_deref())
+            && self.since.trim().is_empty()
+            && self.until.trim().is_empty()
+    }
+}
+
+/// `2xx`, `2`, or one status code, as the query reads them.
+fn status_admits(filter: &str, status: u16) -> bool {
+    let f = filter.trim();
+    let class = (status / 100).to_string();
+    match f.strip_suffix("xx") {
+        _ if f.is_empty() => true,
+        Some(c) => c == class,
+        None if f.len() == 1 => f == class,
+        None => f == status.to_string(),
+    }
+}
+
+/// A `datetime-local` value (`2026-12-05T10:30`) as RFC 3339 in UTC.
+fn utc(local: &str) -> String {
+    match local.len() {
+        16 => format!("{local}:00Z"),
+        19 => format!("{local}Z"),
+        _ => local.to_owned(),
+    }
+}
+
+async fn show(
+    signed: Signed,
+    console: web::Data<Console>,
+    filters: web::Query<Filters>,
+) -> Result<HttpResponse, ConsoleError> {
+    let filters = filters.into_inner();
+    let (page, problem) = match query::activity(&console.db, &filters.query()).await {
+        Ok(page) => (Some(page), None),
+        Err(QueryError::BadFilter(detail)) => (None, Some(detail)),
+        Err(QueryError::Db(e)) => return Err(e.into()),
+    };
+    let here = console.at("/activity");
+    let live = filters.before.is_none() && problem.is_none();
+    let main = html! {
+        h1 { "Activity" }
+        (filter_form(&here, &filters))
+        @if let Some(problem) = &problem { p.error role="alert" { "The filter cannot be used: " (problem) } }
+        @if live {
+            p.live #live-state role="status" data-stream=(format!("{here}/stream?{}", filters.encoded())) { "Live: new requests appear at the top." }
+        }
+        div.scroll {
+            table #activity {
+                thead { tr {
+                    th scope="col" { "Time (UTC)" } th scope="col" { "Status" } th scope="col" { "Principal" }
+                    th scope="col" { "Request" } th scope="col" { "Summary" }
+                } }
+                tbody {
+                    @for a in page.iter().flat_map(|p| &p.entries) { (row(&console, a)) }
+                }
+            }
+        }
+        @if page.as_ref().is_some_and(|p| p.entries.is_empty()) { p.empty { "No request matches." } }
+        nav.pager aria-label="Pages" {
+            @if filters.before.is_some() { a href=(format!("{here}?{}", filters.encoded())) { "← Newest" } }
+            @if let Some(next) = page.as_ref().and_then(|p| p.next_before) {
+                a rel="next" href=(format!("{here}?{}&before={next}", filters.encoded())) { "Older →" }
+            }
+        }
+    };
+    Ok(layout::page(
+        &console,
+        &signed.session,
+        Section::Activity,
+        "Activity",
+        main,
+    ))
+}
+
+const STATUSES: [(&str, &str); 4] = [
+    ("", "any"),
+    ("2xx", "2xx success"),
+    ("4xx", "4xx refused"),
+    ("5xx", "5xx failed"),
+];
+const RESOURCES: [&str; 5] = ["", "User", "Group", "Bulk", "OAuth"];
+const OPERATIONS: [&str; 9] = [
+    "", "create", "replace", "patch", "delete", "read", "search", "bulk", "token",
+];
+
+fn filter_form(action: &str, f: &Filters) -> Markup {
+    html! {
+        form.filters method="get" action=(action) {
+            label { "Status"
+                select name="status" { @for (v, l) in STATUSES { option value=(v) selected[f.status == v] { (l) } } }
+            }
+            label { "Principal" input name="principal" value=(f.principal) size="16"; }
+            label { "Resource"
+                select name="resource" { @for v in RESOURCES { option value=(v) selected[f.resource == v] { (if v.is_empty() { "any" } else { v }) } } }
+            }
+            label { "Operation"
+                select name="operation" { @for v in OPERATIONS { option value=(v) selected[f.operation == v] { (if v.is_empty() { "any" } else { v }) } } }
+            }
+            label { "From (UTC)" input type="datetime-local" name="since" value=(f.since); }
+            label { "To (UTC)" input type="datetime-local" name="until" value=(f.until); }
+            button type="submit" { "Filter" }
+        }
+    }
+}
+
+/// One table row; the script builds the same shape for live entries.
+fn row(console: &Console, a: &Activity) -> Markup {
+    let detail = console.at(&format!("/requests/{}", urlencoded(&a.request_id)));
+    html! {
+        tr data-seq=(a.seq) {
+            td.mono.time { time datetime=(a.time) { (short_time(&a.time)) } }
+            td class=(format!("status-{}", a.status / 100)) { (a.status) }
+            td { (a.principal.as_deref().unwrap_or("–")) }
+            td.mono { a href=(detail) { (a.method) " " (a.path) } }
+            td { (a.summary) }
+        }
+    }
+}
+
+/// `2026-12-05T01:34:13.257Z` as `2026-12-05 01:34:13`.
+fn short_time(rfc3339: &str) -> String {
+    rfc3339.replacen('T', " ", 1).chars().take(19).collect()
+}
+
+pub fn urlencoded(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// New entries as server-sent events (`event: activity`, the entry as
+/// JSON plus the link to its page), filtered as the page is.
+async fn stream(
+    _signed: Signed,
+    console: web::Data<Console>,
+    filters: web::Query<Filters>,
+) -> Result<HttpResponse, ConsoleError> {
+    let audit = console
+        .audit
+        .clone()
+        .ok_or_else(|| ConsoleError::NotFound("The audit trail is off.".into()))?;
+    let feed = Feed {
+        events: audit.subscribe(),
+        filters: filters.into_inner(),
+        requests: console.at("/requests/"),
+    };
+    let body = futures_util::stream::unfold(feed, |mut feed| async move {
+        let chunk = feed.next().await?;
+        Some((Ok::<_, actix_web::Error>(chunk), feed))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        // Compression would hold events back until a block fills.
+        .insert_header((CONTENT_ENCODING, HeaderValue::from_static("identity")))
+        .streaming(body))
+}
+
+struct Feed {
+    events: broadcast::Receiver<Arc<Activity>>,
+    filters: Filters,
+    requests: String,
+}
+
+impl Feed {
+    /// The next chunk to send: an admitted entry or a keep-alive comment;
+    /// `None` when the server stops.
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            let received = tokio::time::timeout(KEEP_ALIVE, self.events.recv()).await;
+            match received {
+                Err(_) => return Some(Bytes::from_static(b": keep-alive\n\n")),
+                Ok(Err(broadcast::error::RecvError::Closed)) => return None,
+                Ok(Err(broadcast::error::RecvError::Lagged(missed))) => {
+                    let note = format!("event: lagged\ndata: {missed}\n\n");
+                    return Some(Bytes::from(note));
+                }
+                Ok(Ok(entry)) if self.filters.admits(&entry) => {
+                    let link = format!("{}{}", self.requests, urlencoded(&entry.request_id));
+                    let mut json = serde_json::to_value(&*entry).unwrap_or_default();
+                    json["link"] = serde_json::Value::String(link);
+                    return Some(Bytes::from(format!("event: activity\ndata: {json}\n\n")));
+                }
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! A resource's recent changes, from the audit trail, under its page.
+
+use maud::{Markup, html};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Console, ConsoleError};
+use crate::audit::query;
+
+/// Changes shown under a resource.
+const SHOWN: u64 = 20;
+
+pub async fn history(console: &Console, id: &str) -> Result<Markup, ConsoleError> {
+    let Ok(id) = Uuid::parse_str(id) else {
+        return Ok(html! {});
+    };
+    let changes = query::resource_history(&console.db, id, SHOWN).await?;
+    Ok(html! {
+        h2 { "Recent changes" }
+        @if changes.is_empty() {
+            p.empty { "None recorded." }
+        } @else {
+            div.scroll {
+                table.history {
+                    thead { tr { th scope="col" { "Time (UTC)" } th scope="col" { "Change" } th scope="col" { "By" } th scope="col" { "Attributes" } } }
+                    tbody {
+                        @for c in &changes {
+                            tr {
+                                td.mono.time { (c.time.replacen('T', " ", 1).chars().take(19).collect::<String>()) }
+                                td { (c.operation) }
+                                td { (c.principal.as_deref().unwrap_or("–")) }
+                                td.mono { (paths(&c.detail)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// The attributes a change touched, and its member operations.
+fn paths(detail: &Value) -> String {
+    let mut out: Vec<String> = detail
+        .get("attributes")
+        .and_then(Value::as_array)
+        .map(|attrs| {
+            attrs
+                .iter()
+                .filter_map(|a| a.get("path").and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(members) = detail.get("members") {
+        for (key, word) in [("added", "members added"), ("removed", "members removed")] {
+            let n = members
+                .get(key)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if n > 0 {
+                out.push(format!("{n} {word}"));
+            }
+        }
+    }
+    out.join(", ")
+}

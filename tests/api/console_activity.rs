@@ -1,0 +1,206 @@
+//! The activity and request pages over HTTP: Okta's create → deactivate →
+//! group push, as the console shows it, with secrets nowhere in the pages,
+//! filters that narrow, and the live feed.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::audit_admins::app_with_admin_and;
+use crate::audit_trail::logged;
+use crate::console_client::ConsoleClient;
+use crate::each_database;
+use crate::helpers::{Db, TOKEN, TestApp};
+
+each_database!(
+    okta_flow_in_the_activity_pages,
+    the_live_feed_sends_new_requests
+);
+
+pub const PASSWORD: &str = "Okta-Initial-Pa55word!";
+
+/// What Okta sends to provision a user, deactivate them and push a group
+/// with them in it; the user's id and the group's.
+pub async fn okta_flow(app: &TestApp) -> (String, String) {
+    let lookup =
+        "/Users?filter=userName%20eq%20%22okta.user%40example.com%22&startIndex=1&count=100";
+    app.get(lookup).await.assert_status(200);
+    let created = app
+        .post(
+            "/Users",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "okta.user@example.com",
+                "name": {"givenName": "Okta", "familyName": "User"},
+                "emails": [{"primary": true, "value": "okta.user@example.com", "type": "work"}],
+                "displayName": "Okta User",
+                "active": true,
+                "password": PASSWORD
+            }),
+        )
+        .await;
+    created.assert_status(201);
+    let user = created.body["id"].as_str().unwrap().to_owned();
+    let deactivate = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": false}}]
+    });
+    app.patch(&format!("/Users/{user}"), &deactivate)
+        .await
+        .assert_status(200);
+    let group = app
+        .post(
+            "/Groups",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Okta Push",
+                "members": []
+            }),
+        )
+        .await;
+    group.assert_status(201);
+    let gid = group.body["id"].as_str().unwrap().to_owned();
+    let push = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": user, "display": "okta.user@example.com"}]}]
+    });
+    let pushed = app.patch(&format!("/Groups/{gid}"), &push).await;
+    assert!(
+        pushed.status == 200 || pushed.status == 204,
+        "{}",
+        pushed.text
+    );
+    (user, gid)
+}
+
+pub const SUMMARIES: [&str; 4] = [
+    "created user okta.user@example.com",
+    "deactivated okta.user@example.com",
+    "created group Okta Push",
+    "added 1 member to Okta Push",
+];
+
+fn quick(c: &mut roster::config::Config) {
+    c.audit.flush_interval_ms = 20;
+}
+
+async fn okta_flow_in_the_activity_pages(db: Db) {
+    let app = app_with_admin_and(db, quick).await;
+    let (user, _) = okta_flow(&app).await;
+    logged(&app, 5).await;
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    let page = console.get("/console/activity").await;
+    page.assert_status(200);
+    let positions: Vec<usize> = SUMMARIES
+        .iter()
+        .map(|s| {
+            page.text
+                .find(s)
+                .unwrap_or_else(|| panic!("{s} missing: {}", page.text))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {positions:?}"
+    );
+    for secret in [TOKEN, PASSWORD] {
+        assert!(!page.text.contains(secret), "{secret} shown");
+    }
+    let refused = console.get("/console/activity?status=4xx").await;
+    assert!(
+        !refused.text.contains(SUMMARIES[0]),
+        "a 2xx passed the 4xx filter"
+    );
+    let groups = console
+        .get("/console/activity?resource=Group&operation=patch")
+        .await;
+    assert!(groups.text.contains(SUMMARIES[3]) && !groups.text.contains(SUMMARIES[2]));
+
+    // The user's creation in full: redacted headers and body, the diff, a link.
+    let at = page.text.find(SUMMARIES[0]).unwrap();
+    let link_end = page.text[..at].rfind("\">").unwrap();
+    let link_start = page.text[..link_end].rfind("href=\"").unwrap() + "href=\"".len();
+    let detail = console.get(&page.text[link_start..link_end]).await;
+    detail.assert_status(200);
+    assert!(detail.text.contains("okta.user@example.com"));
+    assert!(
+        detail.text.contains(&format!("/console/users/{user}")),
+        "a link to the user"
+    );
+    assert!(
+        detail.text.contains("<ins>"),
+        "the change as a diff: {}",
+        detail.text
+    );
+    assert!(
+        detail.text.contains("\n  &quot;userName&quot;"),
+        "the body pretty-printed"
+    );
+    for secret in [TOKEN, PASSWORD] {
+        assert!(
+            !detail.text.contains(secret),
+            "{secret} shown: {}",
+            detail.text
+        );
+    }
+    console
+        .get("/console/requests/no-such-request")
+        .await
+        .assert_status(404);
+}
+
+async fn the_live_feed_sends_new_requests(db: Db) {
+    let app = app_with_admin_and(db, quick).await;
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    let cookie = format!(
+        "roster_console={}",
+        console.cookie("roster_console").unwrap()
+    );
+    let mut feed = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .finish()
+        .get(format!(
+            "{}/console/activity/stream?resource=User",
+            app.root
+        ))
+        .insert_header(("Cookie", cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    assert_eq!(
+        feed.headers().get("content-type").unwrap(),
+        "text/event-stream"
+    );
+    app.create_group("Not a user", &[]).await;
+    app.create_user("live@example.com").await;
+    let until = Instant::now() + Duration::from_secs(15);
+    let mut seen = String::new();
+    while !seen.contains("created user live@example.com") {
+        assert!(Instant::now() < until, "no event arrived: {seen}");
+        let chunk = actix_web::rt::time::timeout(Duration::from_secs(15), feed.next())
+            .await
+            .expect("an event in time")
+            .expect("the stream stays open")
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        !seen.contains("Not a user"),
+        "the filter holds for live entries: {seen}"
+    );
+    let event = seen
+        .split("\n\n")
+        .find(|e| e.contains("live@example.com"))
+        .unwrap();
+    let data: Value = serde_json::from_str(event.split("data: ").nth(1).unwrap()).unwrap();
+    assert!(
+        data["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("/console/requests/")
+    );
+}

@@ -1,0 +1,176 @@
+//! The console's pages without a browser: what IdPs sent is escaped, users
+//! are found by a SCIM filter, a large group's members page by keyset, and
+//! credentials are created (shown once) and revoked.
+
+use serde_json::json;
+
+use crate::audit_admins::app_with_admin;
+use crate::console_client::ConsoleClient;
+use crate::each_database;
+use crate::helpers::{Db, TOKEN, user_body};
+
+each_database!(
+    values_from_an_idp_are_escaped,
+    users_are_found_by_a_scim_filter,
+    a_large_groups_members_page_by_keyset,
+    tokens_are_shown_once_and_revoked,
+    the_status_page_reports_readiness,
+);
+
+pub const XSS: &str = "<img src=x onerror=alert(1)>";
+
+async fn values_from_an_idp_are_escaped(db: Db) {
+    let app = app_with_admin(db).await;
+    let mut body = user_body("xss@example.com");
+    body["displayName"] = json!(XSS);
+    let created = app.post("/Users", &body).await;
+    created.assert_status(201);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let group = app.create_group(XSS, &[&id]).await;
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    for page in [
+        "/console/users".to_owned(),
+        format!("/console/users/{id}"),
+        "/console/groups".to_owned(),
+        format!("/console/groups/{group}"),
+    ] {
+        let resp = console.get(&page).await;
+        resp.assert_status(200);
+        assert!(
+            !resp.text.contains("<img"),
+            "{page} carries the markup: {}",
+            resp.text
+        );
+        assert!(
+            resp.text.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{page}: {}",
+            resp.text
+        );
+    }
+}
+
+async fn users_are_found_by_a_scim_filter(db: Db) {
+    let app = app_with_admin(db).await;
+    for name in ["ada@example.com", "alan@example.com", "grace@example.com"] {
+        app.create_user(name).await;
+    }
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    let found = console
+        .get("/console/users?filter=userName+sw+%22a%22")
+        .await;
+    found.assert_status(200);
+    assert!(found.text.contains("ada@example.com") && found.text.contains("alan@example.com"));
+    assert!(!found.text.contains("grace@example.com"), "{}", found.text);
+    assert!(found.text.contains("2 results"), "{}", found.text);
+    let bad = console.get("/console/users?filter=userName+sw").await;
+    bad.assert_status(200);
+    assert!(
+        bad.text.contains("The filter cannot be used"),
+        "{}",
+        bad.text
+    );
+}
+
+async fn a_large_groups_members_page_by_keyset(db: Db) {
+    let app = app_with_admin(db).await;
+    let mut ids = Vec::new();
+    for i in 0..230 {
+        ids.push(app.create_user(&format!("member{i:03}@example.com")).await);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let group = app.create_group("Everyone", &refs).await;
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    let mut path = format!("/console/groups/{group}");
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = console.get(&path).await;
+        page.assert_status(200);
+        pages += 1;
+        let rows = page.text.matches("<td class=\"mono member-id\">").count();
+        seen.push(rows);
+        let Some(at) = page.text.find("rel=\"next\" href=\"") else {
+            break;
+        };
+        let start = at + "rel=\"next\" href=\"".len();
+        let end = start + page.text[start..].find('"').unwrap();
+        path = page.text[start..end].replace("&amp;", "&");
+        assert!(pages < 5, "paging does not end");
+    }
+    assert_eq!(seen, [100, 100, 30]);
+}
+
+async fn tokens_are_shown_once_and_revoked(db: Db) {
+    let app = app_with_admin(db).await;
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    let csrf = console.csrf().await;
+    let created = console
+        .post(
+            "/console/credentials/tokens",
+            &[("name", "okta-prod"), ("csrf", &csrf)],
+            &[],
+        )
+        .await;
+    created.assert_status(201);
+    let token = crate::console_client::value_of(&created.text, "fresh-secret");
+    assert!(token.starts_with("roster_"), "{token}");
+    assert!(created.text.contains("<td>never</td>"), "not used yet");
+    let works = awc::Client::default()
+        .get(app.url("/Users"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(works.status(), 200);
+    // Its use is noted off the request's path, so it shows shortly after.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let listed = loop {
+        let listed = console.get("/console/credentials").await;
+        if !listed.text.contains("<td>never</td>") || std::time::Instant::now() > until {
+            break listed;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        !listed.text.contains("<td>never</td>"),
+        "the last use is shown"
+    );
+    assert!(listed.text.contains("okta-prod"));
+    assert!(
+        !listed.text.contains(&token),
+        "the token is shown only once"
+    );
+    assert!(!listed.text.contains(TOKEN));
+    let at = listed.text.find("/revoke\"").expect("a revoke button");
+    let start = listed.text[..at].rfind("action=\"").unwrap() + "action=\"".len();
+    let action = format!("{}/revoke", &listed.text[start..at]);
+    let revoked = console.post(&action, &[("csrf", &csrf)], &[]).await;
+    revoked.assert_status(303);
+    let refused = awc::Client::default()
+        .get(app.url("/Users"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+}
+
+async fn the_status_page_reports_readiness(db: Db) {
+    let app = app_with_admin(db).await;
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    let status = console.get("/console/status").await;
+    status.assert_status(200);
+    assert!(status.text.contains("Ready:"), "{}", status.text);
+    assert!(status.text.contains(env!("CARGO_PKG_VERSION")));
+    let kind = match db {
+        Db::Sqlite => "sqlite",
+        Db::MariaDb => "mysql",
+    };
+    assert!(status.text.contains(kind), "{}", status.text);
+    assert!(status.text.contains("remove_members_by_value"));
+}
