@@ -9,6 +9,7 @@ mod m20261125_000001_oauth;
 mod m20261125_000002_search_projections;
 mod m20261125_000003_sqlite_planner_stats;
 mod m20261204_000001_json_positions;
+mod m20261205_000041_events;
 mod util;
 
 pub use m20261204_000001_json_positions::{
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_search_projections::Migration),
             Box::new(m20261125_000003_sqlite_planner_stats::Migration),
             Box::new(m20261204_000001_json_positions::Migration),
+            Box::new(m20261205_000041_events::Migration),
         ]
     }
 }

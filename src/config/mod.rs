@@ -7,6 +7,7 @@
 mod at_rest;
 mod auth;
 mod database;
+mod events;
 mod oauth;
 mod observe;
 mod overrides;
@@ -27,6 +28,7 @@ pub use auth::{
     check_fetch_url,
 };
 pub use database::DatabaseConfig;
+pub use events::EventsConfig;
 pub use oauth::{GRANT_TYPES, OAuthClientConfig, OAuthConfig};
 pub use observe::{LogConfig, LogFormat, MetricsConfig};
 pub use overrides::{
@@ -52,6 +54,7 @@ pub struct Config {
     pub log: LogConfig,
     pub tls: TlsConfig,
     pub secrets: SecretsConfig,
+    pub events: EventsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +95,7 @@ impl Config {
         self.tls.validate()?;
         self.auth.validate()?;
         self.secrets.validate()?;
+        self.events.validate()?;
         self.oauth.validate(&self.oauth_issuer())
     }
 

@@ -74,6 +74,13 @@ impl ChangeHooks {
         Self::new(hooks)
     }
 
+    /// `hook`, then these hooks.
+    pub fn before(&self, hook: Arc<dyn ChangeHook>) -> Self {
+        let mut hooks = vec![hook];
+        hooks.extend(self.0.iter().cloned());
+        Self::new(hooks)
+    }
+
     pub(super) async fn in_transaction(
         &self,
         txn: &WriteTxn,

@@ -14,7 +14,7 @@ use sea_orm::DatabaseConnection;
 use super::auth::AuthStack;
 use super::listener::{self, Transport};
 use super::tls::Certificates;
-use super::{StartupError, app_state, connect, migrate, reindex};
+use super::{StartupError, app_state, connect, events, migrate, reindex};
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::oauth;
@@ -53,6 +53,7 @@ impl Application {
             signals: true,
             listener: None,
             hooks: ChangeHooks::default(),
+            clock: None,
         }
     }
 
@@ -107,6 +108,7 @@ pub struct ApplicationBuilder {
     signals: bool,
     listener: Option<TcpListener>,
     hooks: ChangeHooks,
+    clock: Option<Arc<dyn crate::events::Clock>>,
 }
 
 impl ApplicationBuilder {
@@ -136,6 +138,13 @@ impl ApplicationBuilder {
     /// turns on (see `service::change`).
     pub fn hooks(mut self, hooks: ChangeHooks) -> Self {
         self.hooks = hooks;
+        self
+    }
+
+    /// The clock event delivery decides retries and parking by, instead
+    /// of the system's (a test lets hours pass in seconds).
+    pub fn event_clock(mut self, clock: Arc<dyn crate::events::Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -183,6 +192,9 @@ impl Connected {
             Some(certs) => Some(certs.server_config()?),
             None => None,
         };
+        if let Some(events) = &routes.events {
+            events.start_worker();
+        }
         let (server, port) = bind(builder, routes, tls).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
             source,
@@ -223,7 +235,19 @@ impl Connected {
             Some(m) => builder.hooks.with(m.clone()),
             None => builder.hooks.clone(),
         };
-        let (state, auth) = app_state(&builder.config, hooks, db.clone()).await?;
+        let (outbox, hooks) = events::outbox(&builder.config, hooks);
+        let (mut state, auth) = app_state(&builder.config, hooks, db.clone()).await?;
+        let events = match outbox {
+            Some(outbox) => {
+                let clock = builder.clock.clone().unwrap_or_else(events::default_clock);
+                let events = events::state(&builder.config, &db, &auth, outbox, clock).await?;
+                let mut caps = (*state.capabilities).clone();
+                caps.security_events = Some(crate::events::emitted_uris());
+                state.capabilities = Arc::new(caps);
+                Some(events)
+            }
+            None => None,
+        };
         if let Some(m) = &metrics {
             m.attach(state.services.db.clone());
         }
@@ -240,6 +264,7 @@ impl Connected {
             auth,
             observe,
             body_limits,
+            events,
         };
         Ok((builder, db, routes))
     }
@@ -253,6 +278,7 @@ pub struct Routes {
     auth: AuthStack,
     observe: Arc<Observe>,
     body_limits: http::body_limit::BodyLimits,
+    events: Option<Arc<crate::events::EventsState>>,
 }
 
 /// One worker's application: middleware, every route, and the SCIM 404
@@ -273,13 +299,14 @@ pub fn app(
         auth,
         observe,
         body_limits,
+        events,
     } = routes;
     App::new()
         .app_data(body_limits)
         .wrap(middleware::from_fn(http::connection::close_unauthenticated))
         .wrap(middleware::Compress::default())
         .wrap(middleware::from_fn(observe::request::observe))
-        .configure(move |cfg| configure(cfg, state, auth, observe))
+        .configure(move |cfg| configure(cfg, state, auth, observe, events))
         .default_service(web::to(http::error::unknown_route))
 }
 
@@ -334,8 +361,12 @@ fn configure(
     state: AppState,
     auth: AuthStack,
     observe: Arc<Observe>,
+    events: Option<Arc<crate::events::EventsState>>,
 ) {
     observe::routes(cfg, observe);
+    if let Some(events) = events {
+        crate::events::routes(cfg, events, auth.server.is_none());
+    }
     if let Some(server) = auth.server {
         oauth::routes(cfg, server);
     }

@@ -6,6 +6,7 @@
 mod application;
 pub mod auth;
 mod capabilities;
+pub mod events;
 mod listener;
 mod tls;
 

@@ -26,6 +26,8 @@ mod dialects;
 mod discovery;
 mod errors;
 mod etag;
+mod events;
+mod events_support;
 mod extensions;
 mod faults;
 mod fuzz_smoke;
