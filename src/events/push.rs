@@ -38,7 +38,7 @@ enum Failure {
 pub fn spawn(state: Arc<EventsState>) {
     actix_web::rt::spawn(async move {
         let client = http_client::client();
-        let mut last_refresh = i64::MIN;
+        let mut last_refresh = 0;
         let mut last_prune = crate::time::now_ms();
         let mut push: Vec<Receiver> = Vec::new();
         loop {
