@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use sea_orm::DbErr;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::scim::resource::ResourceKind;
@@ -36,6 +37,36 @@ pub struct Change {
     pub principal: Option<Arc<str>>,
     /// The request's `X-Request-Id`, when it sent one.
     pub request_id: Option<Arc<str>>,
+    /// The resource's attributes before and after the write, present only
+    /// when a hook asked for them (`ChangeHook::wants_documents`).
+    pub documents: Option<Arc<Documents>>,
+}
+
+/// A resource's attributes as stored, around one write: the SCIM document
+/// without `meta`, and without a group's members (those are `members`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Documents {
+    /// `None` for a create.
+    pub before: Option<Map<String, Value>>,
+    /// `None` for a delete.
+    pub after: Option<Map<String, Value>>,
+    /// What the write asked of a group's members; `None` when it named
+    /// none (and always for users).
+    pub members: Option<MemberChange>,
+    /// The write set a password, which is never in the documents.
+    pub password_set: bool,
+}
+
+/// The member operations a group write carried out, as the request named
+/// them: ids added that were already members, or removed that were not,
+/// change nothing in the table but are listed here.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MemberChange {
+    /// Every member was removed first (a PUT, or a PATCH replacing
+    /// `members`).
+    pub cleared: bool,
+    pub added: Vec<Uuid>,
+    pub removed: Vec<Uuid>,
 }
 
 /// Something that wants to know about every write: an audit trail, an
@@ -55,6 +86,12 @@ pub trait ChangeHook: Send + Sync + 'static {
     /// Runs once the write has committed; never for one rolled back.
     fn committed(&self, change: &Change) {
         let _ = change;
+    }
+
+    /// Whether this hook reads `Change::documents`; copying them costs
+    /// the write path a little, so only hooks that need them ask.
+    fn wants_documents(&self) -> bool {
+        false
     }
 }
 
@@ -79,6 +116,10 @@ impl ChangeHooks {
         let mut hooks = vec![hook];
         hooks.extend(self.0.iter().cloned());
         Self::new(hooks)
+    }
+
+    pub(super) fn want_documents(&self) -> bool {
+        self.0.iter().any(|hook| hook.wants_documents())
     }
 
     pub(super) async fn in_transaction(

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::answer::Written;
+use super::change::MemberChange;
 use super::list::Rendered;
 use super::members::MemberFeed;
 use super::render::ResourceView;
@@ -73,6 +74,21 @@ impl ResourceType for Groups {
             created_at: Set(now),
             ..columns(record, now, 1)
         }
+    }
+
+    fn member_change(plan: &MemberPlan) -> Option<MemberChange> {
+        if plan.is_empty() {
+            return None;
+        }
+        // Values that are no uuid name nobody: the plan applies none.
+        let ids = |values: &mut dyn Iterator<Item = &String>| {
+            values.filter_map(|v| Uuid::parse_str(v).ok()).collect()
+        };
+        Some(MemberChange {
+            cleared: plan.clear,
+            added: ids(&mut plan.add.iter().map(|m| &m.value)),
+            removed: ids(&mut plan.remove.iter()),
+        })
     }
 
     fn unique_violation(e: DbErr, _: &GroupRecord) -> ServiceError {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub use answer::{Answer, Written};
-pub use change::{Change, ChangeHook, ChangeHooks, WriteOperation};
+pub use change::{Change, ChangeHook, ChangeHooks, Documents, MemberChange, WriteOperation};
 pub use error::ServiceError;
 pub use list::ResourcePage;
 pub use members::{GroupMembers, MemberFeed};

@@ -8,13 +8,14 @@
 //! read) is each kind's `ResourceType` in `users` and `groups`.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use sea_orm::{ActiveModelTrait, DbErr, EntityTrait};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::answer::{Answer, Written};
-use super::change::{Change, WriteOperation};
+use super::change::{Change, Documents, MemberChange, WriteOperation};
 use super::render::doc_map;
 use super::retry::with_retry;
 use super::{Ctx, ServiceError, Services, parse_id};
@@ -56,6 +57,18 @@ pub(super) trait ResourceType: Send + Sync + 'static {
         side: &Self::Side,
         now: i64,
     ) -> Row<Self>;
+    /// Whether the record sets a secret kept outside its document.
+    fn sets_password(record: &Self::Record) -> bool {
+        let _ = record;
+        false
+    }
+
+    /// What a write's side does to members, for the change hooks.
+    fn member_change(side: &Self::Side) -> Option<MemberChange> {
+        let _ = side;
+        None
+    }
+
     /// The error a unique key violation of this kind's row means.
     fn unique_violation(e: DbErr, record: &Self::Record) -> ServiceError;
 
@@ -178,7 +191,15 @@ impl Services {
             Some(row) => Some(K::keep(self, &txn, ctx, None, row).await?),
             None => None,
         };
-        let change = ctx.change(kind::<K>(), id, WriteOperation::Create, None, Some(1));
+        let mut change = ctx.change(kind::<K>(), id, WriteOperation::Create, None, Some(1));
+        if self.hooks.want_documents() {
+            change.documents = Some(Arc::new(Documents {
+                before: None,
+                after: Some(K::record_doc(record).clone()),
+                members: K::member_change(side),
+                password_set: K::sets_password(record),
+            }));
+        }
         self.commit(txn, change, kept).await
     }
 
@@ -265,13 +286,21 @@ impl Services {
             Some(row) => Some(K::keep(self, &txn, ctx, Some(&current), row).await?),
             None => None,
         };
-        let change = ctx.change(
+        let mut change = ctx.change(
             kind::<K>(),
             uid,
             operation,
             Some(version),
             Some(version + 1),
         );
+        if self.hooks.want_documents() {
+            change.documents = Some(Arc::new(Documents {
+                before: Some(before.clone()),
+                after: Some(K::record_doc(record).clone()),
+                members: K::member_change(side),
+                password_set: K::sets_password(record),
+            }));
+        }
         self.commit(txn, change, kept).await
     }
 
@@ -330,13 +359,21 @@ impl Services {
             return Err(ServiceError::not_found(kind::<K>(), id));
         }
         let version = K::Table::key(&current).1;
-        let change = ctx.change(
+        let mut change = ctx.change(
             kind::<K>(),
             uid,
             WriteOperation::Delete,
             Some(version),
             None,
         );
+        if self.hooks.want_documents() {
+            change.documents = Some(Arc::new(Documents {
+                before: Some(doc_map(K::stored_doc(&current)).clone()),
+                after: None,
+                members: None,
+                password_set: false,
+            }));
+        }
         self.commit(txn, change, ()).await
     }
 
@@ -414,6 +451,7 @@ impl Ctx {
             version_after,
             principal: self.principal.clone(),
             request_id: self.request_id.clone(),
+            documents: None,
         }
     }
 }

@@ -75,6 +75,10 @@ impl ResourceType for Users {
         new_user_row(ctx.tenant, id, record, now, hash.clone())
     }
 
+    fn sets_password(record: &UserRecord) -> bool {
+        record.password.is_some()
+    }
+
     fn unique_violation(e: DbErr, record: &UserRecord) -> ServiceError {
         if store::exec::is_unique_violation(&e) {
             return ScimError::uniqueness(format!(

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use roster::scim::resource::ResourceKind;
-use roster::service::{Change, ChangeHook, ChangeHooks, WriteOperation};
+use roster::service::{Change, ChangeHook, ChangeHooks, Documents, WriteOperation};
 use roster::store::exec::WriteTxn;
 use sea_orm::DbErr;
 use serde_json::{Value, json};
@@ -19,6 +19,7 @@ use crate::helpers::{Db, TestApp, user_body};
 struct Recorder {
     in_transaction: Mutex<Vec<Change>>,
     committed: Mutex<Vec<Change>>,
+    documents: bool,
 }
 
 impl ChangeHook for Recorder {
@@ -43,6 +44,10 @@ impl ChangeHook for Recorder {
             seen.push(change.clone());
         }
     }
+
+    fn wants_documents(&self) -> bool {
+        self.documents
+    }
 }
 
 impl Recorder {
@@ -58,7 +63,11 @@ impl Recorder {
 }
 
 async fn spawn(db: Db) -> (TestApp, Arc<Recorder>) {
-    let recorder = Arc::new(Recorder::default());
+    spawn_recorder(db, Recorder::default()).await
+}
+
+async fn spawn_recorder(db: Db, recorder: Recorder) -> (TestApp, Arc<Recorder>) {
+    let recorder = Arc::new(recorder);
     let hooks = ChangeHooks::new(vec![recorder.clone() as Arc<dyn ChangeHook>]);
     let app = TestApp::spawn_hooked(db, |_| {}, async |_| {}, hooks).await;
     (app, recorder)
@@ -200,7 +209,87 @@ async fn writes_that_roll_back_are_not_reported(db: Db) {
     assert_eq!(seen_inside, 2, "the create and the refused PATCH");
 }
 
+fn documents(change: &Change) -> Documents {
+    change
+        .documents
+        .as_deref()
+        .cloned()
+        .unwrap_or_else(|| panic!("documents for {change:?}"))
+}
+
+async fn documents_come_only_to_hooks_that_ask(db: Db) {
+    let (app, seen) = spawn(db).await;
+    app.create_user("plain@example.com").await;
+    let committed = seen.committed.lock().expect("lock").clone();
+    assert!(
+        committed.iter().all(|c| c.documents.is_none()),
+        "{committed:?}"
+    );
+}
+
+async fn documents_show_the_attributes_around_each_write(db: Db) {
+    let recorder = Recorder {
+        documents: true,
+        ..Recorder::default()
+    };
+    let (app, seen) = spawn_recorder(db, recorder).await;
+    let mut body = user_body("docs@example.com");
+    body["password"] = json!("t0p-Secret!");
+    let user = app.post("/Users", &body).await;
+    user.assert_status(201);
+    let user = user.body["id"].as_str().expect("id").to_owned();
+    app.patch(&format!("/Users/{user}"), &replace_active(false))
+        .await
+        .assert_status(200);
+    let group = app.create_group("Docs", &[&user]).await;
+    let remove = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "remove", "path": format!("members[value eq \"{user}\"]")}]});
+    app.patch(&format!("/Groups/{group}"), &remove)
+        .await
+        .assert_status(200);
+    app.delete(&format!("/Users/{user}"))
+        .await
+        .assert_status(204);
+
+    let committed = seen.committed.lock().expect("lock").clone();
+    let [created, patched, group_created, group_patched, deleted] = committed.as_slice() else {
+        panic!("five changes: {committed:?}");
+    };
+    let created = documents(created);
+    assert_eq!(created.before, None);
+    let after = created.after.expect("after");
+    assert_eq!(after["userName"], "docs@example.com");
+    assert!(!after.contains_key("password"), "{after:?}");
+    assert!(created.password_set);
+
+    let patched = documents(patched);
+    assert_eq!(patched.before.expect("before")["active"], true);
+    assert_eq!(patched.after.expect("after")["active"], false);
+    assert!(!patched.password_set);
+
+    let uid: uuid::Uuid = user.parse().expect("uuid");
+    let group_created = documents(group_created);
+    let added = group_created.members.expect("members");
+    assert_eq!(
+        (added.cleared, added.added, added.removed),
+        (false, vec![uid], vec![])
+    );
+    assert!(!group_created.after.expect("after").contains_key("members"));
+    let group_patched = documents(group_patched);
+    let removed = group_patched.members.expect("members");
+    assert_eq!(
+        (removed.cleared, removed.added, removed.removed),
+        (false, vec![], vec![uid])
+    );
+
+    let deleted = documents(deleted);
+    assert_eq!(deleted.after, None);
+    assert_eq!(deleted.before.expect("before")["active"], false);
+}
+
 each_database!(
+    documents_come_only_to_hooks_that_ask,
+    documents_show_the_attributes_around_each_write,
     every_route_reports_each_committed_write,
     each_bulk_operation_is_reported,
     a_change_names_its_resource_principal_and_request,

@@ -60,6 +60,17 @@ async fn every_operation_yields_its_events(db: Db) {
     assert!(set["iat"].is_i64() && set["jti"].is_string() && set["iss"].is_string());
     assert_eq!(set["aud"], "urn:roster:receiver:poller");
     assert_eq!(event_of(set).1["version"], "W/\"1\"");
+    assert_eq!(set["sub_id"]["externalId"], "ext-ada");
+    let attributes = event_of(set).1["attributes"].clone();
+    for name in ["userName", "externalId", "emails", "active"] {
+        assert!(
+            attributes
+                .as_array()
+                .expect("attributes")
+                .contains(&json!(name)),
+            "{attributes}"
+        );
+    }
 
     app.put(&format!("/Users/{ada}"), &user_body("ada"))
         .await
@@ -83,9 +94,20 @@ async fn every_operation_yields_its_events(db: Db) {
         "{}",
         patched.text
     );
-    app.delete(&format!("/Users/{ada}"))
-        .await
-        .assert_status(204);
+    let attributes_of = |sets: &[Value], event: &str, id: &str| {
+        sets.iter()
+            .find(|s| event_of(s).0 == event && s["sub_id"]["id"] == id)
+            .map(|s| event_of(s).1["attributes"].clone())
+    };
+    let got = drain(&app, &credential).await;
+    assert_eq!(
+        attributes_of(&got, "prov:patch:notice", &ada),
+        Some(json!(["displayName"]))
+    );
+    assert_eq!(
+        attributes_of(&got, "prov:patch:notice", &group),
+        Some(json!(["members"]))
+    );
     let mut expected = vec![
         pair("prov:put:notice", &ada),
         pair("prov:patch:notice", &ada),
@@ -94,11 +116,46 @@ async fn every_operation_yields_its_events(db: Db) {
         // Membership changes are one notice on the group, never an
         // event per member.
         pair("prov:patch:notice", &group),
+    ];
+    expected.sort();
+    assert_eq!(summary(&got), expected);
+
+    let active = |on: bool| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": on}]
+        })
+    };
+    for on in [false, false, true] {
+        app.patch(&format!("/Users/{grace}"), &active(on))
+            .await
+            .assert_status(200);
+    }
+    let mut put = user_body("grace");
+    put["active"] = json!(false);
+    app.put(&format!("/Users/{grace}"), &put)
+        .await
+        .assert_status(200);
+    app.delete(&format!("/Users/{ada}"))
+        .await
+        .assert_status(204);
+    let mut expected = vec![
+        pair("prov:patch:notice", &grace),
+        pair("prov:deactivate", &grace),
+        pair("prov:patch:notice", &grace),
+        pair("prov:patch:notice", &grace),
+        pair("prov:activate", &grace),
+        pair("prov:put:notice", &grace),
+        pair("prov:deactivate", &grace),
         pair("prov:delete", &ada),
     ];
     expected.sort();
     let got = drain(&app, &credential).await;
-    assert_eq!(summary(&got), expected);
+    assert_eq!(
+        summary(&got),
+        expected,
+        "a second deactivation is no event of its own"
+    );
     // Deleting a member changes the group's members in the same
     // transaction; that shows as no event of its own on the group here.
 
