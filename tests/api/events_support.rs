@@ -2,7 +2,7 @@
 //! a poll client, SET verification against the published key set with
 //! `jsonwebtoken`, a local push receiver, and a clock tests move by hand.
 
-use std::sync::atomic::{AtomicI64, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -154,16 +154,19 @@ pub struct Sink {
     pub url: String,
     pub received: Arc<Mutex<Vec<Received>>>,
     pub status: Arc<AtomicU16>,
+    /// How long each answer takes.
+    pub delay_ms: Arc<AtomicU64>,
 }
 
 impl Sink {
     pub fn start() -> Self {
         let received = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(202));
-        let (r, s) = (received.clone(), status.clone());
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let (r, s, d) = (received.clone(), status.clone(), delay_ms.clone());
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(web::Data::new((r.clone(), s.clone())))
+                .app_data(web::Data::new((r.clone(), s.clone(), d.clone())))
                 .default_service(web::to(take))
         })
         .workers(1)
@@ -175,6 +178,7 @@ impl Sink {
             url: format!("http://127.0.0.1:{port}/events"),
             received,
             status,
+            delay_ms,
         }
     }
 
@@ -195,9 +199,13 @@ impl Sink {
     }
 }
 
-type SinkState = (Arc<Mutex<Vec<Received>>>, Arc<AtomicU16>);
+type SinkState = (Arc<Mutex<Vec<Received>>>, Arc<AtomicU16>, Arc<AtomicU64>);
 
 async fn take(state: web::Data<SinkState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let delay = state.2.load(Ordering::SeqCst);
+    if delay > 0 {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     let status = state.1.load(Ordering::SeqCst);
     if status == 202 || status == 200 {
         let header = |name: &str| {
