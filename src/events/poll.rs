@@ -148,6 +148,7 @@ async fn acknowledge(
                 None => reported.err.clone(),
             };
             store::park(&state.pool, (receiver.tenant, receiver.id), e, &why, now).await?;
+            state.instruments.parked.inc();
         }
     }
     let known: HashSet<i64> = store::acked_after(&state.pool, receiver.id, receiver.cursor_seq)
@@ -161,6 +162,7 @@ async fn acknowledge(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
+    state.instruments.delivered.inc_by(new.len() as u64);
     match store::insert_acks(&state.pool, receiver.id, &new).await {
         // A concurrent poll of the same receiver acknowledged one first.
         Err(e) if crate::store::exec::is_unique_violation(&e) => Ok(()),

@@ -74,7 +74,13 @@ async fn refresh(state: &EventsState) -> Result<Vec<Receiver>, DbErr> {
     state
         .outbox
         .set_tenants(all.iter().map(|r| r.tenant).collect::<HashSet<_>>());
-    Ok(all.into_iter().filter(|r| r.mode == Mode::Push).collect())
+    let push: Vec<Receiver> = all.into_iter().filter(|r| r.mode == Mode::Push).collect();
+    let failing = push.iter().filter(|r| r.attempts > 0).count();
+    state
+        .instruments
+        .failing_receivers
+        .set(i64::try_from(failing).unwrap_or(i64::MAX));
+    Ok(push)
 }
 
 async fn prune(state: &EventsState) {
@@ -294,7 +300,9 @@ async fn settle(
             store::progress_values(cursor, attempts, next, Some(since), Some(why))
         }
     };
-    receivers::save_progress(&state.pool, receiver, Some(&state.node), delivered, values).await
+    receivers::save_progress(&state.pool, receiver, Some(&state.node), delivered, values).await?;
+    state.instruments.delivered.inc_by(delivered.unsigned_abs());
+    Ok(())
 }
 
 async fn park(
@@ -309,7 +317,9 @@ async fn park(
         event.id.simple(),
         receiver.name
     );
-    store::park(&state.pool, (receiver.tenant, receiver.id), event, why, now).await
+    store::park(&state.pool, (receiver.tenant, receiver.id), event, why, now).await?;
+    state.instruments.parked.inc();
+    Ok(())
 }
 
 /// The delay before attempt `attempts + 1`: doubling from

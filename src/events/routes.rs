@@ -13,6 +13,7 @@ use super::outbox::Outbox;
 use super::{EventsError, poll, push, receivers, store};
 use crate::config::EventsConfig;
 use crate::oauth::{JWKS_PATH, KeyRing};
+use crate::observe::metrics::EventInstruments;
 
 pub struct EventsState {
     pub pool: DatabaseConnection,
@@ -24,6 +25,7 @@ pub struct EventsState {
     pub clock: Arc<dyn Clock>,
     /// This node's name in receiver claims.
     pub node: String,
+    pub instruments: EventInstruments,
 }
 
 impl EventsState {
@@ -36,6 +38,7 @@ impl EventsState {
         outbox: Arc<Outbox>,
         config: EventsConfig,
         clock: Arc<dyn Clock>,
+        instruments: EventInstruments,
     ) -> Result<Self, EventsError> {
         let all = receivers::list(&pool, None).await?;
         outbox.set_tenants(all.iter().map(|r| r.tenant).collect());
@@ -53,6 +56,7 @@ impl EventsState {
             config,
             clock,
             node: uuid::Uuid::new_v4().simple().to_string(),
+            instruments,
         })
     }
 

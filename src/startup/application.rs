@@ -240,7 +240,10 @@ impl Connected {
         let events = match outbox {
             Some(outbox) => {
                 let clock = builder.clock.clone().unwrap_or_else(events::default_clock);
-                let events = events::state(&builder.config, &db, &auth, outbox, clock).await?;
+                let instruments = metrics.as_ref().map(|m| m.events()).unwrap_or_default();
+                let events =
+                    events::state(&builder.config, &db, &auth, outbox, (clock, instruments))
+                        .await?;
                 let mut caps = (*state.capabilities).clone();
                 caps.security_events = Some(crate::events::emitted_uris());
                 state.capabilities = Arc::new(caps);

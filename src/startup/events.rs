@@ -13,6 +13,7 @@ use super::auth::{AuthStack, key_retention, sealing_key};
 use crate::config::Config;
 use crate::events::{self, Clock, EventsState, Outbox};
 use crate::oauth::KeyRing;
+use crate::observe::metrics::EventInstruments;
 use crate::service::{ChangeHooks, DEFAULT_TENANT};
 
 /// The outbox, when events are on; `hooks` with it first, so that a hook
@@ -31,7 +32,7 @@ pub(super) async fn state(
     db: &DatabaseConnection,
     auth: &AuthStack,
     outbox: Arc<Outbox>,
-    clock: Arc<dyn Clock>,
+    (clock, instruments): (Arc<dyn Clock>, EventInstruments),
 ) -> Result<Arc<EventsState>, StartupError> {
     let keys = match &auth.server {
         Some(server) => server.keys.clone(),
@@ -49,6 +50,7 @@ pub(super) async fn state(
         outbox,
         config.events.clone(),
         clock,
+        instruments,
     )
     .await
     .map_err(|e| StartupError::Cli(format!("events: {e}")))?;

@@ -37,7 +37,7 @@ async fn app_pushing(
     let (slot, url) = (secret.clone(), sink.url.clone());
     let app = TestApp::spawn_built(
         db,
-        |_| {},
+        |c| c.metrics.open = true,
         async move |conn| {
             let added = add_receiver(conn, DEFAULT_TENANT, "sink", Mode::Push, format, Some(url));
             *slot.lock().expect("lock") = added.await;
@@ -239,4 +239,9 @@ async fn refused_and_expired_events_are_parked(db: Db) {
         "{list:?}"
     );
     assert!(list.iter().any(|p| p.error.contains("503")), "{list:?}");
+    let metrics = app.client.get(format!("{}/metrics", app.root)).send().await;
+    let text = metrics.expect("metrics").body().await.expect("body");
+    let text = String::from_utf8_lossy(&text);
+    assert!(text.contains("roster_events_parked_total 2"), "{text}");
+    assert!(text.contains("roster_events_delivered_total 1"), "{text}");
 }
