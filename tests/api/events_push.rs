@@ -239,7 +239,10 @@ async fn refused_and_expired_events_are_parked(db: Db) {
         "{list:?}"
     );
     assert!(list.iter().any(|p| p.error.contains("503")), "{list:?}");
-    let metrics = app.client.get(format!("{}/metrics", app.root)).send().await;
+    let metrics = awc::Client::default()
+        .get(format!("{}/metrics", app.root))
+        .send()
+        .await;
     let text = metrics.expect("metrics").body().await.expect("body");
     let text = String::from_utf8_lossy(&text);
     assert!(text.contains("roster_events_parked_total 2"), "{text}");

@@ -27,6 +27,7 @@ mod discovery;
 mod errors;
 mod etag;
 mod events;
+mod events_admin;
 mod events_push;
 mod events_support;
 mod extensions;
