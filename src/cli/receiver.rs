@@ -195,9 +195,11 @@ async fn show(db: &sea_orm::DatabaseConnection, r: &Receiver) -> Result<(), Star
         ),
         (
             "next attempt",
-            (r.next_attempt_at > 0)
-                .then(|| format_ms(r.next_attempt_at))
-                .unwrap_or_else(|| "-".to_owned()),
+            if r.next_attempt_at > 0 {
+                format_ms(r.next_attempt_at)
+            } else {
+                "-".to_owned()
+            },
         ),
         (
             "last error",

@@ -300,10 +300,12 @@ async fn receivers_see_their_own_tenant_and_acknowledgements(db: Db) {
         db,
         |_| {},
         async move |conn| {
-            let mut c = slot.lock().expect("lock");
-            c.push(add_poll(conn, DEFAULT_TENANT, "first").await);
-            c.push(add_poll(conn, DEFAULT_TENANT, "second").await);
-            c.push(add_poll(conn, other, "first").await);
+            let added = vec![
+                add_poll(conn, DEFAULT_TENANT, "first").await,
+                add_poll(conn, DEFAULT_TENANT, "second").await,
+                add_poll(conn, other, "first").await,
+            ];
+            *slot.lock().expect("lock") = added;
         },
     )
     .await;
