@@ -4,6 +4,7 @@
 mod admin;
 mod backup;
 mod open;
+mod receiver;
 mod tenant;
 
 use std::path::PathBuf;
@@ -159,6 +160,11 @@ pub enum Command {
         /// URL to probe [default: /readyz on the management or main bind address]
         #[arg(long)]
         url: Option<String>,
+    },
+    /// Manage receivers of events (RFC 8935 push, RFC 8936 poll, JSON webhooks)
+    Receiver {
+        #[command(subcommand)]
+        command: receiver::ReceiverCommand,
     },
     /// Copy a SQLite database while the server runs (MySQL/MariaDB: prints the dump command)
     Backup {
@@ -329,6 +335,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             crate::observe::healthcheck::run(&config, url.as_deref()).map_err(StartupError::Cli)
         }
         Command::Backup { out, force } => backup::run(&config, &out, force).await,
+        Command::Receiver { command } => receiver::run(&config, command).await,
     }
 }
 

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod events;
 pub mod http;
 pub mod oauth;
 pub mod observe;

@@ -16,6 +16,7 @@ mod m20261205_000001_scale_counts;
 mod m20261205_000001_tenants;
 mod m20261205_000002_audit_log;
 mod m20261205_000002_console_token_use;
+mod m20261205_000041_events;
 mod util;
 
 pub use m20261204_000001_json_positions::{
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000002_audit_log::Migration),
             Box::new(m20261205_000001_console::Migration),
             Box::new(m20261205_000002_console_token_use::Migration),
+            Box::new(m20261205_000041_events::Migration),
         ]
     }
 }

@@ -25,7 +25,7 @@ pub enum HttpError {
 
 /// Redirects are not followed: a redirect could lead from https to http, or
 /// away from the host the operator configured.
-fn client() -> awc::Client {
+pub fn client() -> awc::Client {
     awc::Client::builder()
         .timeout(TIMEOUT)
         .disable_redirects()
@@ -52,6 +52,27 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, HttpError> {
         .await
         .map_err(|e| body_error(url, e))?;
     serde_json::from_slice(&body).map_err(|e| body_error(url, e))
+}
+
+/// POSTs `body` to `url` on `client` (kept by the caller, so that its
+/// connections are reused); the status and up to 64 KiB of the answer.
+pub async fn post(
+    client: &awc::Client,
+    url: &str,
+    headers: &[(&'static str, String)],
+    body: String,
+) -> Result<(u16, Vec<u8>), HttpError> {
+    let mut request = client.post(url);
+    for (name, value) in headers {
+        request = request.insert_header((*name, value.as_str()));
+    }
+    let mut resp = request
+        .send_body(body)
+        .await
+        .map_err(|e| send_error(url, e))?;
+    let status = resp.status().as_u16();
+    let answer = resp.body().limit(64 * 1024).await.unwrap_or_default();
+    Ok((status, answer.to_vec()))
 }
 
 /// The transport for the `oauth2` crate's clients (introspection here, the

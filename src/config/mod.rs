@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod console;
 mod database;
+mod events;
 mod oauth;
 mod observe;
 mod overrides;
@@ -32,6 +33,7 @@ pub use auth::{
 };
 pub use console::ConsoleConfig;
 pub use database::DatabaseConfig;
+pub use events::EventsConfig;
 pub use oauth::{GRANT_TYPES, OAuthClientConfig, OAuthConfig};
 pub use observe::{LogConfig, LogFormat, MetricsConfig};
 pub use overrides::{
@@ -62,6 +64,7 @@ pub struct Config {
     pub tenant: Vec<TenantConfig>,
     pub audit: AuditConfig,
     pub console: ConsoleConfig,
+    pub events: EventsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +108,7 @@ impl Config {
         tenants::validate(&self.tenant)?;
         self.audit.validate()?;
         self.console.validate(&self.server.base_path)?;
+        self.events.validate()?;
         self.oauth.validate(&self.oauth_issuer())
     }
 

@@ -101,6 +101,15 @@ impl KeyRing {
 
     /// Signs `claims` as a JWT access token (RFC 9068 `at+jwt`).
     pub async fn sign<T: Serialize>(&self, claims: &T) -> Result<String, ServerError> {
+        self.sign_typed(claims, "at+jwt").await
+    }
+
+    /// Signs `claims` as a JWT of type `typ` (e.g. `secevent+jwt`).
+    pub async fn sign_typed<T: Serialize>(
+        &self,
+        claims: &T,
+        typ: &str,
+    ) -> Result<String, ServerError> {
         self.reload_if_due(None).await;
         let signer = self
             .current(None)
@@ -109,7 +118,7 @@ impl KeyRing {
             .ok_or_else(|| ServerError::Internal("no active signing key".to_owned()))?;
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(signer.kid.clone());
-        header.typ = Some("at+jwt".to_owned());
+        header.typ = Some(typ.to_owned());
         jsonwebtoken::encode(&header, claims, &signer.key)
             .map_err(|e| ServerError::Internal(format!("cannot sign a token: {e}")))
     }

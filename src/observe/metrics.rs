@@ -69,6 +69,17 @@ struct StateLabels {
 
 type DurationFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
+/// What the event delivery reports (see `events`); clones share values.
+#[derive(Clone, Default)]
+pub struct EventInstruments {
+    /// Events a push receiver confirmed or a poll receiver acknowledged.
+    pub delivered: Counter,
+    /// Events parked: refused for good, or undelivered past their time.
+    pub parked: Counter,
+    /// Push receivers whose last attempt failed.
+    pub failing_receivers: Gauge,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<(RouteLabels, StatusLabels), Counter>,
@@ -82,6 +93,7 @@ pub struct Metrics {
     /// written.
     pub audit_dropped: Counter,
     pub audit_written: Counter,
+    events: EventInstruments,
     principals: Principals,
     /// Read at each scrape for the pool and write-queue gauges.
     db: OnceLock<Db>,
@@ -126,6 +138,22 @@ impl Metrics {
         let operations = Family::default();
         let pool = Family::default();
         let write_queue = Gauge::default();
+        let events = EventInstruments::default();
+        registry.register(
+            "events_delivered",
+            "Events push receivers confirmed or poll receivers acknowledged",
+            events.delivered.clone(),
+        );
+        registry.register(
+            "events_parked",
+            "Events parked: refused for good by a receiver, or undelivered past events.park_after_secs",
+            events.parked.clone(),
+        );
+        registry.register(
+            "event_receivers_failing",
+            "Push receivers whose last delivery attempt failed",
+            events.failing_receivers.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests answered, by method, route template and status",
@@ -188,6 +216,7 @@ impl Metrics {
             write_queue,
             audit_dropped,
             audit_written,
+            events,
             principals: Principals::default(),
             db: OnceLock::new(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -199,6 +228,11 @@ impl Metrics {
     pub fn attach(&self, db: Db) {
         // Err when attached already; the first stays.
         let _ = self.db.set(db);
+    }
+
+    /// The instruments event delivery reports to.
+    pub fn events(&self) -> EventInstruments {
+        self.events.clone()
     }
 
     /// Counts a request in flight until the guard drops.

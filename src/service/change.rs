@@ -111,6 +111,13 @@ impl ChangeHooks {
         Self::new(hooks)
     }
 
+    /// `hook`, then these hooks.
+    pub fn before(&self, hook: Arc<dyn ChangeHook>) -> Self {
+        let mut hooks = vec![hook];
+        hooks.extend(self.0.iter().cloned());
+        Self::new(hooks)
+    }
+
     pub(super) fn want_documents(&self) -> bool {
         self.0.iter().any(|hook| hook.wants_documents())
     }

@@ -14,7 +14,7 @@ use sea_orm::DatabaseConnection;
 use super::auth::AuthStack;
 use super::listener::{self, Transport};
 use super::tls::Certificates;
-use super::{StartupError, app_state, connect, migrate, reindex};
+use super::{StartupError, app_state, connect, events, migrate, reindex};
 use crate::audit::{self, Audit, AuditCounters, AuditNotes};
 use crate::auth::admins::AdminVerifier;
 use crate::config::Config;
@@ -58,6 +58,7 @@ impl Application {
             signals: true,
             listener: None,
             hooks: ChangeHooks::default(),
+            clock: None,
         }
     }
 
@@ -116,6 +117,7 @@ pub struct ApplicationBuilder {
     signals: bool,
     listener: Option<TcpListener>,
     hooks: ChangeHooks,
+    clock: Option<Arc<dyn crate::events::Clock>>,
 }
 
 impl ApplicationBuilder {
@@ -145,6 +147,13 @@ impl ApplicationBuilder {
     /// turns on (see `service::change`).
     pub fn hooks(mut self, hooks: ChangeHooks) -> Self {
         self.hooks = hooks;
+        self
+    }
+
+    /// The clock event delivery decides retries and parking by, instead
+    /// of the system's (a test lets hours pass in seconds).
+    pub fn event_clock(mut self, clock: Arc<dyn crate::events::Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -193,6 +202,9 @@ impl Connected {
             Some(certs) => Some(certs.server_config()?),
             None => None,
         };
+        if let Some(events) = &routes.events {
+            events.start_worker();
+        }
         let (server, port) = bind(builder, routes, tls).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
             source,
@@ -239,7 +251,22 @@ impl Connected {
             Some(n) => hooks.with(n.hook()),
             None => hooks,
         };
-        let (state, auth) = app_state(&builder.config, hooks, db.clone()).await?;
+        let (outbox, hooks) = events::outbox(&builder.config, hooks);
+        let (mut state, auth) = app_state(&builder.config, hooks, db.clone()).await?;
+        let events = match outbox {
+            Some(outbox) => {
+                let clock = builder.clock.clone().unwrap_or_else(events::default_clock);
+                let instruments = metrics.as_ref().map(|m| m.events()).unwrap_or_default();
+                let events =
+                    events::state(&builder.config, &db, &auth, outbox, (clock, instruments))
+                        .await?;
+                let mut caps = (*state.capabilities).clone();
+                caps.security_events = Some(crate::events::emitted_uris());
+                state.capabilities = Arc::new(caps);
+                Some(events)
+            }
+            None => None,
+        };
         if let Some(m) = &metrics {
             m.attach(state.services.db.clone());
         }
@@ -286,6 +313,7 @@ impl Connected {
             body_limits,
             console_api,
             console,
+            events,
         };
         Ok((builder, db, routes))
     }
@@ -301,6 +329,7 @@ pub struct Routes {
     body_limits: http::body_limit::BodyLimits,
     console_api: ConsoleApi,
     console: Option<Arc<Console>>,
+    events: Option<Arc<crate::events::EventsState>>,
 }
 
 /// One worker's application: middleware, every route, and the SCIM 404
@@ -323,6 +352,7 @@ pub fn app(
         body_limits,
         console_api,
         console,
+        events,
     } = routes;
     App::new()
         .app_data(body_limits)
@@ -330,7 +360,7 @@ pub fn app(
         .wrap(middleware::from_fn(http::connection::close_unauthenticated))
         .wrap(middleware::Compress::default())
         .wrap(middleware::from_fn(observe::request::observe))
-        .configure(move |cfg| configure(cfg, state, auth, observe, console_api, console))
+        .configure(move |cfg| configure(cfg, state, auth, observe, console_api, console, events))
         .default_service(web::to(http::error::unknown_route))
 }
 
@@ -387,8 +417,12 @@ fn configure(
     observe: Arc<Observe>,
     console_api: ConsoleApi,
     console: Option<Arc<Console>>,
+    events: Option<Arc<crate::events::EventsState>>,
 ) {
     observe::routes(cfg, observe);
+    if let Some(events) = events {
+        crate::events::routes(cfg, events, auth.server.is_none());
+    }
     // The API's scope before the pages': the pages' would claim its paths.
     http::console_api::routes(cfg, console_api);
     if let Some(server) = auth.server {

@@ -88,5 +88,6 @@ pub(super) fn capabilities(
             cursor_timeout: Some(cursor_timeout),
         }),
         authentication_schemes: schemes,
+        security_events: None,
     }
 }

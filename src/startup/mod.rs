@@ -7,6 +7,7 @@ mod application;
 pub mod auth;
 mod capabilities;
 mod console;
+pub mod events;
 mod listener;
 mod tenants;
 mod tls;

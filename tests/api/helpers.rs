@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use awc::http::Method;
 use roster::config::{Config, DatabaseUrl, Secret};
 use roster::service::ChangeHooks;
-use roster::startup::Application;
+use roster::startup::{Application, ApplicationBuilder};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
@@ -106,25 +106,28 @@ impl TestApp {
         prepare: impl AsyncFnOnce(&DatabaseConnection),
         hooks: ChangeHooks,
     ) -> Self {
+        Self::spawn_built(db, adjust, prepare, |b| b.hooks(hooks)).await
+    }
+
+    /// Like `spawn_prepared`, with `build` adding to the application's
+    /// builder what the configuration does not say (hooks, a clock).
+    pub async fn spawn_built(
+        db: Db,
+        adjust: impl FnOnce(&mut Config),
+        prepare: impl AsyncFnOnce(&DatabaseConnection),
+        build: impl FnOnce(ApplicationBuilder) -> ApplicationBuilder,
+    ) -> Self {
         let (url, dir) = match db {
             Db::Sqlite => sqlite_url(),
             Db::MariaDb => (mariadb_url().await, None),
         };
-        Self::start(db, url, dir, adjust, prepare, hooks).await
+        Self::start(db, url, dir, adjust, prepare, build).await
     }
 
     /// An app on a MySQL-family database the caller made: `url` names it.
     pub async fn spawn_on(url: String, adjust: impl FnOnce(&mut Config)) -> Self {
         let no_prepare = async |_: &DatabaseConnection| {};
-        Self::start(
-            Db::MariaDb,
-            url,
-            None,
-            adjust,
-            no_prepare,
-            ChangeHooks::default(),
-        )
-        .await
+        Self::start(Db::MariaDb, url, None, adjust, no_prepare, |b| b).await
     }
 
     async fn start(
@@ -133,7 +136,7 @@ impl TestApp {
         dir: Option<tempfile::TempDir>,
         adjust: impl FnOnce(&mut Config),
         prepare: impl AsyncFnOnce(&DatabaseConnection),
-        hooks: ChangeHooks,
+        build: impl FnOnce(ApplicationBuilder) -> ApplicationBuilder,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let port = listener.local_addr().expect("local addr").port();
@@ -145,11 +148,11 @@ impl TestApp {
         config.auth.basic = vec![Secret::new(format!("{BASIC_USER}:{BASIC_PASSWORD}"))];
         adjust(&mut config);
         let base_path = config.server.base_path.clone();
-        let connected = Application::builder(config)
+        let builder = Application::builder(config)
             .workers(1)
             .disable_signals()
-            .listener(listener)
-            .hooks(hooks)
+            .listener(listener);
+        let connected = build(builder)
             .connect()
             .await
             .expect("connect to and migrate the test database");

@@ -19,6 +19,7 @@
 
 mod database;
 mod durability;
+mod events;
 pub mod fuzz;
 mod fuzz_gen;
 mod fuzz_input;

@@ -116,6 +116,9 @@ pub struct Capabilities {
     /// RFC 9865; `None` leaves the attribute out for pre-9865 clients.
     pub pagination: Option<Pagination>,
     pub authentication_schemes: Vec<AuthScheme>,
+    /// RFC 9967 `securityEvents`: the event URIs the server emits; `None`
+    /// leaves the attribute out.
+    pub security_events: Option<Vec<String>>,
 }
 
 /// RFC 7643 §5 `bulk` limits.
@@ -171,6 +174,12 @@ pub fn service_provider_config_json(caps: &Capabilities, base_url: &str) -> Valu
     obj.insert("etag".into(), supported(caps.etag));
     if let Some(pagination) = &caps.pagination {
         obj.insert("pagination".into(), pagination_json(pagination));
+    }
+    if let Some(uris) = &caps.security_events {
+        obj.insert(
+            "securityEvents".into(),
+            json!({ "supported": true, "eventUris": uris, "asyncRequest": "none" }),
+        );
     }
     let schemes = caps
         .authentication_schemes

@@ -88,5 +88,6 @@ fn full_capabilities() -> Capabilities {
             documentation_uri: None,
             primary: true,
         }],
+        security_events: None,
     }
 }

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""What events cost the write path, and how fast the push worker delivers.
+
+Run through bench/run (which starts MariaDB): BENCH_SCRIPT=bench/events.py
+bench/run --db sqlite,mariadb --no-peer --users 2000 --rounds 5 --only
+post-user,patch-group-100. For each database two Roster servers on fresh
+databases: one without receivers, one with a push receiver (a local sink
+answering 202) and a poll receiver (nobody polls). The workloads run on
+both in turns (interleaved rounds); the ratio of medians is the overhead.
+Then the sink refuses while POSTs pile events up, and accepts again: the
+rate it takes the backlog at is the delivery throughput.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness as h  # noqa: E402
+
+
+class Sink:
+    """A push receiver: 202 (or 503 while refusing), arrival times kept."""
+
+    def __init__(self):
+        self.arrivals = []
+        self.refusing = False
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                code = 503 if sink.refusing else 202
+                if not sink.refusing:
+                    sink.arrivals.append(time.monotonic())
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def database_url(db, tmp, s, args):
+    if db == "sqlite":
+        return f"sqlite://{tmp}/roster-bench.db?mode=rwc"
+    return h.mariadb_url(os.environ["ROSTER_BENCH_MYSQL_URL"], s.db_name, args.mariadb_via)
+
+
+def add_receivers(roster_bin, url, tmp, sink):
+    env = dict(os.environ, DATABASE_URL=url)
+    for extra in (["push", "--push", sink.url], ["poll", "--poll"]):
+        cmd = [str(roster_bin), "receiver", "add", extra[0]] + extra[1:]
+        subprocess.run(cmd, env=env, cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+
+
+def start(db, args, tmp, token, bins, sizes, sink=None):
+    tmp.mkdir(parents=True, exist_ok=True)
+    if sink:
+        # Retries within half a second, so the drain starts when the sink does.
+        os.environ["ROSTER_EVENTS__RETRY_MAX_MS"] = "500"
+    try:
+        s = h.start_roster(db, args, tmp, token, bins[0], bins[1], sizes)
+    finally:
+        os.environ.pop("ROSTER_EVENTS__RETRY_MAX_MS", None)
+    if sink:
+        add_receivers(bins[0], database_url(db, tmp, s, args), tmp, sink)
+        s.key, s.label = f"{db}-events", f"{s.label} +events"
+        time.sleep(2)  # the server picks the receivers up within refresh_ms
+    return s
+
+
+def drain_rate(args, server, token, sink):
+    """Events/s the sink takes a backlog of POSTs' events at."""
+    sink.refusing = True
+    post = next(w for w in h.workloads(args.users) if w.key == "post-user")
+    r = h.measure(args, post, server, token)
+    backlog = r.get("requests", 0)
+    sink.arrivals.clear()
+    sink.refusing = False
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        n = len(sink.arrivals)
+        time.sleep(1.0)
+        if len(sink.arrivals) == n and n >= backlog:
+            break
+    times = sorted(sink.arrivals)
+    if len(times) < 2:
+        return backlog, len(times), 0.0
+    return backlog, len(times), (len(times) - 1) / (times[-1] - times[0])
+
+
+def main():
+    args = h.parse_args()
+    tmp = Path(os.environ.get("BENCH_TMP") or "/tmp")
+    token = "bench-" + os.urandom(12).hex()
+    bins = h.build()
+    sizes = [s for s in h.SIZES if s <= args.users]
+    keys = [k.strip() for k in (args.only or "post-user,patch-group-100").split(",")]
+    wl = [w for w in h.workloads(args.users) if any(w.key.startswith(k) for k in keys)]
+    sink = Sink()
+    lines = []
+    try:
+        for db in args.db:
+            off = start(db, args, tmp / f"{db}-off", token, bins, sizes)
+            on = start(db, args, tmp / f"{db}-on", token, bins, sizes, sink)
+            pids = [off.proc.pid, on.proc.pid] + ([h.mariadb_pid()] if db == "mariadb" else [])
+            for w in wl:
+                rates = {off.key: [], on.key: []}
+                for i in range(args.rounds):
+                    # Alternate who goes first, so drift hits both alike.
+                    for s in ((off, on) if i % 2 == 0 else (on, off)):
+                        h.settle(pids)
+                        r = h.measure(args, w, s, token)
+                        rates[s.key].append(r.get("rps", 0.0))
+                        h.log(f"{w.key:<18} {s.label:<24} {h.shown(r, args)}")
+                a, b = statistics.median(rates[off.key]), statistics.median(rates[on.key])
+                line = (f"| {db} | {w.name} | {a:,.0f} | {b:,.0f} | {b / a:.1%} | "
+                        f"{', '.join(f'{x:,.0f}' for x in rates[off.key])} / "
+                        f"{', '.join(f'{x:,.0f}' for x in rates[on.key])} |")
+                h.log(line)
+                lines.append(line)
+            backlog, got, rate = drain_rate(args, on, token, sink)
+            line = f"| {db} | delivery of a backlog of {backlog:,} events | | | {rate:,.0f} events/s ({got:,} received) | |"
+            h.log(line)
+            lines.append(line)
+            h.stop_all()
+    finally:
+        h.stop_all()
+    print("| database | workload | req/s without receivers | req/s with push + poll receiver | ratio | rounds (off / on) |")
+    print("|---|---|---|---|---|---|")
+    for line in lines:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

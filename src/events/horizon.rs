@@ -1,0 +1,60 @@
+//! How far the outbox can be read without skipping an event still being
+//! committed. Sequence numbers are given out at insert time, so on
+//! MariaDB a write can commit after a later one: its number is then
+//! missing for a moment. A missing number is waited for until the event
+//! after it is `gap_wait` old; by then the write that took it has rolled
+//! back (events are recorded last, just before the commit).
+
+use std::sync::Mutex;
+
+use sea_orm::DbErr;
+
+use super::store;
+use crate::store::exec::Source;
+
+/// Sequence numbers read per statement.
+const STEP: u64 = 1000;
+
+pub struct Horizon {
+    reached: Mutex<i64>,
+    gap_wait_ms: i64,
+}
+
+impl Horizon {
+    pub fn new(start: i64, gap_wait_ms: i64) -> Self {
+        Self {
+            reached: Mutex::new(start),
+            gap_wait_ms,
+        }
+    }
+
+    fn get(&self) -> i64 {
+        self.reached.lock().map_or(0, |h| *h)
+    }
+
+    /// The highest sequence number such that every event up to it that
+    /// will ever commit has committed.
+    pub async fn advance<S: Source>(&self, s: &S) -> Result<i64, DbErr> {
+        let start = self.get();
+        let old_enough = crate::time::now_ms() - self.gap_wait_ms;
+        let mut reached = start;
+        'read: loop {
+            let rows = store::seqs_after(s, reached, STEP).await?;
+            for row in &rows {
+                if row.seq != reached + 1 && row.created_at > old_enough {
+                    break 'read;
+                }
+                reached = row.seq;
+            }
+            if (rows.len() as u64) < STEP {
+                break;
+            }
+        }
+        if let Ok(mut h) = self.reached.lock()
+            && reached > *h
+        {
+            *h = reached;
+        }
+        Ok(self.get())
+    }
+}

@@ -1,0 +1,77 @@
+//! Turning on the events: the outbox hook every write runs, the state the
+//! poll endpoint and the delivery worker share, and the signing keys
+//! (the built-in authorization server's, or a key ring of their own over
+//! the same keys when that server is off).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use super::StartupError;
+use super::auth::{AuthStack, key_retention, sealing_key};
+use crate::config::Config;
+use crate::events::{self, Clock, EventsState, Outbox};
+use crate::oauth::KeyRing;
+use crate::observe::metrics::EventInstruments;
+use crate::service::{ChangeHooks, DEFAULT_TENANT};
+
+/// The outbox, when events are on; `hooks` with it first, so that a hook
+/// that refuses a write rolls its events back too.
+pub(super) fn outbox(config: &Config, hooks: ChangeHooks) -> (Option<Arc<Outbox>>, ChangeHooks) {
+    if !config.events.enabled {
+        return (None, hooks);
+    }
+    let outbox = Arc::new(Outbox::default());
+    let hooks = hooks.before(outbox.clone());
+    (Some(outbox), hooks)
+}
+
+pub(super) async fn state(
+    config: &Config,
+    db: &DatabaseConnection,
+    auth: &AuthStack,
+    outbox: Arc<Outbox>,
+    (clock, instruments): (Arc<dyn Clock>, EventInstruments),
+) -> Result<Arc<EventsState>, StartupError> {
+    let keys = match &auth.server {
+        Some(server) => server.keys.clone(),
+        None => Arc::new(key_ring(config, db)),
+    };
+    let issuer = config
+        .events
+        .issuer
+        .clone()
+        .unwrap_or_else(|| config.oauth_issuer());
+    let state = EventsState::new(
+        db.clone(),
+        keys.clone(),
+        issuer,
+        outbox,
+        config.events.clone(),
+        clock,
+        instruments,
+    )
+    .await
+    .map_err(|e| StartupError::Cli(format!("events: {e}")))?;
+    if state.outbox.any() {
+        keys.ensure_signing_key().await?;
+    }
+    Ok(Arc::new(state))
+}
+
+/// The signing keys as the authorization server would load them.
+pub fn key_ring(config: &Config, db: &DatabaseConnection) -> KeyRing {
+    KeyRing::new(
+        db.clone(),
+        DEFAULT_TENANT,
+        key_retention(config),
+        Duration::from_secs(config.oauth.key_reload_seconds),
+        sealing_key(config).ok().flatten(),
+    )
+}
+
+/// The clock delivery runs by unless a test brings its own.
+pub(super) fn default_clock() -> Arc<dyn Clock> {
+    events::clock::system()
+}

@@ -1,0 +1,155 @@
+//! Receivers as an operator manages them (`roster receiver`), the claim
+//! that keeps two nodes from pushing one receiver's events at once, and
+//! pruning by age.
+
+use roster::events::receivers::{self, Format, Mode};
+use roster::events::store::{self, NewEvent};
+use roster::service::DEFAULT_TENANT;
+use uuid::Uuid;
+
+use crate::each_database;
+use crate::events_support::add_receiver;
+use crate::helpers::{Db, TestApp};
+use crate::process::run_command;
+
+each_database!(
+    one_node_at_a_time_holds_a_receiver,
+    pruning_drops_only_what_is_older_than_the_retention,
+);
+
+#[actix_web::test]
+async fn receiver_commands_add_list_show_and_remove() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("r.db").display());
+    let run = |args: &[&str]| run_command(dir.path(), &url, args);
+    assert!(run(&["migrate"]).status.success());
+    let added = run(&[
+        "receiver",
+        "add",
+        "crm",
+        "--poll",
+        "--events",
+        "prov:delete,prov:deactivate",
+    ]);
+    assert!(added.status.success(), "{added:?}");
+    let credential = String::from_utf8_lossy(&added.stdout).trim().to_owned();
+    assert!(credential.starts_with("roster_poll_"), "{credential}");
+    let hook = run(&[
+        "receiver",
+        "add",
+        "hook",
+        "--push",
+        "https://hooks.example.com/x",
+        "--format",
+        "json",
+    ]);
+    assert!(hook.status.success(), "{hook:?}");
+    assert!(String::from_utf8_lossy(&hook.stdout).starts_with("whsec_"));
+    for refused in [
+        &["receiver", "add", "plain", "--push", "http://example.com/x"][..],
+        &["receiver", "add", "crm", "--poll"],
+        &[
+            "receiver",
+            "add",
+            "odd",
+            "--poll",
+            "--events",
+            "prov:nothing",
+        ],
+        &["receiver", "add", "both", "--poll", "--format", "json"],
+    ] {
+        let out = run(refused);
+        assert!(!out.status.success(), "{refused:?} was accepted");
+    }
+    let list = run(&["receiver", "list"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains("crm\t") && text.contains("hook\t"), "{text}");
+    let show = run(&["receiver", "show", "crm"]);
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        text.contains("events:\tprov:delete,prov:deactivate"),
+        "{text}"
+    );
+    assert!(text.contains("parked:\t0"), "{text}");
+    assert!(
+        !text.contains(&credential),
+        "the credential is shown only once"
+    );
+    assert!(run(&["receiver", "remove", "crm"]).status.success());
+    let list = run(&["receiver", "list"]);
+    assert!(!String::from_utf8_lossy(&list.stdout).contains("crm\t"));
+}
+
+async fn one_node_at_a_time_holds_a_receiver(db: Db) {
+    let app = TestApp::spawn(db).await;
+    add_receiver(
+        &app.db,
+        DEFAULT_TENANT,
+        "shared",
+        Mode::Poll,
+        Format::Set,
+        None,
+    )
+    .await;
+    let receiver = receivers::find(&app.db, DEFAULT_TENANT, "shared")
+        .await
+        .expect("read")
+        .expect("the receiver");
+    let now = roster::time::now_ms();
+    let lease = (now, now + 30_000);
+    assert!(
+        receivers::claim(&app.db, &receiver, "node-a", lease)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !receivers::claim(&app.db, &receiver, "node-b", lease)
+            .await
+            .expect("claim")
+    );
+    // The holder renews; the other node waits for the lease to run out.
+    assert!(
+        receivers::claim(&app.db, &receiver, "node-a", (now + 1, now + 30_001))
+            .await
+            .expect("renew")
+    );
+    let later = (now + 31_000, now + 61_000);
+    assert!(
+        receivers::claim(&app.db, &receiver, "node-b", later)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !receivers::claim(&app.db, &receiver, "node-a", (now + 31_001, now + 61_001))
+            .await
+            .expect("claim")
+    );
+}
+
+async fn pruning_drops_only_what_is_older_than_the_retention(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let now = roster::time::now_ms();
+    let event = |created_at: i64| NewEvent {
+        tenant: DEFAULT_TENANT,
+        id: Uuid::new_v4(),
+        resource_type: "User",
+        resource_id: Uuid::new_v4(),
+        event: "prov:create:notice",
+        txn: None,
+        external_id: None,
+        version: 1,
+        attributes: None,
+        created_at,
+    };
+    let old = [event(now - 10_000), event(now - 9_000)];
+    let young = [event(now - 1_000), event(now)];
+    store::insert_events(&app.db, &old).await.expect("insert");
+    store::insert_events(&app.db, &young).await.expect("insert");
+    let gone = store::prune(&app.db, now - 5_000).await.expect("prune");
+    assert_eq!(gone, 2);
+    let left = store::events_between(&app.db, DEFAULT_TENANT, 0, i64::MAX, 10)
+        .await
+        .expect("read");
+    let ids: Vec<Uuid> = left.iter().map(|e| e.id).collect();
+    assert_eq!(ids, [young[0].id, young[1].id]);
+}

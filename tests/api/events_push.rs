@@ -1,0 +1,250 @@
+//! Push delivery (RFC 8935) and signed JSON webhooks to a local receiver:
+//! SETs verify against the published key set, each resource's events
+//! arrive in order, a receiver down for a simulated hour gets everything
+//! when it returns, and refused or expired events are parked.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hmac::{KeyInit, Mac};
+use roster::events::receivers::{self, Format, Mode};
+use roster::events::store;
+use roster::service::DEFAULT_TENANT;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::each_database;
+use crate::events_support::{ManualClock, Sink, add_receiver, event_of, jwks, verify};
+use crate::helpers::{Db, TestApp};
+
+each_database!(
+    pushed_sets_verify_and_keep_each_resources_order,
+    webhooks_carry_a_verifiable_hmac,
+    a_receiver_down_for_an_hour_gets_everything_back,
+    refused_and_expired_events_are_parked,
+);
+
+/// An app pushing to `sink` in `format`, on `clock` when given; the
+/// receiver's secret.
+async fn app_pushing(
+    db: Db,
+    sink: &Sink,
+    format: Format,
+    clock: Option<Arc<ManualClock>>,
+) -> (TestApp, Option<String>) {
+    let secret = Arc::new(std::sync::Mutex::new(None));
+    let (slot, url) = (secret.clone(), sink.url.clone());
+    let app = TestApp::spawn_built(
+        db,
+        |c| c.metrics.open = true,
+        async move |conn| {
+            let added = add_receiver(conn, DEFAULT_TENANT, "sink", Mode::Push, format, Some(url));
+            *slot.lock().expect("lock") = added.await;
+        },
+        move |b| match clock {
+            Some(clock) => b.event_clock(clock),
+            None => b,
+        },
+    )
+    .await;
+    let secret = secret.lock().expect("lock").clone();
+    (app, secret)
+}
+
+fn patch_name(name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": name}]
+    })
+}
+
+/// Writes 3 users, each patched 3 times: 12 events.
+async fn write_some(app: &TestApp) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let id = app.create_user(&format!("user{i}")).await;
+        for n in 0..3 {
+            app.patch(&format!("/Users/{id}"), &patch_name(&format!("n{n}")))
+                .await
+                .assert_status(200);
+        }
+        ids.push(id);
+    }
+    ids
+}
+
+/// Each resource's versions in arrival order are 1, 2, 3, 4.
+fn assert_in_order(arrived: &[(String, i64)], ids: &[String]) {
+    for id in ids {
+        let versions: Vec<i64> = arrived
+            .iter()
+            .filter(|(r, _)| r == id)
+            .map(|(_, v)| *v)
+            .collect();
+        let mut deduped = versions.clone();
+        deduped.dedup();
+        assert_eq!(deduped, [1, 2, 3, 4], "{id}: {versions:?}");
+    }
+}
+
+fn version_of(etag: &Value) -> i64 {
+    let text = etag.as_str().expect("a version");
+    text.trim_start_matches("W/\"")
+        .trim_end_matches('"')
+        .parse()
+        .expect("a number")
+}
+
+async fn pushed_sets_verify_and_keep_each_resources_order(db: Db) {
+    let sink = Sink::start();
+    let (app, _) = app_pushing(db, &sink, Format::Set, None).await;
+    let ids = write_some(&app).await;
+    let got = sink.wait_for(12, 30).await;
+    assert!(got.len() >= 12, "{} of 12 arrived", got.len());
+    let keys = jwks(&app).await;
+    let mut arrived = Vec::new();
+    for r in &got {
+        assert_eq!(r.content_type, "application/secevent+jwt");
+        let claims = verify(&r.body, &keys);
+        assert_eq!(claims["aud"], sink.url);
+        let (_, payload) = event_of(&claims);
+        let id = claims["sub_id"]["id"].as_str().expect("id").to_owned();
+        arrived.push((id, version_of(&payload["version"])));
+    }
+    assert_in_order(&arrived, &ids);
+}
+
+async fn webhooks_carry_a_verifiable_hmac(db: Db) {
+    let sink = Sink::start();
+    let (app, secret) = app_pushing(db, &sink, Format::Json, None).await;
+    let secret = secret.expect("a webhook secret");
+    let ids = write_some(&app).await;
+    let got = sink.wait_for(12, 30).await;
+    assert!(got.len() >= 12, "{} of 12 arrived", got.len());
+    let mut arrived = Vec::new();
+    for r in &got {
+        assert_eq!(r.content_type, "application/json");
+        let header = r.signature.as_deref().expect("Roster-Signature");
+        let (t, v1) = header
+            .split_once(',')
+            .and_then(|(t, v)| Some((t.strip_prefix("t=")?, v.strip_prefix("v1=")?)))
+            .expect("t=…,v1=…");
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("a key");
+        mac.update(format!("{t}.{}", r.body).as_bytes());
+        let expected: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(v1, expected, "the HMAC verifies");
+        let body: Value = serde_json::from_str(&r.body).expect("json");
+        assert_eq!(body["resourceType"], "User");
+        assert!(
+            body["type"]
+                .as_str()
+                .expect("type")
+                .starts_with("urn:ietf:params:SCIM:event:prov:")
+        );
+        assert!(body["time"].is_string() && body["attributes"].is_array());
+        arrived.push((
+            body["id"].as_str().expect("id").to_owned(),
+            version_of(&body["version"]),
+        ));
+    }
+    assert_in_order(&arrived, &ids);
+}
+
+async fn receiver_row(app: &TestApp) -> receivers::Receiver {
+    receivers::find(&app.db, DEFAULT_TENANT, "sink")
+        .await
+        .expect("read")
+        .expect("the receiver")
+}
+
+async fn a_receiver_down_for_an_hour_gets_everything_back(db: Db) {
+    let sink = Sink::start();
+    sink.status.store(503, Ordering::SeqCst);
+    let clock = ManualClock::starting_now();
+    let (app, _) = app_pushing(db, &sink, Format::Set, Some(clock.clone())).await;
+    let ids = write_some(&app).await;
+    // An hour in two-minute steps: the worker retries as the backoff allows.
+    for _ in 0..30 {
+        clock.advance_ms(120_000);
+        actix_web::rt::time::sleep(Duration::from_millis(60)).await;
+    }
+    let down = receiver_row(&app).await;
+    assert!(down.attempts >= 5, "retried while down: {down:?}");
+    assert!(down.failing_since.is_some() && down.last_error.is_some());
+    assert!(sink.bodies().is_empty());
+    sink.status.store(202, Ordering::SeqCst);
+    clock.advance_ms(600_000);
+    let got = sink.wait_for(12, 30).await;
+    assert!(got.len() >= 12, "{} of 12 arrived", got.len());
+    let keys = jwks(&app).await;
+    let arrived: Vec<(String, i64)> = got
+        .iter()
+        .map(|r| {
+            let claims = verify(&r.body, &keys);
+            let id = claims["sub_id"]["id"].as_str().expect("id").to_owned();
+            (id, version_of(&event_of(&claims).1["version"]))
+        })
+        .collect();
+    assert_in_order(&arrived, &ids);
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let back = receiver_row(&app).await;
+    assert_eq!(back.attempts, 0, "{back:?}");
+    assert!(back.failing_since.is_none());
+    let (parked, count) = store::parked(&app.db, back.id, 10).await.expect("parked");
+    assert_eq!(count, 0, "{parked:?}");
+}
+
+async fn refused_and_expired_events_are_parked(db: Db) {
+    let sink = Sink::start();
+    // RFC 8935 `invalid_request`: this SET will never be taken.
+    sink.status.store(400, Ordering::SeqCst);
+    let clock = ManualClock::starting_now();
+    let (app, _) = app_pushing(db, &sink, Format::Set, Some(clock.clone())).await;
+    app.create_user("refused").await;
+    let id = receiver_row(&app).await.id;
+    let mut parked = 0;
+    for _ in 0..100 {
+        parked = store::parked(&app.db, id, 10).await.expect("parked").1;
+        if parked == 1 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(parked, 1, "a refused SET is parked at once");
+    // Unreachable for more than a day: parked once a day old, then the
+    // next event goes through.
+    sink.status.store(503, Ordering::SeqCst);
+    app.create_user("expired").await;
+    for _ in 0..30 {
+        clock.advance_ms(3_600_000);
+        actix_web::rt::time::sleep(Duration::from_millis(60)).await;
+    }
+    sink.status.store(202, Ordering::SeqCst);
+    let last = app.create_user("delivered").await;
+    clock.advance_ms(3_600_000);
+    let got = sink.wait_for(1, 30).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let keys = jwks(&app).await;
+    assert_eq!(verify(&got[0].body, &keys)["sub_id"]["id"], last);
+    let (list, count) = store::parked(&app.db, id, 10).await.expect("parked");
+    assert_eq!(count, 2, "{list:?}");
+    assert!(
+        list.iter().any(|p| p.error.contains("invalid_request")),
+        "{list:?}"
+    );
+    assert!(list.iter().any(|p| p.error.contains("503")), "{list:?}");
+    let metrics = awc::Client::default()
+        .get(format!("{}/metrics", app.root))
+        .send()
+        .await;
+    let text = metrics.expect("metrics").body().await.expect("body");
+    let text = String::from_utf8_lossy(&text);
+    assert!(text.contains("roster_events_parked_total 2"), "{text}");
+    assert!(text.contains("roster_events_delivered_total 1"), "{text}");
+}
