@@ -14,15 +14,21 @@
 //! A connection comes back only after its statement ran to the end, so
 //! nothing of it is left on the wire; one whose statement failed, or
 //! that was cancelled (a timeout, a client gone), goes back through the
-//! pool, which tests it. Only reads use these connections. At most
-//! `limit` of them wait here, and whatever else needs the pool (a write,
-//! a consistent read) and finds none of its connections idle has one
-//! given back first (`give_back`), so kept connections never hold up
-//! other work. Nothing read is kept: each read asks the server, so
-//! another Roster node's writes are seen as soon as they commit.
+//! pool, which tests it. Only reads use these connections, and at most
+//! `limit` reads run at once on this path, waiting their turn in order
+//! (a read that waited in the pool instead could be passed for ever by
+//! reads finding a kept connection). So reads hold at most `limit`
+//! connections, kept or in use, and the rest of the pool stays free for
+//! writes and consistent reads; one of those that finds the pool full
+//! and none of its connections idle has a kept one given back first
+//! (`give_back`), so idle kept connections never hold up other work.
+//! Nothing read is kept: each read asks the server, so another Roster
+//! node's writes are seen as soon as they commit.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
 
 use sea_orm::sea_query::Value;
 use sea_orm::sqlx::mysql::{MySql, MySqlArguments, MySqlPool};
@@ -41,6 +47,8 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 pub struct KeptConnections {
     pool: MySqlPool,
     idle: Mutex<Vec<Kept>>,
+    /// Reads running on this path; as many permits as `limit`.
+    turns: Semaphore,
     limit: usize,
 }
 
@@ -62,6 +70,7 @@ impl KeptConnections {
         Some(Arc::new(Self {
             pool,
             idle: Mutex::new(Vec::with_capacity(limit)),
+            turns: Semaphore::new(limit),
             limit,
         }))
     }
@@ -77,6 +86,12 @@ impl KeptConnections {
         let Some(args) = arguments(stmt) else {
             return Ok(None);
         };
+        // Never closed; a read past the statement timeout stops waiting.
+        let _turn = self
+            .turns
+            .acquire()
+            .await
+            .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
         let mut conn = match self.take() {
             Some(conn) => conn,
             // Boxed: the pool's acquire future embeds its connect and ping
