@@ -28,6 +28,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import sweep as cores_sweep
+
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "wrk.lua"
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -345,8 +347,11 @@ def start_roster(db, args, tmp, token, roster_bin, seed_bin, sizes):
     log_file = tmp / f"{db}.log"
     # cwd=tmp: no config/default.toml there, so the built-in defaults apply
     # whatever the checkout's file says.
-    proc = spawn([str(roster_bin), "serve"], log_file, env=env, cwd=tmp)
+    cmd = [str(roster_bin), "serve"]
+    proc = spawn(cmd, log_file, env=env, cwd=tmp)
     s = Server(db, label, port, "/scim/v2", proc, log_file)
+    # How it was started, for the sweep to start it again pinned.
+    s.cmd, s.env, s.cwd = cmd, env, tmp
     if db == "mariadb":
         s.db_pid = mariadb_pid()
         s.db_name = name
@@ -907,7 +912,26 @@ def parse_args():
     p.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     p.add_argument("--only", default="", help="comma-separated workload keys or prefixes (e.g. ceiling,get-id,patch-group)")
     p.add_argument("--write", action="store_true", help="append the tables to BENCHMARKS.md")
+    p.add_argument(
+        "--sweep-cores", default="",
+        help="comma-separated core counts: run the workloads (Roster only, no peer) with Roster pinned to that many cores (taskset)",
+    )
+    p.add_argument(
+        "--sweep-pools", default="",
+        help="comma-separated pool sizes (database.max_connections) to run the workloads at; with --sweep-cores, at each count",
+    )
+    p.add_argument("--db-cores", type=int, default=0, help="in a sweep, pin mysqld to this many cores after Roster's (default 0: not pinned)")
     a = p.parse_args()
+    try:
+        a.sweep_cores = [int(c) for c in a.sweep_cores.split(",") if c.strip()]
+        a.sweep_pools = [int(c) for c in a.sweep_pools.split(",") if c.strip()]
+    except ValueError:
+        p.error("--sweep-cores and --sweep-pools take comma-separated numbers")
+    if any(n < 1 for n in a.sweep_cores + a.sweep_pools) or a.db_cores < 0:
+        p.error("sweep core counts and pool sizes must be at least 1")
+    a.sweeping = bool(a.sweep_cores or a.sweep_pools)
+    if a.sweeping:
+        a.no_peer = True
     a.db = [d.strip() for d in a.db.split(",") if d.strip()]
     if not a.db or any(d not in ("sqlite", "mariadb") for d in a.db):
         p.error("--db takes sqlite, mariadb or both")
@@ -947,7 +971,7 @@ def main():
         peer = start_peer(args, tmp, token, sizes) if peer_on else None
         servers = db_servers + ([peer] if peer else [])
         verify_same_data(servers, token, args.users, args.groups)
-        floor = {s.key: mariadb_floor(s, args.connections) for s in db_servers if s.db_pid}
+        floor = {} if args.sweeping else {s.key: mariadb_floor(s, args.connections) for s in db_servers if s.db_pid}
         # Back to back per workload, so a disturbance of the machine hits
         # the servers alike: SQLite, then the peer, then MariaDB.
         order = db_servers[:1] + ([peer] if peer else []) + db_servers[1:]
@@ -956,11 +980,19 @@ def main():
         if mysqld:
             pids.append(mysqld)
         v = versions(servers)
+        if args.sweeping:
+            if shutil.which("taskset") is None:
+                die("the sweep needs taskset (util-linux)")
+            rows = cores_sweep.sweep(
+                args, db_servers, token, [w for w in wl if w.key != "ceiling" or args.only == "ceiling"],
+                measure, settle, spawn, log, os.cpu_count(),
+            )
+            sweep_text = cores_sweep.render(rows, args)
         results = {}
         # VmHWM after start-up and seeding checks, then after each workload:
         # the table names the workload that drove each peak.
         rss = {s.key: (peak_rss_mb(s.proc.pid), "start-up") for s in servers}
-        for w in wl:
+        for w in ([] if args.sweeping else wl):
             rounds = {s.key: [] for s in order}
             for _ in range(args.rounds):
                 for s in order:
@@ -1012,7 +1044,11 @@ def main():
         "near the host's cores, a workload's rate is bounded by what its requests cost in CPU.",
         "",
     ]
-    text = "\n".join(header) + render(db_servers, peer, results, wl, rss, args, floor)
+    if args.sweeping:
+        title = header[0].replace("Roster vs scim2-server", "Roster across cores and pool sizes")
+        text = "\n".join([title, *header[1:4]]) + "\n" + sweep_text
+    else:
+        text = "\n".join(header) + render(db_servers, peer, results, wl, rss, args, floor)
     print(text)
     if args.write:
         write_benchmarks(text)

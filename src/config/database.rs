@@ -10,6 +10,8 @@ use super::DatabaseUrl;
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     pub url: DatabaseUrl,
+    /// The pool's size; 0 sizes it from the host's cores and the
+    /// server's own limit (`store::pool_size`).
     pub max_connections: u32,
     /// How long start-up, and a request that needs a new connection, wait
     /// for the database to accept one.
@@ -47,7 +49,7 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
             url: DatabaseUrl::new("sqlite://roster.db?mode=rwc"),
-            max_connections: 8,
+            max_connections: 0,
             connect_timeout_secs: 10,
             acquire_timeout_ms: 1000,
             statement_timeout_ms: 1000,

@@ -48,7 +48,8 @@ impl Transport {
         let total = if server.max_connections > 0 {
             server.max_connections
         } else {
-            connection_budget(open_files, config.database.max_connections as usize)
+            let pool = crate::store::pool_size::configured_or_host(config.database.max_connections);
+            connection_budget(open_files, pool as usize)
         };
         Self {
             workers,

@@ -12,6 +12,7 @@ pub mod group_names;
 pub mod groups;
 pub mod memberships;
 pub mod oauth;
+pub mod pool_size;
 pub mod positions;
 pub mod query;
 pub mod reindex;
@@ -91,7 +92,9 @@ pub async fn connect(
     connect_with(url, max_connections, timeout, timeout).await
 }
 
-/// A pool on `url`. `connect` bounds establishing the first connection;
+/// A pool on `url` of `max_connections` (0: sized from the host's cores
+/// and the server's limit, `pool_size`). `connect` bounds establishing
+/// the first connection;
 /// `acquire` how long a request waits for a pooled connection to a
 /// server database (establishing a new one included), past which it is
 /// answered 503. A URL naming several hosts starts on the first that
@@ -120,7 +123,8 @@ pub async fn connect_with(
         opts.test_before_acquire(false);
         // One writer at a time in SQLite: a small pool, WAL for concurrent
         // readers, and a busy timeout for the writers queueing behind it.
-        opts.max_connections(max_connections.clamp(1, 4))
+        let size = pool_size::choose(max_connections, pool_size::host_cores(), None).size;
+        opts.max_connections(size.clamp(1, 4))
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
@@ -132,12 +136,21 @@ pub async fn connect_with(
         let chosen = hosts
             .as_ref()
             .map(|h| DatabaseUrl::new(h.url(start).to_owned()));
-        first_connection(chosen.as_ref().unwrap_or(url), connect).await?;
+        let server_max = first_connection(chosen.as_ref().unwrap_or(url), connect).await?;
+        let chosen = pool_size::choose(max_connections, pool_size::host_cores(), server_max);
+        if let Some(warning) = &chosen.warning {
+            log::warn!("{warning}");
+        }
+        log::info!(
+            "database pool: up to {} connections (the server accepts {})",
+            chosen.size,
+            server_max.map_or_else(|| "an unknown number".to_owned(), |m| m.to_string())
+        );
         opts.acquire_timeout(acquire);
         // sqlx pings before every checkout by default: a round trip per
         // statement. Only a connection idle long enough for the server or
         // a proxy to have dropped it needs one.
-        opts.max_connections(max_connections.max(2))
+        opts.max_connections(chosen.size.max(2))
             .test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
         if let Some(hosts) = &hosts {
             hosts.discard_stale(&mut opts);
@@ -151,27 +164,46 @@ pub async fn connect_with(
 }
 
 /// One connection, made and closed, to learn why a server database cannot
-/// be reached: the pool retries a refused connection until its timeout
-/// and then reports only that it timed out.
-async fn first_connection(url: &DatabaseUrl, limit: Duration) -> Result<(), DbErr> {
+/// be reached (the pool retries a refused connection until its timeout
+/// and then reports only that it timed out), and how many connections
+/// the server accepts (`None` if it does not say).
+async fn first_connection(url: &DatabaseUrl, limit: Duration) -> Result<Option<u32>, DbErr> {
     use sea_orm::sqlx::mysql::MySqlConnectOptions;
     use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
     if url.kind() != "mysql" {
-        return Ok(());
+        return Ok(None);
     }
     let sqlx_err = |e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e)));
     let opts: MySqlConnectOptions = url.expose().parse().map_err(sqlx_err)?;
     match tokio::time::timeout(limit, opts.connect()).await {
-        Ok(Ok(connection)) => {
+        Ok(Ok(mut connection)) => {
+            let server_max = server_max_connections(&mut connection, limit).await;
             // Closing politely is a courtesy; the pool connects afresh.
             let _ = connection.close().await;
-            Ok(())
+            Ok(server_max)
         }
         Ok(Err(e)) => Err(sqlx_err(e)),
         Err(_) => Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(format!(
             "no answer within {} s",
             limit.as_secs()
         )))),
+    }
+}
+
+/// The server's `@@max_connections`; `None` if it cannot be read in time.
+async fn server_max_connections(
+    connection: &mut sea_orm::sqlx::MySqlConnection,
+    limit: Duration,
+) -> Option<u32> {
+    let read = sea_orm::sqlx::query_scalar::<_, u64>("SELECT @@max_connections")
+        .fetch_one(&mut *connection);
+    match tokio::time::timeout(limit, read).await {
+        Ok(Ok(max)) => u32::try_from(max).ok(),
+        Ok(Err(e)) => {
+            log::warn!("cannot read the database server's max_connections: {e}");
+            None
+        }
+        Err(_) => None,
     }
 }
 

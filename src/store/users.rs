@@ -17,7 +17,7 @@ use super::memberships::{
     self, MembershipRow, groups_json, membership_group, sort_memberships, user_memberships,
 };
 use super::query::page::{Columns, PageRow, Paged};
-use super::query::sort::Keyed;
+use super::query::sort::{Keyed, Sort};
 use super::query::target::KeyColumn;
 use crate::scim::resource::ResourceKind;
 use crate::scim::user::EmailRow;
@@ -162,9 +162,24 @@ fn shown(tenant: Uuid, id: Uuid) -> Select<user::Entity> {
 
 const GROUPS_JSON: &str = "groups_json";
 
-/// A user's row once per group it is in (once, with NULL groups, if none).
+/// A user's row once per group it is in (once, with NULL groups, if none),
+/// with only the columns `UserDoc` reads: MariaDB describes every column
+/// of every result (a packet each, decoded by sqlx), and the row repeats
+/// for each group.
 fn joined(tenant: Uuid, id: Uuid) -> Select<user::Entity> {
-    join_groups(shown(tenant, id))
+    use user::Column;
+    let doc = [
+        Column::Id,
+        Column::CreatedAt,
+        Column::ModifiedAt,
+        Column::Version,
+        Column::Doc,
+    ];
+    join_groups(
+        user::Entity::find_by_id((tenant, id))
+            .select_only()
+            .columns(doc),
+    )
 }
 
 /// Each row of `select` once per group the user is in, with the group's
@@ -355,17 +370,38 @@ fn select_list(backend: DbBackend, columns: Columns) -> &'static str {
     &LISTS[select_list::slot(backend)][usize::from(columns.search)][usize::from(columns.groups)]
 }
 
-/// Every user with the columns answers show (`shown_columns`) and a
-/// `groups_json` column: the user's groups when `columns.groups` (SQLite),
-/// else NULL.
+/// Every user with the columns `UserRow` reads (MariaDB describes each
+/// column of each result, so fewer columns cost less to read): its search
+/// document when `columns.search`, else NULL, and a `groups_json` column,
+/// the user's groups when `columns.groups` (SQLite), else NULL.
 fn full(columns: Columns) -> Select<user::Entity> {
-    let shown = super::shown_columns(user::Entity::find(), columns.search);
+    use user::Column;
+    let read = [
+        Column::Id,
+        Column::UserNameNorm,
+        Column::ExternalId,
+        Column::DisplayNameNorm,
+        Column::Active,
+        Column::CreatedAt,
+        Column::ModifiedAt,
+        Column::Version,
+        Column::Doc,
+    ];
+    let search = if columns.search {
+        Expr::col((user::Entity, Column::DocSearch))
+    } else {
+        Expr::cust("NULL")
+    };
     let groups = if columns.groups {
         groups_json()
     } else {
         Expr::cust("NULL")
     };
-    shown.expr_as(groups, GROUPS_JSON)
+    user::Entity::find()
+        .select_only()
+        .columns(read)
+        .expr_as(search, "doc_search")
+        .expr_as(groups, GROUPS_JSON)
 }
 
 impl Paged for user::Entity {
@@ -389,6 +425,16 @@ impl PageRow for UserRow {
 
     fn regroup(joined: Vec<JoinedUserRow>, limit: usize, cut: bool) -> Option<Vec<Self>> {
         JoinedUserRow::regroup(joined, limit, cut)
+    }
+
+    /// A stable sort: a user's rows (one per group) stay in the order
+    /// they came.
+    fn order_joined(joined: &mut [JoinedUserRow], sort: &Sort) -> bool {
+        if !sort.compares_here() {
+            return false;
+        }
+        joined.sort_by(|a, b| sort.compare(&a.user, &b.user));
+        true
     }
 }
 

@@ -49,6 +49,7 @@ mod input_rules;
 mod jwt;
 mod large_groups;
 mod large_users;
+mod mariadb_pool;
 mod mysql_subset;
 mod oauth_server;
 mod observe;

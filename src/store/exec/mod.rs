@@ -4,7 +4,9 @@
 //! connection and the thread. Store functions take a `Source` to read and
 //! a `Write` to write, so one query builder serves every path.
 //!
-//! On MariaDB/MySQL every kind runs on one sqlx pool. On a SQLite file:
+//! On MariaDB/MySQL every kind runs on one sqlx pool; point reads keep
+//! the connections they used for the next ones (`kept`), rather than
+//! hand them back to the pool after each statement. On a SQLite file:
 //! - point reads run on the request's own worker thread through rusqlite
 //!   (`inline`), under a budget of VM instructions past which the pool
 //!   runs them instead (`source::Reads`);
@@ -25,6 +27,7 @@
 
 mod deadline;
 mod inline;
+mod kept;
 mod lane;
 mod row;
 pub mod select_list;
@@ -33,11 +36,13 @@ mod template;
 mod write;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 
 use self::inline::InlineReads;
+use self::kept::KeptConnections;
 use self::lane::WriteLane;
 use self::write::LaneWriter;
 use crate::config::DatabaseUrl;
@@ -58,6 +63,7 @@ pub struct Db {
     /// (`store::connect_writer`).
     writer: DatabaseConnection,
     inline: Option<InlineReads>,
+    kept: Option<Arc<KeptConnections>>,
     lane: Option<WriteLane>,
 }
 
@@ -83,7 +89,9 @@ impl Db {
         } else {
             None
         };
+        let one_host = super::failover::Hosts::of(url.expose()).is_none();
         Ok(Self {
+            kept: KeptConnections::for_pool(&pool, one_host),
             pool,
             writer,
             inline: InlineReads::for_url(url),
@@ -104,7 +112,10 @@ impl Db {
             }
             _ => (0, 0),
         };
-        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        // Connections kept for reads are idle too, though the pool counts
+        // them as in use.
+        let kept = self.kept.as_ref().map_or(0, |k| k.idle());
+        let idle = u32::try_from(idle + kept).unwrap_or(u32::MAX).min(size);
         (idle, size.saturating_sub(idle))
     }
 
@@ -124,19 +135,25 @@ impl Db {
         Reads {
             pool: &self.pool,
             inline: self.inline.as_ref(),
+            kept: self.kept.as_deref(),
         }
     }
 
     /// Reads that may visit many rows or outlive the request's handler
     /// (streamed group members); never on the request's thread.
     pub fn scans(&self) -> &DatabaseConnection {
+        self.give_back_kept();
         &self.pool
     }
 
     /// Several reads that must agree with each other (a count and its
     /// page, a group and its members).
     pub async fn snapshot(&self) -> Result<DatabaseTransaction, DbErr> {
-        deadline::bounded(self.backend(), self.pool.begin()).await
+        self.give_back_kept();
+        // Boxed, as every begin here: SeaORM's begin embeds sqlx's acquire
+        // future (its connect and ping states, kilobytes), which each
+        // enclosing future would otherwise carry and copy.
+        deadline::bounded(self.backend(), Box::pin(self.pool.begin())).await
     }
 
     /// Runs `work` where writes run: on the write thread where there is
@@ -169,9 +186,21 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         match self.lane.as_ref().and_then(WriteLane::writer) {
             Some(writer) => writer.begin().await.map(WriteTxn::Lane),
-            None => deadline::bounded(self.backend(), super::begin_write(&self.writer))
-                .await
-                .map(WriteTxn::Pool),
+            None => {
+                self.give_back_kept();
+                let begin = Box::pin(super::begin_write(&self.writer));
+                deadline::bounded(self.backend(), begin)
+                    .await
+                    .map(WriteTxn::Pool)
+            }
+        }
+    }
+
+    /// Work about to take a pool connection must not wait for one that
+    /// point reads keep idle (`kept`).
+    fn give_back_kept(&self) {
+        if let Some(kept) = &self.kept {
+            kept.give_back();
         }
     }
 }

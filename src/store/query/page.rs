@@ -7,7 +7,7 @@ use sea_orm::sea_query::extension::mysql::{IndexHintScope, MySqlSelectStatementE
 use sea_orm::sea_query::{Alias, Expr};
 use sea_orm::{
     Condition, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Select,
+    Select, Statement,
 };
 use uuid::Uuid;
 
@@ -45,6 +45,13 @@ pub trait PageRow: Decode {
     /// joined rows that repeat it; `None` if `joined` may end before the
     /// last of them is whole (`cut`: the statement's LIMIT was reached).
     fn regroup(joined: Vec<Self::Joined>, limit: usize, cut: bool) -> Option<Vec<Self>>;
+
+    /// Puts `joined` (read in no particular order) in `sort`'s order, one
+    /// row's joined rows together; `false` where this is not done here.
+    fn order_joined(joined: &mut [Self::Joined], sort: &Sort) -> bool {
+        let _ = (joined, sort);
+        false
+    }
 }
 
 /// What a page's rows carry beyond the columns answers show.
@@ -94,7 +101,8 @@ where
     // MariaDB: a second statement for the users' groups costs more than
     // joining them (see `fetch_with_groups`).
     if let ([segment], 0, true) = (&segments[..], skip, groups && backend == DbBackend::MySql) {
-        let read = fetch_with_groups::<E, R, S>(c, base.clone(), segment, limit, list);
+        let order = (!backwards).then_some(sort);
+        let read = fetch_with_groups::<E, R, S>(c, base.clone(), segment, order, limit, list);
         if let Some(mut rows) = read.await? {
             if backwards {
                 rows.reverse();
@@ -148,10 +156,14 @@ where
 /// groups, after a wasted short statement (a little more CPU on a page of
 /// many filtered users, whose count costs far more). A `userName eq`
 /// lookup, what this is for, is answered markedly more often per second.
+///
+/// `sort`, where the page is read forwards, lets a page filtered through
+/// a subquery be read unordered (`fetch_unordered`).
 async fn fetch_with_groups<E, R, S>(
     c: &S,
     table: Select<E>,
     segment: &Segment,
+    sort: Option<&Sort>,
     limit: u64,
     list: &str,
 ) -> Result<Option<Vec<R>>, PageError>
@@ -167,10 +179,60 @@ where
         q = q.order_by(e.clone(), o.clone());
     }
     let stmt = select_list::splice(q.limit(JOINED_ROWS).build(c.backend()), list)?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if let Some(sort) = sort
+        && let Some(rows) = fetch_unordered::<R, S>(c, &stmt, sort, limit).await?
+    {
+        return Ok(Some(rows));
+    }
     let joined: Vec<R::Joined> = c.rows(stmt).await?;
     let cut = joined.len() as u64 >= JOINED_ROWS;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     Ok(R::regroup(joined, limit, cut))
+}
+
+/// A filter on a multi-valued attribute (`emails[type eq "work"].value eq
+/// …`) selects users `IN` a subquery. MariaDB reads the subquery's few
+/// matches first, and then sorts the joined rows for `ORDER BY` through
+/// a temporary table, which cost mysqld as much as the rest of the
+/// lookup. Read without `ORDER BY`, the rows are sorted here instead
+/// when all of them came back (fewer than the statement's limit); `None`
+/// otherwise, and the page is read in order as before, at the cost of
+/// this statement (short: it stops at its limit).
+async fn fetch_unordered<R: PageRow, S: Source>(
+    c: &S,
+    ordered: &Statement,
+    sort: &Sort,
+    limit: usize,
+) -> Result<Option<Vec<R>>, DbErr> {
+    if !ordered.sql.contains(" IN (SELECT ") || !sort.compares_here() {
+        return Ok(None);
+    }
+    let Some(sql) = without_order(&ordered.sql) else {
+        return Ok(None);
+    };
+    let stmt = Statement {
+        sql,
+        values: ordered.values.clone(),
+        db_backend: ordered.db_backend,
+    };
+    let mut joined: Vec<R::Joined> = c.rows(stmt).await?;
+    if joined.len() as u64 >= JOINED_ROWS || !R::order_joined(&mut joined, sort) {
+        return Ok(None);
+    }
+    Ok(R::regroup(joined, limit, false))
+}
+
+/// `sql` without its `ORDER BY`, which binds no value (columns only), and
+/// with its `LIMIT ?`.
+fn without_order(sql: &str) -> Option<String> {
+    const LIMIT: &str = " LIMIT ?";
+    let head = sql.trim_end().strip_suffix(LIMIT)?;
+    let at = head.rfind(" ORDER BY ")?;
+    let order = &head[at..];
+    if order.contains('?') || order.contains(')') {
+        return None;
+    }
+    Some(format!("{}{LIMIT}", &head[..at]))
 }
 
 /// Enough for a lookup's user in many groups, or a few users in a few.
@@ -237,5 +299,28 @@ fn id_column(kind: ResourceKind) -> Expr {
     match kind {
         ResourceKind::User => Expr::col((user::Entity, user::Column::Id)),
         ResourceKind::Group => Expr::col((group::Entity, group::Column::Id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_order_by_of_a_statement_is_left_out_and_its_limit_kept() {
+        let sql = "SELECT a FROM t WHERE t.id IN (SELECT u FROM e WHERE e.v = ?) \
+                   ORDER BY `t`.`created_at` ASC, `t`.`id` ASC LIMIT ?";
+        assert_eq!(
+            without_order(sql).as_deref(),
+            Some("SELECT a FROM t WHERE t.id IN (SELECT u FROM e WHERE e.v = ?) LIMIT ?")
+        );
+        // The subquery's own ORDER BY, or one that binds a value, stays.
+        for kept in [
+            "SELECT a FROM t WHERE t.id IN (SELECT u FROM e ORDER BY u) LIMIT ?",
+            "SELECT a FROM t ORDER BY t.a = ? LIMIT ?",
+            "SELECT a FROM t ORDER BY t.a",
+        ] {
+            assert_eq!(without_order(kept), None, "{kept}");
+        }
     }
 }

@@ -76,6 +76,28 @@ impl Sort {
         )
     }
 
+    /// Whether `compare` orders rows exactly as the database does: by
+    /// creation or modification time (numbers), or by id alone. Text
+    /// keys are left to the database's collation.
+    pub(crate) fn compares_here(&self) -> bool {
+        match self.key.as_ref().map(|k| &k.scalar.origin) {
+            None => true,
+            Some(Origin::Column(c)) => matches!(c, KeyColumn::Created | KeyColumn::Modified),
+            Some(_) => false,
+        }
+    }
+
+    /// The order of two rows in this order (`compares_here` says where it
+    /// is the database's).
+    pub(crate) fn compare<R: Keyed>(&self, a: &R, b: &R) -> std::cmp::Ordering {
+        let ascending = compare_positions(&self.position(a), &self.position(b));
+        if self.descending {
+            ascending.reverse()
+        } else {
+            ascending
+        }
+    }
+
     /// The position of `row` in this order, for a cursor.
     pub fn position<R: Keyed>(&self, row: &R) -> Position {
         let key = match self.key.as_ref().map(|k| &k.scalar.origin) {
