@@ -27,9 +27,6 @@ pub enum Profile {
     Strict,
 }
 
-/// The draft the `strict` profile follows, as ServiceProviderConfig names it.
-pub const INTEROP_PROFILE: &str = "draft-zollner-scim-interop-profile";
-
 impl Profile {
     pub const ALL: [Profile; 3] = [Profile::Okta, Profile::Entra, Profile::Strict];
 
