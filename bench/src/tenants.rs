@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use roster::config::Config;
-use roster::service::tenants::{self, ProfileName};
+use roster::scim::profile::Profile;
+use roster::service::tenants;
 use roster::service::tokens;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -22,7 +23,7 @@ pub async fn seed_more(
     let mut last = None;
     for i in 1..n {
         let name = format!("bench-{i:04}");
-        let tenant = tenants::add(conn, &name, ProfileName::Okta)
+        let tenant = tenants::add(conn, &name, Profile::Okta, None)
             .await
             .map_err(|e| format!("tenant {name}: {e}"))?;
         let ids = insert_users(conn, config, tenant.id, args.users, args.shape).await?;

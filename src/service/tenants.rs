@@ -281,7 +281,7 @@ mod tests {
     fn rule_pairs_become_overrides() {
         let json = overrides_from_pairs(&["empty_members=off".into()]).unwrap();
         let o: Overrides = serde_json::from_str(json.as_deref().unwrap()).unwrap();
-        assert_eq!(Profile::Okta.dialect(&o).empty_members, false);
+        assert!(!Profile::Okta.dialect(&o).empty_members);
         assert!(overrides_from_pairs(&[]).unwrap().is_none());
         assert!(overrides_from_pairs(&["no_such_rule=on".into()]).is_err());
         assert!(overrides_from_pairs(&["empty_members=maybe".into()]).is_err());
