@@ -84,7 +84,15 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: Arc<EventsState>, serve_jwks:
     }
 }
 
+/// While no tenant has a receiver there are no events to verify, and a
+/// server without an authorization server publishes no keys (nor makes
+/// any) as before.
 async fn jwks(state: web::Data<EventsState>) -> HttpResponse {
+    if !state.outbox.any() {
+        return crate::http::error::scim_error_response(&crate::scim::ScimError::not_found(
+            format!("no such endpoint: {JWKS_PATH}"),
+        ));
+    }
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(&*state.keys.jwks().await)

@@ -47,13 +47,14 @@ fn facts(config: &Config, auth: &AuthStack) -> StatusFacts {
             auth_modes.push(name.to_owned());
         }
     }
-    let dialect = match serde_json::to_value(config.scim.dialect) {
-        Ok(serde_json::Value::Object(rules)) => rules
-            .into_iter()
-            .map(|(rule, on)| (rule, on.as_bool().unwrap_or(false)))
-            .collect(),
-        _ => Vec::new(),
-    };
+    // The default tenant's rules: its profile's, with the file's overrides.
+    let dialect = config
+        .scim
+        .rules()
+        .rules()
+        .into_iter()
+        .map(|(rule, on)| (rule.to_owned(), on))
+        .collect();
     StatusFacts {
         version: env!("CARGO_PKG_VERSION"),
         database: config.database.url.kind().to_owned(),

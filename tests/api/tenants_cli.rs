@@ -243,7 +243,13 @@ async fn a_database_from_before_tenants_migrates_into_default(db: Db) {
     )
     .await
     .expect("forget the migration");
-    let before = dump(&conn, Uuid::nil()).await;
+    // Using a token records when it was last used: not data of the tenant's.
+    let kept = |rows: Vec<String>| -> Vec<String> {
+        rows.into_iter()
+            .filter(|r| !r.starts_with("api_token_use "))
+            .collect()
+    };
+    let before = kept(dump(&conn, Uuid::nil()).await);
     let server = Server::start(dir.path(), &url, &[]).await;
     let r = as_token(
         &server,
@@ -259,7 +265,7 @@ async fn a_database_from_before_tenants_migrates_into_default(db: Db) {
         .send(Method::GET, &format!("/Users/{id}"), None)
         .await;
     r.assert_status(200);
-    assert_eq!(dump(&conn, Uuid::nil()).await, before);
+    assert_eq!(kept(dump(&conn, Uuid::nil()).await), before);
     let listed = ok(&run_command(dir.path(), &url, &["tenant", "list"]));
     assert_eq!(listed, format!("default\tokta\t{}\n", Uuid::nil()));
     conn.close().await.ok();
