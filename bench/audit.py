@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""What the audit trail costs a request: the same build with it on and off.
+
+Run through bench/run (which starts MariaDB): BENCH_SCRIPT=bench/audit.py
+bench/run --db sqlite,mariadb --no-peer --rounds 4 --only
+post-user,patch-group-100,get-id. For each database two Roster servers on
+fresh databases, one with `[audit] enabled = false`, one with the default
+(on); the workloads run on both in turns (interleaved rounds, alternating
+who goes first). The table gives the median round's req/s and p99 of each,
+and their ratios.
+"""
+
+import os
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness as h  # noqa: E402
+
+
+def start(db, args, tmp, token, bins, sizes, audit):
+    tmp.mkdir(parents=True, exist_ok=True)
+    os.environ["ROSTER_AUDIT__ENABLED"] = "true" if audit else "false"
+    try:
+        s = h.start_roster(db, args, tmp, token, bins[0], bins[1], sizes)
+    finally:
+        os.environ.pop("ROSTER_AUDIT__ENABLED", None)
+    s.key = f"{db}-audit-{'on' if audit else 'off'}"
+    s.label = f"{s.label} audit {'on' if audit else 'off'}"
+    return s
+
+
+def main():
+    args = h.parse_args()
+    tmp = Path(os.environ.get("BENCH_TMP") or "/tmp")
+    token = "bench-" + os.urandom(12).hex()
+    bins = h.build()
+    sizes = [s for s in h.SIZES if s <= args.users]
+    keys = [k.strip() for k in (args.only or "post-user,patch-group-100,get-id").split(",")]
+    wl = [w for w in h.workloads(args.users) if any(w.key.startswith(k) for k in keys)]
+    lines = []
+    try:
+        for db in args.db:
+            off = start(db, args, tmp / f"{db}-off", token, bins, sizes, False)
+            on = start(db, args, tmp / f"{db}-on", token, bins, sizes, True)
+            pids = [off.proc.pid, on.proc.pid] + ([h.mariadb_pid()] if db == "mariadb" else [])
+            for w in wl:
+                seen = {off.key: [], on.key: []}
+                for i in range(args.rounds):
+                    for s in ((off, on) if i % 2 == 0 else (on, off)):
+                        h.settle(pids)
+                        r = h.measure(args, w, s, token)
+                        if "rps" in r:
+                            seen[s.key].append((r["rps"], r["p99"]))
+                        h.log(f"{w.key:<18} {s.label:<28} {h.shown(r, args)}")
+                if not seen[off.key] or not seen[on.key]:
+                    continue
+                rps = {k: statistics.median(x for x, _ in v) for k, v in seen.items()}
+                p99 = {k: statistics.median(y for _, y in v) for k, v in seen.items()}
+                a, b = rps[off.key], rps[on.key]
+                pa, pb = p99[off.key], p99[on.key]
+                line = (f"| {db} | {w.name} | {a:,.0f} | {b:,.0f} | {b / a:.1%} | "
+                        f"{pa:.2f} | {pb:.2f} | {pb / pa:.2f}× | "
+                        f"{', '.join(f'{x:,.0f}' for x, _ in seen[off.key])} / "
+                        f"{', '.join(f'{x:,.0f}' for x, _ in seen[on.key])} |")
+                h.log(line)
+                lines.append(line)
+            h.stop_all()
+    finally:
+        h.stop_all()
+    print("| database | workload | req/s off | req/s on | throughput on/off | p99 off (ms) | p99 on (ms) | p99 on/off | rounds req/s (off / on) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for line in lines:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
