@@ -38,6 +38,10 @@ async fn service_provider_config(state: web::Data<AppState>, req: HttpRequest) -
     if let (Some(uri), Value::Object(obj)) = (documentation_uri(ctx.profile), &mut spc) {
         obj.entry("documentationUri").or_insert_with(|| uri.into());
     }
+    let emits = state.emits_events.as_ref().is_some_and(|f| f(ctx.tenant));
+    if let (false, Value::Object(obj)) = (emits, &mut spc) {
+        obj.remove("securityEvents");
+    }
     json_response(StatusCode::OK, &spc)
 }
 

@@ -38,6 +38,10 @@ use crate::service::{Ctx, Services};
 pub use content_type::SCIM_CONTENT_TYPE;
 pub(crate) use guard::admit;
 
+/// Whether a tenant's writes are recording security events (it has a
+/// receiver): ServiceProviderConfig advertises only events it emits.
+pub type EmitsEvents = Arc<dyn Fn(uuid::Uuid) -> bool + Send + Sync>;
+
 /// Everything a handler needs, shared by all workers.
 #[derive(Clone)]
 pub struct AppState {
@@ -51,6 +55,8 @@ pub struct AppState {
     pub group_patch_no_content: bool,
     /// Tenants by id, kept in memory (see `service::tenants`).
     pub tenants: Arc<TenantDirectory>,
+    /// `None` when events are off.
+    pub emits_events: Option<EmitsEvents>,
     /// The default tenant's profile and rules, for its requests' `Ctx`.
     pub profile: Profile,
     pub dialect: Dialect,

@@ -263,6 +263,8 @@ impl Connected {
                 let mut caps = (*state.capabilities).clone();
                 caps.security_events = Some(crate::events::emitted_uris());
                 state.capabilities = Arc::new(caps);
+                let recording = events.outbox.clone();
+                state.emits_events = Some(Arc::new(move |tenant| recording.records(tenant)));
                 Some(events)
             }
             None => None,

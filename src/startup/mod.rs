@@ -170,6 +170,7 @@ async fn app_state(
         .as_ref()
         .map(|s| format!("{}{}", s.settings.issuer, oauth::METADATA_PATH));
     let state = AppState {
+        emits_events: None,
         services,
         base_path: config.server.base_path.clone(),
         public_url: config.server.public_url.clone(),

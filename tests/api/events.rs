@@ -340,7 +340,13 @@ async fn receivers_see_their_own_tenant_and_acknowledgements(db: Db) {
 
 #[actix_web::test]
 async fn service_provider_config_advertises_the_events() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    // Without a receiver a tenant's writes emit nothing, and say so.
+    let plain = TestApp::spawn(Db::Sqlite).await;
+    let spc = plain.get("/ServiceProviderConfig").await;
+    spc.assert_status(200);
+    assert!(spc.body.get("securityEvents").is_none(), "{}", spc.text);
+
+    let (app, _) = app_with_poll(Db::Sqlite).await;
     let spc = app.get("/ServiceProviderConfig").await;
     let events = &spc.body["securityEvents"];
     assert_eq!(events["asyncRequest"], "none", "{}", spc.text);
