@@ -125,8 +125,11 @@ def main():
                     for s in ((off, on) if i % 2 == 0 else (on, off)):
                         h.settle(pids)
                         r = h.measure(args, w, s, token)
-                        rates[s.key].append(r.get("rps", 0.0))
+                        if "rps" in r:
+                            rates[s.key].append(r["rps"])
                         h.log(f"{w.key:<18} {s.label:<24} {h.shown(r, args)}")
+                if not rates[off.key] or not rates[on.key]:
+                    continue  # a workload this size of seed cannot run
                 a, b = statistics.median(rates[off.key]), statistics.median(rates[on.key])
                 line = (f"| {db} | {w.name} | {a:,.0f} | {b:,.0f} | {b / a:.1%} | "
                         f"{', '.join(f'{x:,.0f}' for x in rates[off.key])} / "
