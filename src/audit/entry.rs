@@ -4,16 +4,20 @@
 use std::sync::Arc;
 
 use entity::audit_request;
-use sea_orm::ActiveValue::Set;
-use serde_json::{Map, Value};
 
 use super::capture::{BodyCopy, Captured};
 use super::query::Activity;
 use super::redact::{self, truncated_text};
-use super::summary::{Seen, summarize};
+use super::summary::{Glance, Seen, summarize};
 
 impl Captured {
-    pub fn into_row(self, limit: usize) -> (audit_request::ActiveModel, Arc<Activity>) {
+    /// The table's row, and the live view's entry when `live` (someone
+    /// is watching the activity stream).
+    pub fn into_row(
+        self,
+        limit: usize,
+        live: bool,
+    ) -> (audit_request::Model, Option<Arc<Activity>>) {
         let form = self
             .request_content_type
             .as_deref()
@@ -22,16 +26,26 @@ impl Captured {
             (_, 0) => None,
             (true, n) => Some(format!("[{n} compressed bytes, not kept]")),
             (false, _) if form => Some(redact::form(&body_text(&self.request_body, limit))),
-            (false, _) => Some(redact::json(&body_text(&self.request_body, limit))),
+            (false, _) => Some(redact::json(body_text(&self.request_body, limit))),
         };
         let response_text = (self.response_body.total > 0)
-            .then(|| redact::json(&body_text(&self.response_body, limit)));
+            .then(|| redact::json(body_text(&self.response_body, limit)));
         let path = redact::path_and_query(&self.path);
-        let parse = |t: &Option<String>| {
-            t.as_deref()
-                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        // Only what the summary will read is parsed: a change is described
+        // by its notes, a read by its answer, a search by its filter.
+        let failed = self.status >= 400;
+        let bulk = self.route.ends_with("/Bulk");
+        let glance = |wanted: bool, text: &Option<String>| {
+            text.as_deref().filter(|_| wanted).map(Glance::of)
         };
-        let (request_json, response_json) = (parse(&request_text), parse(&response_text));
+        let response_json = match bulk {
+            true => response_text.as_deref().map(Glance::of_bulk),
+            false => glance(failed || self.notes.is_empty(), &response_text),
+        };
+        let request_json = glance(
+            !failed && self.notes.is_empty() && self.route.ends_with("/.search"),
+            &request_text,
+        );
         let query = path.split_once('?').map(|(_, q)| q);
         let summary = summarize(&Seen {
             method: &self.method,
@@ -42,60 +56,70 @@ impl Captured {
             notes: &self.notes,
             query,
         });
-        let scim_type = response_json
+        let scim_type: Option<String> = response_json
             .as_ref()
-            .and_then(|r| r.get("scimType"))
-            .and_then(Value::as_str)
+            .filter(|_| failed)
+            .and_then(Glance::scim_type)
             .map(|t| t.chars().take(32).collect());
         let (resource, operation) = classify(&self.method, &self.route);
-        let headers: Map<String, Value> = self
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(redact::tokens(v))))
-            .collect();
+        let headers = headers_json(&self.headers);
         let principal = self
             .principal
             .map(|p| p.chars().take(255).collect::<String>());
         let route: String = self.route.chars().take(255).collect();
-        let activity = Activity {
+        let activity = live.then(|| {
+            Arc::new(Activity {
+                seq: self.seq,
+                time: crate::time::format_ms(self.at_ms),
+                request_id: self.request_id.to_string(),
+                client_addr: self.client_addr.clone(),
+                principal: principal.clone(),
+                method: self.method.clone(),
+                route: route.clone(),
+                path: path.clone(),
+                status: self.status,
+                latency_ms: self.latency_us as f64 / 1000.0,
+                scim_type: scim_type.clone(),
+                resource: resource.map(str::to_owned),
+                operation: operation.map(str::to_owned),
+                summary: summary.clone(),
+                changes: None,
+            })
+        });
+        let model = audit_request::Model {
             seq: self.seq,
-            time: crate::time::format_ms(self.at_ms),
+            tenant_id: self.tenant,
+            at: self.at_ms,
             request_id: self.request_id.to_string(),
-            client_addr: self.client_addr.clone(),
-            principal: principal.clone(),
-            method: self.method.clone(),
-            route: route.clone(),
-            path: path.clone(),
-            status: self.status,
-            latency_ms: self.latency_us as f64 / 1000.0,
-            scim_type: scim_type.clone(),
-            resource: resource.map(str::to_owned),
+            client_addr: self.client_addr,
+            principal,
+            method: self.method,
+            route,
+            path,
+            status: i32::from(self.status),
+            latency_us: self.latency_us,
+            scim_type,
+            resource_kind: resource.map(str::to_owned),
             operation: operation.map(str::to_owned),
-            summary: summary.clone(),
-            changes: None,
+            summary,
+            request_headers: headers,
+            request_body: request_text,
+            response_body: response_text,
         };
-        let model = audit_request::ActiveModel {
-            seq: Set(self.seq),
-            tenant_id: Set(self.tenant),
-            at: Set(self.at_ms),
-            request_id: Set(self.request_id.to_string()),
-            client_addr: Set(self.client_addr),
-            principal: Set(principal),
-            method: Set(self.method),
-            route: Set(route),
-            path: Set(path),
-            status: Set(i32::from(self.status)),
-            latency_us: Set(self.latency_us),
-            scim_type: Set(scim_type),
-            resource_kind: Set(resource.map(str::to_owned)),
-            operation: Set(operation.map(str::to_owned)),
-            summary: Set(summary),
-            request_headers: Set(Value::Object(headers).to_string()),
-            request_body: Set(request_text),
-            response_body: Set(response_text),
-        };
-        (model, Arc::new(activity))
+        (model, activity)
     }
+}
+
+/// The kept headers as a JSON object, tokens masked in their values.
+fn headers_json(headers: &[(String, String)]) -> String {
+    let mut out = Vec::with_capacity(64 * headers.len());
+    let pairs = headers.iter().map(|(k, v)| (k, redact::tokens(v)));
+    let mut serializer = serde_json::Serializer::new(&mut out);
+    // Writing strings into a Vec cannot fail.
+    if serde::Serializer::collect_map(&mut serializer, pairs).is_err() {
+        return "{}".to_owned();
+    }
+    String::from_utf8(out).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// The kept bytes as text, marked when cut off.

@@ -19,6 +19,8 @@ mod entry;
 mod ids;
 pub mod query;
 pub mod redact;
+mod rows;
+mod scan;
 pub mod summary;
 mod writer;
 

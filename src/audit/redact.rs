@@ -4,6 +4,13 @@
 //! so does a PATCH operation's `value` when its `path` names a password.
 //! Tokens Roster mints and JWTs are replaced wherever they appear.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
+use super::scan::{next_token, string_end, unquote};
+
 use crate::secrets::TOKEN_PREFIX;
 
 pub const MASK: &str = "***";
@@ -33,7 +40,15 @@ const SECRET_HEADERS: &[&str] = &[
 ];
 
 pub fn is_secret_key(key: &str) -> bool {
-    let key = key.rsplit(':').next().unwrap_or(key);
+    // An extension's attributes are named by their schema URN.
+    let key = match key.bytes().rposition(|b| b == b':') {
+        Some(at) => &key[at + 1..],
+        None => key,
+    };
+    // Checked for every string a body holds: most names fail on length.
+    if !matches!(key.len(), 4 | 5 | 6 | 8 | 9 | 12 | 13 | 16) {
+        return false;
+    }
     SECRET_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key))
 }
 
@@ -50,14 +65,14 @@ pub fn form(text: &str) -> String {
             _ => pair.to_owned(),
         })
         .collect();
-    tokens(&masked.join("&"))
+    tokens(&masked.join("&")).into_owned()
 }
 
 /// A path with its query string redacted.
 pub fn path_and_query(path: &str) -> String {
     match path.split_once('?') {
         Some((path, query)) => format!("{path}?{}", form(query)),
-        None => tokens(path),
+        None => tokens(path).into_owned(),
     }
 }
 
@@ -89,95 +104,114 @@ fn percent_decoded(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A JSON text, whole or cut off, with secret values masked.
-pub fn json(text: &str) -> String {
-    tokens(&JsonMasker::default().run(text))
+/// Whether `text` may hold something to mask: a secret key's name (or the
+/// part of it every secret key shares with some other), a JSON escape that
+/// could spell one, one of Roster's tokens or the start of a JWT, in any
+/// case. Most bodies hold none of these, and these searches over them cost
+/// a fraction of the scan that reads their keys.
+fn may_hold_secrets(text: &str) -> bool {
+    static NEEDLES: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| {
+        [
+            "password",
+            "secret",
+            "token",
+            "code",
+            "assertion",
+            "\\u",
+            TOKEN_PREFIX,
+            "eyj",
+        ]
+        .into_iter()
+        .map(Finder::new)
+        .collect()
+    });
+    let lower = text.to_ascii_lowercase();
+    NEEDLES.iter().any(|n| n.find(lower.as_bytes()).is_some())
 }
 
-/// What the scanner remembers between tokens.
-#[derive(Default)]
-struct JsonMasker {
-    out: String,
-    /// The key whose value comes next, when the last string was a key.
-    key: Option<String>,
-    /// A PATCH operation's `path` named a password: mask its `value`.
-    password_path: bool,
+/// A JSON text, whole or cut off, with secret values masked; the text
+/// itself, not a copy, when it holds none.
+pub fn json(text: String) -> String {
+    if !may_hold_secrets(&text) {
+        return text;
+    }
+    let masked = match mask_json(&text) {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(masked) => Some(masked),
+    };
+    let masked = masked.unwrap_or(text);
+    let cleaned = match tokens(&masked) {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(out) => Some(out),
+    };
+    cleaned.unwrap_or(masked)
 }
 
-impl JsonMasker {
-    fn run(mut self, text: &str) -> String {
-        self.out.reserve(text.len());
-        let mut rest = text;
-        while let Some(c) = rest.chars().next() {
-            if c == '"' {
-                let (literal, after) = split_string(rest);
-                self.string(literal, after);
-                rest = after;
-            } else {
-                match c {
-                    '{' => self.password_path = false,
-                    ',' | '}' | '[' | ']' => self.key = None,
-                    _ => {}
+/// The scan behind [`json`]. It allocates nothing until it masks
+/// something: the request log runs it over every body, so it must cost
+/// little more than reading the text.
+fn mask_json(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    // Bytes of `text` before this index are already in `out`.
+    let mut copied = 0;
+    // The key whose value comes next, when the last string was a key.
+    let mut key: Option<(usize, usize)> = None;
+    // A PATCH operation's `path` named a password: mask its `value`.
+    let mut password_path = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                let end = string_end(bytes, i);
+                if next_token(bytes, end) == Some(b':') {
+                    key = Some((i, end));
+                } else if let Some((from, to)) = key.take() {
+                    let name = unquote(&text[from..to]);
+                    let secret = is_secret_key(&name)
+                        || (password_path && name.eq_ignore_ascii_case("value"));
+                    if name.eq_ignore_ascii_case("path")
+                        && unquote(&text[i..end])
+                            .to_ascii_lowercase()
+                            .contains("password")
+                    {
+                        password_path = true;
+                    }
+                    if secret {
+                        let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                        o.push_str(&text[copied..i]);
+                        o.push('"');
+                        o.push_str(MASK);
+                        o.push('"');
+                        copied = end;
+                    }
                 }
-                self.out.push(c);
-                rest = &rest[c.len_utf8()..];
+                i = end;
             }
-        }
-        self.out
-    }
-
-    /// One string literal (quotes included), followed by `after`.
-    fn string(&mut self, literal: &str, after: &str) {
-        let is_key = after.trim_start().starts_with(':');
-        if is_key {
-            self.key = Some(unquote(literal));
-            self.out.push_str(literal);
-            return;
-        }
-        let key = self.key.take();
-        let secret = key.as_deref().is_some_and(|k| {
-            is_secret_key(k) || (k.eq_ignore_ascii_case("value") && self.password_path)
-        });
-        if key
-            .as_deref()
-            .is_some_and(|k| k.eq_ignore_ascii_case("path"))
-            && unquote(literal).to_ascii_lowercase().contains("password")
-        {
-            self.password_path = true;
-        }
-        if secret {
-            self.out.push('"');
-            self.out.push_str(MASK);
-            self.out.push('"');
-        } else {
-            self.out.push_str(literal);
-        }
-    }
-}
-
-/// The string literal at the start of `s` and what follows it; a literal
-/// cut off by truncation runs to the end.
-fn split_string(s: &str) -> (&str, &str) {
-    let bytes = s.as_bytes();
-    let mut i = 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'"' => return s.split_at(i + 1),
+            b'{' => {
+                password_path = false;
+                i += 1;
+            }
+            b',' | b'}' | b'[' | b']' => {
+                key = None;
+                i += 1;
+            }
             _ => i += 1,
         }
     }
-    (s, "")
-}
-
-fn unquote(literal: &str) -> String {
-    serde_json::from_str::<String>(literal).unwrap_or_else(|_| literal.trim_matches('"').to_owned())
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            Cow::Owned(o)
+        }
+    }
 }
 
 /// Roster's own tokens and anything shaped like a JWT, wherever they are.
-pub fn tokens(text: &str) -> String {
+pub fn tokens(text: &str) -> Cow<'_, str> {
     if !text.contains(TOKEN_PREFIX) && !text.contains("eyJ") {
-        return text.to_owned();
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -207,7 +241,7 @@ pub fn tokens(text: &str) -> String {
             rest = &candidate[step..];
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The first `limit` bytes of `body` as text, cut at a character boundary.
@@ -229,17 +263,17 @@ mod tests {
     #[test]
     fn masks_secret_values_in_whole_and_cut_off_json() {
         let body = r#"{"userName":"a","password":"hunter2","x":{"client_secret":"s3"}}"#;
-        let out = json(body);
+        let out = json(body.to_owned());
         assert!(!out.contains("hunter2") && !out.contains("s3\""), "{out}");
         assert!(out.contains(r#""userName":"a""#), "{out}");
-        let cut = json(r#"{"userName":"a","password":"hunt"#);
+        let cut = json(r#"{"userName":"a","password":"hunt"#.to_owned());
         assert!(!cut.contains("hunt"), "{cut}");
     }
 
     #[test]
     fn masks_a_patch_value_whose_path_is_a_password() {
         let body = r#"{"Operations":[{"op":"replace","path":"password","value":"p@ss"},{"op":"replace","path":"active","value":false},{"op":"add","value":{"password":"q"}}]}"#;
-        let out = json(body);
+        let out = json(body.to_owned());
         assert!(!out.contains("p@ss") && !out.contains("\"q\""), "{out}");
         assert!(out.contains(r#""value":false"#), "{out}");
     }
@@ -257,6 +291,46 @@ mod tests {
             "see roster_abcdefghijklmnopqrstuvwxyz0123 and eyJhbGciOi.eyJzdWIi.c2ln and eyJ",
         );
         assert_eq!(t, "see *** and *** and eyJ");
+    }
+
+    #[test]
+    fn knows_every_secret_key_in_any_case_and_under_a_urn() {
+        for key in SECRET_KEYS {
+            assert!(is_secret_key(key), "{key}");
+            assert!(is_secret_key(&key.to_ascii_uppercase()), "{key}");
+            let urn = format!("urn:ietf:params:scim:schemas:extension:x:2.0:User:{key}");
+            assert!(is_secret_key(&urn), "{urn}");
+        }
+        for key in ["userName", "value", "display", "codes", "passwords", ""] {
+            assert!(!is_secret_key(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn the_quick_check_sees_every_secret_key_and_token() {
+        for key in SECRET_KEYS {
+            assert!(
+                may_hold_secrets(&format!(r#"{{"{}":"x"}}"#, key.to_ascii_uppercase())),
+                "{key}"
+            );
+        }
+        assert!(may_hold_secrets("a roster_abc token"));
+        assert!(may_hold_secrets("eyJhbGciOi"));
+        assert!(may_hold_secrets(r#"{"p\u0061ssword":"x"}"#));
+        assert!(!may_hold_secrets(
+            r#"{"userName":"a","emails":[{"value":"x@y"}]}"#
+        ));
+    }
+
+    #[test]
+    fn leaves_a_body_without_secrets_as_it_was() {
+        let body = r#"{"userName":"a\"b","emails":[{"value":"x@y","type":"work"}],"n":1}"#;
+        assert!(matches!(mask_json(body), Cow::Borrowed(b) if b == body));
+        let escaped = r#"{"pass\u0077ord":"hunter2","path":"x"}"#;
+        assert_eq!(
+            json(escaped.to_owned()),
+            r#"{"pass\u0077ord":"***","path":"x"}"#
+        );
     }
 
     #[test]

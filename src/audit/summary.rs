@@ -3,19 +3,100 @@
 //! Engineering", "rejected: userName 'x' is already taken", "refused: the
 //! bearer token is not valid".
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::changes::ChangeNote;
+use super::scan::{Literal, top_level};
 use crate::scim::resource::ResourceKind;
 use crate::service::change::WriteOperation;
+
+/// The top-level fields of a body that the summary reads, picked out of
+/// the text (see `scan`): a body cut off at the size limit still names
+/// what it holds before the cut.
+#[derive(Default)]
+pub struct Glance {
+    /// The first of `detail`, `error_description` and `error` that is text.
+    reason: Option<String>,
+    scim_type: Option<String>,
+    user_name: Option<String>,
+    display_name: Option<String>,
+    total_results: Option<u64>,
+    filter: Option<String>,
+    /// Bulk answers only: how many operations failed.
+    failed_operations: usize,
+}
+
+impl Glance {
+    pub fn of(text: &str) -> Self {
+        let mut glance = Self::default();
+        let mut reasons: [Option<String>; 3] = Default::default();
+        top_level(text, |key, value| {
+            let slot = match key {
+                "detail" => &mut reasons[0],
+                "error_description" => &mut reasons[1],
+                "error" => &mut reasons[2],
+                "scimType" => &mut glance.scim_type,
+                "userName" => &mut glance.user_name,
+                "displayName" => &mut glance.display_name,
+                "filter" => &mut glance.filter,
+                "totalResults" => {
+                    if let Literal::Number(n) = value {
+                        glance.total_results = glance.total_results.or(n.parse().ok());
+                    }
+                    return;
+                }
+                _ => return,
+            };
+            if let (None, Literal::Text(t)) = (&slot, value) {
+                *slot = Some(t.into_owned());
+            }
+        });
+        glance.reason = reasons.into_iter().flatten().next();
+        glance
+    }
+
+    /// A Bulk answer: also counts its failed operations, which sit a level
+    /// down (the body is parsed whole: Bulk requests are rare).
+    pub fn of_bulk(text: &str) -> Self {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(rename = "Operations", default)]
+            operations: Vec<Operation>,
+        }
+        #[derive(Deserialize)]
+        struct Operation {
+            status: Option<Value>,
+        }
+        let failed = serde_json::from_str::<Answer>(text).map_or(0, |a| {
+            a.operations
+                .iter()
+                .filter_map(|op| match op.status.as_ref()? {
+                    Value::String(s) => s.parse::<u16>().ok(),
+                    Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+                    _ => None,
+                })
+                .filter(|status| *status >= 400)
+                .count()
+        });
+        Self {
+            failed_operations: failed,
+            ..Self::of(text)
+        }
+    }
+
+    pub fn scim_type(&self) -> Option<&str> {
+        self.scim_type.as_deref()
+    }
+}
 
 /// What the summary reads of one request.
 pub struct Seen<'a> {
     pub method: &'a str,
     pub route: &'a str,
     pub status: u16,
-    pub request: Option<&'a Value>,
-    pub response: Option<&'a Value>,
+    pub request: Option<&'a Glance>,
+    pub response: Option<&'a Glance>,
     pub notes: &'a [ChangeNote],
     /// The request's query string, redacted.
     pub query: Option<&'a str>,
@@ -24,12 +105,7 @@ pub struct Seen<'a> {
 pub fn summarize(seen: &Seen<'_>) -> String {
     let detail = seen
         .response
-        .and_then(|r| {
-            r.get("detail")
-                .or_else(|| r.get("error_description"))
-                .or_else(|| r.get("error"))
-        })
-        .and_then(Value::as_str)
+        .and_then(|r| r.reason.as_deref())
         .map(|d| d.chars().take(200).collect::<String>());
     match seen.status {
         401 | 403 | 429 => {
@@ -57,24 +133,7 @@ pub fn summarize(seen: &Seen<'_>) -> String {
 fn changes(seen: &Seen<'_>) -> String {
     let mut lines: Vec<String> = seen.notes.iter().map(note).collect();
     if seen.route.ends_with("/Bulk") {
-        let failed = seen
-            .response
-            .and_then(|r| r.get("Operations"))
-            .and_then(Value::as_array)
-            .map_or(0, |ops| {
-                ops.iter()
-                    .filter(|op| {
-                        op.get("status")
-                            .and_then(|s| {
-                                s.as_str()
-                                    .map(str::to_owned)
-                                    .or_else(|| Some(s.to_string()))
-                            })
-                            .and_then(|s| s.parse::<u16>().ok())
-                            .is_some_and(|s| s >= 400)
-                    })
-                    .count()
-            });
+        let failed = seen.response.map_or(0, |r| r.failed_operations);
         let shown = lines.len().min(3);
         let more = lines.len() - shown;
         lines.truncate(shown);
@@ -137,32 +196,27 @@ fn unchanged(seen: &Seen<'_>) -> String {
         .find(|s| !s.is_empty() && !s.starts_with('{'))
         .unwrap_or(route);
     let response = seen.response;
-    let text = |key: &str| response.and_then(|r| r.get(key)).and_then(Value::as_str);
     if route.ends_with("/oauth2/token") {
         return "issued an access token".to_owned();
     }
     match (seen.method, endpoint) {
         ("GET", "Users") | ("GET", "Groups") if route.ends_with('}') => {
-            let name = text("userName")
-                .or_else(|| text("displayName"))
+            let name = response
+                .and_then(|r| r.user_name.as_deref().or(r.display_name.as_deref()))
                 .unwrap_or("");
             format!("read {} {name}", singular(endpoint))
                 .trim_end()
                 .to_owned()
         }
         ("GET", "Users" | "Groups") | ("POST", ".search") => {
-            let found = response
-                .and_then(|r| r.get("totalResults"))
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
+            let found = response.and_then(|r| r.total_results).unwrap_or(0);
             let filter = seen
                 .query
                 .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("filter=")))
                 .map(|f| format!(" where {}", percent_decode(f)))
                 .or_else(|| {
                     seen.request
-                        .and_then(|r| r.get("filter"))
-                        .and_then(Value::as_str)
+                        .and_then(|r| r.filter.as_deref())
                         .map(|f| format!(" where {f}"))
                 })
                 .unwrap_or_default();
@@ -248,14 +302,42 @@ mod tests {
 
     #[test]
     fn says_why_a_request_failed() {
-        let body = serde_json::json!({"detail": "userName 'a' is already taken"});
+        let body = Glance::of(r#"{"detail": "userName 'a' is already taken", "status": "409"}"#);
         let mut s = seen("POST", "/scim/v2/Users", 409, &[]);
         s.response = Some(&body);
         assert_eq!(summarize(&s), "rejected: userName 'a' is already taken");
         let body =
-            serde_json::json!({"detail": "authentication required: the bearer token is not valid"});
+            Glance::of(r#"{"detail": "authentication required: the bearer token is not valid"}"#);
         let mut s = seen("GET", "/scim/v2/Users", 401, &[]);
         s.response = Some(&body);
         assert_eq!(summarize(&s), "refused: the bearer token is not valid");
+    }
+
+    #[test]
+    fn reads_names_counts_and_failed_bulk_operations_from_the_bodies() {
+        let user = Glance::of(r#"{"id": "1", "userName": "alice", "emails": [{"value": "a@x"}]}"#);
+        let mut s = seen("GET", "/scim/v2/Users/{id}", 200, &[]);
+        s.response = Some(&user);
+        assert_eq!(summarize(&s), "read user alice");
+        let list = Glance::of(r#"{"totalResults": 3, "Resources": []}"#);
+        let search = Glance::of(r#"{"filter": "userName eq \"a\""}"#);
+        let mut s = seen("POST", "/scim/v2/Users/.search", 200, &[]);
+        (s.response, s.request) = (Some(&list), Some(&search));
+        assert_eq!(summarize(&s), "searched where userName eq \"a\": 3 found");
+        let odd = Glance::of(r#"{"detail": 5, "error": "x"}"#);
+        let mut s = seen("POST", "/scim/v2/Users", 400, &[]);
+        s.response = Some(&odd);
+        assert_eq!(summarize(&s), "rejected: x");
+        let cut = Glance::of(r#"{"totalResults": 5000, "Resources": [{"id": "1", "userNa"#);
+        let mut s = seen("GET", "/scim/v2/Users", 200, &[]);
+        s.response = Some(&cut);
+        assert_eq!(summarize(&s), "listed: 5000 found");
+        let created = [note(ResourceKind::User, WriteOperation::Create, "a")];
+        let bulk = Glance::of_bulk(
+            r#"{"Operations": [{"status": "201"}, {"status": 409}, {"status": "400"}]}"#,
+        );
+        let mut s = seen("POST", "/scim/v2/Bulk", 200, &created);
+        s.response = Some(&bulk);
+        assert_eq!(summarize(&s), "bulk: created user a; 2 failed");
     }
 }

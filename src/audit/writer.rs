@@ -22,12 +22,13 @@ use tokio::sync::{Notify, broadcast, mpsc};
 
 use super::capture::Captured;
 use super::query::Activity;
+use super::rows;
 use crate::config::AuditConfig;
 use crate::store::exec::{Db, Write};
 use crate::time::now_ms;
 
-/// Rows per transaction.
-const CHUNK: usize = 100;
+/// Rows per transaction: one statement's worth.
+const CHUNK: usize = rows::MAX_ROWS;
 /// Entries per batch, whatever the interval.
 const BATCH: usize = 500;
 /// Longest a chunk waits for the SQLite writer to be idle.
@@ -91,21 +92,24 @@ impl Writer {
 
     async fn write(&self, batch: Vec<Captured>) {
         let limit = self.settings.max_body_bytes;
-        let rows: Vec<_> = batch.into_iter().map(|c| c.into_row(limit)).collect();
-        for chunk in rows.chunks(CHUNK) {
-            let models = chunk.iter().map(|(model, _)| model.clone());
-            let insert = audit_request::Entity::insert_many(models)
-                .on_conflict_do_nothing()
-                .build(self.db.backend());
-            match self.idle_write(vec![insert]).await {
+        let live = self.events.receiver_count() > 0;
+        let rows: Vec<_> = batch.into_iter().map(|c| c.into_row(limit, live)).collect();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let (models, live): (Vec<_>, Vec<_>) = rows.by_ref().take(CHUNK).unzip();
+            let count = models.len();
+            match self
+                .idle_write(rows::inserts(self.db.backend(), models))
+                .await
+            {
                 Ok(_) => {
-                    self.written.inc_by(chunk.len() as u64);
-                    for (_, activity) in chunk {
-                        // Err: nobody is listening.
-                        let _ = self.events.send(activity.clone());
+                    self.written.inc_by(count as u64);
+                    for activity in live.into_iter().flatten() {
+                        // Err: nobody is listening any more.
+                        let _ = self.events.send(activity);
                     }
                 }
-                Err(e) => log::warn!("request log: {} entries not written: {e}", chunk.len()),
+                Err(e) => log::warn!("request log: {count} entries not written: {e}"),
             }
         }
     }

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use rusqlite::types::Value as Param;
+use rusqlite::types::{ToSqlOutput, Value as Param, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, params_from_iter};
 use sea_orm::sea_query::Value;
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
@@ -205,6 +205,23 @@ pub(super) fn params(stmt: &Statement) -> Option<Vec<Param>> {
         return Some(Vec::new());
     };
     values.0.iter().map(param).collect()
+}
+
+/// The same values bound in place: text and blobs by reference, where
+/// [`params`] copies them. Writes bind whole documents and log bodies.
+pub(super) fn borrowed_params(stmt: &Statement) -> Option<Vec<ToSqlOutput<'_>>> {
+    let Some(values) = &stmt.values else {
+        return Some(Vec::new());
+    };
+    values
+        .0
+        .iter()
+        .map(|v| match v {
+            Value::String(Some(s)) => Some(ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))),
+            Value::Uuid(Some(u)) => Some(ToSqlOutput::Borrowed(ValueRef::Blob(u.as_bytes()))),
+            v => param(v).map(ToSqlOutput::Owned),
+        })
+        .collect()
 }
 
 fn param(v: &Value) -> Option<Param> {

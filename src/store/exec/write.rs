@@ -250,7 +250,7 @@ pub struct LaneTxn {
 
 impl LaneTxn {
     fn exec(&self, stmt: &Statement) -> Result<u64, DbErr> {
-        let values = bound(stmt)?;
+        let values = super::inline::borrowed_params(stmt).ok_or_else(|| unhandled(stmt))?;
         let changed = self.with(|c| {
             c.prepare_cached(&stmt.sql)?
                 .execute(params_from_iter(values))
@@ -301,12 +301,14 @@ impl Drop for LaneTxn {
 }
 
 fn bound(stmt: &Statement) -> Result<Vec<rusqlite::types::Value>, DbErr> {
-    params(stmt).ok_or_else(|| {
-        DbErr::Custom(format!(
-            "write lane: a bound value of a type it does not handle: {}",
-            stmt.sql
-        ))
-    })
+    params(stmt).ok_or_else(|| unhandled(stmt))
+}
+
+fn unhandled(stmt: &Statement) -> DbErr {
+    DbErr::Custom(format!(
+        "write lane: a bound value of a type it does not handle: {}",
+        stmt.sql
+    ))
 }
 
 /// Errors as the pool reports them where callers tell them apart: busy
