@@ -4,20 +4,20 @@
 Run through bench/run (which starts MariaDB): BENCH_SCRIPT=bench/events.py
 bench/run --db sqlite,mariadb --no-peer --users 2000 --rounds 5 --only
 post-user,patch-group-100. For each database two Roster servers on fresh
-databases: one without receivers, one with a push receiver (a local sink
-answering 202) and a poll receiver (nobody polls). The workloads run on
+databases: one without receivers, one with a push receiver (`roster-bench
+sink`, a native receiver answering 202) and a poll receiver (nobody polls). The workloads run on
 both in turns (interleaved rounds); the ratio of medians is the overhead.
 Then the sink refuses while POSTs pile events up, and accepts again: the
 rate it takes the backlog at is the delivery throughput.
 """
 
+import json
 import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,33 +25,29 @@ import harness as h  # noqa: E402
 
 
 class Sink:
-    """A push receiver: 202 (or 503 while refusing), arrival times kept."""
+    """A push receiver: `roster-bench sink`, a native process that answers
+    202 (503 while refusing) and counts arrivals. Native and cheap on
+    purpose: a receiver is another application, normally on another host,
+    and a Python server on these cores would charge its own CPU to Roster."""
 
-    def __init__(self):
-        self.arrivals = []
-        self.refusing = False
-        sink = self
+    def __init__(self, seed_bin):
+        self.proc = subprocess.Popen([str(seed_bin), "sink", "--port", "0"], stdout=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode().strip()
+        if not line.startswith("listening on "):
+            h.die(f"roster-bench sink did not start: {line!r}")
+        self.base = "http://" + line.removeprefix("listening on ")
+        self.url = f"{self.base}/events"
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def control(self, what):
+        method = "GET" if what == "stats" else "POST"
+        with urllib.request.urlopen(urllib.request.Request(f"{self.base}/control/{what}", method=method),
+                                    timeout=10) as r:
+            return json.loads(r.read() or b"null")
 
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(n)
-                code = 503 if sink.refusing else 202
-                if not sink.refusing:
-                    sink.arrivals.append(time.monotonic())
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 def database_url(db, tmp, s, args):
@@ -85,22 +81,23 @@ def start(db, args, tmp, token, bins, sizes, sink=None):
 
 def drain_rate(args, server, token, sink):
     """Events/s the sink takes a backlog of POSTs' events at."""
-    sink.refusing = True
+    sink.control("refuse")
     post = next(w for w in h.workloads(args.users) if w.key == "post-user")
     r = h.measure(args, post, server, token)
     backlog = r.get("requests", 0)
-    sink.arrivals.clear()
-    sink.refusing = False
+    sink.control("reset")
+    sink.control("accept")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        n = len(sink.arrivals)
+        n = sink.control("stats")["received"]
         time.sleep(1.0)
-        if len(sink.arrivals) == n and n >= backlog:
+        if sink.control("stats")["received"] == n and n >= backlog:
             break
-    times = sorted(sink.arrivals)
-    if len(times) < 2:
-        return backlog, len(times), 0.0
-    return backlog, len(times), (len(times) - 1) / (times[-1] - times[0])
+    stats = sink.control("stats")
+    got, span = stats["received"], stats["last"] - stats["first"]
+    if got < 2 or span <= 0:
+        return backlog, got, 0.0
+    return backlog, got, (got - 1) / span
 
 
 def main():
@@ -111,7 +108,7 @@ def main():
     sizes = [s for s in h.SIZES if s <= args.users]
     keys = [k.strip() for k in (args.only or "post-user,patch-group-100").split(",")]
     wl = [w for w in h.workloads(args.users) if any(w.key.startswith(k) for k in keys)]
-    sink = Sink()
+    sink = Sink(bins[1])
     lines = []
     try:
         for db in args.db:
@@ -143,6 +140,7 @@ def main():
             h.stop_all()
     finally:
         h.stop_all()
+        sink.stop()
     print("| database | workload | req/s without receivers | req/s with push + poll receiver | ratio | rounds (off / on) |")
     print("|---|---|---|---|---|---|")
     for line in lines:
