@@ -117,32 +117,48 @@ def main():
             pids = [off.proc.pid, on.proc.pid] + ([h.mariadb_pid()] if db == "mariadb" else [])
             for w in wl:
                 rates = {off.key: [], on.key: []}
+                cpu = {off.key: [], on.key: [], "sink": []}
                 for i in range(args.rounds):
                     # Alternate who goes first, so drift hits both alike.
                     for s in ((off, on) if i % 2 == 0 else (on, off)):
                         h.settle(pids)
+                        sink0 = h.cpu_seconds(sink.proc.pid)
                         r = h.measure(args, w, s, token)
+                        sink_us = (h.cpu_seconds(sink.proc.pid) - sink0) / max(r.get("requests", 0), 1) * 1e6
                         if "rps" in r:
                             rates[s.key].append(r["rps"])
-                        h.log(f"{w.key:<18} {s.label:<24} {h.shown(r, args)}")
+                            cpu[s.key].append(r.get("cpu_us", 0.0))
+                            if s is on:
+                                cpu["sink"].append(sink_us)
+                        extra = f", Roster CPU {r.get('cpu_us', 0):,.0f} µs/req" if "rps" in r else ""
+                        if s is on and "rps" in r:
+                            extra += f", sink CPU {sink_us:,.0f} µs/req"
+                        h.log(f"{w.key:<18} {s.label:<24} {h.shown(r, args)}{extra}")
                 if not rates[off.key] or not rates[on.key]:
                     continue  # a workload this size of seed cannot run
                 a, b = statistics.median(rates[off.key]), statistics.median(rates[on.key])
+                # CPU per request, kernel time included: Roster's without and
+                # with receivers, and the sink's, which a real receiver spends
+                # on a host of its own.
+                c_off, c_on = statistics.median(cpu[off.key]), statistics.median(cpu[on.key])
+                c_sink = statistics.median(cpu["sink"])
                 line = (f"| {db} | {w.name} | {a:,.0f} | {b:,.0f} | {b / a:.1%} | "
                         f"{', '.join(f'{x:,.0f}' for x in rates[off.key])} / "
-                        f"{', '.join(f'{x:,.0f}' for x in rates[on.key])} |")
+                        f"{', '.join(f'{x:,.0f}' for x in rates[on.key])} | "
+                        f"{c_off:,.0f} / {c_on:,.0f} / {c_sink:,.0f} |")
                 h.log(line)
                 lines.append(line)
             backlog, got, rate = drain_rate(args, on, token, sink)
-            line = f"| {db} | delivery of a backlog of {backlog:,} events | | | {rate:,.0f} events/s ({got:,} received) | |"
+            line = f"| {db} | delivery of a backlog of {backlog:,} events | | | {rate:,.0f} events/s ({got:,} received) | | |"
             h.log(line)
             lines.append(line)
             h.stop_all()
     finally:
         h.stop_all()
         sink.stop()
-    print("| database | workload | req/s without receivers | req/s with push + poll receiver | ratio | rounds (off / on) |")
-    print("|---|---|---|---|---|---|")
+    print("| database | workload | req/s without receivers | req/s with push + poll receiver | ratio | rounds (off / on) "
+          "| CPU µs/req: Roster off / on / sink |")
+    print("|---|---|---|---|---|---|---|")
     for line in lines:
         print(line)
 
