@@ -4,20 +4,20 @@
 Run through bench/run (which starts MariaDB): BENCH_SCRIPT=bench/events.py
 bench/run --db sqlite,mariadb --no-peer --users 2000 --rounds 5 --only
 post-user,patch-group-100. For each database two Roster servers on fresh
-databases: one without receivers, one with a push receiver (a local sink
-answering 202) and a poll receiver (nobody polls). The workloads run on
+databases: one without receivers, one with a push receiver (`roster-bench
+sink`, a native receiver answering 202) and a poll receiver (nobody polls). The workloads run on
 both in turns (interleaved rounds); the ratio of medians is the overhead.
 Then the sink refuses while POSTs pile events up, and accepts again: the
 rate it takes the backlog at is the delivery throughput.
 """
 
+import json
 import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,33 +25,29 @@ import harness as h  # noqa: E402
 
 
 class Sink:
-    """A push receiver: 202 (or 503 while refusing), arrival times kept."""
+    """A push receiver: `roster-bench sink`, a native process that answers
+    202 (503 while refusing) and counts arrivals. Native and cheap on
+    purpose: a receiver is another application, normally on another host,
+    and a Python server on these cores would charge its own CPU to Roster."""
 
-    def __init__(self):
-        self.arrivals = []
-        self.refusing = False
-        sink = self
+    def __init__(self, seed_bin):
+        self.proc = subprocess.Popen([str(seed_bin), "sink", "--port", "0"], stdout=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode().strip()
+        if not line.startswith("listening on "):
+            h.die(f"roster-bench sink did not start: {line!r}")
+        self.base = "http://" + line.removeprefix("listening on ")
+        self.url = f"{self.base}/events"
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def control(self, what):
+        method = "GET" if what == "stats" else "POST"
+        with urllib.request.urlopen(urllib.request.Request(f"{self.base}/control/{what}", method=method),
+                                    timeout=10) as r:
+            return json.loads(r.read() or b"null")
 
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(n)
-                code = 503 if sink.refusing else 202
-                if not sink.refusing:
-                    sink.arrivals.append(time.monotonic())
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 def database_url(db, tmp, s, args):
@@ -85,22 +81,23 @@ def start(db, args, tmp, token, bins, sizes, sink=None):
 
 def drain_rate(args, server, token, sink):
     """Events/s the sink takes a backlog of POSTs' events at."""
-    sink.refusing = True
+    sink.control("refuse")
     post = next(w for w in h.workloads(args.users) if w.key == "post-user")
     r = h.measure(args, post, server, token)
     backlog = r.get("requests", 0)
-    sink.arrivals.clear()
-    sink.refusing = False
+    sink.control("reset")
+    sink.control("accept")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        n = len(sink.arrivals)
+        n = sink.control("stats")["received"]
         time.sleep(1.0)
-        if len(sink.arrivals) == n and n >= backlog:
+        if sink.control("stats")["received"] == n and n >= backlog:
             break
-    times = sorted(sink.arrivals)
-    if len(times) < 2:
-        return backlog, len(times), 0.0
-    return backlog, len(times), (len(times) - 1) / (times[-1] - times[0])
+    stats = sink.control("stats")
+    got, span = stats["received"], stats["last"] - stats["first"]
+    if got < 2 or span <= 0:
+        return backlog, got, 0.0
+    return backlog, got, (got - 1) / span
 
 
 def main():
@@ -111,7 +108,7 @@ def main():
     sizes = [s for s in h.SIZES if s <= args.users]
     keys = [k.strip() for k in (args.only or "post-user,patch-group-100").split(",")]
     wl = [w for w in h.workloads(args.users) if any(w.key.startswith(k) for k in keys)]
-    sink = Sink()
+    sink = Sink(bins[1])
     lines = []
     try:
         for db in args.db:
@@ -120,31 +117,48 @@ def main():
             pids = [off.proc.pid, on.proc.pid] + ([h.mariadb_pid()] if db == "mariadb" else [])
             for w in wl:
                 rates = {off.key: [], on.key: []}
+                cpu = {off.key: [], on.key: [], "sink": []}
                 for i in range(args.rounds):
                     # Alternate who goes first, so drift hits both alike.
                     for s in ((off, on) if i % 2 == 0 else (on, off)):
                         h.settle(pids)
+                        sink0 = h.cpu_seconds(sink.proc.pid)
                         r = h.measure(args, w, s, token)
+                        sink_us = (h.cpu_seconds(sink.proc.pid) - sink0) / max(r.get("requests", 0), 1) * 1e6
                         if "rps" in r:
                             rates[s.key].append(r["rps"])
-                        h.log(f"{w.key:<18} {s.label:<24} {h.shown(r, args)}")
+                            cpu[s.key].append(r.get("cpu_us", 0.0))
+                            if s is on:
+                                cpu["sink"].append(sink_us)
+                        extra = f", Roster CPU {r.get('cpu_us', 0):,.0f} µs/req" if "rps" in r else ""
+                        if s is on and "rps" in r:
+                            extra += f", sink CPU {sink_us:,.0f} µs/req"
+                        h.log(f"{w.key:<18} {s.label:<24} {h.shown(r, args)}{extra}")
                 if not rates[off.key] or not rates[on.key]:
                     continue  # a workload this size of seed cannot run
                 a, b = statistics.median(rates[off.key]), statistics.median(rates[on.key])
+                # CPU per request, kernel time included: Roster's without and
+                # with receivers, and the sink's, which a real receiver spends
+                # on a host of its own.
+                c_off, c_on = statistics.median(cpu[off.key]), statistics.median(cpu[on.key])
+                c_sink = statistics.median(cpu["sink"])
                 line = (f"| {db} | {w.name} | {a:,.0f} | {b:,.0f} | {b / a:.1%} | "
                         f"{', '.join(f'{x:,.0f}' for x in rates[off.key])} / "
-                        f"{', '.join(f'{x:,.0f}' for x in rates[on.key])} |")
+                        f"{', '.join(f'{x:,.0f}' for x in rates[on.key])} | "
+                        f"{c_off:,.0f} / {c_on:,.0f} / {c_sink:,.0f} |")
                 h.log(line)
                 lines.append(line)
             backlog, got, rate = drain_rate(args, on, token, sink)
-            line = f"| {db} | delivery of a backlog of {backlog:,} events | | | {rate:,.0f} events/s ({got:,} received) | |"
+            line = f"| {db} | delivery of a backlog of {backlog:,} events | | | {rate:,.0f} events/s ({got:,} received) | | |"
             h.log(line)
             lines.append(line)
             h.stop_all()
     finally:
         h.stop_all()
-    print("| database | workload | req/s without receivers | req/s with push + poll receiver | ratio | rounds (off / on) |")
-    print("|---|---|---|---|---|---|")
+        sink.stop()
+    print("| database | workload | req/s without receivers | req/s with push + poll receiver | ratio | rounds (off / on) "
+          "| CPU µs/req: Roster off / on / sink |")
+    print("|---|---|---|---|---|---|---|")
     for line in lines:
         print(line)
 

@@ -10,13 +10,16 @@
 //!   full import does, and prints the time and p50/p99 per page at three
 //!   depths (`BENCH_MODE=import bench/query`);
 //! * `group-patch` measures one-member group PATCHes against group size
-//!   (`bench/group-patch`).
+//!   (`bench/group-patch`);
+//! * `sink` is a push receiver that answers 202 and counts arrivals
+//!   (`bench/events.py`).
 
 mod data;
 mod group_patch;
 mod import;
 mod load;
 mod seed;
+mod sink;
 mod tenants;
 
 use std::process::ExitCode;
@@ -64,6 +67,13 @@ enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// A push receiver that answers 202 (503 while refusing) and counts
+    /// arrivals, steered over /control/… (`bench/events.py`).
+    Sink {
+        /// The port to listen on, 127.0.0.1 only; 0 takes a free one.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
 }
 
 #[actix_web::main]
@@ -81,6 +91,7 @@ async fn main() -> ExitCode {
             users,
         } => import::run(&base_url, &token, users).await,
         Command::GroupPatch { write } => group_patch::run(write).await,
+        Command::Sink { port } => sink::run(port).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

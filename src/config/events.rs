@@ -24,6 +24,11 @@ pub struct EventsConfig {
     /// Requests in flight to one push receiver (different resources only:
     /// one resource's events go one after the other).
     pub push_concurrency: u32,
+    /// After a write wakes the push worker, how long it lets more events
+    /// gather before it sends them: one delivery round (and one progress
+    /// write) for the writes of that moment rather than one per write.
+    /// Not waited when the last round filled its batch.
+    pub coalesce_ms: u64,
     /// The first retry's delay; each failure doubles it up to
     /// `retry_max_ms`, with jitter.
     pub retry_initial_ms: u64,
@@ -51,6 +56,7 @@ impl Default for EventsConfig {
             issuer: None,
             push_batch: 500,
             push_concurrency: 32,
+            coalesce_ms: 50,
             retry_initial_ms: 1000,
             retry_max_ms: 600_000,
             park_after_secs: 86_400,

@@ -7,13 +7,23 @@
 //! Failures are retried with exponential backoff and jitter; an event
 //! refused until it is `park_after` old, or refused as malformed, is
 //! parked and shown by `roster receiver show`.
+//!
+//! Under a stream of writes the worker waits `coalesce_ms` after being
+//! woken, so that one round takes the events of many writes. A node keeps
+//! its claim on a receiver while it delivers: each batch's progress write
+//! renews it, and a claim is written only when the one held is past its
+//! middle. Its writes run where the server's writes run (on SQLite the
+//! write thread), so that they queue with them rather than meet them at
+//! SQLite's lock, whose busy handler sleeps milliseconds at a time.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use futures_util::future::join_all;
-use sea_orm::DbErr;
+use futures_util::stream;
+use sea_orm::{DbErr, Value};
 
 use super::receivers::{self, Format, Mode, Receiver};
 use super::routes::EventsState;
@@ -62,7 +72,11 @@ pub fn spawn(state: Arc<EventsState>) {
                 }
             };
             if !busy {
-                let _ = tokio::time::timeout(IDLE, state.outbox.recorded().notified()).await;
+                let recorded = state.outbox.recorded().notified();
+                let woken = tokio::time::timeout(IDLE, recorded).await.is_ok();
+                if woken && state.config.coalesce_ms > 0 {
+                    tokio::time::sleep(Duration::from_millis(state.config.coalesce_ms)).await;
+                }
             }
         }
     });
@@ -131,8 +145,7 @@ async fn deliver(
     if receiver.next_attempt_at > now || receiver.cursor_seq >= horizon {
         return Ok(false);
     }
-    let lease = (now, now + state.config.lease_secs as i64 * 1000);
-    if !receivers::claim(&state.pool, &receiver, &state.node, lease).await? {
+    if !holds(state, &receiver, now) && !claim(state, &receiver, now).await? {
         return Ok(false);
     }
     let batch = u64::from(state.config.push_batch);
@@ -145,6 +158,33 @@ async fn deliver(
     let outcomes = send_all(state, client, &receiver, &wanted).await;
     settle(state, &receiver, &events, &outcomes).await?;
     Ok(events.len() as u64 == batch && !outcomes.values().any(Option::is_some))
+}
+
+fn lease_ms(state: &EventsState) -> i64 {
+    state.config.lease_secs as i64 * 1000
+}
+
+/// Whether, by `receiver` as just read, this node's claim on it has at
+/// least half its time to run: no other node can take it before it ends,
+/// and each batch's progress write renews it.
+fn holds(state: &EventsState, receiver: &Receiver, now: i64) -> bool {
+    receiver.lease_owner.as_deref() == Some(state.node.as_str())
+        && receiver.lease_until - now >= lease_ms(state) / 2
+}
+
+/// Claims (or renews the claim on) `receiver` for this node.
+async fn claim(state: &EventsState, receiver: &Receiver, now: i64) -> Result<bool, DbErr> {
+    let lease = (now, now + lease_ms(state));
+    let (db, receiver, node) = (state.db.clone(), receiver.clone(), state.node.clone());
+    state
+        .db
+        .writing(async move {
+            let txn = db.begin_write().await?;
+            let held = receivers::claim(&txn, &receiver, &node, lease).await?;
+            txn.commit().await?;
+            Ok(held)
+        })
+        .await
 }
 
 /// Sends `events`: each resource's in order, up to `push_concurrency`
@@ -166,24 +206,25 @@ async fn send_all(
         });
         by_resource[slot].push(e);
     }
-    let mut outcomes = HashMap::new();
     let width = state.config.push_concurrency as usize;
-    for chunk in by_resource.chunks(width) {
-        let sent = chunk.iter().map(|resource| async move {
-            let mut results = Vec::new();
-            for e in resource {
-                let result = send(state, client, receiver, e).await;
-                let failed = result.is_err();
-                results.push((e.seq, result.err()));
-                if failed {
-                    break;
-                }
+    // A resource starts as soon as a slot frees, not when the slowest of
+    // the resources before it is done.
+    let sent = by_resource.iter().map(|resource| async move {
+        let mut results = Vec::new();
+        for e in resource {
+            let result = send(state, client, receiver, e).await;
+            let failed = result.is_err();
+            results.push((e.seq, result.err()));
+            if failed {
+                break;
             }
-            results
-        });
-        for results in join_all(sent).await {
-            outcomes.extend(results);
         }
+        results
+    });
+    let mut outcomes = HashMap::new();
+    let mut done = stream::iter(sent).buffer_unordered(width.max(1));
+    while let Some(results) = done.next().await {
+        outcomes.extend(results);
     }
     outcomes
 }
@@ -257,7 +298,8 @@ fn classify(format: Format, status: u16, answer: &[u8]) -> Failure {
 }
 
 /// Moves the cursor over what went through, parks what is refused for
-/// good or too old, and schedules the next attempt after a failure.
+/// good or too old, and schedules the next attempt after a failure: one
+/// write, which also renews this node's claim.
 async fn settle(
     state: &EventsState,
     receiver: &Receiver,
@@ -269,14 +311,15 @@ async fn settle(
     let mut cursor = receiver.cursor_seq;
     let mut delivered = 0;
     let mut failure = None;
+    let mut parks = Vec::new();
     for e in events {
         match outcomes.get(&e.seq) {
             Some(None) => delivered += 1,
             // Not wanted by this receiver.
             None if !receiver.wants(&e.event) => {}
-            Some(Some(Failure::Refused(why))) => park(state, receiver, e, why, now).await?,
+            Some(Some(Failure::Refused(why))) => parks.push((e.clone(), why.clone())),
             Some(Some(Failure::Retry(why))) if now - e.created_at >= park_after => {
-                park(state, receiver, e, why, now).await?;
+                parks.push((e.clone(), why.clone()));
             }
             Some(Some(Failure::Retry(why))) => {
                 failure = Some(why.clone());
@@ -287,7 +330,7 @@ async fn settle(
         }
         cursor = e.seq;
     }
-    let values = match failure {
+    let mut values = match failure {
         None => store::progress_values(cursor, 0, 0, None, None),
         Some(why) => {
             let attempts = receiver.attempts + 1;
@@ -300,26 +343,46 @@ async fn settle(
             store::progress_values(cursor, attempts, next, Some(since), Some(why))
         }
     };
-    receivers::save_progress(&state.pool, receiver, Some(&state.node), delivered, values).await?;
+    values.push(("lease_until", Value::from(now + lease_ms(state))));
+    for (e, why) in &parks {
+        log::warn!(
+            "events: parked event {} for receiver {:?}: {why}",
+            e.id.simple(),
+            receiver.name
+        );
+    }
+    let parked = parks.len() as u64;
+    save(state, receiver, parks, delivered, values, now).await?;
+    state.instruments.parked.inc_by(parked);
+    state.instruments.push_batches.inc();
     state.instruments.delivered.inc_by(delivered.unsigned_abs());
     Ok(())
 }
 
-async fn park(
+/// Parks `parks` and saves the progress `values`, in one transaction, if
+/// this node still holds the claim (parking is harmless either way: a
+/// parked event is parked once).
+async fn save(
     state: &EventsState,
     receiver: &Receiver,
-    event: &StoredEvent,
-    why: &str,
+    parks: Vec<(StoredEvent, String)>,
+    delivered: i64,
+    values: Vec<(&'static str, Value)>,
     now: i64,
 ) -> Result<(), DbErr> {
-    log::warn!(
-        "events: parked event {} for receiver {:?}: {why}",
-        event.id.simple(),
-        receiver.name
-    );
-    store::park(&state.pool, (receiver.tenant, receiver.id), event, why, now).await?;
-    state.instruments.parked.inc();
-    Ok(())
+    let (db, receiver, node) = (state.db.clone(), receiver.clone(), state.node.clone());
+    state
+        .db
+        .writing(async move {
+            let txn = db.begin_write().await?;
+            let key = (receiver.tenant, receiver.id);
+            for (e, why) in &parks {
+                store::park(&txn, key, e, why, now).await?;
+            }
+            receivers::save_progress(&txn, &receiver, Some(&node), delivered, values).await?;
+            txn.commit().await
+        })
+        .await
 }
 
 /// The delay before attempt `attempts + 1`: doubling from

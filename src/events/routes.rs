@@ -14,9 +14,13 @@ use super::{EventsError, poll, push, receivers, store};
 use crate::config::EventsConfig;
 use crate::oauth::{JWKS_PATH, KeyRing};
 use crate::observe::metrics::EventInstruments;
+use crate::store::exec::Db;
 
 pub struct EventsState {
     pub pool: DatabaseConnection,
+    /// Where the delivery worker's writes run: with the server's own
+    /// writes (on SQLite the write thread), never beside them.
+    pub db: Db,
     pub keys: Arc<KeyRing>,
     pub issuer: String,
     pub outbox: Arc<Outbox>,
@@ -32,7 +36,7 @@ impl EventsState {
     /// Reads the receivers once, so that events are recorded from the
     /// first write, and starts from where the slowest receiver is.
     pub async fn new(
-        pool: DatabaseConnection,
+        (pool, db): (DatabaseConnection, Db),
         keys: Arc<KeyRing>,
         issuer: String,
         outbox: Arc<Outbox>,
@@ -49,6 +53,7 @@ impl EventsState {
         let horizon = Horizon::new(start, config.gap_wait_ms as i64);
         Ok(Self {
             pool,
+            db,
             keys,
             issuer,
             outbox,

@@ -8,6 +8,7 @@
 mod authorize;
 mod clients;
 mod error;
+mod es256;
 mod form;
 mod grants;
 mod routes;

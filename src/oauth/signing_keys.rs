@@ -17,6 +17,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::es256::Es256Key;
 use super::{ServerError, millis};
 use crate::auth::jwt::OwnKeys;
 use crate::auth::verify_keys::{KeySet, VerifyKey};
@@ -31,7 +32,7 @@ const MIN_RELOAD: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 struct Signer {
     kid: String,
-    key: EncodingKey,
+    key: Es256Key,
 }
 
 #[derive(Default)]
@@ -119,7 +120,9 @@ impl KeyRing {
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(signer.kid.clone());
         header.typ = Some(typ.to_owned());
-        jsonwebtoken::encode(&header, claims, &signer.key)
+        signer
+            .key
+            .sign(&header, claims)
             .map_err(|e| ServerError::Internal(format!("cannot sign a token: {e}")))
     }
 
@@ -283,10 +286,12 @@ fn parse_row(
     let pem = private_pem(row, sealing)
         .map_err(|e| log::error!("{e}"))
         .ok()?;
-    let key = EncodingKey::from_ec_pem(pem.as_bytes())
-        .map_err(|e| log::error!("signing key {} is unreadable: {e}", row.id))
+    let unreadable = |e: String| log::error!("signing key {} is unreadable: {e}", row.id);
+    let encoding = EncodingKey::from_ec_pem(pem.as_bytes())
+        .map_err(|e| unreadable(e.to_string()))
         .ok()?;
-    let mut jwk = Jwk::from_encoding_key(&key, ALGORITHM).ok()?;
+    let key = Es256Key::from_pem(&pem).map_err(unreadable).ok()?;
+    let mut jwk = Jwk::from_encoding_key(&encoding, ALGORITHM).ok()?;
     let kid = row.id.to_string();
     jwk.common.key_id = Some(kid.clone());
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
@@ -384,12 +389,13 @@ mod tests {
             !text.contains("\"d\""),
             "no private part is published: {text}"
         );
-        let token = jsonwebtoken::encode(
-            &Header::new(ALGORITHM),
-            &serde_json::json!({"exp": 4_000_000_000u64}),
-            &signer.key,
-        )
-        .unwrap();
+        let token = signer
+            .key
+            .sign(
+                &Header::new(ALGORITHM),
+                &serde_json::json!({"exp": 4_000_000_000u64}),
+            )
+            .unwrap();
         let mut v = jsonwebtoken::Validation::new(ALGORITHM);
         v.required_spec_claims.clear();
         let key = DecodingKey::from_jwk(&jwk).unwrap();

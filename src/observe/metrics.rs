@@ -78,6 +78,8 @@ pub struct EventInstruments {
     pub parked: Counter,
     /// Push receivers whose last attempt failed.
     pub failing_receivers: Gauge,
+    /// Batches sent to push receivers, each one progress write.
+    pub push_batches: Counter,
 }
 
 pub struct Metrics {
@@ -148,6 +150,11 @@ impl Metrics {
             "events_parked",
             "Events parked: refused for good by a receiver, or undelivered past events.park_after_secs",
             events.parked.clone(),
+        );
+        registry.register(
+            "events_push_batches",
+            "Batches of events sent to push receivers (one progress write each)",
+            events.push_batches.clone(),
         );
         registry.register(
             "event_receivers_failing",

@@ -257,9 +257,15 @@ impl Connected {
             Some(outbox) => {
                 let clock = builder.clock.clone().unwrap_or_else(events::default_clock);
                 let instruments = metrics.as_ref().map(|m| m.events()).unwrap_or_default();
-                let events =
-                    events::state(&builder.config, &db, &auth, outbox, (clock, instruments))
-                        .await?;
+                let writes = &state.services.db;
+                let events = events::state(
+                    &builder.config,
+                    (&db, writes),
+                    &auth,
+                    outbox,
+                    (clock, instruments),
+                )
+                .await?;
                 let mut caps = (*state.capabilities).clone();
                 caps.security_events = Some(crate::events::emitted_uris());
                 state.capabilities = Arc::new(caps);

@@ -15,6 +15,7 @@ use crate::events::{self, Clock, EventsState, Outbox};
 use crate::oauth::KeyRing;
 use crate::observe::metrics::EventInstruments;
 use crate::service::{ChangeHooks, DEFAULT_TENANT};
+use crate::store::exec::Db;
 
 /// The outbox, when events are on; `hooks` with it first, so that a hook
 /// that refuses a write rolls its events back too.
@@ -29,7 +30,7 @@ pub(super) fn outbox(config: &Config, hooks: ChangeHooks) -> (Option<Arc<Outbox>
 
 pub(super) async fn state(
     config: &Config,
-    db: &DatabaseConnection,
+    (db, writes): (&DatabaseConnection, &Db),
     auth: &AuthStack,
     outbox: Arc<Outbox>,
     (clock, instruments): (Arc<dyn Clock>, EventInstruments),
@@ -44,7 +45,7 @@ pub(super) async fn state(
         .clone()
         .unwrap_or_else(|| config.oauth_issuer());
     let state = EventsState::new(
-        db.clone(),
+        (db.clone(), writes.clone()),
         keys.clone(),
         issuer,
         outbox,

@@ -23,6 +23,7 @@ each_database!(
     webhooks_carry_a_verifiable_hmac,
     a_receiver_down_for_an_hour_gets_everything_back,
     refused_and_expired_events_are_parked,
+    a_stream_of_writes_goes_out_in_few_batches_in_order,
 );
 
 /// An app pushing to `sink` in `format`, on `clock` when given; the
@@ -33,11 +34,28 @@ async fn app_pushing(
     format: Format,
     clock: Option<Arc<ManualClock>>,
 ) -> (TestApp, Option<String>) {
+    app_pushing_after(db, sink, format, clock, None).await
+}
+
+/// Like `app_pushing`, the worker waiting `coalesce_ms` (when given)
+/// after a write.
+async fn app_pushing_after(
+    db: Db,
+    sink: &Sink,
+    format: Format,
+    clock: Option<Arc<ManualClock>>,
+    coalesce_ms: Option<u64>,
+) -> (TestApp, Option<String>) {
     let secret = Arc::new(std::sync::Mutex::new(None));
     let (slot, url) = (secret.clone(), sink.url.clone());
     let app = TestApp::spawn_built(
         db,
-        |c| c.metrics.open = true,
+        |c| {
+            c.metrics.open = true;
+            if let Some(ms) = coalesce_ms {
+                c.events.coalesce_ms = ms;
+            }
+        },
         async move |conn| {
             let added = add_receiver(conn, DEFAULT_TENANT, "sink", Mode::Push, format, Some(url));
             *slot.lock().expect("lock") = added.await;
@@ -239,12 +257,49 @@ async fn refused_and_expired_events_are_parked(db: Db) {
         "{list:?}"
     );
     assert!(list.iter().any(|p| p.error.contains("503")), "{list:?}");
+    let text = metrics_text(&app).await;
+    assert!(text.contains("roster_events_parked_total 2"), "{text}");
+    assert!(text.contains("roster_events_delivered_total 1"), "{text}");
+}
+
+async fn metrics_text(app: &TestApp) -> String {
     let metrics = awc::Client::default()
         .get(format!("{}/metrics", app.root))
         .send()
         .await;
     let text = metrics.expect("metrics").body().await.expect("body");
-    let text = String::from_utf8_lossy(&text);
-    assert!(text.contains("roster_events_parked_total 2"), "{text}");
-    assert!(text.contains("roster_events_delivered_total 1"), "{text}");
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+fn counter(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+/// Writes in quick succession wait for each other: a few batches carry
+/// them all, each resource's events still in order.
+async fn a_stream_of_writes_goes_out_in_few_batches_in_order(db: Db) {
+    let sink = Sink::start();
+    let (app, _) = app_pushing_after(db, &sink, Format::Set, None, Some(1000)).await;
+    let ids = write_some(&app).await;
+    let got = sink.wait_for(12, 30).await;
+    assert_eq!(got.len(), 12, "every event once");
+    let keys = jwks(&app).await;
+    let arrived: Vec<(String, i64)> = got
+        .iter()
+        .map(|r| {
+            let claims = verify(&r.body, &keys);
+            let id = claims["sub_id"]["id"].as_str().expect("id").to_owned();
+            (id, version_of(&event_of(&claims).1["version"]))
+        })
+        .collect();
+    assert_in_order(&arrived, &ids);
+    let text = metrics_text(&app).await;
+    assert_eq!(counter(&text, "roster_events_delivered_total"), 12);
+    let batches = counter(&text, "roster_events_push_batches_total");
+    assert!(
+        (1..=4).contains(&batches),
+        "12 writes within moments take a few batches, not {batches}"
+    );
 }
