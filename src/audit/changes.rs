@@ -13,6 +13,7 @@ use sea_orm::{DbBackend, DbErr, Statement, Value};
 
 use super::diff::{active_switched, detail, label, operation_name};
 use super::ids::next_seq;
+use super::rows::insert_sql;
 use crate::scim::resource::ResourceKind;
 use crate::service::change::{Change, ChangeHook, WriteOperation};
 use crate::store::exec::{Source, Write, WriteTxn};
@@ -94,7 +95,10 @@ impl ChangeHook for AuditHook {
 /// and its values straight from the change: the record is written inside
 /// every write, where the query builder cost more than the insert itself.
 fn record(change: &Change, backend: DbBackend) -> Statement {
-    static SQL: LazyLock<[String; 2]> = LazyLock::new(|| [insert_sql('"'), insert_sql('`')]);
+    static SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
+        let sql = |backend| insert_sql(backend, "audit_changes", &COLUMNS, 1);
+        [sql(DbBackend::Sqlite), sql(DbBackend::MySql)]
+    });
     let sql = match backend {
         DbBackend::MySql => &SQL[1],
         _ => &SQL[0],
@@ -117,7 +121,7 @@ fn record(change: &Change, backend: DbBackend) -> Statement {
 }
 
 /// The table's columns, in the entity's order (a test holds them together).
-const COLUMNS: [&str; 12] = [
+pub(super) const COLUMNS: [&str; 12] = [
     "seq",
     "tenant_id",
     "at",
@@ -131,29 +135,3 @@ const COLUMNS: [&str; 12] = [
     "label",
     "detail",
 ];
-
-fn insert_sql(quote: char) -> String {
-    let columns: Vec<String> = COLUMNS
-        .iter()
-        .map(|c| format!("{quote}{c}{quote}"))
-        .collect();
-    format!(
-        "INSERT INTO {quote}audit_changes{quote} ({}) VALUES ({})",
-        columns.join(", "),
-        vec!["?"; COLUMNS.len()].join(", ")
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use entity::audit_change::Column;
-    use sea_orm::{IdenStatic, Iterable};
-
-    use super::*;
-
-    #[test]
-    fn columns_follow_the_entity() {
-        let entity: Vec<String> = Column::iter().map(|c| c.as_str().to_owned()).collect();
-        assert_eq!(entity, COLUMNS);
-    }
-}

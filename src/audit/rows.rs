@@ -57,24 +57,28 @@ pub fn inserts(backend: DbBackend, rows: Vec<Model>) -> Vec<Statement> {
 }
 
 fn sql(backend: DbBackend, rows: usize) -> String {
+    let conflict = match backend {
+        DbBackend::MySql => "ON DUPLICATE KEY UPDATE `seq` = `seq`",
+        _ => "ON CONFLICT DO NOTHING",
+    };
+    let insert = insert_sql(backend, "audit_requests", &COLUMNS, rows);
+    format!("{insert} {conflict}")
+}
+
+/// `INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows.
+pub fn insert_sql(backend: DbBackend, table: &str, columns: &[&str], rows: usize) -> String {
     let quote = match backend {
         DbBackend::MySql => '`',
         _ => '"',
     };
-    let columns: Vec<String> = COLUMNS
+    let names: Vec<String> = columns
         .iter()
         .map(|c| format!("{quote}{c}{quote}"))
         .collect();
-    let one = format!("({})", vec!["?"; COLUMNS.len()].join(", "));
-    let conflict = match backend {
-        DbBackend::MySql => {
-            format!("ON DUPLICATE KEY UPDATE {quote}seq{quote} = {quote}seq{quote}")
-        }
-        _ => "ON CONFLICT DO NOTHING".to_owned(),
-    };
+    let one = format!("({})", vec!["?"; columns.len()].join(", "));
     format!(
-        "INSERT INTO {quote}audit_requests{quote} ({}) VALUES {} {conflict}",
-        columns.join(", "),
+        "INSERT INTO {quote}{table}{quote} ({}) VALUES {}",
+        names.join(", "),
         vec![one; rows].join(", ")
     )
 }
@@ -124,15 +128,19 @@ fn push_values(row: Model, values: &mut Vec<Value>) {
 
 #[cfg(test)]
 mod tests {
+    use entity::audit_change;
     use entity::audit_request::Column;
     use sea_orm::{IdenStatic, Iterable};
 
     use super::*;
 
     #[test]
-    fn columns_follow_the_entity() {
-        let entity: Vec<String> = Column::iter().map(|c| c.as_str().to_owned()).collect();
-        assert_eq!(entity, COLUMNS);
+    fn columns_follow_the_entities() {
+        let names = |columns: Vec<&str>| columns.into_iter().map(str::to_owned).collect::<Vec<_>>();
+        let requests = Column::iter().map(|c| c.as_str()).collect();
+        assert_eq!(names(requests), COLUMNS);
+        let changes = audit_change::Column::iter().map(|c| c.as_str()).collect();
+        assert_eq!(names(changes), super::super::changes::COLUMNS);
     }
 
     #[test]

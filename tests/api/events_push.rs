@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hmac::{KeyInit, Mac};
+use jsonwebtoken::jwk::JwkSet;
 use roster::events::receivers::{self, Format, Mode};
 use roster::events::store;
 use roster::service::DEFAULT_TENANT;
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::each_database;
-use crate::events_support::{ManualClock, Sink, add_receiver, event_of, jwks, verify};
+use crate::events_support::{ManualClock, Received, Sink, add_receiver, event_of, jwks, verify};
 use crate::helpers::{Db, TestApp};
 
 each_database!(
@@ -104,6 +105,18 @@ fn assert_in_order(arrived: &[(String, i64)], ids: &[String]) {
         deduped.dedup();
         assert_eq!(deduped, [1, 2, 3, 4], "{id}: {versions:?}");
     }
+}
+
+/// Each pushed SET's resource id and version, in arrival order, once its
+/// signature verifies.
+fn arrivals(got: &[Received], keys: &JwkSet) -> Vec<(String, i64)> {
+    got.iter()
+        .map(|r| {
+            let claims = verify(&r.body, keys);
+            let id = claims["sub_id"]["id"].as_str().expect("id").to_owned();
+            (id, version_of(&event_of(&claims).1["version"]))
+        })
+        .collect()
 }
 
 fn version_of(etag: &Value) -> i64 {
@@ -200,15 +213,7 @@ async fn a_receiver_down_for_an_hour_gets_everything_back(db: Db) {
     clock.advance_ms(600_000);
     let got = sink.wait_for(12, 30).await;
     assert!(got.len() >= 12, "{} of 12 arrived", got.len());
-    let keys = jwks(&app).await;
-    let arrived: Vec<(String, i64)> = got
-        .iter()
-        .map(|r| {
-            let claims = verify(&r.body, &keys);
-            let id = claims["sub_id"]["id"].as_str().expect("id").to_owned();
-            (id, version_of(&event_of(&claims).1["version"]))
-        })
-        .collect();
+    let arrived = arrivals(&got, &jwks(&app).await);
     assert_in_order(&arrived, &ids);
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     let back = receiver_row(&app).await;
@@ -285,15 +290,7 @@ async fn a_stream_of_writes_goes_out_in_few_batches_in_order(db: Db) {
     let ids = write_some(&app).await;
     let got = sink.wait_for(12, 30).await;
     assert_eq!(got.len(), 12, "every event once");
-    let keys = jwks(&app).await;
-    let arrived: Vec<(String, i64)> = got
-        .iter()
-        .map(|r| {
-            let claims = verify(&r.body, &keys);
-            let id = claims["sub_id"]["id"].as_str().expect("id").to_owned();
-            (id, version_of(&event_of(&claims).1["version"]))
-        })
-        .collect();
+    let arrived = arrivals(&got, &jwks(&app).await);
     assert_in_order(&arrived, &ids);
     let text = metrics_text(&app).await;
     assert_eq!(counter(&text, "roster_events_delivered_total"), 12);
