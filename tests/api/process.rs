@@ -116,10 +116,21 @@ impl Server {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Resp, String> {
+        self.try_send_as(TOKEN, method, path, body).await
+    }
+
+    /// A request with another bearer token than the configured one.
+    pub async fn try_send_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Resp, String> {
         let req = self
             .client
             .request(method, self.url(path))
-            .insert_header(("Authorization", format!("Bearer {TOKEN}")));
+            .insert_header(("Authorization", format!("Bearer {token}")));
         let sent = match body {
             Some(b) => {
                 req.insert_header(("Content-Type", "application/scim+json"))

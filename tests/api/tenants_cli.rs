@@ -7,7 +7,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::each_database;
-use crate::helpers::{Db, Resp, read, user_body};
+use crate::helpers::{Db, Resp, user_body};
 use crate::process::{Server, run_command};
 use crate::tenants::{dump, rows_of};
 
@@ -43,18 +43,10 @@ async fn as_token(
     path: &str,
     body: Option<&Value>,
 ) -> Resp {
-    let req = awc::Client::default()
-        .request(method, server.url(path))
-        .insert_header(("Authorization", format!("Bearer {token}")));
-    let sent = match body {
-        Some(b) => {
-            req.insert_header(("Content-Type", "application/scim+json"))
-                .send_body(b.to_string())
-                .await
-        }
-        None => req.send().await,
-    };
-    read(sent.expect("send")).await
+    server
+        .try_send_as(token, method, path, body)
+        .await
+        .expect("the server answers")
 }
 
 async fn tenant_commands_add_list_show_and_remove(db: Db) {
