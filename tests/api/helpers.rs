@@ -79,6 +79,12 @@ impl Resp {
     }
 }
 
+/// How long the test client reuses an idle connection: well under the
+/// server's keep-alive (5 s), because a test that blocks its runtime
+/// (a cluster restart) never sees the server's close, and a request sent
+/// on that connection fails without reaching the server.
+const CLIENT_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl TestApp {
     pub async fn spawn(db: Db) -> Self {
         Self::spawn_with(db, |_| {}).await
@@ -170,6 +176,7 @@ impl TestApp {
             management,
             db: conn,
             client: awc::Client::builder()
+                .connector(awc::Connector::new().conn_keep_alive(CLIENT_KEEP_ALIVE))
                 .timeout(std::time::Duration::from_secs(60))
                 .finish(),
             _dir: dir,

@@ -32,12 +32,22 @@ fn cluster() -> (Vec<String>, String) {
     (urls, ctl)
 }
 
-fn control(ctl: &str, action: &str) {
-    let status = std::process::Command::new("sh")
-        .args(["-c", &format!("{ctl} {action}")])
-        .status()
-        .expect("run the cluster control");
-    assert!(status.success(), "{ctl} {action}");
+/// Runs `ctl action` off the runtime's thread, so that the apps' and the
+/// clients' connections go on being served while a node restarts.
+async fn control(ctl: &str, action: &str) {
+    let command = format!("{ctl} {action}");
+    let status = actix_web::rt::task::spawn_blocking({
+        let command = command.clone();
+        move || {
+            std::process::Command::new("sh")
+                .args(["-c", &command])
+                .status()
+        }
+    })
+    .await
+    .expect("the cluster control's thread")
+    .expect("run the cluster control");
+    assert!(status.success(), "{command}");
 }
 
 /// `mysql://u:p@h:1` and `mysql://u:p@h:2` → `mysql://u:p@h:1,h:2/db`.
@@ -82,7 +92,7 @@ async fn galera_roster_nodes_keep_invariants_and_outlive_a_killed_node() {
     if_match_lets_one_writer_through(&a, &b).await;
 
     let id = a.create_user("survivor@example.com").await;
-    control(&ctl, "kill 2");
+    control(&ctl, "kill 2").await;
     let killed = Instant::now();
     // B moves to node 3; C, with no other host, answers 503 fast.
     let b_served = serves_again(&b, &id, Duration::from_secs(10)).await;
@@ -101,7 +111,7 @@ async fn galera_roster_nodes_keep_invariants_and_outlive_a_killed_node() {
         assert_eq!(r.status, 503, "C without its node: {}", r.text);
     }
     assert!(killed.elapsed() < Duration::from_secs(30));
-    control(&ctl, "restart 2");
+    control(&ctl, "restart 2").await;
     let c_served = serves_again(&c, &id, Duration::from_secs(15)).await;
     assert!(
         c_served < Duration::from_secs(10),
