@@ -21,11 +21,8 @@ import harness as h  # noqa: E402
 
 def start(db, args, tmp, token, bins, sizes, audit):
     tmp.mkdir(parents=True, exist_ok=True)
-    os.environ["ROSTER_AUDIT__ENABLED"] = "true" if audit else "false"
-    try:
-        s = h.start_roster(db, args, tmp, token, bins[0], bins[1], sizes)
-    finally:
-        os.environ.pop("ROSTER_AUDIT__ENABLED", None)
+    env = {"ROSTER_AUDIT__ENABLED": "true" if audit else "false"}
+    s = h.start_roster(db, args, tmp, token, bins[0], bins[1], sizes, server_env=env)
     s.key = f"{db}-audit-{'on' if audit else 'off'}"
     s.label = f"{s.label} audit {'on' if audit else 'off'}"
     return s
@@ -37,8 +34,7 @@ def main():
     token = "bench-" + os.urandom(12).hex()
     bins = h.build()
     sizes = [s for s in h.SIZES if s <= args.users]
-    keys = [k.strip() for k in (args.only or "post-user,patch-group-100,get-id").split(",")]
-    wl = [w for w in h.workloads(args.users) if any(w.key.startswith(k) for k in keys)]
+    wl = h.selected(args, "post-user,patch-group-100,get-id")
     lines = []
     try:
         for db in args.db:
@@ -46,24 +42,17 @@ def main():
             on = start(db, args, tmp / f"{db}-on", token, bins, sizes, True)
             pids = [off.proc.pid, on.proc.pid] + ([h.mariadb_pid()] if db == "mariadb" else [])
             for w in wl:
-                seen = {off.key: [], on.key: []}
-                for i in range(args.rounds):
-                    for s in ((off, on) if i % 2 == 0 else (on, off)):
-                        h.settle(pids)
-                        r = h.measure(args, w, s, token)
-                        if "rps" in r:
-                            seen[s.key].append((r["rps"], r["p99"]))
-                        h.log(f"{w.key:<18} {s.label:<28} {h.shown(r, args)}")
+                seen = h.interleaved(args, w, (off, on), token, pids)
                 if not seen[off.key] or not seen[on.key]:
                     continue
-                rps = {k: statistics.median(x for x, _ in v) for k, v in seen.items()}
-                p99 = {k: statistics.median(y for _, y in v) for k, v in seen.items()}
+                rps = {k: statistics.median(r["rps"] for r in v) for k, v in seen.items()}
+                p99 = {k: statistics.median(r["p99"] for r in v) for k, v in seen.items()}
                 a, b = rps[off.key], rps[on.key]
                 pa, pb = p99[off.key], p99[on.key]
                 line = (f"| {db} | {w.name} | {a:,.0f} | {b:,.0f} | {b / a:.1%} | "
                         f"{pa:.2f} | {pb:.2f} | {pb / pa:.2f}× | "
-                        f"{', '.join(f'{x:,.0f}' for x, _ in seen[off.key])} / "
-                        f"{', '.join(f'{x:,.0f}' for x, _ in seen[on.key])} |")
+                        f"{h.rates(seen[off.key])} / "
+                        f"{h.rates(seen[on.key])} |")
                 h.log(line)
                 lines.append(line)
             h.stop_all()

@@ -65,13 +65,9 @@ def add_receivers(roster_bin, url, tmp, sink):
 
 def start(db, args, tmp, token, bins, sizes, sink=None):
     tmp.mkdir(parents=True, exist_ok=True)
-    if sink:
-        # Retries within half a second, so the drain starts when the sink does.
-        os.environ["ROSTER_EVENTS__RETRY_MAX_MS"] = "500"
-    try:
-        s = h.start_roster(db, args, tmp, token, bins[0], bins[1], sizes)
-    finally:
-        os.environ.pop("ROSTER_EVENTS__RETRY_MAX_MS", None)
+    # Retries within half a second, so the drain starts when the sink does.
+    env = {"ROSTER_EVENTS__RETRY_MAX_MS": "500"} if sink else None
+    s = h.start_roster(db, args, tmp, token, bins[0], bins[1], sizes, server_env=env)
     if sink:
         add_receivers(bins[0], database_url(db, tmp, s, args), tmp, sink)
         s.key, s.label = f"{db}-events", f"{s.label} +events"
@@ -100,14 +96,31 @@ def drain_rate(args, server, token, sink):
     return backlog, got, (got - 1) / span
 
 
+def sink_probe(on, sink):
+    """Per run: Roster's CPU per request, and on the server with receivers
+    the sink's, which a real receiver spends on a host of its own."""
+    def probe(s):
+        before = h.cpu_seconds(sink.proc.pid)
+
+        def after(r):
+            if "rps" not in r:
+                return ""
+            note = f", Roster CPU {r.get('cpu_us', 0):,.0f} µs/req"
+            if s is on:
+                r["sink_us"] = (h.cpu_seconds(sink.proc.pid) - before) / max(r.get("requests", 0), 1) * 1e6
+                note += f", sink CPU {r['sink_us']:,.0f} µs/req"
+            return note
+        return after
+    return probe
+
+
 def main():
     args = h.parse_args()
     tmp = Path(os.environ.get("BENCH_TMP") or "/tmp")
     token = "bench-" + os.urandom(12).hex()
     bins = h.build()
     sizes = [s for s in h.SIZES if s <= args.users]
-    keys = [k.strip() for k in (args.only or "post-user,patch-group-100").split(",")]
-    wl = [w for w in h.workloads(args.users) if any(w.key.startswith(k) for k in keys)]
+    wl = h.selected(args, "post-user,patch-group-100")
     sink = Sink(bins[1])
     lines = []
     try:
@@ -116,35 +129,18 @@ def main():
             on = start(db, args, tmp / f"{db}-on", token, bins, sizes, sink)
             pids = [off.proc.pid, on.proc.pid] + ([h.mariadb_pid()] if db == "mariadb" else [])
             for w in wl:
-                rates = {off.key: [], on.key: []}
-                cpu = {off.key: [], on.key: [], "sink": []}
-                for i in range(args.rounds):
-                    # Alternate who goes first, so drift hits both alike.
-                    for s in ((off, on) if i % 2 == 0 else (on, off)):
-                        h.settle(pids)
-                        sink0 = h.cpu_seconds(sink.proc.pid)
-                        r = h.measure(args, w, s, token)
-                        sink_us = (h.cpu_seconds(sink.proc.pid) - sink0) / max(r.get("requests", 0), 1) * 1e6
-                        if "rps" in r:
-                            rates[s.key].append(r["rps"])
-                            cpu[s.key].append(r.get("cpu_us", 0.0))
-                            if s is on:
-                                cpu["sink"].append(sink_us)
-                        extra = f", Roster CPU {r.get('cpu_us', 0):,.0f} µs/req" if "rps" in r else ""
-                        if s is on and "rps" in r:
-                            extra += f", sink CPU {sink_us:,.0f} µs/req"
-                        h.log(f"{w.key:<18} {s.label:<24} {h.shown(r, args)}{extra}")
-                if not rates[off.key] or not rates[on.key]:
+                seen = h.interleaved(args, w, (off, on), token, pids, sink_probe(on, sink))
+                if not seen[off.key] or not seen[on.key]:
                     continue  # a workload this size of seed cannot run
-                a, b = statistics.median(rates[off.key]), statistics.median(rates[on.key])
-                # CPU per request, kernel time included: Roster's without and
-                # with receivers, and the sink's, which a real receiver spends
-                # on a host of its own.
-                c_off, c_on = statistics.median(cpu[off.key]), statistics.median(cpu[on.key])
-                c_sink = statistics.median(cpu["sink"])
+                a = statistics.median(r["rps"] for r in seen[off.key])
+                b = statistics.median(r["rps"] for r in seen[on.key])
+                # CPU per request, kernel time included.
+                c_off = statistics.median(r.get("cpu_us", 0.0) for r in seen[off.key])
+                c_on = statistics.median(r.get("cpu_us", 0.0) for r in seen[on.key])
+                c_sink = statistics.median(r.get("sink_us", 0.0) for r in seen[on.key])
                 line = (f"| {db} | {w.name} | {a:,.0f} | {b:,.0f} | {b / a:.1%} | "
-                        f"{', '.join(f'{x:,.0f}' for x in rates[off.key])} / "
-                        f"{', '.join(f'{x:,.0f}' for x in rates[on.key])} | "
+                        f"{h.rates(seen[off.key])} / "
+                        f"{h.rates(seen[on.key])} | "
                         f"{c_off:,.0f} / {c_on:,.0f} / {c_sink:,.0f} |")
                 h.log(line)
                 lines.append(line)

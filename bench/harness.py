@@ -327,7 +327,9 @@ def settle_mariadb():
     log(f"MariaDB: the seed's pages written out in {time.monotonic() - started:.0f} s ({dirty} dirty left)")
 
 
-def start_roster(db, args, tmp, token, roster_bin, seed_bin, sizes):
+def start_roster(db, args, tmp, token, roster_bin, seed_bin, sizes, server_env=None):
+    """Seeds a fresh database and starts Roster on it; `server_env` adds to
+    the server's environment only (e.g. a setting to compare on and off)."""
     label = {"sqlite": "Roster/SQLite", "mariadb": "Roster/MariaDB"}[db]
     if db == "sqlite":
         url = f"sqlite://{tmp}/roster-bench.db?mode=rwc"
@@ -369,6 +371,7 @@ def start_roster(db, args, tmp, token, roster_bin, seed_bin, sizes):
         ROSTER_SCIM__GROUP_PATCH_NO_CONTENT="true",
         RUST_LOG=os.environ.get("RUST_LOG", "info"),
     )
+    env.update(server_env or {})
     for k in ("ROSTER_CONFIG", "ROSTER_BASE_PATH", "ROSTER_BASIC_AUTH"):
         env.pop(k, None)
     log_file = tmp / f"{db}.log"
@@ -529,6 +532,36 @@ class Workload:
         self.expect, self.prepare = expect, prepare
         # None: --connections. 1: a latency probe without queueing.
         self.connections = connections
+
+
+def selected(args, default):
+    """The workloads --only names (else `default`), by key prefix."""
+    keys = [k.strip() for k in (args.only or default).split(",")]
+    return [w for w in workloads(args.users) if any(w.key.startswith(k) for k in keys)]
+
+
+def interleaved(args, w, pair, token, pids, probe=None):
+    """Runs `w` on both servers of `pair` in args.rounds rounds, alternating
+    which goes first so that drift hits both alike. Returns each server's
+    results (by key) of the rounds that ran. `probe`, if given, is called
+    as probe(server) before each run and returns what to call with the
+    result after it: a suffix for the log line (it may add to the result)."""
+    seen = {s.key: [] for s in pair}
+    for i in range(args.rounds):
+        for s in (pair if i % 2 == 0 else pair[::-1]):
+            settle(pids)
+            after = probe(s) if probe else None
+            r = measure(args, w, s, token)
+            note = after(r) if after else ""
+            if "rps" in r:
+                seen[s.key].append(r)
+            log(f"{w.key:<18} {s.label:<28} {shown(r, args)}{note}")
+    return seen
+
+
+def rates(results):
+    """Each round's req/s, for a table cell."""
+    return ", ".join(f"{r['rps']:,.0f}" for r in results)
 
 
 def workloads(users):
