@@ -8,7 +8,7 @@ use entity::audit_request;
 use super::capture::{BodyCopy, Captured};
 use super::query::Activity;
 use super::redact::{self, truncated_text};
-use super::summary::{Glance, Seen, summarize};
+use super::summary::{Glance, Seen, answer_key, summarize};
 
 impl Captured {
     /// The table's row, and the live view's entry when `live` (someone
@@ -32,20 +32,26 @@ impl Captured {
             .then(|| redact::json(body_text(&self.response_body, limit)));
         let path = redact::path_and_query(&self.path);
         // Only what the summary will read is parsed: a change is described
-        // by its notes, a read by its answer, a search by its filter.
+        // by its notes, a failure by its error, a read by its answer up to
+        // the name or count it gives, a search by its filter.
         let failed = self.status >= 400;
-        let bulk = self.route.ends_with("/Bulk");
-        let glance = |wanted: bool, text: &Option<String>| {
-            text.as_deref().filter(|_| wanted).map(Glance::of)
+        let unchanged = !failed && self.notes.is_empty();
+        let response = response_text.as_deref();
+        let response_json = if self.route.ends_with("/Bulk") {
+            response.map(Glance::of_bulk)
+        } else if failed {
+            response.map(Glance::of)
+        } else if unchanged {
+            answer_key(&self.method, &self.route)
+                .zip(response)
+                .map(|(key, text)| Glance::until(text, Some(key)))
+        } else {
+            None
         };
-        let response_json = match bulk {
-            true => response_text.as_deref().map(Glance::of_bulk),
-            false => glance(failed || self.notes.is_empty(), &response_text),
-        };
-        let request_json = glance(
-            !failed && self.notes.is_empty() && self.route.ends_with("/.search"),
-            &request_text,
-        );
+        let request_json = request_text
+            .as_deref()
+            .filter(|_| unchanged && self.route.ends_with("/.search"))
+            .map(Glance::of);
         let query = path.split_once('?').map(|(_, q)| q);
         let summary = summarize(&Seen {
             method: &self.method,

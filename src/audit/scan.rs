@@ -4,6 +4,7 @@
 //! work on text cut off at the size limit too.
 
 use std::borrow::Cow;
+use std::ops::ControlFlow;
 
 /// The index just after the string literal that opens at `start`; a
 /// literal cut off by truncation runs to the end.
@@ -49,8 +50,9 @@ pub enum Literal<'t> {
 }
 
 /// Calls `visit` with each top-level member of the object `text` holds
-/// whose value is a string or a number; nested values are stepped over.
-pub fn top_level<'t>(text: &'t str, mut visit: impl FnMut(&str, Literal<'t>)) {
+/// whose value is a string or a number, until it breaks; nested values are
+/// stepped over.
+pub fn top_level<'t>(text: &'t str, mut visit: impl FnMut(&str, Literal<'t>) -> ControlFlow<()>) {
     let bytes = text.as_bytes();
     if next_token(bytes, 0) != Some(b'{') {
         return;
@@ -81,17 +83,20 @@ pub fn top_level<'t>(text: &'t str, mut visit: impl FnMut(&str, Literal<'t>)) {
                     .count();
                 if first == b'"' {
                     let value_end = string_end(bytes, start);
-                    visit(
-                        &unquote(key),
-                        Literal::Text(unquote(&text[start..value_end])),
-                    );
+                    let value = Literal::Text(unquote(&text[start..value_end]));
+                    if visit(&unquote(key), value).is_break() {
+                        return;
+                    }
                     i = value_end;
                 } else if first == b'-' || first.is_ascii_digit() {
                     let len = bytes[start..]
                         .iter()
                         .take_while(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
                         .count();
-                    visit(&unquote(key), Literal::Number(&text[start..start + len]));
+                    let value = Literal::Number(&text[start..start + len]);
+                    if visit(&unquote(key), value).is_break() {
+                        return;
+                    }
                     i = start + len;
                 } else {
                     i = start;
@@ -119,7 +124,10 @@ mod tests {
 
     fn members(text: &str) -> Vec<(String, Literal<'_>)> {
         let mut out = Vec::new();
-        top_level(text, |k, v| out.push((k.to_owned(), v)));
+        top_level(text, |k, v| {
+            out.push((k.to_owned(), v));
+            ControlFlow::Continue(())
+        });
         out
     }
 

@@ -3,6 +3,8 @@
 //! Engineering", "rejected: userName 'x' is already taken", "refused: the
 //! bearer token is not valid".
 
+use std::ops::ControlFlow;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -28,10 +30,22 @@ pub struct Glance {
 }
 
 impl Glance {
+    /// Every field the summary may read.
     pub fn of(text: &str) -> Self {
+        Self::until(text, None)
+    }
+
+    /// The fields up to `last`, where the scan stops (`answer_key`): a
+    /// user's name comes before the rest of its document, a page's count
+    /// before its resources.
+    pub fn until(text: &str, last: Option<&str>) -> Self {
         let mut glance = Self::default();
         let mut reasons: [Option<String>; 3] = Default::default();
         top_level(text, |key, value| {
+            let flow = match last {
+                Some(last) if key == last => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            };
             let slot = match key {
                 "detail" => &mut reasons[0],
                 "error_description" => &mut reasons[1],
@@ -44,13 +58,14 @@ impl Glance {
                     if let Literal::Number(n) = value {
                         glance.total_results = glance.total_results.or(n.parse().ok());
                     }
-                    return;
+                    return flow;
                 }
-                _ => return,
+                _ => return flow,
             };
             if let (None, Literal::Text(t)) = (&slot, value) {
                 *slot = Some(t.into_owned());
             }
+            flow
         });
         glance.reason = reasons.into_iter().flatten().next();
         glance
@@ -188,19 +203,49 @@ fn note(n: &ChangeNote) -> String {
     }
 }
 
-/// A request that changed nothing: a read, a search, a token.
-fn unchanged(seen: &Seen<'_>) -> String {
-    let route = seen.route;
+/// What a request that changed nothing did, as its summary tells it.
+enum Unchanged<'r> {
+    Token,
+    /// One resource, of the endpoint named.
+    Read(&'r str),
+    /// A list or a search (`.search`) of the endpoint named.
+    Listed(&'r str),
+    Other(&'r str),
+}
+
+fn unchanged_kind<'r>(method: &str, route: &'r str) -> Unchanged<'r> {
     let endpoint = route
         .rsplit('/')
         .find(|s| !s.is_empty() && !s.starts_with('{'))
         .unwrap_or(route);
-    let response = seen.response;
     if route.ends_with("/oauth2/token") {
-        return "issued an access token".to_owned();
+        return Unchanged::Token;
     }
-    match (seen.method, endpoint) {
-        ("GET", "Users") | ("GET", "Groups") if route.ends_with('}') => {
+    match (method, endpoint) {
+        ("GET", "Users" | "Groups") if route.ends_with('}') => Unchanged::Read(endpoint),
+        ("GET", "Users" | "Groups") | ("POST", ".search") => Unchanged::Listed(endpoint),
+        _ => Unchanged::Other(endpoint),
+    }
+}
+
+/// The last top-level key of a successful answer that the summary of a
+/// request that changed nothing reads (`None`: it reads none), so that the
+/// scan of a large document or page can stop there.
+pub fn answer_key(method: &str, route: &str) -> Option<&'static str> {
+    match unchanged_kind(method, route) {
+        Unchanged::Read("Users") => Some("userName"),
+        Unchanged::Read(_) => Some("displayName"),
+        Unchanged::Listed(_) => Some("totalResults"),
+        Unchanged::Token | Unchanged::Other(_) => None,
+    }
+}
+
+/// A request that changed nothing: a read, a search, a token.
+fn unchanged(seen: &Seen<'_>) -> String {
+    let response = seen.response;
+    match unchanged_kind(seen.method, seen.route) {
+        Unchanged::Token => "issued an access token".to_owned(),
+        Unchanged::Read(endpoint) => {
             let name = response
                 .and_then(|r| r.user_name.as_deref().or(r.display_name.as_deref()))
                 .unwrap_or("");
@@ -208,7 +253,7 @@ fn unchanged(seen: &Seen<'_>) -> String {
                 .trim_end()
                 .to_owned()
         }
-        ("GET", "Users" | "Groups") | ("POST", ".search") => {
+        Unchanged::Listed(endpoint) => {
             let found = response.and_then(|r| r.total_results).unwrap_or(0);
             let filter = seen
                 .query
@@ -227,9 +272,11 @@ fn unchanged(seen: &Seen<'_>) -> String {
             };
             format!("{what}{filter}: {found} found")
         }
-        ("PATCH" | "PUT", _) => "changed nothing".to_owned(),
-        ("GET", e) => format!("read {e}"),
-        (m, _) => format!("{m} {route}"),
+        Unchanged::Other(endpoint) => match (seen.method, endpoint) {
+            ("PATCH" | "PUT", _) => "changed nothing".to_owned(),
+            ("GET", e) => format!("read {e}"),
+            (m, _) => format!("{m} {}", seen.route),
+        },
     }
 }
 
@@ -339,5 +386,38 @@ mod tests {
         let mut s = seen("POST", "/scim/v2/Bulk", 200, &created);
         s.response = Some(&bulk);
         assert_eq!(summarize(&s), "bulk: created user a; 2 failed");
+    }
+
+    #[test]
+    fn a_read_is_scanned_up_to_the_field_its_summary_names() {
+        let key = |method, route| answer_key(method, route);
+        assert_eq!(key("GET", "/scim/v2/Users/{id}"), Some("userName"));
+        assert_eq!(key("GET", "/scim/v2/Groups/{id}"), Some("displayName"));
+        assert_eq!(key("GET", "/scim/v2/Users"), Some("totalResults"));
+        assert_eq!(key("POST", "/scim/v2/Groups/.search"), Some("totalResults"));
+        assert_eq!(key("GET", "/scim/v2/Schemas"), None);
+        assert_eq!(key("PATCH", "/scim/v2/Users/{id}"), None);
+        assert_eq!(key("POST", "/oauth2/token"), None);
+        // Past the key nothing is read: not even a later, different name.
+        let user = Glance::until(
+            r#"{"id": "1", "userName": "alice", "displayName": "Alice", "detail": "d"}"#,
+            key("GET", "/scim/v2/Users/{id}"),
+        );
+        assert_eq!(user.user_name.as_deref(), Some("alice"));
+        assert_eq!((&user.display_name, &user.reason), (&None, &None));
+        let mut s = seen("GET", "/scim/v2/Users/{id}", 200, &[]);
+        s.response = Some(&user);
+        assert_eq!(summarize(&s), "read user alice");
+        let group = Glance::until(
+            r#"{"id": "2", "displayName": "Eng", "members": [{"value": "1"}], "totalResults": 9}"#,
+            key("GET", "/scim/v2/Groups/{id}"),
+        );
+        assert_eq!(group.display_name.as_deref(), Some("Eng"));
+        assert_eq!(group.total_results, None);
+        let page = Glance::until(
+            r#"{"totalResults": 7, "Resources": [], "userName": "x"}"#,
+            key("GET", "/scim/v2/Users"),
+        );
+        assert_eq!((page.total_results, page.user_name), (Some(7), None));
     }
 }
