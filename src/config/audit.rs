@@ -21,7 +21,8 @@ pub struct AuditConfig {
     /// Requests held in memory before they are written; beyond, new ones
     /// are dropped and counted rather than slowing requests down.
     pub buffer_entries: usize,
-    /// How often buffered requests are written.
+    /// How often buffered requests are written: often, so that shaping and
+    /// inserting them is spread beside requests, not done in bursts.
     pub flush_interval_ms: u64,
     /// How often rows past their retention are deleted; 0 for every minute.
     pub prune_interval_secs: u64,
@@ -36,7 +37,7 @@ impl Default for AuditConfig {
             max_request_rows: 0,
             max_body_bytes: 65536,
             buffer_entries: 10_000,
-            flush_interval_ms: 500,
+            flush_interval_ms: 50,
             prune_interval_secs: 0,
         }
     }
