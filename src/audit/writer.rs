@@ -2,11 +2,13 @@
 //!
 //! On SQLite every write shares one writer with the SCIM writes, so a
 //! batch waits until no SCIM write is queued (`Db::write_queue_depth`),
-//! at most `IDLE_WAIT` (past it, a chunk takes its turn in the queue like
-//! any write), and goes in chunks of `CHUNK` rows, each its own short
-//! transaction, so that a SCIM write arriving meanwhile waits for one
-//! chunk at most. On MariaDB the batch is one statement per chunk on the
-//! pool.
+//! at most `IDLE_WAIT` for the whole batch (past it, its chunks take their
+//! turns in the queue like any write), and goes in chunks of `CHUNK` rows,
+//! each its own short transaction, so that a SCIM write arriving meanwhile
+//! waits for one chunk at most. A batch that found the buffer behind does
+//! not wait at all: under writes that keep the writer busy without a
+//! pause, waiting would let the buffer overflow and drop entries. On
+//! MariaDB the batch is one statement per chunk on the pool.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +33,7 @@ use crate::time::now_ms;
 const CHUNK: usize = rows::MAX_ROWS;
 /// Entries per batch, whatever the interval.
 const BATCH: usize = 500;
-/// Longest a chunk waits for the SQLite writer to be idle.
+/// Longest a batch waits for the SQLite writer to be idle.
 const IDLE_WAIT: Duration = Duration::from_millis(250);
 const IDLE_POLL: Duration = Duration::from_millis(2);
 /// How often old rows are pruned, and how many one statement deletes.
@@ -68,9 +70,10 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            let patience = if backlog { Duration::ZERO } else { IDLE_WAIT };
             backlog = batch.len() == BATCH;
             if !batch.is_empty() {
-                self.write(batch).await;
+                self.write(batch, Instant::now() + patience).await;
             }
             if Instant::now() >= next_prune {
                 self.prune().await;
@@ -79,7 +82,7 @@ impl Writer {
             if woken || self.stopping.load(Ordering::Acquire) {
                 // Anything still buffered goes before the caller hears.
                 while let Ok(entry) = receiver.try_recv() {
-                    self.write(vec![entry]).await;
+                    self.write(vec![entry], Instant::now()).await;
                 }
                 self.flushed.notify_waiters();
             }
@@ -90,7 +93,9 @@ impl Writer {
         }
     }
 
-    async fn write(&self, batch: Vec<Captured>) {
+    /// Writes `batch`; on SQLite its chunks wait for an idle writer until
+    /// `patient_until`, then take their turns.
+    async fn write(&self, batch: Vec<Captured>, patient_until: Instant) {
         let limit = self.settings.max_body_bytes;
         let live = self.events.receiver_count() > 0;
         let rows: Vec<_> = batch.into_iter().map(|c| c.into_row(limit, live)).collect();
@@ -99,7 +104,7 @@ impl Writer {
             let (models, live): (Vec<_>, Vec<_>) = rows.by_ref().take(CHUNK).unzip();
             let count = models.len();
             match self
-                .idle_write(rows::inserts(self.db.backend(), models))
+                .idle_write(rows::inserts(self.db.backend(), models), patient_until)
                 .await
             {
                 Ok(_) => {
@@ -115,11 +120,10 @@ impl Writer {
     }
 
     /// Runs `statements` in one transaction where writes run, on SQLite
-    /// once no SCIM write waits (or `IDLE_WAIT` has passed). The rows
-    /// each statement changed, added up.
-    async fn idle_write(&self, statements: Vec<Statement>) -> Result<u64, DbErr> {
+    /// once no SCIM write waits (or `until` has passed). The rows each
+    /// statement changed, added up.
+    async fn idle_write(&self, statements: Vec<Statement>, until: Instant) -> Result<u64, DbErr> {
         if let Some(mut depth) = self.db.write_queue_depth() {
-            let until = Instant::now() + IDLE_WAIT;
             while depth > 0 && Instant::now() < until {
                 tokio::time::sleep(IDLE_POLL).await;
                 depth = self.db.write_queue_depth().unwrap_or(0);
@@ -157,7 +161,11 @@ impl Writer {
         loop {
             let stmt = old_requests(reads, request_cutoff, bound).await?;
             let Some(stmt) = stmt else { break };
-            if self.idle_write(vec![stmt]).await? < PRUNE_BATCH {
+            if self
+                .idle_write(vec![stmt], Instant::now() + IDLE_WAIT)
+                .await?
+                < PRUNE_BATCH
+            {
                 break;
             }
         }
@@ -177,7 +185,11 @@ impl Writer {
             let delete = audit_change::Entity::delete_many()
                 .filter(audit_change::Column::Seq.is_in(seqs))
                 .build(self.db.backend());
-            if self.idle_write(vec![delete]).await? < PRUNE_BATCH {
+            if self
+                .idle_write(vec![delete], Instant::now() + IDLE_WAIT)
+                .await?
+                < PRUNE_BATCH
+            {
                 break;
             }
         }
