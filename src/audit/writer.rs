@@ -26,6 +26,7 @@ use super::capture::Captured;
 use super::query::Activity;
 use super::rows;
 use crate::config::AuditConfig;
+use crate::store::error::log_background_failure;
 use crate::store::exec::{Db, Write};
 use crate::time::now_ms;
 
@@ -119,7 +120,9 @@ impl Writer {
                         let _ = self.events.send(activity);
                     }
                 }
-                Err(e) => log_failure(&format!("{count} request log entries not written"), &e),
+                Err(e) => {
+                    log_background_failure(&format!("{count} request log entries not written"), &e)
+                }
             }
         }
     }
@@ -156,7 +159,7 @@ impl Writer {
         let request_cutoff = now - i64::from(s.request_days) * DAY_MS;
         let change_cutoff = now - i64::from(s.change_days) * DAY_MS;
         if let Err(e) = self.prune_all(request_cutoff, change_cutoff).await {
-            log_failure("audit trail pruning stopped", &e);
+            log_background_failure("audit trail pruning stopped", &e);
         }
     }
 
@@ -199,21 +202,6 @@ impl Writer {
             }
         }
         Ok(())
-    }
-}
-
-/// A failed write of the audit tables, logged as the SCIM writes' are: a
-/// full disk or an unreachable database once per episode, not once per
-/// batch (a batch goes every few milliseconds).
-fn log_failure(what: &str, e: &DbErr) {
-    use crate::store::error::{Fault, STORAGE_FULL, classify, log_unavailable};
-    match classify(e) {
-        Fault::StorageFull if STORAGE_FULL.opens() => {
-            log::error!("the database has no space left: {what}: {e}");
-        }
-        Fault::StorageFull => log::debug!("{what}: {e}"),
-        Fault::Unavailable => log_unavailable(e),
-        Fault::Busy | Fault::Other => log::warn!("{what}: {e}"),
     }
 }
 

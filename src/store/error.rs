@@ -231,6 +231,21 @@ pub fn log_unavailable(e: &DbErr) {
     }
 }
 
+/// A failed write off the request path (a checkpoint, the request log),
+/// which retries every few milliseconds: a full disk or an unreachable
+/// database is logged once per episode, shared with the requests it fails;
+/// anything else as a warning.
+pub fn log_background_failure(what: &str, e: &DbErr) {
+    match classify(e) {
+        Fault::StorageFull if STORAGE_FULL.opens() => {
+            log::error!("the database has no space left, {what}: {e}");
+        }
+        Fault::StorageFull => log::debug!("{what}: {e}"),
+        Fault::Unavailable => log_unavailable(e),
+        Fault::Busy | Fault::Other => log::warn!("{what}: {e}"),
+    }
+}
+
 /// A statement on the pool, or a commit, succeeded: the database answers.
 pub fn answered() {
     if UNAVAILABLE.close() {

@@ -215,25 +215,15 @@ fn checkpoints(path: PathBuf) -> std::io::Result<SyncSender<()>> {
                 if let Some(c) = &connection
                     && let Err(e) = c.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
                 {
-                    checkpoint_failed(&db_err(e));
+                    crate::store::error::log_background_failure(
+                        "its WAL cannot be copied back",
+                        &db_err(e),
+                    );
                 }
                 std::thread::sleep(CHECKPOINT_PAUSE);
             }
         })?;
     Ok(wake)
-}
-
-/// A full disk fails every checkpoint until space is freed: one line for
-/// the episode, shared with the writes it refuses.
-fn checkpoint_failed(e: &DbErr) {
-    use crate::store::error::{Fault, STORAGE_FULL, classify};
-    match classify(e) {
-        Fault::StorageFull if STORAGE_FULL.opens() => {
-            log::error!("the database has no space left, its WAL cannot be copied back: {e}");
-        }
-        Fault::StorageFull => log::debug!("checkpoint: {e}"),
-        _ => log::warn!("checkpoint: {e}"),
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
