@@ -22,13 +22,20 @@ pub fn string_end(bytes: &[u8], start: usize) -> usize {
     bytes.len()
 }
 
+/// The index of the first byte at or after `i` that is not JSON
+/// whitespace (the length when there is none).
+fn skip_space(bytes: &[u8], i: usize) -> usize {
+    bytes.get(i..).map_or(bytes.len(), |rest| {
+        i + rest
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .count()
+    })
+}
+
 /// The first byte at or after `i` that is not JSON whitespace.
 pub fn next_token(bytes: &[u8], i: usize) -> Option<u8> {
-    bytes
-        .get(i..)?
-        .iter()
-        .copied()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    bytes.get(skip_space(bytes, i)).copied()
 }
 
 /// A string literal's text: as it stands unless it holds an escape.
@@ -74,13 +81,10 @@ pub fn top_level<'t>(text: &'t str, mut visit: impl FnMut(&str, Literal<'t>) -> 
                     .iter()
                     .position(|&b| b == b':')
                     .map_or(bytes.len(), |at| end + at + 1);
-                let Some(first) = next_token(bytes, i) else {
+                let start = skip_space(bytes, i);
+                let Some(&first) = bytes.get(start) else {
                     return;
                 };
-                let start = i + bytes[i..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_whitespace())
-                    .count();
                 if first == b'"' {
                     let value_end = string_end(bytes, start);
                     let value = Literal::Text(unquote(&text[start..value_end]));
