@@ -6,6 +6,7 @@
 //! statuses or headers.
 
 pub mod admins;
+pub mod credential_use;
 pub mod credentials;
 pub mod http_client;
 mod introspection;
@@ -15,7 +16,6 @@ pub mod principal;
 pub mod rate_limit;
 pub mod remembered;
 pub mod tenancy;
-pub mod token_use;
 pub mod verifier;
 pub mod verify_keys;
 

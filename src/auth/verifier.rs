@@ -7,6 +7,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use subtle::ConstantTimeEq;
 
+use super::credential_use::CredentialUse;
 use super::credentials::Presented;
 use super::introspection::Introspector;
 use super::jwt::JwtValidator;
@@ -14,7 +15,6 @@ use super::passwords::CredentialList;
 use super::principal::{AuthError, CredentialConfigError, Principal};
 use super::remembered::Remembered;
 use super::tenancy::{Authenticated, TenantBindings};
-use super::token_use::TokenUse;
 use crate::config::AuthConfig;
 use crate::secrets::{sha256, sha256_hex};
 use crate::store::error::Fault;
@@ -38,7 +38,7 @@ pub struct Verifier {
     introspection: Option<Introspector>,
     remembered: Arc<Remembered>,
     tenants: TenantBindings,
-    token_use: TokenUse,
+    token_use: CredentialUse,
 }
 
 impl Verifier {
@@ -61,7 +61,7 @@ impl Verifier {
         Ok(Self {
             bearer_digests,
             basic: CredentialList::parse(&auth.basic)?,
-            token_use: TokenUse::new(db.clone()),
+            token_use: CredentialUse::new(db.clone()),
             db,
             jwt,
             introspection: Introspector::from_config(&auth.introspection)?,

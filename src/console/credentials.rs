@@ -1,6 +1,8 @@
 //! Bearer tokens and OAuth clients: listed, created with the secret shown
 //! once on the page that created it, and revoked.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
@@ -218,7 +220,7 @@ async fn page(
                         tr {
                             td { (t.name) }
                             td { (format_ms(t.created_at)) }
-                            td { (used.get(&t.id).map_or_else(|| "never".to_owned(), |at| format_ms(*at))) }
+                            td { (last_use(&used, t.id)) }
                             @match t.revoked_at {
                                 Some(at) => { td { "revoked " (format_ms(at)) } td {} }
                                 None => {
@@ -243,7 +245,7 @@ async fn page(
         } @else {
             div.scroll {
                 table {
-                    thead { tr { th scope="col" { "Client id" } th scope="col" { "Grant types" } th scope="col" { "Redirect URIs" } th scope="col" { "Created" } th scope="col" { span.sr { "Actions" } } } }
+                    thead { tr { th scope="col" { "Client id" } th scope="col" { "Grant types" } th scope="col" { "Redirect URIs" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { span.sr { "Actions" } } } }
                     tbody {
                         @for c in &clients {
                             tr {
@@ -251,11 +253,18 @@ async fn page(
                                 td { (c.grant_types) }
                                 td.mono { (redirect_list(&c.redirect_uris)) }
                                 td { (format_ms(c.created_at)) }
+                                td { (last_use(&used, c.id)) }
                                 td { (post_button(console, session, &format!("/credentials/clients/{}/remove", urlencoded(&c.client_id)), "Remove", &format!("Remove the client {}?", c.client_id))) }
                             }
                         }
                     }
                 }
+            }
+        }
+        @if !console.facts.oauth_server {
+            p.empty #clients-later {
+                "The built-in authorization server is not running: it starts with Roster when a client exists. "
+                "A client added here gets tokens after the next restart."
             }
         }
         (client_form(console, session))
@@ -312,6 +321,13 @@ fn post_button(
             button.danger type="submit" { (label) }
         }
     }
+}
+
+/// When a token was last presented, or a client last authenticated at the
+/// token endpoint.
+fn last_use(used: &HashMap<Uuid, i64>, id: Uuid) -> String {
+    used.get(&id)
+        .map_or_else(|| "never".to_owned(), |at| format_ms(*at))
 }
 
 fn redirect_list(json: &str) -> String {

@@ -18,6 +18,9 @@ pub struct StatusFacts {
     pub auth_modes: Vec<String>,
     /// Each IdP dialect rule and whether it is on.
     pub dialect: Vec<(String, bool)>,
+    /// Whether the built-in authorization server runs: start-up decides,
+    /// from the clients there are then.
+    pub oauth_server: bool,
 }
 
 pub async fn show(

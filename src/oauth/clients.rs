@@ -26,6 +26,8 @@ pub struct Client {
     pub require_pkce: bool,
     /// The tenant whose data the client's tokens reach.
     pub tenant: Uuid,
+    /// The stored client's key; none for a client of the configuration file.
+    pub stored: Option<Uuid>,
 }
 
 impl Client {
@@ -38,6 +40,7 @@ impl Client {
             scopes: scopes_or_default(c.scopes.clone(), default_scope),
             require_pkce: c.require_pkce,
             tenant: crate::auth::tenancy::DEFAULT,
+            stored: None,
         }
     }
 
@@ -53,6 +56,7 @@ impl Client {
             scopes: scopes_or_default(words(&row.scopes), default_scope),
             require_pkce: row.require_pkce,
             tenant: row.tenant_id,
+            stored: Some(row.id),
             client_id: row.client_id,
         }
     }

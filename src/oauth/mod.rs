@@ -26,6 +26,7 @@ pub use error::ServerError;
 pub use routes::routes;
 pub use signing_keys::{KeyRing, list_keys, rotate_key};
 
+use crate::auth::credential_use::CredentialUse;
 use crate::auth::passwords::CredentialList;
 use crate::auth::remembered::Remembered;
 use crate::config::Config;
@@ -81,6 +82,8 @@ pub struct AuthServer {
     /// The SCIM guard's memory of good credentials: a token issued here is
     /// good, so its client is not refused with the guesses of its address.
     issued: Arc<Remembered>,
+    /// When stored clients last authenticated, for the console.
+    pub client_use: CredentialUse,
 }
 
 impl AuthServer {
@@ -97,6 +100,7 @@ impl AuthServer {
             keys,
             clients,
             admins,
+            client_use: CredentialUse::new(db.clone()),
             db,
             issued,
         }

@@ -110,6 +110,9 @@ async fn authenticate(
         return Err(ServerError::TooMany(wait));
     }
     if let Some(client) = server.clients.authenticate(&id, &secret).await? {
+        if let Some(stored) = client.stored {
+            server.client_use.used(client.tenant, stored);
+        }
         return Ok(client);
     }
     log::warn!(

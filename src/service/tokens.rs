@@ -49,8 +49,8 @@ pub async fn list(
     Ok(token_store::list(db, tenant).await?)
 }
 
-/// When each of the tenant's tokens was last used, by token id, to the
-/// minute (see `auth::token_use`).
+/// When each of the tenant's stored credentials (bearer tokens and OAuth
+/// clients) was last used, by id, to the minute (see `auth::credential_use`).
 pub async fn last_used(
     db: &DatabaseConnection,
     tenant: Uuid,

@@ -61,5 +61,6 @@ fn facts(config: &Config, auth: &AuthStack) -> StatusFacts {
         base_path: config.server.base_path.clone(),
         auth_modes,
         dialect,
+        oauth_server: auth.server.is_some(),
     }
 }

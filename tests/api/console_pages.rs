@@ -4,16 +4,18 @@
 
 use serde_json::json;
 
-use crate::audit_admins::app_with_admin;
+use crate::audit_admins::{app_with_admin, app_with_admin_and, basic};
 use crate::console_client::ConsoleClient;
 use crate::each_database;
-use crate::helpers::{Db, TOKEN, user_body};
+use crate::helpers::{Db, TOKEN, TestApp, user_body};
+use roster::config::{OAuthClientConfig, Secret};
 
 each_database!(
     values_from_an_idp_are_escaped,
     users_are_found_by_a_scim_filter,
     a_large_groups_members_page_by_keyset,
     tokens_are_shown_once_and_revoked,
+    oauth_clients_are_shown_once_used_and_removed,
     the_status_page_reports_readiness,
 );
 
@@ -119,6 +121,10 @@ async fn tokens_are_shown_once_and_revoked(db: Db) {
     let token = crate::console_client::value_of(&created.text, "fresh-secret");
     assert!(token.starts_with("roster_"), "{token}");
     assert!(created.text.contains("<td>never</td>"), "not used yet");
+    assert!(
+        created.text.contains("clients-later"),
+        "without a client the built-in server is off, and the page says so"
+    );
     let works = awc::Client::default()
         .get(app.url("/Users"))
         .insert_header(("Authorization", format!("Bearer {token}")))
@@ -157,6 +163,115 @@ async fn tokens_are_shown_once_and_revoked(db: Db) {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
+}
+
+/// Polls the credentials page until `done` holds of it, for at most 10 s:
+/// uses are noted off the request's path.
+async fn credentials_once(console: &ConsoleClient, done: impl Fn(&str) -> bool) -> String {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let listed = console.get("/console/credentials").await;
+        listed.assert_status(200);
+        if done(&listed.text) || std::time::Instant::now() > until {
+            return listed.text;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The table row that names `name`.
+fn row_of<'a>(html: &'a str, name: &str) -> &'a str {
+    let cell = format!(">{name}</td>");
+    let at = html
+        .find(&cell)
+        .unwrap_or_else(|| panic!("{name} is listed"));
+    let start = html[..at].rfind("<tr>").expect("a row");
+    let end = at + html[at..].find("</tr>").expect("the row's end");
+    &html[start..end]
+}
+
+async fn token_request(app: &TestApp, client_id: &str, secret: &str) -> crate::helpers::Resp {
+    let sent = awc::Client::default()
+        .post(format!("{}/oauth2/token", app.root))
+        .insert_header(("Authorization", basic(client_id, secret)))
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .send_body("grant_type=client_credentials")
+        .await
+        .expect("reaches the server");
+    crate::helpers::read(sent).await
+}
+
+async fn oauth_clients_are_shown_once_used_and_removed(db: Db) {
+    // A configured client turns the built-in authorization server on.
+    let app = app_with_admin_and(db, |c| {
+        c.oauth.clients = vec![OAuthClientConfig {
+            client_id: "configured".to_owned(),
+            client_secret: Secret::new("configured-client-secret"),
+            redirect_uris: vec![],
+            grant_types: vec!["client_credentials".to_owned()],
+            scopes: vec![],
+            require_pkce: true,
+        }];
+    })
+    .await;
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    let csrf = console.csrf().await;
+    let empty = console.get("/console/credentials").await;
+    assert!(empty.text.contains("No client is stored"), "{}", empty.text);
+    assert!(
+        !empty.text.contains("clients-later"),
+        "the server runs, so no restart is asked for"
+    );
+    let fields = [
+        ("client_id", "entra-prod"),
+        ("redirect_uris", ""),
+        ("client_credentials", "on"),
+        ("csrf", csrf.as_str()),
+    ];
+    let created = console
+        .post("/console/credentials/clients", &fields, &[])
+        .await;
+    created.assert_status(201);
+    let secret = crate::console_client::value_of(&created.text, "fresh-secret");
+    assert!(secret.starts_with("roster_cs_"), "{secret}");
+    assert!(row_of(&created.text, "entra-prod").contains("<td>never</td>"));
+
+    let granted = token_request(&app, "entra-prod", &secret).await;
+    granted.assert_status(200);
+    let access = granted.body["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_owned();
+    let works = awc::Client::default()
+        .get(app.url("/Users"))
+        .insert_header(("Authorization", format!("Bearer {access}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(works.status(), 200);
+    let listed = credentials_once(&console, |html| {
+        !row_of(html, "entra-prod").contains("<td>never</td>")
+    })
+    .await;
+    assert!(
+        !row_of(&listed, "entra-prod").contains("<td>never</td>"),
+        "the client's last use is shown: {}",
+        row_of(&listed, "entra-prod")
+    );
+    assert!(!listed.contains(&secret), "the secret is shown only once");
+
+    let row = row_of(&listed, "entra-prod");
+    let start = row.find("action=\"").expect("a remove button") + "action=\"".len();
+    let action = &row[start..start + row[start..].find('"').unwrap()];
+    assert!(action.ends_with("/remove"), "{action}");
+    console
+        .post(action, &[("csrf", &csrf)], &[])
+        .await
+        .assert_status(303);
+    token_request(&app, "entra-prod", &secret)
+        .await
+        .assert_status(401);
 }
 
 async fn the_status_page_reports_readiness(db: Db) {

@@ -1,6 +1,8 @@
-//! Notes when stored bearer tokens are used, for the console's credentials
-//! page: at most once a minute per token on each node, off the request's
-//! path, so that a busy token costs one small write a minute.
+//! Notes when stored credentials are used (a bearer token presented to the
+//! API, an OAuth client's secret presented at the token endpoint), for the
+//! console's credentials page: at most once a minute per credential on
+//! each node, off the request's path, so that a busy one costs one small
+//! write a minute.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,15 +16,15 @@ use crate::time::now_ms;
 
 /// How stale a recorded use may get.
 const EVERY: Duration = Duration::from_secs(60);
-/// Beyond this many remembered tokens, old entries are swept out.
+/// Beyond this many remembered credentials, old entries are swept out.
 const SWEEP_AT: usize = 10_000;
 
-pub struct TokenUse {
+pub struct CredentialUse {
     db: DatabaseConnection,
     written: Mutex<HashMap<Uuid, Instant>>,
 }
 
-impl TokenUse {
+impl CredentialUse {
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
             db,
@@ -30,15 +32,16 @@ impl TokenUse {
         }
     }
 
-    /// `token` of `tenant` was just used.
-    pub fn used(&self, tenant: Uuid, token: Uuid) {
+    /// The credential stored as `id` (a token's or a client's) of `tenant`
+    /// was just used.
+    pub fn used(&self, tenant: Uuid, id: Uuid) {
         let now = Instant::now();
         {
             let Ok(mut written) = self.written.lock() else {
                 return;
             };
             if written
-                .get(&token)
+                .get(&id)
                 .is_some_and(|at| now.duration_since(*at) < EVERY)
             {
                 return;
@@ -46,12 +49,12 @@ impl TokenUse {
             if written.len() > SWEEP_AT {
                 written.retain(|_, at| now.duration_since(*at) < EVERY);
             }
-            written.insert(token, now);
+            written.insert(id, now);
         }
         let db = self.db.clone();
         tokio::spawn(async move {
-            if let Err(e) = token_use::record(&db, tenant, token, now_ms()).await {
-                log::debug!("cannot record the use of token {token}: {e}");
+            if let Err(e) = token_use::record(&db, tenant, id, now_ms()).await {
+                log::debug!("cannot record the use of credential {id}: {e}");
             }
         });
     }
