@@ -52,6 +52,10 @@ pub struct ChangeView {
     pub version_before: Option<i64>,
     pub version_after: Option<i64>,
     pub principal: Option<String>,
+    /// The request that made the change; none for changes made outside a
+    /// request (the command line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// `attributes` (path, old, new), `members` (added, removed, cleared),
     /// `passwordSet`.
     pub detail: Value,
@@ -301,6 +305,7 @@ fn change_view(c: &audit_change::Model) -> ChangeView {
         version_before: c.version_before,
         version_after: c.version_after,
         principal: c.principal.clone(),
+        request_id: c.request_id.clone(),
         detail: serde_json::from_str(&c.detail).unwrap_or(Value::Null),
     }
 }

@@ -13,7 +13,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
-use super::layout::{self, Section};
+use super::layout::{self, Section, short_time, urlencoded};
 use super::{Console, ConsoleError, Signed};
 use crate::audit::query::{self, Activity, ActivityFilter, QueryError};
 
@@ -197,15 +197,6 @@ fn row(console: &Console, a: &Activity) -> Markup {
             td { (a.summary) }
         }
     }
-}
-
-/// `2026-12-05T01:34:13.257Z` as `2026-12-05 01:34:13`.
-fn short_time(rfc3339: &str) -> String {
-    rfc3339.replacen('T', " ", 1).chars().take(19).collect()
-}
-
-pub fn urlencoded(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// New entries as server-sent events (`event: activity`, the entry as

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::layout::{self, Section, csrf_field};
+use super::layout::{self, Section, csrf_field, urlencoded};
 use super::{Console, ConsoleError, Signed, csrf};
 use crate::config::GRANT_TYPES;
 use crate::oauth::{self, NewClient, ServerError};
@@ -334,8 +334,4 @@ fn redirect_list(json: &str) -> String {
     serde_json::from_str::<Vec<String>>(json)
         .map(|uris| uris.join(" "))
         .unwrap_or_default()
-}
-
-fn urlencoded(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

@@ -4,6 +4,7 @@ use maud::{Markup, html};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::layout::{short_time, urlencoded};
 use super::{Console, ConsoleError};
 use crate::audit::query;
 
@@ -26,7 +27,12 @@ pub async fn history(console: &Console, id: &str) -> Result<Markup, ConsoleError
                     tbody {
                         @for c in &changes {
                             tr {
-                                td.mono.time { (c.time.replacen('T', " ", 1).chars().take(19).collect::<String>()) }
+                                td.mono.time {
+                                    @match &c.request_id {
+                                        Some(r) => a href=(console.at(&format!("/requests/{}", urlencoded(r)))) title="The request that made this change" { (short_time(&c.time)) },
+                                        None => (short_time(&c.time)),
+                                    }
+                                }
                                 td { (c.operation) }
                                 td { (c.principal.as_deref().unwrap_or("–")) }
                                 td.mono { (paths(&c.detail)) }

@@ -139,3 +139,13 @@ pub fn html_response(status: StatusCode) -> HttpResponseBuilder {
         ));
     resp
 }
+
+/// `2026-12-05T01:34:13.257Z` as `2026-12-05 01:34:13`.
+pub fn short_time(rfc3339: &str) -> String {
+    rfc3339.replacen('T', " ", 1).chars().take(19).collect()
+}
+
+/// A value made safe for one path segment or query value of a link.
+pub fn urlencoded(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}

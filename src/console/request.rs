@@ -26,7 +26,10 @@ async fn show(
             QueryError::Db(e) => e.into(),
         })?;
     let d = found.ok_or_else(|| {
-        ConsoleError::NotFound(format!("No request {} is recorded.", id.as_str()))
+        ConsoleError::NotFound(format!(
+            "No request {} is recorded. Requests are kept for [audit] request_days, changes longer.",
+            id.as_str()
+        ))
     })?;
     let a = &d.activity;
     let changes = a.changes.as_deref().unwrap_or_default();

@@ -411,6 +411,11 @@ async fn the_activity_api_pages_filters_and_details(db: Db) {
         "{}",
         history.text
     );
+    assert_eq!(
+        history.body["changes"][0]["request_id"], patch_id,
+        "each change names the request that made it: {}",
+        history.text
+    );
     console_get(
         &app,
         "/console/api/activity/no-such-request",

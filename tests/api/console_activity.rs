@@ -145,6 +145,15 @@ async fn okta_flow_in_the_activity_pages(db: Db) {
             detail.text
         );
     }
+    // The user's page lists the change, linked to the request that made it.
+    let user_page = console.get(&format!("/console/users/{user}")).await;
+    user_page.assert_status(200);
+    let request_page = &page.text[link_start..link_end];
+    assert!(
+        user_page.text.contains(&format!("href=\"{request_page}\"")),
+        "the change links to {request_page}: {}",
+        user_page.text
+    );
     console
         .get("/console/requests/no-such-request")
         .await
