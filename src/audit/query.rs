@@ -195,12 +195,12 @@ fn conditions(f: &ActivityFilter) -> Result<Condition, QueryError> {
     if let Some(o) = f.operation.as_deref().filter(|s| !s.is_empty()) {
         c = c.add(C::Operation.eq(o.to_ascii_lowercase()));
     }
-    // The key is the time the response began, in microseconds.
-    if let Some(since) = f.since.as_deref().filter(|s| !s.is_empty()) {
-        c = c.add(C::Seq.gte(time_ms(since)?.saturating_mul(1000)));
+    let window = KeyWindow::of(f)?;
+    if let Some(low) = window.from {
+        c = c.add(C::Seq.gte(low));
     }
-    if let Some(until) = f.until.as_deref().filter(|s| !s.is_empty()) {
-        c = c.add(C::Seq.lt(time_ms(until)?.saturating_mul(1000)));
+    if let Some(high) = window.before {
+        c = c.add(C::Seq.lt(high));
     }
     if let Some(id) = f.request_id.as_deref().filter(|s| !s.is_empty()) {
         c = c.add(C::RequestId.eq(id));
@@ -220,6 +220,32 @@ fn status_range(s: &str) -> Result<(i32, i32), QueryError> {
         1 if (1..=5).contains(&n) => Ok((n * 100, n * 100 + 99)),
         3 if (100..=599).contains(&n) => Ok((n, n)),
         _ => Err(bad()),
+    }
+}
+
+/// A filter's time range as bounds on the request log's key, which is the
+/// time the response began, in microseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyWindow {
+    from: Option<i64>,
+    before: Option<i64>,
+}
+
+impl KeyWindow {
+    pub fn of(f: &ActivityFilter) -> Result<Self, QueryError> {
+        let bound = |t: Option<&str>| {
+            t.filter(|s| !s.is_empty())
+                .map(|s| time_ms(s).map(|ms| ms.saturating_mul(1000)))
+                .transpose()
+        };
+        Ok(Self {
+            from: bound(f.since.as_deref())?,
+            before: bound(f.until.as_deref())?,
+        })
+    }
+
+    pub fn holds(&self, seq: i64) -> bool {
+        self.from.is_none_or(|low| seq >= low) && self.before.is_none_or(|high| seq < high)
     }
 }
 

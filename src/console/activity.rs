@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 
 use super::layout::{self, Section, short_time, urlencoded};
 use super::{Console, ConsoleError, Signed};
-use crate::audit::query::{self, Activity, ActivityFilter, QueryError};
+use crate::audit::query::{self, Activity, ActivityFilter, KeyWindow, QueryError};
 
 /// Entries on one page.
 const PAGE: u64 = 50;
@@ -69,8 +69,9 @@ impl Filters {
             .finish()
     }
 
-    /// Whether a new entry belongs on the page as filtered.
-    fn admits(&self, a: &Activity) -> bool {
+    /// Whether a new entry belongs on the page as filtered, its time
+    /// within `window` (the filter's own, parsed once).
+    fn admits(&self, a: &Activity, window: &KeyWindow) -> bool {
         let class_ok = status_admits(&self.status, a.status);
         let eq = |want: &str, have: Option<&str>| {
             let want = want.trim();
@@ -80,8 +81,7 @@ impl Filters {
             && eq(&self.principal, a.principal.as_deref())
             && eq(&self.resource, a.resource.as_deref())
             && eq(&self.operation, a.operation.as_deref())
-            && self.since.trim().is_empty()
-            && self.until.trim().is_empty()
+            && window.holds(a.seq)
     }
 }
 
@@ -210,9 +210,15 @@ async fn stream(
         .audit
         .clone()
         .ok_or_else(|| ConsoleError::NotFound("The audit trail is off.".into()))?;
+    let filters = filters.into_inner();
+    let window = KeyWindow::of(&filters.query()).map_err(|e| match e {
+        QueryError::BadFilter(d) => ConsoleError::BadInput(d),
+        QueryError::Db(e) => e.into(),
+    })?;
     let feed = Feed {
         events: audit.subscribe(),
-        filters: filters.into_inner(),
+        filters,
+        window,
         requests: console.at("/requests/"),
     };
     let body = futures_util::stream::unfold(feed, |mut feed| async move {
@@ -230,6 +236,7 @@ async fn stream(
 struct Feed {
     events: broadcast::Receiver<Arc<Activity>>,
     filters: Filters,
+    window: KeyWindow,
     requests: String,
 }
 
@@ -246,7 +253,7 @@ impl Feed {
                     let note = format!("event: lagged\ndata: {missed}\n\n");
                     return Some(Bytes::from(note));
                 }
-                Ok(Ok(entry)) if self.filters.admits(&entry) => {
+                Ok(Ok(entry)) if self.filters.admits(&entry, &self.window) => {
                     let link = format!("{}{}", self.requests, urlencoded(&entry.request_id));
                     let mut json = serde_json::to_value(&*entry).unwrap_or_default();
                     json["link"] = serde_json::Value::String(link);

@@ -160,6 +160,24 @@ async fn okta_flow_in_the_activity_pages(db: Db) {
         .assert_status(404);
 }
 
+/// The live feed with this query, as the console's page opens it.
+async fn open_feed(
+    app: &TestApp,
+    cookie: &str,
+    query: &str,
+) -> awc::ClientResponse<
+    impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
+> {
+    awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .finish()
+        .get(format!("{}/console/activity/stream?{query}", app.root))
+        .insert_header(("Cookie", cookie.to_owned()))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn the_live_feed_sends_new_requests(db: Db) {
     let app = app_with_admin_and(db, quick).await;
     let console = ConsoleClient::new(&app);
@@ -168,17 +186,13 @@ async fn the_live_feed_sends_new_requests(db: Db) {
         "roster_console={}",
         console.cookie("roster_console").unwrap()
     );
-    let mut feed = awc::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .finish()
-        .get(format!(
-            "{}/console/activity/stream?resource=User",
-            app.root
-        ))
-        .insert_header(("Cookie", cookie))
-        .send()
-        .await
-        .unwrap();
+    let mut feed = open_feed(&app, &cookie, "resource=User").await;
+    // A time range holds for live entries too: one that ended long ago
+    // admits none of them, one that began long ago admits them all.
+    let mut ended = open_feed(&app, &cookie, "resource=User&until=2000-01-01T00:00").await;
+    let mut begun = open_feed(&app, &cookie, "resource=User&since=2000-01-01T00:00").await;
+    let refused = open_feed(&app, &cookie, "since=yesterday").await;
+    assert_eq!(refused.status(), 400, "a bad time is refused");
     assert_eq!(feed.status(), 200);
     assert_eq!(
         feed.headers().get("content-type").unwrap(),
@@ -201,6 +215,23 @@ async fn the_live_feed_sends_new_requests(db: Db) {
         !seen.contains("Not a user"),
         "the filter holds for live entries: {seen}"
     );
+    let from_begun = actix_web::rt::time::timeout(Duration::from_secs(15), begun.next())
+        .await
+        .expect("the open range's event in time")
+        .expect("the stream stays open")
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&from_begun).contains("live@example.com"),
+        "{from_begun:?}"
+    );
+    // All feeds get each entry at once; the closed range's has had time.
+    if let Ok(chunk) = actix_web::rt::time::timeout(Duration::from_secs(1), ended.next()).await {
+        let chunk = chunk.expect("the stream stays open").unwrap();
+        assert!(
+            !String::from_utf8_lossy(&chunk).contains("live@example.com"),
+            "an entry outside the range was sent: {chunk:?}"
+        );
+    }
     let event = seen
         .split("\n\n")
         .find(|e| e.contains("live@example.com"))
