@@ -94,8 +94,10 @@ async fn list(
         Err(ConsoleError::BadInput(detail)) => (Vec::new(), None, PageInfo::first(), Some(detail)),
         Err(e) => return Err(e),
     };
+    let picker = super::tenant::picker(&console, &signed.session, &base).await?;
     let main = html! {
         h1 { (title) }
+        (picker)
         form.search method="get" action=(base) role="search" {
             label for="filter" { "SCIM filter" }
             input #filter name="filter" value=(filter) placeholder=(placeholder(kind)) spellcheck="false";

@@ -207,8 +207,10 @@ async fn page(
     let tokens = tokens::list(&console.db, session.tenant).await?;
     let used = tokens::last_used(&console.db, session.tenant).await?;
     let clients = oauth::list_clients(&console.db, session.tenant).await?;
+    let picker = super::tenant::picker(console, session, &console.at("/credentials")).await?;
     let main = html! {
         h1 { "Credentials" }
+        (picker)
         @if let Some(problem) = problem { p.error role="alert" { (problem) } }
         @if let Some(f) = &fresh { (fresh_secret(f)) }
         h2 #tokens { "Bearer tokens" }

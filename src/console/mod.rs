@@ -17,6 +17,7 @@ mod login;
 mod request;
 mod session;
 mod status;
+mod tenant;
 
 use std::sync::Arc;
 
@@ -71,6 +72,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, console: Arc<Console>) {
             .configure(request::routes)
             .configure(browse::routes)
             .configure(credentials::routes)
+            .configure(tenant::routes)
             .route("/status", web::get().to(status::show))
             .default_service(web::to(not_found)),
     );

@@ -75,6 +75,15 @@ pub async fn find(db: &DatabaseConnection, token: &str) -> Result<Option<Session
     }))
 }
 
+/// Shows `tenant`'s resources in the session from now on, on every node.
+pub async fn switch_tenant(
+    db: &DatabaseConnection,
+    token: &str,
+    tenant: Uuid,
+) -> Result<(), ServiceError> {
+    Ok(store::set_tenant(db, &sha256_hex(token.as_bytes()), tenant).await?)
+}
+
 /// Ends the session for every node at once.
 pub async fn close(db: &DatabaseConnection, token: &str) -> Result<(), ServiceError> {
     Ok(store::delete(db, &sha256_hex(token.as_bytes())).await?)

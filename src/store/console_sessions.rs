@@ -1,7 +1,9 @@
 //! Console sessions, looked up by their token's digest.
 
 use entity::console_session;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
 
 pub async fn insert<C: ConnectionTrait>(
     c: &C,
@@ -27,6 +29,16 @@ pub async fn find_live<C: ConnectionTrait>(
 
 pub async fn delete<C: ConnectionTrait>(c: &C, hash: &str) -> Result<(), DbErr> {
     console_session::Entity::delete_by_id(hash.to_owned())
+        .exec(c)
+        .await
+        .map(|_| ())
+}
+
+/// Points the session with this digest at `tenant`.
+pub async fn set_tenant<C: ConnectionTrait>(c: &C, hash: &str, tenant: Uuid) -> Result<(), DbErr> {
+    console_session::Entity::update_many()
+        .col_expr(console_session::Column::TenantId, Expr::value(tenant))
+        .filter(console_session::Column::TokenHash.eq(hash))
         .exec(c)
         .await
         .map(|_| ())

@@ -8,6 +8,7 @@ use crate::audit_admins::{app_with_admin, app_with_admin_and, basic};
 use crate::console_client::ConsoleClient;
 use crate::each_database;
 use crate::helpers::{Db, TOKEN, TestApp, user_body};
+use crate::tenants::{Caller, tenant_with_token};
 use roster::config::{OAuthClientConfig, Secret};
 
 each_database!(
@@ -16,6 +17,7 @@ each_database!(
     a_large_groups_members_page_by_keyset,
     tokens_are_shown_once_and_revoked,
     oauth_clients_are_shown_once_used_and_removed,
+    the_tenant_picker_switches_what_is_browsed,
     the_status_page_reports_readiness,
 );
 
@@ -272,6 +274,76 @@ async fn oauth_clients_are_shown_once_used_and_removed(db: Db) {
     token_request(&app, "entra-prod", &secret)
         .await
         .assert_status(401);
+}
+
+async fn the_tenant_picker_switches_what_is_browsed(db: Db) {
+    let app = app_with_admin(db).await;
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    let csrf = console.csrf().await;
+    let alone = console.get("/console/users").await;
+    assert!(
+        !alone.text.contains("name=\"tenant\""),
+        "one tenant, no picker"
+    );
+    let (_, acme_token) = tenant_with_token(&app.db, "acme").await;
+    Caller::bearer(&app, &acme_token)
+        .create_user("wile@acme.example")
+        .await;
+    app.create_user("default.user@example.com").await;
+
+    let before = console.get("/console/users").await;
+    assert!(before.text.contains("default.user@example.com"));
+    assert!(
+        !before.text.contains("wile@acme.example"),
+        "only the session's tenant"
+    );
+    assert!(
+        before.text.contains("<option value=\"acme\">acme</option>"),
+        "{}",
+        before.text
+    );
+
+    let switch = [
+        ("tenant", "acme"),
+        ("back", "/console/users"),
+        ("csrf", csrf.as_str()),
+    ];
+    let moved = console.post("/console/tenant", &switch, &[]).await;
+    moved.assert_status(303);
+    assert_eq!(moved.header("location"), Some("/console/users"));
+    let after = console.get("/console/users").await;
+    assert!(after.text.contains("wile@acme.example"), "{}", after.text);
+    assert!(!after.text.contains("default.user@example.com"));
+    assert!(
+        after
+            .text
+            .contains("<option value=\"acme\" selected>acme</option>")
+    );
+    let credentials = console.get("/console/credentials").await;
+    assert!(credentials.text.contains("acme-token"), "acme's own tokens");
+
+    // Refused: a form without the session's CSRF token, an unknown tenant,
+    // and a way back that leaves the console.
+    let forged = [("tenant", "default"), ("back", "/console/users")];
+    assert_eq!(
+        console.post("/console/tenant", &forged, &[]).await.status,
+        403
+    );
+    let unknown = [("tenant", "nobody"), ("back", ""), ("csrf", csrf.as_str())];
+    console
+        .post("/console/tenant", &unknown, &[])
+        .await
+        .assert_status(400);
+    let away = [
+        ("tenant", "default"),
+        ("back", "https://evil.example/"),
+        ("csrf", csrf.as_str()),
+    ];
+    let back = console.post("/console/tenant", &away, &[]).await;
+    assert_eq!(back.header("location"), Some("/console/users"));
+    let default_again = console.get("/console/users").await;
+    assert!(default_again.text.contains("default.user@example.com"));
 }
 
 async fn the_status_page_reports_readiness(db: Db) {
