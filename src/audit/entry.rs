@@ -76,6 +76,7 @@ impl Captured {
         let activity = live.then(|| {
             Arc::new(Activity {
                 seq: self.seq,
+                tenant_id: self.tenant,
                 time: crate::time::format_ms(self.at_ms),
                 request_id: self.request_id.to_string(),
                 client_addr: self.client_addr.clone(),

@@ -22,6 +22,7 @@ pub const DEFAULT_LIMIT: u64 = 50;
 pub struct Activity {
     /// The paging key: pass it as `before` for the entries after it.
     pub seq: i64,
+    pub tenant_id: uuid::Uuid,
     pub time: String,
     pub request_id: String,
     pub client_addr: Option<String>,
@@ -89,6 +90,8 @@ pub struct ActivityFilter {
     pub since: Option<String>,
     pub until: Option<String>,
     pub request_id: Option<String>,
+    /// A tenant's name.
+    pub tenant: Option<String>,
 }
 
 /// A page of entries, newest first, and the cursor of the next.
@@ -112,8 +115,9 @@ pub async fn activity(
     f: &ActivityFilter,
 ) -> Result<ActivityPage, QueryError> {
     let limit = f.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let tenant = tenant_id(db, f.tenant.as_deref()).await?;
     let rows = audit_request::Entity::find()
-        .filter(conditions(f)?)
+        .filter(conditions(f, tenant)?)
         .order_by_desc(audit_request::Column::Seq)
         .limit(limit + 1)
         .all(db)
@@ -171,9 +175,26 @@ pub async fn resource_history(
     Ok(rows.iter().map(change_view).collect())
 }
 
-fn conditions(f: &ActivityFilter) -> Result<Condition, QueryError> {
+/// The id of the tenant a filter names, if it names one.
+pub async fn tenant_id(
+    db: &DatabaseConnection,
+    name: Option<&str>,
+) -> Result<Option<uuid::Uuid>, QueryError> {
+    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    match crate::store::tenants::find_by_name(db, name).await? {
+        Some(t) => Ok(Some(t.id)),
+        None => Err(QueryError::BadFilter(format!("no tenant named {name:?}"))),
+    }
+}
+
+fn conditions(f: &ActivityFilter, tenant: Option<uuid::Uuid>) -> Result<Condition, QueryError> {
     use audit_request::Column as C;
     let mut c = Condition::all();
+    if let Some(tenant) = tenant {
+        c = c.add(C::TenantId.eq(tenant));
+    }
     if let Some(before) = f.before {
         c = c.add(C::Seq.lt(before));
     }
@@ -265,6 +286,7 @@ fn time_ms(s: &str) -> Result<i64, QueryError> {
 fn entry(r: &audit_request::Model) -> Activity {
     Activity {
         seq: r.seq,
+        tenant_id: r.tenant_id,
         time: crate::time::format_ms(r.at),
         request_id: r.request_id.clone(),
         client_addr: r.client_addr.clone(),

@@ -1,8 +1,9 @@
 //! The activity page: the request log newest first, narrowed by status
-//! class, principal, resource, operation and time, paged by key (`before`,
+//! class, principal, resource, operation, time and tenant, paged by key (`before`,
 //! the last entry's sequence number) so that a page deep in millions of
 //! rows costs what the first does, and kept current by server-sent events.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ use tokio::sync::broadcast;
 use super::layout::{self, Section, short_time, urlencoded};
 use super::{Console, ConsoleError, Signed};
 use crate::audit::query::{self, Activity, ActivityFilter, KeyWindow, QueryError};
+use crate::service::tenants::Tenant;
+use uuid::Uuid;
 
 /// Entries on one page.
 const PAGE: u64 = 50;
@@ -38,6 +41,8 @@ pub struct Filters {
     /// `datetime-local` values, read as UTC.
     since: String,
     until: String,
+    /// A tenant's name.
+    tenant: String,
     before: Option<i64>,
 }
 
@@ -54,6 +59,7 @@ impl Filters {
             since: some(&self.since).map(|t| utc(&t)),
             until: some(&self.until).map(|t| utc(&t)),
             request_id: None,
+            tenant: some(&self.tenant),
         }
     }
 
@@ -66,12 +72,13 @@ impl Filters {
             .append_pair("operation", &self.operation)
             .append_pair("since", &self.since)
             .append_pair("until", &self.until)
+            .append_pair("tenant", &self.tenant)
             .finish()
     }
 
     /// Whether a new entry belongs on the page as filtered, its time
-    /// within `window` (the filter's own, parsed once).
-    fn admits(&self, a: &Activity, window: &KeyWindow) -> bool {
+    /// within `window` and of `tenant` (the filter's own, read once).
+    fn admits(&self, a: &Activity, window: &KeyWindow, tenant: Option<Uuid>) -> bool {
         let class_ok = status_admits(&self.status, a.status);
         let eq = |want: &str, have: Option<&str>| {
             let want = want.trim();
@@ -82,6 +89,7 @@ impl Filters {
             && eq(&self.resource, a.resource.as_deref())
             && eq(&self.operation, a.operation.as_deref())
             && window.holds(a.seq)
+            && tenant.is_none_or(|t| a.tenant_id == t)
     }
 }
 
@@ -119,21 +127,26 @@ async fn show(
     };
     let here = console.at("/activity");
     let live = filters.before.is_none() && problem.is_none();
+    let tenants = super::tenant::all(&console).await?;
+    // With one tenant, which one is no news.
+    let names = (tenants.len() > 1).then(|| super::tenant::names(&tenants));
     let main = html! {
         h1 { "Activity" }
-        (filter_form(&here, &filters))
+        (filter_form(&here, &filters, names.is_some().then_some(&tenants[..])))
         @if let Some(problem) = &problem { p.error role="alert" { "The filter cannot be used: " (problem) } }
         @if live {
             p.live #live-state role="status" data-stream=(format!("{here}/stream?{}", filters.encoded())) { "Live: new requests appear at the top." }
         }
         div.scroll {
-            table #activity {
+            table #activity data-tenants[names.is_some()] {
                 thead { tr {
-                    th scope="col" { "Time (UTC)" } th scope="col" { "Status" } th scope="col" { "Principal" }
+                    th scope="col" { "Time (UTC)" }
+                    @if names.is_some() { th scope="col" { "Tenant" } }
+                    th scope="col" { "Status" } th scope="col" { "Principal" }
                     th scope="col" { "Request" } th scope="col" { "Summary" }
                 } }
                 tbody {
-                    @for a in page.iter().flat_map(|p| &p.entries) { (row(&console, a)) }
+                    @for a in page.iter().flat_map(|p| &p.entries) { (row(&console, a, names.as_ref())) }
                 }
             }
         }
@@ -165,7 +178,8 @@ const OPERATIONS: [&str; 9] = [
     "", "create", "replace", "patch", "delete", "read", "search", "bulk", "token",
 ];
 
-fn filter_form(action: &str, f: &Filters) -> Markup {
+/// The filters; a tenant choice when there is more than one `tenants`.
+fn filter_form(action: &str, f: &Filters, tenants: Option<&[Tenant]>) -> Markup {
     html! {
         form.filters method="get" action=(action) {
             label { "Status"
@@ -180,17 +194,27 @@ fn filter_form(action: &str, f: &Filters) -> Markup {
             }
             label { "From (UTC)" input type="datetime-local" name="since" value=(f.since); }
             label { "To (UTC)" input type="datetime-local" name="until" value=(f.until); }
+            @if let Some(tenants) = tenants {
+                label { "Tenant"
+                    select name="tenant" {
+                        option value="" { "any" }
+                        @for t in tenants { option value=(t.name) selected[f.tenant == *t.name] { (t.name) } }
+                    }
+                }
+            }
             button type="submit" { "Filter" }
         }
     }
 }
 
-/// One table row; the script builds the same shape for live entries.
-fn row(console: &Console, a: &Activity) -> Markup {
+/// One table row, with its tenant's name when `names` are given; the
+/// script builds the same shape for live entries.
+fn row(console: &Console, a: &Activity, names: Option<&HashMap<Uuid, Arc<str>>>) -> Markup {
     let detail = console.at(&format!("/requests/{}", urlencoded(&a.request_id)));
     html! {
         tr data-seq=(a.seq) {
             td.mono.time { time datetime=(a.time) { (short_time(&a.time)) } }
+            @if let Some(names) = names { td { (super::tenant::name_of(names, a.tenant_id)) } }
             td class=(format!("status-{}", a.status / 100)) { (a.status) }
             td { (a.principal.as_deref().unwrap_or("–")) }
             td.mono { a href=(detail) { (a.method) " " (a.path) } }
@@ -211,14 +235,21 @@ async fn stream(
         .clone()
         .ok_or_else(|| ConsoleError::NotFound("The audit trail is off.".into()))?;
     let filters = filters.into_inner();
-    let window = KeyWindow::of(&filters.query()).map_err(|e| match e {
+    let bad = |e| match e {
         QueryError::BadFilter(d) => ConsoleError::BadInput(d),
         QueryError::Db(e) => e.into(),
-    })?;
+    };
+    let window = KeyWindow::of(&filters.query()).map_err(bad)?;
+    let tenant = query::tenant_id(&console.db, Some(&filters.tenant))
+        .await
+        .map_err(bad)?;
+    let names = super::tenant::names(&super::tenant::all(&console).await?);
     let feed = Feed {
         events: audit.subscribe(),
         filters,
         window,
+        tenant,
+        names,
         requests: console.at("/requests/"),
     };
     let body = futures_util::stream::unfold(feed, |mut feed| async move {
@@ -237,6 +268,9 @@ struct Feed {
     events: broadcast::Receiver<Arc<Activity>>,
     filters: Filters,
     window: KeyWindow,
+    tenant: Option<Uuid>,
+    /// Tenants' names by id, as they were when the feed opened.
+    names: HashMap<Uuid, Arc<str>>,
     requests: String,
 }
 
@@ -253,10 +287,12 @@ impl Feed {
                     let note = format!("event: lagged\ndata: {missed}\n\n");
                     return Some(Bytes::from(note));
                 }
-                Ok(Ok(entry)) if self.filters.admits(&entry, &self.window) => {
+                Ok(Ok(entry)) if self.filters.admits(&entry, &self.window, self.tenant) => {
                     let link = format!("{}{}", self.requests, urlencoded(&entry.request_id));
                     let mut json = serde_json::to_value(&*entry).unwrap_or_default();
                     json["link"] = serde_json::Value::String(link);
+                    let tenant = super::tenant::name_of(&self.names, entry.tenant_id);
+                    json["tenant"] = serde_json::Value::String(tenant);
                     return Some(Bytes::from(format!("event: activity\ndata: {json}\n\n")));
                 }
                 Ok(Ok(_)) => {}

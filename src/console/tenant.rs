@@ -2,9 +2,13 @@
 //! session has one (`default` at sign-in), switched with a picker on those
 //! pages. The activity pages show every tenant's requests, each marked.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::layout::{self, csrf_field};
 use super::{Console, ConsoleError, Signed, csrf};
@@ -60,11 +64,23 @@ fn back_to(root: &str, back: &str) -> String {
     }
 }
 
-async fn all(console: &Console) -> Result<Vec<Tenant>, ConsoleError> {
+pub async fn all(console: &Console) -> Result<Vec<Tenant>, ConsoleError> {
     tenants::list(&console.db).await.map_err(|e| match e {
         TenantError::Db(e) => e.into(),
         other => ConsoleError::Internal(other.to_string()),
     })
+}
+
+/// Tenants' names by id.
+pub fn names(tenants: &[Tenant]) -> HashMap<Uuid, Arc<str>> {
+    tenants.iter().map(|t| (t.id, t.name.clone())).collect()
+}
+
+/// A tenant's name, or its id when it is gone (removed since).
+pub fn name_of(names: &HashMap<Uuid, Arc<str>>, id: Uuid) -> String {
+    names
+        .get(&id)
+        .map_or_else(|| id.to_string(), |n| n.to_string())
 }
 
 /// The session's tenant and, where there are others, a form to switch to

@@ -3,7 +3,7 @@
 //! (`audit::query`).
 //!
 //! - `GET api/me`: the signed-in admin.
-//! - `GET api/activity?limit=&before=&status=&principal=&resource=&operation=&since=&until=`:
+//! - `GET api/activity?limit=&before=&status=&principal=&resource=&operation=&since=&until=&tenant=`:
 //!   requests, newest first, with the changes each made; `next_before`
 //!   pages on.
 //! - `GET api/activity/stream`: new entries as server-sent events, one

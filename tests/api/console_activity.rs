@@ -7,15 +7,21 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::audit_admins::app_with_admin_and;
+use crate::audit_admins::{ADMIN, ADMIN_PASSWORD, app_with_admin_and, basic, console_get};
 use crate::audit_trail::logged;
 use crate::console_client::ConsoleClient;
 use crate::each_database;
 use crate::helpers::{Db, TOKEN, TestApp};
+use crate::tenants::{Caller, tenant_with_token};
+
+fn admin_basic() -> String {
+    basic(ADMIN, ADMIN_PASSWORD)
+}
 
 each_database!(
     okta_flow_in_the_activity_pages,
-    the_live_feed_sends_new_requests
+    the_live_feed_sends_new_requests,
+    each_entry_names_its_tenant_and_filters_by_it
 );
 
 pub const PASSWORD: &str = "Okta-Initial-Pa55word!";
@@ -243,4 +249,84 @@ async fn the_live_feed_sends_new_requests(db: Db) {
             .unwrap()
             .starts_with("/console/requests/")
     );
+}
+
+async fn each_entry_names_its_tenant_and_filters_by_it(db: Db) {
+    let app = app_with_admin_and(db, quick).await;
+    let (acme, acme_token) = tenant_with_token(&app.db, "acme").await;
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    let cookie = format!(
+        "roster_console={}",
+        console.cookie("roster_console").unwrap()
+    );
+    let mut acme_feed = open_feed(&app, &cookie, "tenant=acme").await;
+    assert_eq!(acme_feed.status(), 200);
+    let unknown = open_feed(&app, &cookie, "tenant=nobody").await;
+    assert_eq!(unknown.status(), 400, "an unknown tenant is refused");
+
+    app.create_user("default.user@example.com").await;
+    Caller::bearer(&app, &acme_token)
+        .create_user("wile@acme.example")
+        .await;
+    logged(&app, 2).await;
+
+    let all = console.get("/console/activity").await;
+    all.assert_status(200);
+    assert!(
+        all.text.contains("<th scope=\"col\">Tenant</th>"),
+        "{}",
+        all.text
+    );
+    for (tenant, user) in [
+        ("default", "default.user@example.com"),
+        ("acme", "wile@acme.example"),
+    ] {
+        let at = all
+            .text
+            .find(&format!("created user {user}"))
+            .expect("listed");
+        let row = &all.text[all.text[..at].rfind("<tr").unwrap()..at];
+        assert!(row.contains(&format!("<td>{tenant}</td>")), "{row}");
+    }
+    let only_acme = console.get("/console/activity?tenant=acme").await;
+    assert!(only_acme.text.contains("created user wile@acme.example"));
+    assert!(!only_acme.text.contains("default.user@example.com"));
+
+    let api = console_get(
+        &app,
+        "/console/api/activity?tenant=acme",
+        Some(&admin_basic()),
+    )
+    .await;
+    api.assert_status(200);
+    let entries = api.body["entries"].as_array().unwrap();
+    assert!(!entries.is_empty(), "{}", api.text);
+    assert!(
+        entries.iter().all(|e| e["tenant_id"] == acme.to_string()),
+        "{}",
+        api.text
+    );
+    console_get(
+        &app,
+        "/console/api/activity?tenant=nobody",
+        Some(&admin_basic()),
+    )
+    .await
+    .assert_scim_error(400, Some("invalidValue"));
+
+    // Live, only acme's entries come, named.
+    let until = Instant::now() + Duration::from_secs(15);
+    let mut seen = String::new();
+    while !seen.contains("wile@acme.example") {
+        assert!(Instant::now() < until, "no event arrived: {seen}");
+        let chunk = actix_web::rt::time::timeout(Duration::from_secs(15), acme_feed.next())
+            .await
+            .expect("an event in time")
+            .expect("the stream stays open")
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!seen.contains("default.user@example.com"), "{seen}");
+    assert!(seen.contains("\"tenant\":\"acme\""), "{seen}");
 }

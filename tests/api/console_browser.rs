@@ -337,6 +337,8 @@ async fn the_activity_in_a_browser() {
         c.audit.flush_interval_ms = 20;
     })
     .await;
+    // A second tenant: entries are marked with theirs, live ones too.
+    crate::tenants::tenant_with_token(&app.db, "acme").await;
     let c = browser(&driver).await;
     sign_in(&c, &app).await;
     okta_flow(&app).await;
@@ -360,6 +362,9 @@ async fn the_activity_in_a_browser() {
         .for_element(live)
         .await
         .unwrap();
+    let tenant_cell = "//tr[td[contains(., 'created user live@example.com')]]/td[2]";
+    let tenant = c.find(Locator::XPath(tenant_cell)).await.unwrap();
+    assert_eq!(tenant.text().await.unwrap(), "default");
     screenshot(&c, "activity-live").await;
 
     let created = format!("//tr[td[contains(., '{}')]]//a", SUMMARIES[0]);

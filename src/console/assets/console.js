@@ -45,6 +45,7 @@ if (live && table && window.EventSource) {
       return td;
     };
     cell(a.time.replace("T", " ").slice(0, 19), "mono time");
+    if (table.parentElement.hasAttribute("data-tenants")) cell(a.tenant);
     cell(String(a.status), "status-" + Math.floor(a.status / 100));
     cell(a.principal || "–");
     const request = cell("", "mono");
