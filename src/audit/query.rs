@@ -16,6 +16,13 @@ use serde_json::Value;
 /// Most entries one page returns.
 pub const MAX_LIMIT: u64 = 500;
 pub const DEFAULT_LIMIT: u64 = 50;
+/// Entries one narrowed page looks through at most: a filter that matches
+/// rarely costs a bounded read per page instead of a scan of the whole
+/// log (the filtered columns have no index, which every request would
+/// pay for).
+pub const SCAN_WINDOW: u64 = 100_000;
+/// The newest entries a narrowed page looks at first.
+const GLANCE: u64 = 1_000;
 
 /// One request as a list shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -98,7 +105,9 @@ pub struct ActivityFilter {
 #[derive(Debug, Clone, Serialize)]
 pub struct ActivityPage {
     pub entries: Vec<Activity>,
-    /// Pass as `before` for the next page; absent on the last.
+    /// Pass as `before` for the next page; absent on the last. A narrowed
+    /// page that looked through `SCAN_WINDOW` entries stops there, with
+    /// fewer entries than asked for and this set.
     pub next_before: Option<i64>,
 }
 
@@ -116,12 +125,14 @@ pub async fn activity(
 ) -> Result<ActivityPage, QueryError> {
     let limit = f.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let tenant = tenant_id(db, f.tenant.as_deref()).await?;
-    let rows = audit_request::Entity::find()
-        .filter(conditions(f, tenant)?)
-        .order_by_desc(audit_request::Column::Seq)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
+    let range = key_range(f)?;
+    let narrowing = narrowing(f, tenant)?;
+    // A request id has its index; the other filters are read row by row.
+    let scanned = !narrowing.is_empty() && f.request_id.as_deref().is_none_or(str::is_empty);
+    let (rows, beyond) = match scanned {
+        true => within_window(db, range, narrowing, limit + 1).await?,
+        false => (newest(db, range.add(narrowing), limit + 1).await?, None),
+    };
     let more = rows.len() as u64 > limit;
     let mut entries: Vec<Activity> = rows
         .into_iter()
@@ -129,11 +140,60 @@ pub async fn activity(
         .map(|r| entry(&r))
         .collect();
     attach_changes(db, &mut entries).await?;
-    let next_before = more.then(|| entries.last().map(|e| e.seq)).flatten();
+    let next_before = match more {
+        true => entries.last().map(|e| e.seq),
+        // The window ended before the page filled: the search goes on
+        // from the first entry it did not look at.
+        false => beyond.map(|seq| seq.saturating_add(1)),
+    };
     Ok(ActivityPage {
         entries,
         next_before,
     })
+}
+
+async fn newest(
+    db: &DatabaseConnection,
+    cond: Condition,
+    n: u64,
+) -> Result<Vec<audit_request::Model>, DbErr> {
+    audit_request::Entity::find()
+        .filter(cond)
+        .order_by_desc(audit_request::Column::Seq)
+        .limit(n)
+        .all(db)
+        .await
+}
+
+/// Up to `n` entries of `range` that match `narrowing`, newest first,
+/// among the newest `SCAN_WINDOW` of the range; and the key of the first
+/// entry not looked at, if any. A glance at the newest few comes first,
+/// which fills the page of a common filter without measuring the window.
+async fn within_window(
+    db: &DatabaseConnection,
+    range: Condition,
+    narrowing: Condition,
+    n: u64,
+) -> Result<(Vec<audit_request::Model>, Option<i64>), DbErr> {
+    use audit_request::Column as C;
+    let mut rows = Vec::new();
+    let mut looked_to: Option<i64> = None;
+    for window in [GLANCE, SCAN_WINDOW] {
+        let beyond = first_beyond(db, range.clone(), window).await?;
+        let mut cond = range.clone().add(narrowing.clone());
+        if let Some(seen) = looked_to {
+            cond = cond.add(C::Seq.lte(seen));
+        }
+        if let Some(beyond) = beyond {
+            cond = cond.add(C::Seq.gt(beyond));
+        }
+        rows.extend(newest(db, cond, n - rows.len() as u64).await?);
+        if rows.len() as u64 >= n || beyond.is_none() {
+            return Ok((rows, beyond));
+        }
+        looked_to = beyond;
+    }
+    Ok((rows, looked_to))
 }
 
 /// The newest request with this id, in full.
@@ -189,14 +249,49 @@ pub async fn tenant_id(
     }
 }
 
-fn conditions(f: &ActivityFilter, tenant: Option<uuid::Uuid>) -> Result<Condition, QueryError> {
+/// The key of the newest entry in `range` beyond its newest `window`, if
+/// the range holds more.
+async fn first_beyond(
+    db: &DatabaseConnection,
+    range: Condition,
+    window: u64,
+) -> Result<Option<i64>, DbErr> {
+    use audit_request::Column as C;
+    audit_request::Entity::find()
+        .select_only()
+        .column(C::Seq)
+        .filter(range)
+        .order_by_desc(C::Seq)
+        .offset(window)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await
+}
+
+/// The part of a filter that the key answers: paging and time.
+fn key_range(f: &ActivityFilter) -> Result<Condition, QueryError> {
+    use audit_request::Column as C;
+    let mut c = Condition::all();
+    if let Some(before) = f.before {
+        c = c.add(C::Seq.lt(before));
+    }
+    let window = KeyWindow::of(f)?;
+    if let Some(low) = window.from {
+        c = c.add(C::Seq.gte(low));
+    }
+    if let Some(high) = window.before {
+        c = c.add(C::Seq.lt(high));
+    }
+    Ok(c)
+}
+
+/// The part of a filter that is read from the rows themselves.
+fn narrowing(f: &ActivityFilter, tenant: Option<uuid::Uuid>) -> Result<Condition, QueryError> {
     use audit_request::Column as C;
     let mut c = Condition::all();
     if let Some(tenant) = tenant {
         c = c.add(C::TenantId.eq(tenant));
-    }
-    if let Some(before) = f.before {
-        c = c.add(C::Seq.lt(before));
     }
     if let Some(status) = f.status.as_deref().filter(|s| !s.is_empty()) {
         let (low, high) = status_range(status)?;
@@ -215,13 +310,6 @@ fn conditions(f: &ActivityFilter, tenant: Option<uuid::Uuid>) -> Result<Conditio
     }
     if let Some(o) = f.operation.as_deref().filter(|s| !s.is_empty()) {
         c = c.add(C::Operation.eq(o.to_ascii_lowercase()));
-    }
-    let window = KeyWindow::of(f)?;
-    if let Some(low) = window.from {
-        c = c.add(C::Seq.gte(low));
-    }
-    if let Some(high) = window.before {
-        c = c.add(C::Seq.lt(high));
     }
     if let Some(id) = f.request_id.as_deref().filter(|s| !s.is_empty()) {
         c = c.add(C::RequestId.eq(id));

@@ -150,7 +150,13 @@ async fn show(
                 }
             }
         }
-        @if page.as_ref().is_some_and(|p| p.entries.is_empty()) { p.empty { "No request matches." } }
+        @if page.as_ref().is_some_and(|p| p.entries.is_empty() && p.next_before.is_none()) { p.empty { "No request matches." } }
+        @if let Some(until) = page.as_ref().and_then(searched_on) {
+            p.empty #searched {
+                "Each page looks through " (query::SCAN_WINDOW) " entries at most; this one stopped at "
+                (short_time(&until)) ". Older → searches on."
+            }
+        }
         nav.pager aria-label="Pages" {
             @if filters.before.is_some() { a href=(format!("{here}?{}", filters.encoded())) { "← Newest" } }
             @if let Some(next) = page.as_ref().and_then(|p| p.next_before) {
@@ -177,6 +183,14 @@ const RESOURCES: [&str; 5] = ["", "User", "Group", "Bulk", "OAuth"];
 const OPERATIONS: [&str; 9] = [
     "", "create", "replace", "patch", "delete", "read", "search", "bulk", "token",
 ];
+
+/// Where a narrowed page stopped looking, when it stopped before filling.
+fn searched_on(page: &query::ActivityPage) -> Option<String> {
+    let short = (page.entries.len() as u64) < PAGE;
+    let next = page.next_before.filter(|_| short)?;
+    // The key is microseconds since the epoch.
+    Some(crate::time::format_ms(next / 1000))
+}
 
 /// The filters; a tenant choice when there is more than one `tenants`.
 fn filter_form(action: &str, f: &Filters, tenants: Option<&[Tenant]>) -> Markup {

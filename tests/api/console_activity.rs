@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::audit_admins::{ADMIN, ADMIN_PASSWORD, app_with_admin_and, basic, console_get};
@@ -21,7 +22,8 @@ fn admin_basic() -> String {
 each_database!(
     okta_flow_in_the_activity_pages,
     the_live_feed_sends_new_requests,
-    each_entry_names_its_tenant_and_filters_by_it
+    each_entry_names_its_tenant_and_filters_by_it,
+    a_rare_filter_searches_a_large_log_a_window_at_a_time
 );
 
 pub const PASSWORD: &str = "Okta-Initial-Pa55word!";
@@ -329,4 +331,94 @@ async fn each_entry_names_its_tenant_and_filters_by_it(db: Db) {
     }
     assert!(!seen.contains("default.user@example.com"), "{seen}");
     assert!(seen.contains("\"tenant\":\"acme\""), "{seen}");
+}
+
+/// Adds `n` read entries to the request log, keyed 1 to `n`, all status
+/// 200 but the keys in `failed`, which are 500.
+async fn synthetic_log(app: &TestApp, n: u64, failed: [u64; 2]) {
+    let backend = app.db.get_database_backend();
+    let request_id = match backend {
+        DbBackend::MySql => "CONCAT('synthetic-', i)",
+        _ => "'synthetic-' || i",
+    };
+    // 1 to 1,000,000 from six digits (recursive queries are capped low on
+    // some MariaDB servers).
+    let digit = (0..10)
+        .map(|d| format!("SELECT {d} AS d"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let places: Vec<String> = (0..6).map(|p| format!("({digit}) AS p{p}")).collect();
+    let number = (0..6)
+        .map(|p| format!("p{p}.d * {}", 10u64.pow(p)))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let sql = format!(
+        "INSERT INTO audit_requests (seq, tenant_id, at, request_id, method, route, path, status, \
+         latency_us, summary, request_headers) \
+         SELECT i, ?, i / 1000, {request_id}, 'GET', '/scim/v2/Users/{{id}}', '/scim/v2/Users/x', \
+         CASE WHEN i IN (?, ?) THEN 500 ELSE 200 END, 1000, 'read user x', '{{}}' \
+         FROM (SELECT {number} + 1 AS i FROM {}) AS n WHERE i <= ?",
+        places.join(", ")
+    );
+    let values = [
+        sea_orm::Value::from(roster::service::DEFAULT_TENANT),
+        failed[0].into(),
+        failed[1].into(),
+        n.into(),
+    ];
+    app.db
+        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .expect("the synthetic log");
+}
+
+async fn a_rare_filter_searches_a_large_log_a_window_at_a_time(db: Db) {
+    let app = app_with_admin_and(db, quick).await;
+    let entries = 150_001;
+    // One failure among the newest 100,000 entries, one far older.
+    synthetic_log(&app, entries, [150_000, 10]).await;
+    let admin = admin_basic();
+    let api = |q: &str| {
+        let path = format!("/console/api/activity?{q}");
+        let (app, admin) = (&app, &admin);
+        async move { console_get(app, &path, Some(admin)).await }
+    };
+
+    let first = api("status=5xx&limit=50").await;
+    first.assert_status(200);
+    let seqs = |r: &crate::helpers::Resp| -> Vec<i64> {
+        r.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(seqs(&first), [150_000], "{}", first.text);
+    // It looked through the newest 100,000 (keys 150,001 to 50,002).
+    assert_eq!(first.body["next_before"], 50_002, "{}", first.text);
+    let second = api("status=5xx&limit=50&before=50002").await;
+    assert_eq!(seqs(&second), [10], "{}", second.text);
+    assert!(
+        second.body["next_before"].is_null(),
+        "the end: {}",
+        second.text
+    );
+
+    // Unnarrowed pages are full pages, as before.
+    let plain = api("limit=50").await;
+    assert_eq!(seqs(&plain).len(), 50);
+    assert_eq!(plain.body["next_before"], seqs(&plain)[49]);
+
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    let page = console.get("/console/activity?status=5xx").await;
+    page.assert_status(200);
+    assert!(page.text.contains("id=\"searched\""), "{}", page.text);
+    assert!(
+        page.text.contains("before=50002"),
+        "Older → goes on: {}",
+        page.text
+    );
+    assert!(!page.text.contains("No request matches"));
 }
