@@ -10,6 +10,7 @@ use crate::config::{Config, check_fetch_url};
 use crate::events::receivers::{self, Format, Mode, NewReceiver, Receiver};
 use crate::events::{EventType, store};
 use crate::startup::StartupError;
+use crate::startup::auth::sealing_key;
 use crate::time::format_ms;
 use sea_orm::DatabaseConnection;
 
@@ -109,7 +110,9 @@ pub async fn run(config: &Config, command: ReceiverCommand) -> Result<(), Startu
                 events,
             };
             let now = crate::time::now_ms();
-            let added = receivers::add(&db, tenant_id(&db, &tenant).await?, new, now)
+            let sealing = sealing_key(config).map_err(StartupError::Auth)?;
+            let tenant = tenant_id(&db, &tenant).await?;
+            let added = receivers::add(&db, tenant, new, now, sealing.as_ref())
                 .await
                 .map_err(cli_err)?;
             if let Some(secret) = added.secret {

@@ -18,13 +18,15 @@ mod routes;
 mod set;
 pub mod store;
 mod webhook;
+pub mod webhook_secret;
 
 pub use clock::{Clock, SystemClock};
 pub use outbox::Outbox;
 pub use routes::{EventsState, routes};
 
-/// RFC 9967 event URIs share this prefix.
-pub const URI_PREFIX: &str = "urn:ietf:params:SCIM:event:";
+/// RFC 9967 event URIs share this prefix, in lower case as registered
+/// (drafts before it wrote `SCIM`).
+pub const URI_PREFIX: &str = "urn:ietf:params:scim:event:";
 
 /// The events Roster emits, by their short names (the URI after
 /// [`URI_PREFIX`]).
@@ -63,9 +65,14 @@ impl EventType {
         format!("{URI_PREFIX}{}", self.short())
     }
 
-    /// A short name or a full URI.
+    /// A short name or a full URI, the prefix in either case (the drafts'
+    /// `SCIM` too).
     pub fn parse(name: &str) -> Option<Self> {
-        let short = name.strip_prefix(URI_PREFIX).unwrap_or(name);
+        let short = name
+            .get(..URI_PREFIX.len())
+            .filter(|head| head.eq_ignore_ascii_case(URI_PREFIX))
+            .and_then(|_| name.get(URI_PREFIX.len()..))
+            .unwrap_or(name);
         Self::ALL.into_iter().find(|t| t.short() == short)
     }
 }
@@ -83,4 +90,27 @@ pub enum EventsError {
     Invalid(String),
     #[error("cannot sign an event: {0}")]
     Sign(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventType;
+
+    #[test]
+    fn event_names_parse_short_or_as_uris_of_either_case() {
+        for name in [
+            "prov:delete",
+            "urn:ietf:params:scim:event:prov:delete",
+            "urn:ietf:params:SCIM:event:prov:delete",
+        ] {
+            assert_eq!(EventType::parse(name), Some(EventType::Delete), "{name}");
+        }
+        assert_eq!(EventType::parse("prov:unknown"), None);
+        assert_eq!(EventType::parse("urn:ietf:params:scim:event:"), None);
+        assert_eq!(
+            EventType::Delete.uri(),
+            "urn:ietf:params:scim:event:prov:delete",
+            "emitted as registered"
+        );
+    }
 }

@@ -28,7 +28,7 @@ use sea_orm::{DbErr, Value};
 use super::receivers::{self, Format, Mode, Receiver};
 use super::routes::EventsState;
 use super::store::{self, StoredEvent};
-use super::{set, webhook};
+use super::{set, webhook, webhook_secret};
 use crate::auth::http_client;
 
 /// The pause between rounds when nothing is waiting.
@@ -250,8 +250,10 @@ async fn send(
         }
         Format::Json => {
             let body = webhook::body(event);
-            let secret = receiver.webhook_secret.as_deref().unwrap_or_default();
-            let signature = webhook::signature(secret, now / 1000, &body);
+            let secret = webhook_secret::plain(receiver, state.keys.sealing())
+                .map_err(Failure::Retry)?
+                .unwrap_or_default();
+            let signature = webhook::signature(&secret, now / 1000, &body);
             let headers = vec![
                 ("Content-Type", "application/json".to_owned()),
                 (webhook::SIGNATURE_HEADER, signature),

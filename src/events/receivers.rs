@@ -8,7 +8,8 @@ use sea_orm::{DbErr, Value};
 use uuid::Uuid;
 
 use super::store::{self, RECEIVERS};
-use super::{EventType, EventsError};
+use super::{EventType, EventsError, webhook_secret};
+use crate::secrets::at_rest::SealingKey;
 use crate::secrets::{random_secret, sha256_hex};
 use crate::store::exec::{Decode, Row, Source, Write};
 
@@ -175,11 +176,13 @@ pub struct Added {
 }
 
 /// Adds a receiver that starts with the events recorded from now on.
+/// The webhook secret is stored sealed when `sealing` is given.
 pub async fn add<W: Write>(
     w: &W,
     tenant: Uuid,
     new: NewReceiver,
     now: i64,
+    sealing: Option<&SealingKey>,
 ) -> Result<Added, EventsError> {
     if new.name.is_empty() || new.name.len() > 255 {
         return Err(EventsError::Invalid(
@@ -205,6 +208,10 @@ pub async fn add<W: Write>(
         .unwrap_or_else(|| format!("urn:roster:receiver:{}", new.name));
     let events: Vec<&str> = new.events.iter().map(|e| e.short()).collect();
     let cursor = store::max_seq(w).await?;
+    let webhook_stored = webhook
+        .as_deref()
+        .map(|s| webhook_secret::stored(s, id, sealing))
+        .transpose()?;
     let values: Vec<Expr> = vec![
         tenant.into(),
         id.into(),
@@ -218,7 +225,7 @@ pub async fn add<W: Write>(
             .as_deref()
             .map(|c| sha256_hex(c.as_bytes()))
             .into(),
-        webhook.clone().into(),
+        webhook_stored.into(),
         cursor.into(),
         0i64.into(),
         0i64.into(),

@@ -75,6 +75,12 @@ impl KeyRing {
         }
     }
 
+    /// The configured secrets key, which also seals other secrets Roster
+    /// must read back (webhook secrets).
+    pub fn sealing(&self) -> Option<&SealingKey> {
+        self.sealing.as_ref()
+    }
+
     /// Seals keys stored in plain text when a secrets key is configured,
     /// checks that every published key can be read, creates the first
     /// signing key unless one is active, then loads.

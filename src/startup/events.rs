@@ -11,7 +11,7 @@ use sea_orm::DatabaseConnection;
 use super::StartupError;
 use super::auth::{AuthStack, key_retention, sealing_key};
 use crate::config::Config;
-use crate::events::{self, Clock, EventsState, Outbox};
+use crate::events::{self, Clock, EventsState, Outbox, webhook_secret};
 use crate::oauth::KeyRing;
 use crate::observe::metrics::EventInstruments;
 use crate::service::{ChangeHooks, DEFAULT_TENANT};
@@ -55,10 +55,37 @@ pub(super) async fn state(
     )
     .await
     .map_err(|e| StartupError::Cli(format!("events: {e}")))?;
+    seal_webhook_secrets(db, &keys).await?;
     if state.outbox.any() {
         keys.ensure_signing_key().await?;
     }
     Ok(Arc::new(state))
+}
+
+/// With a secrets key, seals the webhook secrets stored before it was
+/// configured; without one, says that they are stored in plain text.
+async fn seal_webhook_secrets(db: &DatabaseConnection, keys: &KeyRing) -> Result<(), StartupError> {
+    let failed = |e: events::EventsError| StartupError::Cli(format!("events: {e}"));
+    match keys.sealing() {
+        Some(key) => {
+            let sealed = webhook_secret::seal_plain(db, key).await.map_err(failed)?;
+            if sealed > 0 {
+                log::info!("sealed {sealed} webhook secret(s) under the secrets key");
+            }
+        }
+        None => {
+            let receivers = events::receivers::list(db, None)
+                .await
+                .map_err(|e| failed(e.into()))?;
+            if receivers.iter().any(|r| r.webhook_secret.is_some()) {
+                log::warn!(
+                    "webhook secrets are stored unencrypted in the database; \
+                     set [secrets] key or key_file to seal them"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The signing keys as the authorization server would load them.

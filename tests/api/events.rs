@@ -357,6 +357,6 @@ async fn service_provider_config_advertises_the_events() {
         .filter_map(Value::as_str)
         .collect();
     for short in ["prov:create:notice", "prov:patch:notice", "prov:delete"] {
-        assert!(uris.contains(&format!("urn:ietf:params:SCIM:event:{short}").as_str()));
+        assert!(uris.contains(&format!("urn:ietf:params:scim:event:{short}").as_str()));
     }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::each_database;
 use crate::events_support::add_receiver;
 use crate::helpers::{Db, TestApp};
-use crate::process::run_command;
+use crate::process::{roster as roster_command, run_command};
 
 each_database!(
     one_node_at_a_time_holds_a_receiver,
@@ -45,6 +45,36 @@ async fn receiver_commands_add_list_show_and_remove() {
     ]);
     assert!(hook.status.success(), "{hook:?}");
     assert!(String::from_utf8_lossy(&hook.stdout).starts_with("whsec_"));
+    // With a secrets key configured the webhook secret is stored sealed.
+    let sealed = roster_command(dir.path())
+        .args([
+            "receiver",
+            "add",
+            "sealed",
+            "--push",
+            "https://hooks.example.com/y",
+        ])
+        .args(["--format", "json"])
+        .env("DATABASE_URL", &url)
+        .env(
+            "ROSTER_SECRETS__KEY",
+            "a secrets key of at least 32 characters",
+        )
+        .output()
+        .expect("run roster");
+    assert!(sealed.status.success(), "{sealed:?}");
+    let secret = String::from_utf8_lossy(&sealed.stdout).trim().to_owned();
+    let db = sea_orm::Database::connect(&url).await.expect("connect");
+    let stored = receivers::find(&db, DEFAULT_TENANT, "sealed")
+        .await
+        .expect("read")
+        .expect("the receiver")
+        .webhook_secret
+        .expect("stored");
+    assert!(
+        stored.starts_with("roster-sealed:v1:") && !stored.contains(&secret),
+        "{stored}"
+    );
     for refused in [
         &["receiver", "add", "plain", "--push", "http://example.com/x"][..],
         &["receiver", "add", "crm", "--poll"],

@@ -35,7 +35,20 @@ async fn app_pushing(
     format: Format,
     clock: Option<Arc<ManualClock>>,
 ) -> (TestApp, Option<String>) {
-    app_pushing_after(db, sink, format, clock, None).await
+    app_pushing_with(db, sink, format, clock, |_| {}).await
+}
+
+const SECRETS_KEY: &str = "a secrets key of at least 32 characters";
+
+/// Like `app_pushing`, with the configuration adjusted.
+async fn app_pushing_with(
+    db: Db,
+    sink: &Sink,
+    format: Format,
+    clock: Option<Arc<ManualClock>>,
+    adjust: impl FnOnce(&mut roster::config::Config) + 'static,
+) -> (TestApp, Option<String>) {
+    app_pushing_after(db, sink, format, clock, None, adjust).await
 }
 
 /// Like `app_pushing`, the worker waiting `coalesce_ms` (when given)
@@ -46,6 +59,7 @@ async fn app_pushing_after(
     format: Format,
     clock: Option<Arc<ManualClock>>,
     coalesce_ms: Option<u64>,
+    adjust: impl FnOnce(&mut roster::config::Config),
 ) -> (TestApp, Option<String>) {
     let secret = Arc::new(std::sync::Mutex::new(None));
     let (slot, url) = (secret.clone(), sink.url.clone());
@@ -56,6 +70,7 @@ async fn app_pushing_after(
             if let Some(ms) = coalesce_ms {
                 c.events.coalesce_ms = ms;
             }
+            adjust(c);
         },
         async move |conn| {
             let added = add_receiver(conn, DEFAULT_TENANT, "sink", Mode::Push, format, Some(url));
@@ -148,8 +163,18 @@ async fn pushed_sets_verify_and_keep_each_resources_order(db: Db) {
 
 async fn webhooks_carry_a_verifiable_hmac(db: Db) {
     let sink = Sink::start();
-    let (app, secret) = app_pushing(db, &sink, Format::Json, None).await;
+    // Added in plain text before a secrets key was configured: sealed at
+    // start-up, and still the key the webhooks are signed with.
+    let (app, secret) = app_pushing_with(db, &sink, Format::Json, None, |c| {
+        c.secrets.key = Some(roster::config::Secret::new(SECRETS_KEY));
+    })
+    .await;
     let secret = secret.expect("a webhook secret");
+    let stored = receiver_row(&app).await.webhook_secret.expect("stored");
+    assert!(
+        stored.starts_with("roster-sealed:v1:") && !stored.contains(&secret),
+        "sealed at rest: {stored}"
+    );
     let ids = write_some(&app).await;
     let got = sink.wait_for(12, 30).await;
     assert!(got.len() >= 12, "{} of 12 arrived", got.len());
@@ -176,7 +201,7 @@ async fn webhooks_carry_a_verifiable_hmac(db: Db) {
             body["type"]
                 .as_str()
                 .expect("type")
-                .starts_with("urn:ietf:params:SCIM:event:prov:")
+                .starts_with("urn:ietf:params:scim:event:prov:")
         );
         assert!(body["time"].is_string() && body["attributes"].is_array());
         arrived.push((
@@ -286,7 +311,7 @@ fn counter(text: &str, name: &str) -> u64 {
 /// them all, each resource's events still in order.
 async fn a_stream_of_writes_goes_out_in_few_batches_in_order(db: Db) {
     let sink = Sink::start();
-    let (app, _) = app_pushing_after(db, &sink, Format::Set, None, Some(1000)).await;
+    let (app, _) = app_pushing_after(db, &sink, Format::Set, None, Some(1000), |_| {}).await;
     let ids = write_some(&app).await;
     let got = sink.wait_for(12, 30).await;
     assert_eq!(got.len(), 12, "every event once");

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::helpers::TestApp;
 
-pub const URI: &str = "urn:ietf:params:SCIM:event:";
+pub const URI: &str = "urn:ietf:params:scim:event:";
 
 /// Adds a receiver as `roster receiver add` does; its secret, if any.
 pub async fn add_receiver(
@@ -35,7 +35,7 @@ pub async fn add_receiver(
         audience: None,
         events: Vec::new(),
     };
-    receivers::add(db, tenant, new, roster::time::now_ms())
+    receivers::add(db, tenant, new, roster::time::now_ms(), None)
         .await
         .expect("add a receiver")
         .secret
