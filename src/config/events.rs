@@ -29,6 +29,10 @@ pub struct EventsConfig {
     /// write) for the writes of that moment rather than one per write.
     /// Not waited when the last round filled its batch.
     pub coalesce_ms: u64,
+    /// Push a group's consecutive `prov:patch:notice` events of one round
+    /// as one notice (all their attributes, the last version), as RFC 9967
+    /// §5 advises for groups changed by streams of PATCHes.
+    pub merge_group_notices: bool,
     /// The first retry's delay; each failure doubles it up to
     /// `retry_max_ms`, with jitter.
     pub retry_initial_ms: u64,
@@ -57,6 +61,7 @@ impl Default for EventsConfig {
             push_batch: 500,
             push_concurrency: 32,
             coalesce_ms: 50,
+            merge_group_notices: true,
             retry_initial_ms: 1000,
             retry_max_ms: 600_000,
             park_after_secs: 86_400,

@@ -8,6 +8,7 @@
 //! service layer's changes, the store, the signing keys and the outgoing
 //! HTTP client.
 
+mod aggregate;
 pub mod clock;
 mod horizon;
 pub mod outbox;

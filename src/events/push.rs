@@ -8,6 +8,9 @@
 //! refused until it is `park_after` old, or refused as malformed, is
 //! parked and shown by `roster receiver show`.
 //!
+//! A group's consecutive patch notices in one round go as one notice
+//! (`aggregate`, RFC 9967 §5), unless `merge_group_notices` is off.
+//!
 //! Under a stream of writes the worker waits `coalesce_ms` after being
 //! woken, so that one round takes the events of many writes. A node keeps
 //! its claim on a receiver while it delivers: each batch's progress write
@@ -28,7 +31,7 @@ use sea_orm::{DbErr, Value};
 use super::receivers::{self, Format, Mode, Receiver};
 use super::routes::EventsState;
 use super::store::{self, StoredEvent};
-use super::{set, webhook, webhook_secret};
+use super::{aggregate, set, webhook, webhook_secret};
 use crate::auth::http_client;
 
 /// The pause between rounds when nothing is waiting.
@@ -37,6 +40,7 @@ const IDLE: Duration = Duration::from_millis(200);
 const PRUNE_EVERY_MS: i64 = 300_000;
 
 /// Why one event did not go through.
+#[derive(Clone)]
 enum Failure {
     /// Worth trying again later.
     Retry(String),
@@ -207,14 +211,15 @@ async fn send_all(
         by_resource[slot].push(e);
     }
     let width = state.config.push_concurrency as usize;
+    let merge = state.config.merge_group_notices;
     // A resource starts as soon as a slot frees, not when the slowest of
     // the resources before it is done.
     let sent = by_resource.iter().map(|resource| async move {
         let mut results = Vec::new();
-        for e in resource {
-            let result = send(state, client, receiver, e).await;
-            let failed = result.is_err();
-            results.push((e.seq, result.err()));
+        for unit in aggregate::outgoing(resource, merge) {
+            let failure = send(state, client, receiver, &unit.event).await.err();
+            let failed = failure.is_some();
+            results.extend(unit.covers.iter().map(|seq| (*seq, failure.clone())));
             if failed {
                 break;
             }

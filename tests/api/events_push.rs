@@ -25,6 +25,7 @@ each_database!(
     a_receiver_down_for_an_hour_gets_everything_back,
     refused_and_expired_events_are_parked,
     a_stream_of_writes_goes_out_in_few_batches_in_order,
+    a_groups_patch_notices_of_one_moment_go_as_one,
 );
 
 /// An app pushing to `sink` in `format`, on `clock` when given; the
@@ -324,4 +325,99 @@ async fn a_stream_of_writes_goes_out_in_few_batches_in_order(db: Db) {
         (1..=4).contains(&batches),
         "12 writes within moments take a few batches, not {batches}"
     );
+}
+
+/// Creates a group and PATCHes it `patches` times (members, then its
+/// name); the group's id.
+async fn patch_a_group(app: &TestApp, patches: usize) -> String {
+    let member = app.create_user("member").await;
+    let group = app.create_group("Engineering", &[]).await;
+    for n in 0..patches {
+        let op = match n % 2 {
+            0 => json!({"op": "add", "path": "members", "value": [{"value": member}]}),
+            _ => {
+                json!({"op": "replace", "path": "displayName", "value": format!("Engineering {n}")})
+            }
+        };
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [op],
+        });
+        app.patch(&format!("/Groups/{group}"), &body)
+            .await
+            .assert_status(200);
+    }
+    group
+}
+
+/// The group's pushed events: (event URI's last part, version, attributes).
+fn group_events(got: &[Received], keys: &JwkSet, group: &str) -> Vec<(String, i64, Vec<String>)> {
+    got.iter()
+        .map(|r| verify(&r.body, keys))
+        .filter(|claims| claims["sub_id"]["id"] == group)
+        .map(|claims| {
+            let (uri, body) = event_of(&claims);
+            let attributes = body["attributes"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let kind = uri
+                .rsplit_once("prov:")
+                .map_or(uri.clone(), |(_, k)| k.to_owned());
+            (kind, version_of(&body["version"]), attributes)
+        })
+        .collect()
+}
+
+async fn a_groups_patch_notices_of_one_moment_go_as_one(db: Db) {
+    // Writes within a second share a push round.
+    for merge in [true, false] {
+        let sink = Sink::start();
+        let (app, _) = app_pushing_after(db, &sink, Format::Set, None, Some(1000), move |c| {
+            c.events.merge_group_notices = merge;
+        })
+        .await;
+        let group = patch_a_group(&app, 4).await;
+        // The member's create, the group's create and its 4 patches.
+        let expected = if merge { 3 } else { 6 };
+        let got = sink.wait_for(expected, 30).await;
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+        let got = sink.wait_for(got.len(), 1).await;
+        let events = group_events(&got, &jwks(&app).await, &group);
+        let versions: Vec<i64> = events.iter().map(|(_, v, _)| *v).collect();
+        assert_eq!(
+            *versions.last().expect("events"),
+            5,
+            "the last version: {events:?}"
+        );
+        assert!(
+            versions.windows(2).all(|w| w[0] < w[1]),
+            "in order: {events:?}"
+        );
+        if merge {
+            // The create, then the patches as one notice, unless a round
+            // boundary fell between them.
+            assert!(events.len() <= 3, "merged: {events:?}");
+            let mut named: Vec<&String> = events
+                .iter()
+                .filter(|(kind, _, _)| kind == "patch:notice")
+                .flat_map(|(_, _, attributes)| attributes)
+                .collect();
+            named.sort();
+            named.dedup();
+            assert_eq!(named, ["displayName", "members"], "{events:?}");
+        } else {
+            assert_eq!(events.len(), 5, "each patch its own: {events:?}");
+        }
+        let text = metrics_text(&app).await;
+        assert_eq!(
+            counter(&text, "roster_events_delivered_total"),
+            6,
+            "every event settled"
+        );
+    }
 }
