@@ -181,7 +181,8 @@ impl Writer {
             let seqs: Vec<i64> = audit_change::Entity::find()
                 .select_only()
                 .column(audit_change::Column::Seq)
-                .filter(audit_change::Column::At.lt(change_cutoff))
+                // Keys are microseconds since the epoch: no index on `at`.
+                .filter(audit_change::Column::Seq.lt(change_cutoff.saturating_mul(1000)))
                 .order_by_asc(audit_change::Column::Seq)
                 .limit(PRUNE_BATCH)
                 .into_tuple()

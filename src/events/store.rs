@@ -400,11 +400,17 @@ pub async fn parked_total<S: Source>(s: &S) -> Result<i64, DbErr> {
 /// Deletes what is older than `before` (events, parked events) and
 /// acknowledgements of events no longer kept; how many events went.
 pub async fn prune<W: Write>(w: &W, before: i64) -> Result<u64, DbErr> {
-    let events = Query::delete()
-        .from_table(t(OUTBOX))
-        .and_where(col("created_at").lt(before))
-        .to_owned();
-    let gone = w.exec(w.backend().build(&events)).await?;
+    let mut gone = 0;
+    while let Some(last) = oldest_run_before(w, before).await? {
+        let events = Query::delete()
+            .from_table(t(OUTBOX))
+            .and_where(col("seq").lte(last.seq))
+            .to_owned();
+        gone += w.exec(w.backend().build(&events)).await?;
+        if !last.more {
+            break;
+        }
+    }
     let parked = Query::delete()
         .from_table(t(PARKED))
         .and_where(col("parked_at").lt(before))
@@ -421,6 +427,33 @@ pub async fn prune<W: Write>(w: &W, before: i64) -> Result<u64, DbErr> {
         .to_owned();
     w.exec(w.backend().build(&acks)).await?;
     Ok(gone)
+}
+
+/// How far the oldest events, in key order, are all older than `before`.
+struct OldRun {
+    seq: i64,
+    /// The whole batch read was old: more may follow.
+    more: bool,
+}
+
+/// Events one pruning statement deletes at most.
+const PRUNE_BATCH: u64 = 1000;
+
+/// The last of the oldest events (by key) made before `before`, stopping
+/// at the first younger one: the age has no index (every write would pay
+/// for it), and keys follow the time of writing closely enough that the
+/// oldest events come first.
+async fn oldest_run_before<S: Source>(s: &S, before: i64) -> Result<Option<OldRun>, DbErr> {
+    let rows = seqs_after(s, 0, PRUNE_BATCH).await?;
+    let old: Vec<i64> = rows
+        .iter()
+        .take_while(|r| r.created_at < before)
+        .map(|r| r.seq)
+        .collect();
+    Ok(old.last().map(|seq| OldRun {
+        seq: *seq,
+        more: old.len() as u64 == PRUNE_BATCH,
+    }))
 }
 
 /// Values of a receiver row that change as it delivers.

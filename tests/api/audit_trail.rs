@@ -448,20 +448,29 @@ async fn retention_prunes_old_rows(db: Db) {
             .await
             .unwrap();
     }
-    for (seq, at) in [(1, now - 366 * day), (2, now - 300 * day)] {
-        stored_change(seq, at).insert(&app.db).await.unwrap();
+    // So are change records'.
+    let (old_change, kept_change) = ((now - 366 * day) * 1000, (now - 300 * day) * 1000);
+    for seq in [old_change, kept_change] {
+        stored_change(seq, seq / 1000)
+            .insert(&app.db)
+            .await
+            .unwrap();
     }
     let until = Instant::now() + Duration::from_secs(10);
     loop {
         let requests = audit_request::Entity::find().all(&app.db).await.unwrap();
         let changes = audit_change::Entity::find().all(&app.db).await.unwrap();
-        let gone = !requests.iter().any(|r| r.seq == old) && !changes.iter().any(|c| c.seq == 1);
+        let gone =
+            !requests.iter().any(|r| r.seq == old) && !changes.iter().any(|c| c.seq == old_change);
         if gone {
             assert!(
                 requests.iter().any(|r| r.seq == kept),
                 "13 days old is kept"
             );
-            assert!(changes.iter().any(|c| c.seq == 2), "300 days old is kept");
+            assert!(
+                changes.iter().any(|c| c.seq == kept_change),
+                "300 days old is kept"
+            );
             break;
         }
         assert!(Instant::now() < until, "not pruned");
