@@ -680,7 +680,6 @@ async fn the_request_log_keeps_up_with_sustained_sqlite_writes() {
 
 /// New entries reach a live view as server-sent events.
 async fn new_entries_are_streamed(db: Db) {
-    use futures_util::StreamExt;
     let app = app_with_admin_and(db, quick).await;
     let mut stream = awc::Client::default()
         .get(format!("{}/console/api/activity/stream", app.root))
@@ -690,15 +689,7 @@ async fn new_entries_are_streamed(db: Db) {
         .unwrap();
     assert_eq!(stream.status().as_u16(), 200);
     app.create_user("streamed@example.com").await;
-    let mut text = String::new();
-    while !text.contains("\n\n") {
-        let chunk = actix_web::rt::time::timeout(Duration::from_secs(10), stream.next())
-            .await
-            .expect("an event within 10 s")
-            .expect("the stream goes on")
-            .unwrap();
-        text.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let text = crate::console_activity::read_until(&mut stream, "\n\n").await;
     assert!(text.starts_with("event: activity\ndata: {"), "{text}");
     assert!(text.contains("created user streamed@example.com"), "{text}");
 }

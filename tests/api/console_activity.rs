@@ -168,6 +168,29 @@ async fn okta_flow_in_the_activity_pages(db: Db) {
         .assert_status(404);
 }
 
+/// What a server-sent event stream sends until `needle` is among it, for
+/// at most 15 s.
+pub async fn read_until(
+    feed: &mut (
+             impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+             + Unpin
+         ),
+    needle: &str,
+) -> String {
+    let until = Instant::now() + Duration::from_secs(15);
+    let mut seen = String::new();
+    while !seen.contains(needle) {
+        assert!(Instant::now() < until, "no event arrived: {seen}");
+        let chunk = actix_web::rt::time::timeout(Duration::from_secs(15), feed.next())
+            .await
+            .expect("an event in time")
+            .expect("the stream stays open")
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
 /// The live feed with this query, as the console's page opens it.
 async fn open_feed(
     app: &TestApp,
@@ -208,17 +231,7 @@ async fn the_live_feed_sends_new_requests(db: Db) {
     );
     app.create_group("Not a user", &[]).await;
     app.create_user("live@example.com").await;
-    let until = Instant::now() + Duration::from_secs(15);
-    let mut seen = String::new();
-    while !seen.contains("created user live@example.com") {
-        assert!(Instant::now() < until, "no event arrived: {seen}");
-        let chunk = actix_web::rt::time::timeout(Duration::from_secs(15), feed.next())
-            .await
-            .expect("an event in time")
-            .expect("the stream stays open")
-            .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let seen = read_until(&mut feed, "created user live@example.com").await;
     assert!(
         !seen.contains("Not a user"),
         "the filter holds for live entries: {seen}"
@@ -318,17 +331,7 @@ async fn each_entry_names_its_tenant_and_filters_by_it(db: Db) {
     .assert_scim_error(400, Some("invalidValue"));
 
     // Live, only acme's entries come, named.
-    let until = Instant::now() + Duration::from_secs(15);
-    let mut seen = String::new();
-    while !seen.contains("wile@acme.example") {
-        assert!(Instant::now() < until, "no event arrived: {seen}");
-        let chunk = actix_web::rt::time::timeout(Duration::from_secs(15), acme_feed.next())
-            .await
-            .expect("an event in time")
-            .expect("the stream stays open")
-            .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let seen = read_until(&mut acme_feed, "wile@acme.example").await;
     assert!(!seen.contains("default.user@example.com"), "{seen}");
     assert!(seen.contains("\"tenant\":\"acme\""), "{seen}");
 }

@@ -107,6 +107,17 @@ async fn a_large_groups_members_page_by_keyset(db: Db) {
     assert_eq!(seen, [100, 100, 30]);
 }
 
+/// The status of `GET /Users` with this bearer token.
+async fn users_with(app: &TestApp, token: &str) -> u16 {
+    let sent = awc::Client::default()
+        .get(app.url("/Users"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send()
+        .await
+        .expect("reaches the server");
+    sent.status().as_u16()
+}
+
 async fn tokens_are_shown_once_and_revoked(db: Db) {
     let app = app_with_admin(db).await;
     let console = ConsoleClient::new(&app);
@@ -127,13 +138,7 @@ async fn tokens_are_shown_once_and_revoked(db: Db) {
         created.text.contains("clients-later"),
         "without a client the built-in server is off, and the page says so"
     );
-    let works = awc::Client::default()
-        .get(app.url("/Users"))
-        .insert_header(("Authorization", format!("Bearer {token}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(works.status(), 200);
+    assert_eq!(users_with(&app, &token).await, 200);
     // Its use is noted off the request's path, so it shows shortly after.
     let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let listed = loop {
@@ -158,13 +163,7 @@ async fn tokens_are_shown_once_and_revoked(db: Db) {
     let action = format!("{}/revoke", &listed.text[start..at]);
     let revoked = console.post(&action, &[("csrf", &csrf)], &[]).await;
     revoked.assert_status(303);
-    let refused = awc::Client::default()
-        .get(app.url("/Users"))
-        .insert_header(("Authorization", format!("Bearer {token}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 401);
+    assert_eq!(users_with(&app, &token).await, 401, "revoked");
 }
 
 /// Polls the credentials page until `done` holds of it, for at most 10 s:
@@ -245,13 +244,7 @@ async fn oauth_clients_are_shown_once_used_and_removed(db: Db) {
         .as_str()
         .expect("an access token")
         .to_owned();
-    let works = awc::Client::default()
-        .get(app.url("/Users"))
-        .insert_header(("Authorization", format!("Bearer {access}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(works.status(), 200);
+    assert_eq!(users_with(&app, &access).await, 200);
     let listed = credentials_once(&console, |html| {
         !row_of(html, "entra-prod").contains("<td>never</td>")
     })
