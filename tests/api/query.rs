@@ -188,6 +188,9 @@ async fn presence_absence_and_negation(app: TestApp) {
     expect(&app, "displayName pr", &["alice", "bob"]).await;
     expect(&app, "name pr", &["alice", "bob"]).await;
     expect(&app, "emails pr", &["alice", "bob"]).await;
+    // A user without emails has none present, under `not` too.
+    expect(&app, "not (emails pr)", &["carol"]).await;
+    expect(&app, "emails pr and not (emails pr)", &[]).await;
     expect(&app, "externalId pr", &["alice", "bob"]).await;
     expect(&app, "not (title pr)", &["bob", "carol"]).await;
     expect(&app, "title eq null", &["bob", "carol"]).await;

@@ -52,13 +52,18 @@ fn logical(
 fn top_leaf(r: &Resolver<'_>, f: &Filter) -> Result<Condition, ScimError> {
     let err = Unresolved::into_filter_error;
     match f {
-        Filter::Present(path) => match r.resolve(path, false).map_err(err)? {
-            Target::Scalar(s) => Ok(present(&s)),
-            Target::Constant { .. } => Ok(always()),
-            Target::Many { coll, sub } => any(r, &coll, &[sub.as_deref()], &|e| {
-                Ok(present(&e.scalar(sub.as_deref())?))
-            }),
-        },
+        Filter::Present(path) => {
+            match r.resolve(path, false).map_err(err)? {
+                Target::Scalar(s) => Ok(present(&s)),
+                Target::Constant { .. } => Ok(always()),
+                Target::Many { coll, sub } => match (sub.as_deref(), json_collection(&coll)) {
+                    (None, Some((path, _))) => Ok(Condition::all().add(
+                        sql_dialect::array_not_empty(r.backend, resource_table(r.kind), &path),
+                    )),
+                    (sub, _) => any(r, &coll, &[sub], &|e| Ok(present(&e.scalar(sub)?))),
+                },
+            }
+        }
         Filter::Compare { path, op, value } => match r.resolve(path, true).map_err(err)? {
             Target::Scalar(s) => compare(r.backend, &s, *op, value),
             Target::Constant { value: c, def } => Ok(constant(c, def, *op, value)),

@@ -141,6 +141,20 @@ pub fn any_element(backend: DbBackend, table: &'static str, path: &JsonPath, con
     }
 }
 
+/// The JSON array at `path` in the current row of `table` has an element
+/// (`emails pr`), read off the row itself: through [`any_element`] MariaDB
+/// may materialize the positions join for every row of the table first.
+/// Absent (NULL) counts as empty, so that `not (emails pr)` matches rows
+/// without the attribute.
+pub fn array_not_empty(backend: DbBackend, table: &'static str, path: &JsonPath) -> Expr {
+    let src = Expr::col((Alias::new(table), Alias::new("doc_search")));
+    let length = match backend {
+        DbBackend::MySql => format!("COALESCE(JSON_LENGTH(?, {}), 0)", path.literal()),
+        _ => format!("COALESCE(json_array_length(?, {}), 0)", path.literal()),
+    };
+    Expr::cust_with_exprs(length, [src]).gt(0)
+}
+
 fn mysql_any_element(table: &'static str, path: &JsonPath, cond: Expr) -> Expr {
     let (row, position) = (Alias::new("je_row"), Alias::new("je"));
     let length = Expr::cust_with_exprs(
