@@ -37,11 +37,12 @@ async fn switch(
 ) -> Result<HttpResponse, ConsoleError> {
     csrf::check(&req, &signed.session.csrf_token, form.csrf.as_deref())?;
     let name = form.tenant.trim();
-    let chosen = all(&console)
-        .await?
-        .into_iter()
-        .find(|t| &*t.name == name)
-        .ok_or_else(|| ConsoleError::BadInput(format!("No tenant {name:?} exists.")))?;
+    let chosen = tenants::find(&console.db, name)
+        .await
+        .map_err(|e| match e {
+            TenantError::Db(e) => e.into(),
+            _ => ConsoleError::BadInput(format!("No tenant {name:?} exists.")),
+        })?;
     console_sessions::switch_tenant(&console.db, &signed.token, chosen.id).await?;
     log::info!(
         "console: {} now shows tenant {}",
