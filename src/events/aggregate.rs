@@ -22,36 +22,46 @@ pub struct Outgoing<'a> {
 /// One resource's events, in order, as they are to be sent: each alone,
 /// or, with `merge` on, runs of a group's patch notices as one.
 pub fn outgoing<'a>(events: &[&'a StoredEvent], merge: bool) -> Vec<Outgoing<'a>> {
-    let mut out: Vec<Outgoing<'a>> = Vec::with_capacity(events.len());
-    for &e in events {
-        match out.last_mut() {
-            Some(last) if merge && mergeable(&last.event) && mergeable(e) => {
-                let attributes = union(last.event.attributes.as_deref(), e.attributes.as_deref());
-                let mut merged = e.clone();
-                merged.attributes = Some(attributes);
-                last.event = Cow::Owned(merged);
-                last.covers.push(e.seq);
-            }
-            _ => out.push(Outgoing {
-                event: Cow::Borrowed(e),
-                covers: vec![e.seq],
-            }),
-        }
+    let mut out = Vec::new();
+    let mut rest = events;
+    while let Some(first) = rest.first() {
+        let run = match merge && mergeable(first) {
+            true => rest.iter().take_while(|e| mergeable(e)).count(),
+            false => 1,
+        };
+        let (taken, after) = rest.split_at(run);
+        out.extend(one(taken));
+        rest = after;
     }
     out
+}
+
+/// A run of events as one: the last, naming every attribute of the run.
+fn one<'a>(run: &[&'a StoredEvent]) -> Option<Outgoing<'a>> {
+    let event = match run {
+        [] => return None,
+        [only] => Cow::Borrowed(*only),
+        [.., last] => {
+            let mut merged = (*last).clone();
+            merged.attributes = Some(union(run));
+            Cow::Owned(merged)
+        }
+    };
+    let covers = run.iter().map(|e| e.seq).collect();
+    Some(Outgoing { event, covers })
 }
 
 fn mergeable(e: &StoredEvent) -> bool {
     e.event == PATCH_NOTICE && e.resource_type == "Group"
 }
 
-/// The union of two JSON arrays of attribute names, sorted.
-fn union(a: Option<&str>, b: Option<&str>) -> String {
-    let names = |s: Option<&str>| -> Vec<String> {
-        s.and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default()
-    };
-    let all: BTreeSet<String> = names(a).into_iter().chain(names(b)).collect();
+/// Every attribute name the run's events list, sorted, as a JSON array.
+fn union(run: &[&StoredEvent]) -> String {
+    let all: BTreeSet<String> = run
+        .iter()
+        .filter_map(|e| e.attributes.as_deref())
+        .flat_map(|a| serde_json::from_str::<Vec<String>>(a).unwrap_or_default())
+        .collect();
     serde_json::Value::from(all.into_iter().collect::<Vec<_>>()).to_string()
 }
 
