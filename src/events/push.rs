@@ -212,12 +212,20 @@ async fn send_all(
     }
     let width = state.config.push_concurrency as usize;
     let merge = state.config.merge_group_notices;
+    // Opened once for the batch, not per event.
+    let secret = webhook_secret::plain(receiver, state.keys.sealing());
+    let secret = secret
+        .as_ref()
+        .map(|s| s.as_deref().unwrap_or_default())
+        .map_err(String::as_str);
     // A resource starts as soon as a slot frees, not when the slowest of
     // the resources before it is done.
     let sent = by_resource.iter().map(|resource| async move {
         let mut results = Vec::new();
         for unit in aggregate::outgoing(resource, merge) {
-            let failure = send(state, client, receiver, &unit.event).await.err();
+            let failure = send(state, client, (receiver, secret), &unit.event)
+                .await
+                .err();
             let failed = failure.is_some();
             results.extend(unit.covers.iter().map(|seq| (*seq, failure.clone())));
             if failed {
@@ -234,10 +242,12 @@ async fn send_all(
     outcomes
 }
 
+/// Sends `event` to `receiver`, JSON webhooks signed with `secret` (or
+/// not sent, when it could not be opened).
 async fn send(
     state: &EventsState,
     client: &awc::Client,
-    receiver: &Receiver,
+    (receiver, secret): (&Receiver, Result<&str, &str>),
     event: &StoredEvent,
 ) -> Result<(), Failure> {
     let url = receiver.url.as_deref().unwrap_or_default();
@@ -255,10 +265,8 @@ async fn send(
         }
         Format::Json => {
             let body = webhook::body(event);
-            let secret = webhook_secret::plain(receiver, state.keys.sealing())
-                .map_err(Failure::Retry)?
-                .unwrap_or_default();
-            let signature = webhook::signature(&secret, now / 1000, &body);
+            let secret = secret.map_err(|e| Failure::Retry(e.to_owned()))?;
+            let signature = webhook::signature(secret, now / 1000, &body);
             let headers = vec![
                 ("Content-Type", "application/json".to_owned()),
                 (webhook::SIGNATURE_HEADER, signature),

@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use uuid::Uuid;
 
 use super::EventsError;
-use super::receivers::{self, Receiver};
+use super::receivers::Receiver;
 use super::store::RECEIVERS;
 use crate::secrets::at_rest::{SealingKey, is_sealed};
 use crate::store::exec::Write;
@@ -43,11 +43,16 @@ pub fn plain(receiver: &Receiver, sealing: Option<&SealingKey>) -> Result<Option
         .map_err(|e| format!("receiver {:?}: webhook secret: {e}", receiver.name))
 }
 
-/// Seals the webhook secrets still stored in plain text (receivers added
-/// before a secrets key was configured); how many it sealed.
-pub async fn seal_plain<W: Write>(w: &W, sealing: &SealingKey) -> Result<usize, EventsError> {
+/// Seals the webhook secrets of `all` still stored in plain text
+/// (receivers added before a secrets key was configured); how many it
+/// sealed.
+pub async fn seal_plain<W: Write>(
+    w: &W,
+    all: &[Receiver],
+    sealing: &SealingKey,
+) -> Result<usize, EventsError> {
     let mut sealed = 0;
-    for r in receivers::list(w, None).await? {
+    for r in all {
         let Some(secret) = r.webhook_secret.as_deref().filter(|s| !is_sealed(s)) else {
             continue;
         };

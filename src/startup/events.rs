@@ -66,17 +66,19 @@ pub(super) async fn state(
 /// configured; without one, says that they are stored in plain text.
 async fn seal_webhook_secrets(db: &DatabaseConnection, keys: &KeyRing) -> Result<(), StartupError> {
     let failed = |e: events::EventsError| StartupError::Cli(format!("events: {e}"));
+    let receivers = events::receivers::list(db, None)
+        .await
+        .map_err(|e| failed(e.into()))?;
     match keys.sealing() {
         Some(key) => {
-            let sealed = webhook_secret::seal_plain(db, key).await.map_err(failed)?;
+            let sealed = webhook_secret::seal_plain(db, &receivers, key)
+                .await
+                .map_err(failed)?;
             if sealed > 0 {
                 log::info!("sealed {sealed} webhook secret(s) under the secrets key");
             }
         }
         None => {
-            let receivers = events::receivers::list(db, None)
-                .await
-                .map_err(|e| failed(e.into()))?;
             if receivers.iter().any(|r| r.webhook_secret.is_some()) {
                 log::warn!(
                     "webhook secrets are stored unencrypted in the database; \
