@@ -28,6 +28,11 @@ def start(db, args, tmp, token, bins, sizes, audit):
     return s
 
 
+def cpu_probe(s):
+    """Per run: Roster's CPU per request, for the log line."""
+    return lambda r: f", Roster CPU {r['cpu_us']:,.0f} µs/req" if "cpu_us" in r else ""
+
+
 def main():
     args = h.parse_args()
     tmp = Path(os.environ.get("BENCH_TMP") or "/tmp")
@@ -42,24 +47,26 @@ def main():
             on = start(db, args, tmp / f"{db}-on", token, bins, sizes, True)
             pids = [off.proc.pid, on.proc.pid] + ([h.mariadb_pid()] if db == "mariadb" else [])
             for w in wl:
-                seen = h.interleaved(args, w, (off, on), token, pids)
+                seen = h.interleaved(args, w, (off, on), token, pids, cpu_probe)
                 if not seen[off.key] or not seen[on.key]:
                     continue
                 rps = {k: statistics.median(r["rps"] for r in v) for k, v in seen.items()}
                 p99 = {k: statistics.median(r["p99"] for r in v) for k, v in seen.items()}
+                # CPU per request, kernel time included.
+                cpu = {k: statistics.median(r.get("cpu_us", 0.0) for r in v) for k, v in seen.items()}
                 a, b = rps[off.key], rps[on.key]
                 pa, pb = p99[off.key], p99[on.key]
                 line = (f"| {db} | {w.name} | {a:,.0f} | {b:,.0f} | {b / a:.1%} | "
                         f"{pa:.2f} | {pb:.2f} | {pb / pa:.2f}× | "
                         f"{h.rates(seen[off.key])} / "
-                        f"{h.rates(seen[on.key])} |")
+                        f"{h.rates(seen[on.key])} | {cpu[off.key]:,.0f} / {cpu[on.key]:,.0f} |")
                 h.log(line)
                 lines.append(line)
             h.stop_all()
     finally:
         h.stop_all()
-    print("| database | workload | req/s off | req/s on | throughput on/off | p99 off (ms) | p99 on (ms) | p99 on/off | rounds req/s (off / on) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| database | workload | req/s off | req/s on | throughput on/off | p99 off (ms) | p99 on (ms) | p99 on/off | rounds req/s (off / on) | Roster CPU µs/req (off / on) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for line in lines:
         print(line)
 

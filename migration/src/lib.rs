@@ -18,6 +18,7 @@ mod m20261205_000002_audit_log;
 mod m20261205_000002_console_token_use;
 mod m20261205_000041_events;
 mod m20261205_000051_fewer_write_indexes;
+mod m20261205_000052_change_record_indexes;
 mod util;
 
 pub use m20261204_000001_json_positions::{
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000002_console_token_use::Migration),
             Box::new(m20261205_000041_events::Migration),
             Box::new(m20261205_000051_fewer_write_indexes::Migration),
+            Box::new(m20261205_000052_change_record_indexes::Migration),
         ]
     }
 }

@@ -3,7 +3,7 @@
 //! the changes it made; and one request in full. The JSON API and the
 //! console's pages call these same functions.
 
-use std::collections::HashMap;
+use std::ops::RangeInclusive;
 
 use entity::{audit_change, audit_request};
 use sea_orm::{
@@ -393,41 +393,59 @@ fn entry(r: &audit_request::Model) -> Activity {
 }
 
 /// The changes each entry's request committed: same request id, made
-/// while it ran (request ids a client sends may repeat).
+/// while it ran (request ids a client sends may repeat). Found by key
+/// range, the time each request ran: the change records have no index but
+/// their key, which every write would pay for.
 async fn attach_changes(db: &DatabaseConnection, entries: &mut [Activity]) -> Result<(), DbErr> {
-    if entries.is_empty() {
+    let windows: Vec<(usize, RangeInclusive<i64>)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| may_have_changed(e))
+        .map(|(i, e)| (i, change_window(e)))
+        .collect();
+    if windows.is_empty() {
         return Ok(());
     }
-    let ids: Vec<String> = entries.iter().map(|e| e.request_id.clone()).collect();
+    let ranges = windows.iter().fold(Condition::any(), |any, (_, w)| {
+        any.add(audit_change::Column::Seq.between(*w.start(), *w.end()))
+    });
+    let ids: Vec<String> = windows
+        .iter()
+        .map(|(i, _)| entries[*i].request_id.clone())
+        .collect();
     let rows = audit_change::Entity::find()
+        .filter(ranges)
         .filter(audit_change::Column::RequestId.is_in(ids))
         .order_by_asc(audit_change::Column::Seq)
         .all(db)
         .await?;
-    let mut by_request: HashMap<&str, Vec<&audit_change::Model>> = HashMap::new();
-    for row in &rows {
-        if let Some(id) = row.request_id.as_deref() {
-            by_request.entry(id).or_default().push(row);
-        }
-    }
-    for e in entries.iter_mut() {
-        let Some(changes) = by_request.get(e.request_id.as_str()) else {
-            continue;
-        };
-        // `seq` is microseconds, taken as the response began: the request
-        // ran from `latency` before it.
-        let latency_us = (e.latency_ms * 1000.0) as i64;
-        let (start, end) = (e.seq - latency_us - 1_000_000, e.seq + 1_000_000);
-        let own: Vec<ChangeView> = changes
+    for (i, window) in windows {
+        let e = &mut entries[i];
+        let own: Vec<ChangeView> = rows
             .iter()
-            .filter(|c| (start..=end).contains(&c.seq))
-            .map(|c| change_view(c))
+            .filter(|c| c.request_id.as_deref() == Some(e.request_id.as_str()))
+            .filter(|c| window.contains(&c.seq))
+            .map(change_view)
             .collect();
         if !own.is_empty() {
             e.changes = Some(own);
         }
     }
     Ok(())
+}
+
+/// A read, or a write refused with a 4xx, commits nothing.
+fn may_have_changed(e: &Activity) -> bool {
+    e.method != "GET" && e.method != "HEAD" && !(400..500).contains(&e.status)
+}
+
+/// Keys a request's changes can have: `seq` is taken as the response
+/// began, after every change the request made (keys only increase), and
+/// the request ran from `latency` before it; a second more allows for a
+/// clock stepped back meanwhile.
+fn change_window(e: &Activity) -> RangeInclusive<i64> {
+    let latency_us = (e.latency_ms * 1000.0) as i64;
+    (e.seq - latency_us - 1_000_000)..=e.seq
 }
 
 fn change_view(c: &audit_change::Model) -> ChangeView {
