@@ -16,7 +16,7 @@ use super::ids::next_seq;
 use super::rows::insert_sql;
 use crate::scim::resource::ResourceKind;
 use crate::service::change::{Change, ChangeHook, WriteOperation};
-use crate::store::exec::{Source, Write, WriteTxn};
+use crate::store::exec::{Source, Write, WriteTxn, is_unique_violation};
 use crate::time::now_ms;
 
 /// What a request's summary needs of one committed change.
@@ -54,6 +54,9 @@ impl ChangeNotes {
     }
 }
 
+/// Keys a change record tries before its write fails.
+const KEY_TRIES: u32 = 5;
+
 pub struct AuditHook {
     pub notes: Arc<ChangeNotes>,
 }
@@ -64,7 +67,18 @@ impl ChangeHook for AuditHook {
         txn: &'a WriteTxn,
         change: &'a Change,
     ) -> BoxFuture<'a, Result<(), DbErr>> {
-        Box::pin(async move { txn.exec(record(change, txn.backend())).await.map(|_| ()) })
+        Box::pin(async move {
+            // Keys are unique within a process only: two servers on one
+            // MariaDB can take the same microsecond. The duplicate fails
+            // the statement, not the transaction, and a new key is later.
+            let mut tries = 1;
+            loop {
+                match txn.exec(record(change, txn.backend())).await {
+                    Err(e) if tries < KEY_TRIES && is_unique_violation(&e) => tries += 1,
+                    done => return done.map(|_| ()),
+                }
+            }
+        })
     }
 
     fn committed(&self, change: &Change) {

@@ -16,7 +16,7 @@ pub mod capture;
 pub mod changes;
 mod diff;
 mod entry;
-mod ids;
+pub mod ids;
 pub mod query;
 pub mod redact;
 mod rows;

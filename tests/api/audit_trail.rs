@@ -205,6 +205,37 @@ async fn a_change_record_commits_with_its_write_only(db: Db) {
     assert_eq!(diff["attributes"][0]["new"], "Alice A.", "{diff}");
 }
 
+/// Two servers on one database can take the same key (microseconds, unique
+/// within a process only): the write takes the next one rather than fail.
+async fn a_key_another_server_took_does_not_fail_the_write(db: Db) {
+    let app = TestApp::spawn_with(db, quick).await;
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    // Keys a little ahead of the clock (a request's changes are looked for
+    // up to a second around it, in the tests running beside this one too).
+    let taken = [now_us + 300_000, now_us + 300_001];
+    for seq in taken {
+        stored_change(seq, seq / 1000)
+            .insert(&app.db)
+            .await
+            .unwrap();
+    }
+    roster::audit::ids::skip_past(taken[0] - 1);
+    app.post("/Users", &user_body("alice@example.com"))
+        .await
+        .assert_status(201);
+    let records = audit_change::Entity::find().all(&app.db).await.unwrap();
+    let ours: Vec<i64> = records
+        .iter()
+        .filter(|c| c.label.as_deref() == Some("alice@example.com"))
+        .map(|c| c.seq)
+        .collect();
+    assert_eq!(ours.len(), 1, "{records:?}");
+    assert!(ours[0] > taken[1], "a key after those taken: {records:?}");
+}
+
 async fn summaries_speak_the_idps_language(db: Db) {
     let app = TestApp::spawn_with(db, quick).await;
     let alice = app.create_user("alice@example.com").await;
@@ -602,6 +633,7 @@ async fn audit_off_records_nothing(db: Db) {
 each_database!(
     secrets_never_reach_the_tables,
     a_change_record_commits_with_its_write_only,
+    a_key_another_server_took_does_not_fail_the_write,
     summaries_speak_the_idps_language,
     the_activity_api_pages_filters_and_details,
     retention_prunes_old_rows,
