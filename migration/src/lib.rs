@@ -19,6 +19,7 @@ mod m20261205_000002_console_token_use;
 mod m20261205_000041_events;
 mod m20261205_000051_fewer_write_indexes;
 mod m20261205_000052_change_record_indexes;
+mod m20261205_000053_outbox_keys;
 mod util;
 
 pub use m20261204_000001_json_positions::{
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000041_events::Migration),
             Box::new(m20261205_000051_fewer_write_indexes::Migration),
             Box::new(m20261205_000052_change_record_indexes::Migration),
+            Box::new(m20261205_000053_outbox_keys::Migration),
         ]
     }
 }

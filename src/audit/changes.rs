@@ -13,10 +13,9 @@ use sea_orm::{DbBackend, DbErr, Statement, Value};
 
 use super::diff::{active_switched, detail, label, operation_name};
 use super::ids::next_seq;
-use super::rows::insert_sql;
 use crate::scim::resource::ResourceKind;
 use crate::service::change::{Change, ChangeHook, WriteOperation};
-use crate::store::exec::{Source, Write, WriteTxn, is_unique_violation};
+use crate::store::exec::{Source, Write, WriteTxn, insert_sql, is_unique_violation};
 use crate::time::now_ms;
 
 /// What a request's summary needs of one committed change.

@@ -8,6 +8,8 @@
 use entity::audit_request::Model;
 use sea_orm::{DbBackend, Statement, Value};
 
+use crate::store::exec::insert_sql;
+
 /// The most rows one statement inserts.
 pub const MAX_ROWS: usize = 64;
 
@@ -63,24 +65,6 @@ fn sql(backend: DbBackend, rows: usize) -> String {
     };
     let insert = insert_sql(backend, "audit_requests", &COLUMNS, rows);
     format!("{insert} {conflict}")
-}
-
-/// `INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows.
-pub fn insert_sql(backend: DbBackend, table: &str, columns: &[&str], rows: usize) -> String {
-    let quote = match backend {
-        DbBackend::MySql => '`',
-        _ => '"',
-    };
-    let names: Vec<String> = columns
-        .iter()
-        .map(|c| format!("{quote}{c}{quote}"))
-        .collect();
-    let one = format!("({})", vec!["?"; columns.len()].join(", "));
-    format!(
-        "INSERT INTO {quote}{table}{quote} ({}) VALUES {}",
-        names.join(", "),
-        vec![one; rows].join(", ")
-    )
 }
 
 fn push_values(row: Model, values: &mut Vec<Value>) {

@@ -1,14 +1,15 @@
 //! The event tables: the outbox (one row per event, written in the
 //! change's transaction), receivers with their delivery state, poll
-//! acknowledgements and parked events. Every statement is built by
-//! sea-query and runs on any `Source`/`Write`: the write lane, a pool
-//! transaction or the pool itself.
+//! acknowledgements and parked events. Every statement runs on any
+//! `Source`/`Write`: the write lane, a pool transaction or the pool itself.
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
-use sea_orm::{DbErr, Value};
+use std::sync::LazyLock;
+
+use sea_orm::{DbBackend, DbErr, Statement, Value};
 use uuid::Uuid;
 
-use crate::store::exec::{Decode, Row, Source, Write};
+use crate::store::exec::{Decode, Row, Source, Write, insert_sql};
 
 pub const OUTBOX: &str = "event_outbox";
 pub const RECEIVERS: &str = "event_receivers";
@@ -87,31 +88,48 @@ impl Decode for StoredEvent {
     }
 }
 
-/// Records `events` in one statement.
+/// Records `events` in one statement. Its SQL is made once per database
+/// for the one or two events a change makes, and its values straight from
+/// the events: built through the query builder, the statement cost as much
+/// as the insert, which every write makes while a receiver is configured.
 pub async fn insert_events<W: Write>(w: &W, events: &[NewEvent]) -> Result<(), DbErr> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let mut stmt = Query::insert();
-    stmt.into_table(t(OUTBOX))
-        .columns(EVENT_COLUMNS[1..].iter().map(|c| t(c)));
+    static SQL: LazyLock<[[String; 2]; 2]> = LazyLock::new(|| {
+        let sql = |backend, rows| insert_sql(backend, OUTBOX, &EVENT_COLUMNS[1..], rows);
+        [DbBackend::Sqlite, DbBackend::MySql].map(|backend| [1, 2].map(|rows| sql(backend, rows)))
+    });
+    let backend = w.backend();
+    let rare;
+    let sql = match (events.len(), backend) {
+        (0, _) => return Ok(()),
+        (n @ (1 | 2), DbBackend::MySql) => &SQL[1][n - 1],
+        (n @ (1 | 2), _) => &SQL[0][n - 1],
+        (n, _) => {
+            rare = insert_sql(backend, OUTBOX, &EVENT_COLUMNS[1..], n);
+            &rare
+        }
+    };
+    let mut values = Vec::with_capacity(events.len() * (EVENT_COLUMNS.len() - 1));
     for e in events {
-        let values: [Expr; 10] = [
-            e.tenant.into(),
-            e.id.into(),
-            e.resource_type.into(),
-            e.resource_id.into(),
-            e.event.into(),
-            e.txn.clone().into(),
-            e.external_id.clone().into(),
-            e.version.into(),
-            e.attributes.clone().into(),
-            e.created_at.into(),
-        ];
-        stmt.values(values)
-            .map_err(|e| DbErr::Custom(format!("event insert: {e}")))?;
+        values.extend([
+            Value::from(e.tenant),
+            Value::from(e.id),
+            Value::from(e.resource_type),
+            Value::from(e.resource_id),
+            Value::from(e.event),
+            Value::from(e.txn.clone()),
+            Value::from(e.external_id.clone()),
+            Value::from(e.version),
+            Value::from(e.attributes.clone()),
+            Value::from(e.created_at),
+        ]);
     }
-    w.exec(w.backend().build(&stmt)).await.map(|_| ())
+    w.exec(Statement::from_sql_and_values(
+        backend,
+        sql.as_str(),
+        values,
+    ))
+    .await
+    .map(|_| ())
 }
 
 fn select_events() -> SelectStatement {
@@ -398,10 +416,18 @@ pub async fn parked_total<S: Source>(s: &S) -> Result<i64, DbErr> {
 }
 
 /// Deletes what is older than `before` (events, parked events) and
-/// acknowledgements of events no longer kept; how many events went.
+/// acknowledgements of events no longer kept; how many events went. The
+/// newest event stays whatever its age: on SQLite a new event's key is
+/// one more than the largest kept, and it must stay above every key
+/// given out (receivers' cursors point past them).
 pub async fn prune<W: Write>(w: &W, before: i64) -> Result<u64, DbErr> {
+    let newest = Query::select()
+        .expr_as(col("seq").max().if_null(0), t("n"))
+        .from(t(OUTBOX))
+        .to_owned();
+    let newest = number(w, &newest).await?;
     let mut gone = 0;
-    while let Some(last) = oldest_run_before(w, before).await? {
+    while let Some(last) = oldest_run_before(w, before, newest).await? {
         let events = Query::delete()
             .from_table(t(OUTBOX))
             .and_where(col("seq").lte(last.seq))
@@ -440,14 +466,18 @@ struct OldRun {
 const PRUNE_BATCH: u64 = 1000;
 
 /// The last of the oldest events (by key) made before `before`, stopping
-/// at the first younger one: the age has no index (every write would pay
+/// at the first younger one or at `newest`: the age has no index (every write would pay
 /// for it), and keys follow the time of writing closely enough that the
 /// oldest events come first.
-async fn oldest_run_before<S: Source>(s: &S, before: i64) -> Result<Option<OldRun>, DbErr> {
+async fn oldest_run_before<S: Source>(
+    s: &S,
+    before: i64,
+    newest: i64,
+) -> Result<Option<OldRun>, DbErr> {
     let rows = seqs_after(s, 0, PRUNE_BATCH).await?;
     let old: Vec<i64> = rows
         .iter()
-        .take_while(|r| r.created_at < before)
+        .take_while(|r| r.created_at < before && r.seq < newest)
         .map(|r| r.seq)
         .collect();
     Ok(old.last().map(|seq| OldRun {

@@ -1,10 +1,12 @@
 //! Receivers as an operator manages them (`roster receiver`), the claim
-//! that keeps two nodes from pushing one receiver's events at once, and
-//! pruning by age.
+//! that keeps two nodes from pushing one receiver's events at once,
+//! pruning by age, and the outbox's keys rising across pruning.
 
+use migration::{Migrator, MigratorTrait};
 use roster::events::receivers::{self, Format, Mode};
 use roster::events::store::{self, NewEvent};
 use roster::service::DEFAULT_TENANT;
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use uuid::Uuid;
 
 use crate::each_database;
@@ -15,6 +17,7 @@ use crate::process::{roster as roster_command, run_command};
 each_database!(
     one_node_at_a_time_holds_a_receiver,
     pruning_drops_only_what_is_older_than_the_retention,
+    pruning_keeps_the_newest_event_so_keys_keep_rising,
 );
 
 #[actix_web::test]
@@ -182,4 +185,101 @@ async fn pruning_drops_only_what_is_older_than_the_retention(db: Db) {
         .expect("read");
     let ids: Vec<Uuid> = left.iter().map(|e| e.id).collect();
     assert_eq!(ids, [young[0].id, young[1].id]);
+}
+
+fn event_at(created_at: i64) -> NewEvent {
+    NewEvent {
+        tenant: DEFAULT_TENANT,
+        id: Uuid::new_v4(),
+        resource_type: "User",
+        resource_id: Uuid::new_v4(),
+        event: "prov:create:notice",
+        txn: None,
+        external_id: None,
+        version: 1,
+        attributes: None,
+        created_at,
+    }
+}
+
+async fn newest_seq(app: &TestApp) -> i64 {
+    let all = store::events_between(&app.db, DEFAULT_TENANT, 0, i64::MAX, 100)
+        .await
+        .expect("read");
+    all.last().map_or(0, |e| e.seq)
+}
+
+/// Receivers' cursors point past every key given out: a new event's key
+/// must stay above them even once every older event is past retention.
+async fn pruning_keeps_the_newest_event_so_keys_keep_rising(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let now = roster::time::now_ms();
+    store::insert_events(&app.db, &[event_at(now - 10_000), event_at(now - 9_000)])
+        .await
+        .expect("insert");
+    let highest = newest_seq(&app).await;
+    let gone = store::prune(&app.db, now).await.expect("prune");
+    assert_eq!(gone, 1, "all but the newest");
+    assert_eq!(newest_seq(&app).await, highest);
+    store::insert_events(&app.db, &[event_at(now)])
+        .await
+        .expect("insert");
+    assert!(newest_seq(&app).await > highest);
+}
+
+/// The outbox's counter leaves SQLite's `AUTOINCREMENT`: on a database
+/// whose outbox was pruned empty, new events still get keys above those
+/// given out before.
+#[actix_web::test]
+async fn an_outbox_pruned_empty_keeps_its_keys_rising_across_the_migration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("r.db").display());
+    let given = {
+        let db = Database::connect(url.as_str()).await.expect("connect");
+        let before = Migrator::migrations().len() - 1;
+        Migrator::up(&db, Some(before as u32))
+            .await
+            .expect("older migrations");
+        for _ in 0..3 {
+            store::insert_events(&db, &[event_at(1_000)])
+                .await
+                .expect("insert");
+        }
+        db.execute_unprepared("DELETE FROM event_outbox")
+            .await
+            .expect("pruned");
+        let row = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT seq FROM sqlite_sequence WHERE name = 'event_outbox'",
+            ))
+            .await
+            .expect("read")
+            .expect("a counter");
+        let given: i64 = row.try_get_by_index(0).expect("seq");
+        db.close().await.ok();
+        given
+    };
+    assert_eq!(given, 3);
+    let app = TestApp::spawn_on(url, |_| {}).await;
+    let create = app
+        .db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT sql FROM sqlite_master WHERE name = 'event_outbox'",
+        ))
+        .await
+        .expect("read")
+        .expect("the table");
+    let create: String = create.try_get_by_index(0).expect("sql");
+    assert!(!create.contains("AUTOINCREMENT"), "{create}");
+    store::insert_events(&app.db, &[event_at(roster::time::now_ms())])
+        .await
+        .expect("insert");
+    assert!(newest_seq(&app).await > given);
+    // The placeholder that holds the counter belongs to no tenant.
+    let all = store::events_between(&app.db, DEFAULT_TENANT, 0, i64::MAX, 100)
+        .await
+        .expect("read");
+    assert_eq!(all.len(), 1, "{all:?}");
 }
