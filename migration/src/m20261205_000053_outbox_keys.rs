@@ -1,5 +1,5 @@
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement, TryGetable};
 
 /// On SQLite, rebuilds the event outbox without `AUTOINCREMENT`. Its
 /// counter lives in `sqlite_sequence`, one more page every write with a
@@ -20,7 +20,7 @@ impl MigrationTrait for Migration {
             return Ok(());
         }
         let db = m.get_connection();
-        let Some(create) = one_text(
+        let Some(create) = one::<String>(
             db,
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'event_outbox'",
         )
@@ -31,12 +31,12 @@ impl MigrationTrait for Migration {
         if !create.contains("AUTOINCREMENT") {
             return Ok(());
         }
-        let given = one_i64(
+        let given = one::<i64>(
             db,
             "SELECT seq FROM sqlite_sequence WHERE name = 'event_outbox'",
         )
         .await?;
-        let kept = one_i64(db, "SELECT MAX(seq) FROM event_outbox").await?;
+        let kept = one::<i64>(db, "SELECT MAX(seq) FROM event_outbox").await?;
         let rebuilt = create
             .replacen(&format!("\"{TABLE}\""), "\"event_outbox_rebuilt\"", 1)
             .replace(" AUTOINCREMENT", "");
@@ -74,20 +74,15 @@ impl MigrationTrait for Migration {
     }
 }
 
-async fn one_text(db: &SchemaManagerConnection<'_>, sql: &str) -> Result<Option<String>, DbErr> {
+/// The first column of the first row `sql` reads, if any.
+async fn one<T: TryGetable>(
+    db: &SchemaManagerConnection<'_>,
+    sql: &str,
+) -> Result<Option<T>, DbErr> {
     let row = db
         .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
         .await?;
-    row.map(|r| r.try_get_by_index::<Option<String>>(0))
-        .transpose()
-        .map(Option::flatten)
-}
-
-async fn one_i64(db: &SchemaManagerConnection<'_>, sql: &str) -> Result<Option<i64>, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
-        .await?;
-    row.map(|r| r.try_get_by_index::<Option<i64>>(0))
+    row.map(|r| r.try_get_by_index::<Option<T>>(0))
         .transpose()
         .map(Option::flatten)
 }

@@ -122,13 +122,6 @@ impl ChangeHooks {
         self.0.iter().any(|hook| hook.wants_documents())
     }
 
-    /// `hook`, then these hooks.
-    pub fn after(&self, hook: Arc<dyn ChangeHook>) -> Self {
-        let mut hooks = vec![hook];
-        hooks.extend(self.0.iter().cloned());
-        Self::new(hooks)
-    }
-
     pub(super) async fn in_transaction(
         &self,
         txn: &WriteTxn,

@@ -30,5 +30,5 @@ impl ChangeHook for CountHook {
 /// The hook that keeps the counts, then `hooks`: every server runs it,
 /// whatever other hooks it was given.
 pub fn with_counts(hooks: &ChangeHooks) -> ChangeHooks {
-    hooks.after(std::sync::Arc::new(CountHook))
+    hooks.before(std::sync::Arc::new(CountHook))
 }

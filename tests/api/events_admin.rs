@@ -6,7 +6,7 @@ use migration::{Migrator, MigratorTrait};
 use roster::events::receivers::{self, Format, Mode};
 use roster::events::store::{self, NewEvent};
 use roster::service::DEFAULT_TENANT;
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, TryGetable};
 use uuid::Uuid;
 
 use crate::each_database;
@@ -162,20 +162,8 @@ async fn one_node_at_a_time_holds_a_receiver(db: Db) {
 async fn pruning_drops_only_what_is_older_than_the_retention(db: Db) {
     let app = TestApp::spawn(db).await;
     let now = roster::time::now_ms();
-    let event = |created_at: i64| NewEvent {
-        tenant: DEFAULT_TENANT,
-        id: Uuid::new_v4(),
-        resource_type: "User",
-        resource_id: Uuid::new_v4(),
-        event: "prov:create:notice",
-        txn: None,
-        external_id: None,
-        version: 1,
-        attributes: None,
-        created_at,
-    };
-    let old = [event(now - 10_000), event(now - 9_000)];
-    let young = [event(now - 1_000), event(now)];
+    let old = [event_at(now - 10_000), event_at(now - 9_000)];
+    let young = [event_at(now - 1_000), event_at(now)];
     store::insert_events(&app.db, &old).await.expect("insert");
     store::insert_events(&app.db, &young).await.expect("insert");
     let gone = store::prune(&app.db, now - 5_000).await.expect("prune");
@@ -248,30 +236,21 @@ async fn an_outbox_pruned_empty_keeps_its_keys_rising_across_the_migration() {
         db.execute_unprepared("DELETE FROM event_outbox")
             .await
             .expect("pruned");
-        let row = db
-            .query_one_raw(Statement::from_string(
-                DbBackend::Sqlite,
-                "SELECT seq FROM sqlite_sequence WHERE name = 'event_outbox'",
-            ))
-            .await
-            .expect("read")
-            .expect("a counter");
-        let given: i64 = row.try_get_by_index(0).expect("seq");
+        let given: i64 = first(
+            &db,
+            "SELECT seq FROM sqlite_sequence WHERE name = 'event_outbox'",
+        )
+        .await;
         db.close().await.ok();
         given
     };
     assert_eq!(given, 3);
     let app = TestApp::spawn_on(url, |_| {}).await;
-    let create = app
-        .db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "SELECT sql FROM sqlite_master WHERE name = 'event_outbox'",
-        ))
-        .await
-        .expect("read")
-        .expect("the table");
-    let create: String = create.try_get_by_index(0).expect("sql");
+    let create: String = first(
+        &app.db,
+        "SELECT sql FROM sqlite_master WHERE name = 'event_outbox'",
+    )
+    .await;
     assert!(!create.contains("AUTOINCREMENT"), "{create}");
     store::insert_events(&app.db, &[event_at(roster::time::now_ms())])
         .await
@@ -282,4 +261,14 @@ async fn an_outbox_pruned_empty_keeps_its_keys_rising_across_the_migration() {
         .await
         .expect("read");
     assert_eq!(all.len(), 1, "{all:?}");
+}
+
+/// The first column of the first row `sql` reads on SQLite.
+async fn first<T: TryGetable>(db: &DatabaseConnection, sql: &str) -> T {
+    let row = db
+        .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
+        .await
+        .expect("read")
+        .expect("a row");
+    row.try_get_by_index(0).expect("a value")
 }
