@@ -21,6 +21,7 @@ pub const DEFAULT_LIMIT: u64 = 50;
 /// log (the filtered columns have no index, which every request would
 /// pay for).
 pub const SCAN_WINDOW: u64 = 100_000;
+const SEQ: audit_request::Column = audit_request::Column::Seq;
 /// The newest entries a narrowed page looks at first.
 const GLANCE: u64 = 1_000;
 
@@ -130,8 +131,13 @@ pub async fn activity(
     // A request id has its index; the other filters are read row by row.
     let scanned = !narrowing.is_empty() && f.request_id.as_deref().is_none_or(str::is_empty);
     let (rows, beyond) = match scanned {
-        true => within_window(db, range, narrowing, limit + 1).await?,
-        false => (newest(db, range.add(narrowing), limit + 1).await?, None),
+        true => {
+            within_window::<audit_request::Entity>(db, SEQ, range, narrowing, limit + 1).await?
+        }
+        false => {
+            let rows = newest::<audit_request::Entity>(db, SEQ, range.add(narrowing), limit + 1);
+            (rows.await?, None)
+        }
     };
     let more = rows.len() as u64 > limit;
     let mut entries: Vec<Activity> = rows
@@ -152,42 +158,44 @@ pub async fn activity(
     })
 }
 
-async fn newest(
+async fn newest<E: EntityTrait>(
     db: &DatabaseConnection,
+    seq: E::Column,
     cond: Condition,
     n: u64,
-) -> Result<Vec<audit_request::Model>, DbErr> {
-    audit_request::Entity::find()
+) -> Result<Vec<E::Model>, DbErr> {
+    E::find()
         .filter(cond)
-        .order_by_desc(audit_request::Column::Seq)
+        .order_by_desc(seq)
         .limit(n)
         .all(db)
         .await
 }
 
-/// Up to `n` entries of `range` that match `narrowing`, newest first,
-/// among the newest `SCAN_WINDOW` of the range; and the key of the first
-/// entry not looked at, if any. A glance at the newest few comes first,
-/// which fills the page of a common filter without measuring the window.
-async fn within_window(
+/// Up to `n` rows of `range` that match `narrowing`, newest first (by
+/// `seq`), among the newest `SCAN_WINDOW` of the range; and the key of
+/// the first row not looked at, if any. A glance at the newest few comes
+/// first, which fills the page of a common filter without measuring the
+/// window.
+async fn within_window<E: EntityTrait>(
     db: &DatabaseConnection,
+    seq: E::Column,
     range: Condition,
     narrowing: Condition,
     n: u64,
-) -> Result<(Vec<audit_request::Model>, Option<i64>), DbErr> {
-    use audit_request::Column as C;
+) -> Result<(Vec<E::Model>, Option<i64>), DbErr> {
     let mut rows = Vec::new();
     let mut looked_to: Option<i64> = None;
     for window in [GLANCE, SCAN_WINDOW] {
-        let beyond = first_beyond(db, range.clone(), window).await?;
+        let beyond = first_beyond::<E>(db, seq, range.clone(), window).await?;
         let mut cond = range.clone().add(narrowing.clone());
         if let Some(seen) = looked_to {
-            cond = cond.add(C::Seq.lte(seen));
+            cond = cond.add(seq.lte(seen));
         }
         if let Some(beyond) = beyond {
-            cond = cond.add(C::Seq.gt(beyond));
+            cond = cond.add(seq.gt(beyond));
         }
-        rows.extend(newest(db, cond, n - rows.len() as u64).await?);
+        rows.extend(newest::<E>(db, seq, cond, n - rows.len() as u64).await?);
         if rows.len() as u64 >= n || beyond.is_none() {
             return Ok((rows, beyond));
         }
@@ -220,19 +228,43 @@ pub async fn activity_detail(
     }))
 }
 
-/// The changes to one resource, newest first.
+/// A resource's changes, newest first, and where older ones are looked
+/// for next.
+#[derive(Debug, Clone, Serialize)]
+pub struct History {
+    pub changes: Vec<ChangeView>,
+    /// Pass as `before` for older changes; absent when there are none. A
+    /// page that looked through `SCAN_WINDOW` change records stops there,
+    /// with fewer changes than asked for and this set.
+    pub next_before: Option<i64>,
+}
+
+/// The changes to one resource before `before`, newest first, among the
+/// newest `SCAN_WINDOW` change records there: the records have no index by
+/// resource (every write would pay for it), so a resource changed long ago
+/// is found a window at a time.
 pub async fn resource_history(
     db: &DatabaseConnection,
     resource_id: uuid::Uuid,
+    before: Option<i64>,
     limit: u64,
-) -> Result<Vec<ChangeView>, DbErr> {
-    let rows = audit_change::Entity::find()
-        .filter(audit_change::Column::ResourceId.eq(resource_id))
-        .order_by_desc(audit_change::Column::Seq)
-        .limit(limit.clamp(1, MAX_LIMIT))
-        .all(db)
-        .await?;
-    Ok(rows.iter().map(change_view).collect())
+) -> Result<History, DbErr> {
+    use audit_change::Column as C;
+    let limit = limit.clamp(1, MAX_LIMIT);
+    let range = before.map_or_else(Condition::all, |b| Condition::all().add(C::Seq.lt(b)));
+    let narrowing = Condition::all().add(C::ResourceId.eq(resource_id));
+    let (rows, beyond) =
+        within_window::<audit_change::Entity>(db, C::Seq, range, narrowing, limit + 1).await?;
+    let more = rows.len() as u64 > limit;
+    let changes: Vec<ChangeView> = rows.iter().take(limit as usize).map(change_view).collect();
+    let next_before = match more {
+        true => changes.last().map(|c| c.seq),
+        false => beyond.map(|seq| seq.saturating_add(1)),
+    };
+    Ok(History {
+        changes,
+        next_before,
+    })
 }
 
 /// The id of the tenant a filter names, if it names one.
@@ -249,19 +281,19 @@ pub async fn tenant_id(
     }
 }
 
-/// The key of the newest entry in `range` beyond its newest `window`, if
+/// The key of the newest row in `range` beyond its newest `window`, if
 /// the range holds more.
-async fn first_beyond(
+async fn first_beyond<E: EntityTrait>(
     db: &DatabaseConnection,
+    seq: E::Column,
     range: Condition,
     window: u64,
 ) -> Result<Option<i64>, DbErr> {
-    use audit_request::Column as C;
-    audit_request::Entity::find()
+    E::find()
         .select_only()
-        .column(C::Seq)
+        .column(seq)
         .filter(range)
-        .order_by_desc(C::Seq)
+        .order_by_desc(seq)
         .offset(window)
         .limit(1)
         .into_tuple::<i64>()

@@ -15,17 +15,31 @@ pub async fn history(console: &Console, id: &str) -> Result<Markup, ConsoleError
     let Ok(id) = Uuid::parse_str(id) else {
         return Ok(html! {});
     };
-    let changes = query::resource_history(&console.db, id, SHOWN).await?;
+    let found = query::resource_history(&console.db, id, None, SHOWN).await?;
+    let changes = &found.changes;
+    // The search stopped at its window before the page filled: say so,
+    // and where the rest is.
+    let stopped = (changes.len() as u64) < SHOWN && found.next_before.is_some();
     Ok(html! {
         h2 { "Recent changes" }
-        @if changes.is_empty() {
+        @if changes.is_empty() && !stopped {
             p.empty { "None recorded." }
-        } @else {
+        }
+        @if stopped {
+            @if let Some(before) = found.next_before {
+                p.empty #history-searched {
+                    "Only the newest " (query::SCAN_WINDOW) " change records were searched; "
+                    a href=(console.at(&format!("/api/resources/{id}/history?before={before}"))) { "older changes" }
+                    " (JSON)."
+                }
+            }
+        }
+        @if !changes.is_empty() {
             div.scroll {
                 table.history {
                     thead { tr { th scope="col" { "Time (UTC)" } th scope="col" { "Change" } th scope="col" { "By" } th scope="col" { "Attributes" } } }
                     tbody {
-                        @for c in &changes {
+                        @for c in changes {
                             tr {
                                 td.mono.time {
                                     @match &c.request_id {

@@ -10,7 +10,8 @@
 //!   `activity` event (the entry as JSON) each.
 //! - `GET api/activity/{request_id}`: one request with its redacted
 //!   headers and bodies and its changes' diffs.
-//! - `GET api/resources/{id}/history`: the changes to one resource.
+//! - `GET api/resources/{id}/history?before=`: the changes to one
+//!   resource, newest first; `next_before` pages on.
 
 use std::sync::Arc;
 
@@ -78,12 +79,21 @@ async fn activity_detail(db: web::Data<AuditDb>, id: web::Path<String>) -> HttpR
     }
 }
 
-async fn history(db: web::Data<AuditDb>, id: web::Path<String>) -> HttpResponse {
+#[derive(serde::Deserialize)]
+struct HistoryQuery {
+    before: Option<i64>,
+}
+
+async fn history(
+    db: web::Data<AuditDb>,
+    id: web::Path<String>,
+    page: web::Query<HistoryQuery>,
+) -> HttpResponse {
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
         return scim_error_response(&ScimError::not_found(format!("no resource {id:?}")));
     };
-    match query::resource_history(&db.0, id, query::MAX_LIMIT).await {
-        Ok(changes) => HttpResponse::Ok().json(json!({ "changes": changes })),
+    match query::resource_history(&db.0, id, page.before, query::MAX_LIMIT).await {
+        Ok(history) => HttpResponse::Ok().json(history),
         Err(e) => query_error(&QueryError::Db(e)),
     }
 }

@@ -23,7 +23,8 @@ each_database!(
     okta_flow_in_the_activity_pages,
     the_live_feed_sends_new_requests,
     each_entry_names_its_tenant_and_filters_by_it,
-    a_rare_filter_searches_a_large_log_a_window_at_a_time
+    a_rare_filter_searches_a_large_log_a_window_at_a_time,
+    a_resources_history_is_searched_a_window_at_a_time
 );
 
 pub const PASSWORD: &str = "Okta-Initial-Pa55word!";
@@ -338,14 +339,9 @@ async fn each_entry_names_its_tenant_and_filters_by_it(db: Db) {
 
 /// Adds `n` read entries to the request log, keyed 1 to `n`, all status
 /// 200 but the keys in `failed`, which are 500.
-async fn synthetic_log(app: &TestApp, n: u64, failed: [u64; 2]) {
-    let backend = app.db.get_database_backend();
-    let request_id = match backend {
-        DbBackend::MySql => "CONCAT('synthetic-', i)",
-        _ => "'synthetic-' || i",
-    };
-    // 1 to 1,000,000 from six digits (recursive queries are capped low on
-    // some MariaDB servers).
+/// `SELECT … AS i` of 1 to 1,000,000, from six digits (recursive queries
+/// are capped low on some MariaDB servers).
+fn numbers() -> String {
     let digit = (0..10)
         .map(|d| format!("SELECT {d} AS d"))
         .collect::<Vec<_>>()
@@ -355,13 +351,22 @@ async fn synthetic_log(app: &TestApp, n: u64, failed: [u64; 2]) {
         .map(|p| format!("p{p}.d * {}", 10u64.pow(p)))
         .collect::<Vec<_>>()
         .join(" + ");
+    format!("(SELECT {number} + 1 AS i FROM {}) AS n", places.join(", "))
+}
+
+async fn synthetic_log(app: &TestApp, n: u64, failed: [u64; 2]) {
+    let backend = app.db.get_database_backend();
+    let request_id = match backend {
+        DbBackend::MySql => "CONCAT('synthetic-', i)",
+        _ => "'synthetic-' || i",
+    };
     let sql = format!(
         "INSERT INTO audit_requests (seq, tenant_id, at, request_id, method, route, path, status, \
          latency_us, summary, request_headers) \
          SELECT i, ?, i / 1000, {request_id}, 'GET', '/scim/v2/Users/{{id}}', '/scim/v2/Users/x', \
          CASE WHEN i IN (?, ?) THEN 500 ELSE 200 END, 1000, 'read user x', '{{}}' \
-         FROM (SELECT {number} + 1 AS i FROM {}) AS n WHERE i <= ?",
-        places.join(", ")
+         FROM {} WHERE i <= ?",
+        numbers()
     );
     let values = [
         sea_orm::Value::from(roster::service::DEFAULT_TENANT),
@@ -373,6 +378,83 @@ async fn synthetic_log(app: &TestApp, n: u64, failed: [u64; 2]) {
         .execute_raw(Statement::from_sql_and_values(backend, sql, values))
         .await
         .expect("the synthetic log");
+}
+
+/// `n` change records keyed 1 to `n`, of other resources but at `keys`,
+/// which are `resource`'s.
+async fn synthetic_changes(app: &TestApp, n: u64, resource: uuid::Uuid, keys: [u64; 2]) {
+    let backend = app.db.get_database_backend();
+    let sql = format!(
+        "INSERT INTO audit_changes (seq, tenant_id, at, kind, resource_id, operation, \
+         version_after, detail) \
+         SELECT i, ?, i / 1000, 'User', CASE WHEN i IN (?, ?) THEN ? ELSE ? END, 'patch', 2, '{{}}' \
+         FROM {} WHERE i <= ?",
+        numbers()
+    );
+    let values = [
+        sea_orm::Value::from(roster::service::DEFAULT_TENANT),
+        keys[0].into(),
+        keys[1].into(),
+        resource.into(),
+        uuid::Uuid::new_v4().into(),
+        n.into(),
+    ];
+    app.db
+        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .expect("the synthetic changes");
+}
+
+/// The change records have no index by resource: a resource's history
+/// looks through the newest 100,000 of them at a time, and says where to
+/// go on.
+async fn a_resources_history_is_searched_a_window_at_a_time(db: Db) {
+    let app = app_with_admin_and(db, quick).await;
+    let user = app.create_user("rarely.changed@example.com").await;
+    let id = uuid::Uuid::parse_str(&user).unwrap();
+    // Two old changes to the user under 150,001 records of others; its
+    // create, the newest record, is found at once.
+    synthetic_changes(&app, 150_001, id, [150_000, 10]).await;
+    let admin = admin_basic();
+    let history = |q: String| {
+        let path = format!("/console/api/resources/{user}/history{q}");
+        let (app, admin) = (&app, &admin);
+        async move { console_get(app, &path, Some(admin)).await }
+    };
+    let seqs = |r: &crate::helpers::Resp| -> Vec<i64> {
+        r.body["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["seq"].as_i64().unwrap())
+            .collect()
+    };
+    let first = history(String::new()).await;
+    first.assert_status(200);
+    let found = seqs(&first);
+    assert_eq!(found.len(), 2, "the create and key 150,000: {}", first.text);
+    assert_eq!(found[1], 150_000, "{}", first.text);
+    // It stopped at the window: the older change is on the next page.
+    let next = first.body["next_before"].as_i64().expect("next_before");
+    assert!((50_000..=50_003).contains(&next), "{}", first.text);
+    let second = history(format!("?before={next}")).await;
+    assert_eq!(seqs(&second), [10], "{}", second.text);
+    assert!(second.body["next_before"].is_null(), "{}", second.text);
+
+    let console = ConsoleClient::new(&app);
+    console.sign_in().await;
+    let page = console.get(&format!("/console/users/{user}")).await;
+    page.assert_status(200);
+    assert!(
+        page.text.contains("id=\"history-searched\""),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains(&format!("before={next}")),
+        "{}",
+        page.text
+    );
 }
 
 async fn a_rare_filter_searches_a_large_log_a_window_at_a_time(db: Db) {
