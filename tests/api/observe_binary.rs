@@ -31,19 +31,24 @@ struct Server {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
+    /// A token only this server accepts: readiness is asked with it, so
+    /// that another test's server that took the port first is not taken
+    /// for this one.
+    own_token: String,
 }
 
 impl Server {
     fn start(database_url: &str, format: &str, rust_log: &str) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let port = free_port();
+        let own_token = format!("own-{}", uuid::Uuid::new_v4().simple());
         let config = format!(
             r#"[server]
 bind = "127.0.0.1:{port}"
 [database]
 url = "{database_url}"
 [auth]
-bearer_tokens = ["{BEARER}"]
+bearer_tokens = ["{BEARER}", "{own_token}"]
 basic = ["{}:{}"]
 [scim]
 store_password_hashes = true
@@ -64,7 +69,12 @@ scopes = ["scim"]
             .stderr(Stdio::from(out("stderr")))
             .spawn()
             .expect("start roster");
-        Self { child, port, dir }
+        Self {
+            child,
+            port,
+            dir,
+            own_token,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -107,12 +117,16 @@ async fn send(req: awc::ClientRequest, body: Option<Value>) -> Resp {
     read(sent.expect("request reaches the server")).await
 }
 
-/// Waits until the server answers its readiness probe.
+/// Waits until the server answers, with the token only it accepts.
 async fn ready(server: &Server) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = awc::Client::default();
     loop {
-        if let Ok(resp) = client.get(server.url("/readyz")).send().await
+        if let Ok(resp) = client
+            .get(server.url("/scim/v2/ServiceProviderConfig"))
+            .insert_header(("Authorization", format!("Bearer {}", server.own_token)))
+            .send()
+            .await
             && resp.status() == 200
         {
             return;
