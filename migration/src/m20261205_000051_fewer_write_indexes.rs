@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use crate::util::create_index;
+use crate::util::{create_index, drop_index};
 
 /// Drops two indexes every write paid for and only pruning read: the age
 /// of a change record and of an outbox event. Change records are pruned
@@ -17,10 +17,7 @@ const DROPPED: [(&str, &str, &str); 2] = [
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for (table, name, _) in DROPPED {
-            if m.has_index(table, name).await? {
-                let drop = Index::drop().name(name).table(Alias::new(table)).to_owned();
-                m.drop_index(drop).await?;
-            }
+            drop_index(m, table, name).await?;
         }
         Ok(())
     }

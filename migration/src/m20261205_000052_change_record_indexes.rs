@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use crate::util::create_index;
+use crate::util::{create_index, drop_index};
 
 /// Drops the change records' two secondary indexes. Every write paid for
 /// them inside its own transaction (on SQLite each is one more page the
@@ -24,10 +24,7 @@ const DROPPED: [(&str, &[&str]); 2] = [
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for (name, _) in DROPPED {
-            if m.has_index(TABLE, name).await? {
-                let drop = Index::drop().name(name).table(Alias::new(TABLE)).to_owned();
-                m.drop_index(drop).await?;
-            }
+            drop_index(m, TABLE, name).await?;
         }
         Ok(())
     }
