@@ -17,21 +17,18 @@ pub async fn history(console: &Console, id: &str) -> Result<Markup, ConsoleError
     };
     let found = query::resource_history(&console.db, id, None, SHOWN).await?;
     let changes = &found.changes;
-    // The search stopped at its window before the page filled: say so,
-    // and where the rest is.
-    let stopped = (changes.len() as u64) < SHOWN && found.next_before.is_some();
+    // Where the search stopped at its window before the page filled.
+    let stopped_at = found.next_before.filter(|_| (changes.len() as u64) < SHOWN);
     Ok(html! {
         h2 { "Recent changes" }
-        @if changes.is_empty() && !stopped {
+        @if changes.is_empty() && stopped_at.is_none() {
             p.empty { "None recorded." }
         }
-        @if stopped {
-            @if let Some(before) = found.next_before {
-                p.empty #history-searched {
-                    "Only the newest " (query::SCAN_WINDOW) " change records were searched; "
-                    a href=(console.at(&format!("/api/resources/{id}/history?before={before}"))) { "older changes" }
-                    " (JSON)."
-                }
+        @if let Some(before) = stopped_at {
+            p.empty #history-searched {
+                "Only the newest " (query::SCAN_WINDOW) " change records were searched; "
+                a href=(console.at(&format!("/api/resources/{id}/history?before={before}"))) { "older changes" }
+                " (JSON)."
             }
         }
         @if !changes.is_empty() {
