@@ -15,7 +15,7 @@ use super::diff::{active_switched, detail, label, operation_name};
 use super::ids::next_seq;
 use crate::scim::resource::ResourceKind;
 use crate::service::change::{Change, ChangeHook, WriteOperation};
-use crate::store::exec::{Source, Write, WriteTxn, insert_sql, is_unique_violation};
+use crate::store::exec::{InsertSql, Source, Write, WriteTxn, is_unique_violation};
 use crate::time::now_ms;
 
 /// What a request's summary needs of one committed change.
@@ -108,14 +108,8 @@ impl ChangeHook for AuditHook {
 /// and its values straight from the change: the record is written inside
 /// every write, where the query builder cost more than the insert itself.
 fn record(change: &Change, backend: DbBackend) -> Statement {
-    static SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
-        let sql = |backend| insert_sql(backend, "audit_changes", &COLUMNS, 1);
-        [sql(DbBackend::Sqlite), sql(DbBackend::MySql)]
-    });
-    let sql = match backend {
-        DbBackend::MySql => &SQL[1],
-        _ => &SQL[0],
-    };
+    static SQL: LazyLock<InsertSql<1>> =
+        LazyLock::new(|| InsertSql::new("audit_changes", &COLUMNS));
     let values = vec![
         Value::from(next_seq()),
         Value::from(change.tenant),
@@ -130,7 +124,7 @@ fn record(change: &Change, backend: DbBackend) -> Statement {
         Value::from(label(change.documents.as_deref())),
         Value::from(detail(change)),
     ];
-    Statement::from_sql_and_values(backend, sql.as_str(), values)
+    Statement::from_sql_and_values(backend, SQL.get(backend, 1), values)
 }
 
 /// The table's columns, in the entity's order (a test holds them together).

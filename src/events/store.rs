@@ -6,10 +6,10 @@
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
 use std::sync::LazyLock;
 
-use sea_orm::{DbBackend, DbErr, Statement, Value};
+use sea_orm::{DbErr, Statement, Value};
 use uuid::Uuid;
 
-use crate::store::exec::{Decode, Row, Source, Write, insert_sql};
+use crate::store::exec::{Decode, InsertSql, Row, Source, Write};
 
 pub const OUTBOX: &str = "event_outbox";
 pub const RECEIVERS: &str = "event_receivers";
@@ -56,7 +56,7 @@ pub struct StoredEvent {
     pub created_at: i64,
 }
 
-const EVENT_COLUMNS: [&str; 11] = [
+static EVENT_COLUMNS: [&str; 11] = [
     "seq",
     "tenant_id",
     "id",
@@ -93,21 +93,12 @@ impl Decode for StoredEvent {
 /// the events: built through the query builder, the statement cost as much
 /// as the insert, which every write makes while a receiver is configured.
 pub async fn insert_events<W: Write>(w: &W, events: &[NewEvent]) -> Result<(), DbErr> {
-    static SQL: LazyLock<[[String; 2]; 2]> = LazyLock::new(|| {
-        let sql = |backend, rows| insert_sql(backend, OUTBOX, &EVENT_COLUMNS[1..], rows);
-        [DbBackend::Sqlite, DbBackend::MySql].map(|backend| [1, 2].map(|rows| sql(backend, rows)))
-    });
+    static SQL: LazyLock<InsertSql<2>> =
+        LazyLock::new(|| InsertSql::new(OUTBOX, &EVENT_COLUMNS[1..]));
+    if events.is_empty() {
+        return Ok(());
+    }
     let backend = w.backend();
-    let rare;
-    let sql = match (events.len(), backend) {
-        (0, _) => return Ok(()),
-        (n @ (1 | 2), DbBackend::MySql) => &SQL[1][n - 1],
-        (n @ (1 | 2), _) => &SQL[0][n - 1],
-        (n, _) => {
-            rare = insert_sql(backend, OUTBOX, &EVENT_COLUMNS[1..], n);
-            &rare
-        }
-    };
     let mut values = Vec::with_capacity(events.len() * (EVENT_COLUMNS.len() - 1));
     for e in events {
         values.extend([
@@ -125,7 +116,7 @@ pub async fn insert_events<W: Write>(w: &W, events: &[NewEvent]) -> Result<(), D
     }
     w.exec(Statement::from_sql_and_values(
         backend,
-        sql.as_str(),
+        SQL.get(backend, events.len()),
         values,
     ))
     .await
@@ -466,9 +457,9 @@ struct OldRun {
 const PRUNE_BATCH: u64 = 1000;
 
 /// The last of the oldest events (by key) made before `before`, stopping
-/// at the first younger one or at `newest`: the age has no index (every write would pay
-/// for it), and keys follow the time of writing closely enough that the
-/// oldest events come first.
+/// at the first younger one or at `newest`: the age has no index (every
+/// write would pay for it), and keys follow the time of writing closely
+/// enough that the oldest events come first.
 async fn oldest_run_before<S: Source>(
     s: &S,
     before: i64,

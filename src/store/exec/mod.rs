@@ -51,7 +51,7 @@ use crate::config::DatabaseUrl;
 pub(crate) use self::deadline::bounded;
 pub use self::deadline::set_statement_timeout;
 pub(crate) use self::inline::sqlite_file;
-pub use self::insert::insert_sql;
+pub use self::insert::{InsertSql, insert_sql};
 pub use self::row::{Decode, Row};
 pub use self::source::{Reads, Source};
 pub use self::template::Template;
