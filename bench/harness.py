@@ -302,20 +302,35 @@ def mariadb_url(server, name, via):
     return f"mysql://{creds.username}:{creds.password}@localhost/{name}?socket={sock}"
 
 
+def mariadb_root(sql):
+    """`sql`'s output through the root client of bench/run's MariaDB."""
+    sock = os.environ["MARIADB_SOCKET"]
+    cmd = ["mariadb", "--no-defaults", f"--socket={sock}", "--user=root", "-N", "-B", "-e", sql]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
+def mariadb_disk_reads():
+    """Pages InnoDB has read from disk since it started: what the buffer
+    pool did not hold. None without bench/run's MariaDB."""
+    if not os.environ.get("MARIADB_SOCKET"):
+        return None
+    return int(mariadb_root("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_reads'").split()[1])
+
+
 def settle_mariadb():
     """Waits, three minutes at most, until InnoDB has written out the pages
     the seed dirtied: measured while the page cleaner still flushes
     gigabytes, the first workloads pay for the seed's writes (bench/run
     exports the socket; without it, nothing to do)."""
-    sock = os.environ.get("MARIADB_SOCKET")
-    if not sock:
+    if not os.environ.get("MARIADB_SOCKET"):
         return
-
-    def root(sql):
-        cmd = ["mariadb", "--no-defaults", f"--socket={sock}", "--user=root", "-N", "-e", sql]
-        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-
+    root = mariadb_root
     started = time.monotonic()
+    # The page cleaner writes at innodb_io_capacity pages a second (200 by
+    # default): a buffer pool that holds the whole seed would take minutes.
+    capacity = root("SELECT @@innodb_io_capacity, @@innodb_io_capacity_max").split()
+    root("SET GLOBAL innodb_io_capacity_max = 100000")
+    root("SET GLOBAL innodb_io_capacity = 100000")
     root("SET GLOBAL innodb_max_dirty_pages_pct = 0")
     dirty = None
     while time.monotonic() - started < 180:
@@ -324,6 +339,8 @@ def settle_mariadb():
             break
         time.sleep(2)
     root("SET GLOBAL innodb_max_dirty_pages_pct = 90")
+    root(f"SET GLOBAL innodb_io_capacity = {capacity[0]}")
+    root(f"SET GLOBAL innodb_io_capacity_max = {capacity[1]}")
     log(f"MariaDB: the seed's pages written out in {time.monotonic() - started:.0f} s ({dirty} dirty left)")
 
 
@@ -1040,6 +1057,10 @@ def main():
         if mysqld:
             pids.append(mysqld)
         v = versions(servers)
+        # A buffer pool smaller than the data turns lookups into page reads
+        # (mysqld's CPU per request doubled at 1,000,000 users): counted, so
+        # a run says whether its MariaDB figures were read from memory.
+        disk_reads = mariadb_disk_reads()
         if args.sweeping:
             if shutil.which("taskset") is None:
                 die("the sweep needs taskset (util-linux)")
@@ -1073,6 +1094,10 @@ def main():
                 results[(w.key, s.key)] = dict(median_round(rounds[s.key]), rss=rounds[s.key][-1].get("rss"))
                 if args.rounds > 1:
                     log(f"{w.key:<18} {s.label:<15} median of {args.rounds}: {shown(results[(w.key, s.key)], args)}")
+        if disk_reads is not None:
+            disk_reads = mariadb_disk_reads() - disk_reads
+            v["buffer_pool"] = mariadb_root("SELECT @@innodb_buffer_pool_size").strip()
+            log(f"MariaDB: {disk_reads:,} pages read from disk while measuring")
     finally:
         stop_all()
     cores, mem, model = machine()
@@ -1090,6 +1115,7 @@ def main():
         f"Machine: {model}, {cores} cores, {mem:.1f} GiB, Linux {platform.release()}. Roster {v['roster']}, "
         "SQLite WAL synchronous=NORMAL"
         + (f"; MariaDB {v['mariadb']} with innodb_flush_log_at_trx_commit=1, reached over its {'Unix socket' if args.mariadb_via == 'socket' else 'TCP port'}" if "mariadb" in v else "")
+        + (f", a {int(v['buffer_pool']) / 2**30:g} GiB buffer pool, {disk_reads:,} pages read from disk while measuring" if "buffer_pool" in v else "")
         + (f"; scim2-server {args.peer_version} on Python {peer.python} (in memory, wsgiref threads, HTTP/1.0)" if peer else "")
         + ".",
         f"Data: {args.users:,} users with two emails each, {args.groups} groups "
