@@ -93,7 +93,9 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartupError
         url: database.url.to_string(),
         cause: store::error::connect_cause(&source, &database.url),
     })?;
-    store::server::check(&db).await?;
+    if let Some(server) = store::server::check(&db).await? {
+        store::buffer_pool::report(&db, server.flavour).await;
+    }
     Ok(db)
 }
 

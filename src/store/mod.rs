@@ -2,6 +2,7 @@
 //! connection or transaction; the service layer decides the transaction.
 
 pub mod admins;
+pub mod buffer_pool;
 pub mod console_sessions;
 pub mod counts;
 pub mod error;

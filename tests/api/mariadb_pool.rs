@@ -1,5 +1,6 @@
 //! MariaDB: the pool's size against the server's limit, point reads on
-//! the connections they keep, and the plan of a multi-valued filter.
+//! the connections they keep, the plan of a multi-valued filter, and the
+//! data against the server's buffer pool.
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -220,4 +221,28 @@ async fn mariadb_a_multi_valued_filter_is_not_sorted_through_a_temporary_table()
             "{extra}"
         );
     }
+}
+
+/// Start-up says how Roster's data compares with the server's buffer
+/// pool; the test database is far smaller than the pool, so without a
+/// warning.
+#[actix_web::test]
+async fn mariadb_start_up_compares_the_data_with_the_buffer_pool() {
+    let url = mariadb_url().await;
+    let app = TestApp::spawn_on(url.clone(), |_| {}).await;
+    let stmt = Statement::from_string(
+        app.db.get_database_backend(),
+        "SELECT CAST(@@innodb_buffer_pool_size AS UNSIGNED) AS n",
+    );
+    let row = app
+        .db
+        .query_one_raw(stmt)
+        .await
+        .expect("query")
+        .expect("row");
+    let pool: u64 = row.try_get("", "n").expect("buffer pool size");
+    let line = serve_until_line(&url, &[], "InnoDB buffer pool").expect("the comparison");
+    let expected = format!("of the server's {} MiB InnoDB buffer pool", pool >> 20);
+    assert!(line.contains(&expected), "{line}");
+    assert!(!line.contains("WARN"), "{line}");
 }
