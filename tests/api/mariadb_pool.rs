@@ -14,10 +14,16 @@ use serde_json::json;
 use crate::binary::{Running, free_port, roster};
 use crate::helpers::{Db, TestApp, mariadb_url, url_encode, user_body};
 
-async fn server_max_connections(db: &DatabaseConnection) -> u32 {
-    let stmt = Statement::from_string(db.get_database_backend(), "SELECT @@max_connections AS n");
+/// The server's global variable `name`, a number.
+async fn server_variable(db: &DatabaseConnection, name: &str) -> u64 {
+    let sql = format!("SELECT CAST(@@{name} AS UNSIGNED) AS n");
+    let stmt = Statement::from_string(db.get_database_backend(), sql);
     let row = db.query_one_raw(stmt).await.expect("query").expect("a row");
-    let n: u64 = row.try_get("", "n").expect("max_connections");
+    row.try_get("", "n").expect(name)
+}
+
+async fn server_max_connections(db: &DatabaseConnection) -> u32 {
+    let n = server_variable(db, "max_connections").await;
     u32::try_from(n).expect("a small number")
 }
 
@@ -230,17 +236,7 @@ async fn mariadb_a_multi_valued_filter_is_not_sorted_through_a_temporary_table()
 async fn mariadb_start_up_compares_the_data_with_the_buffer_pool() {
     let url = mariadb_url().await;
     let app = TestApp::spawn_on(url.clone(), |_| {}).await;
-    let stmt = Statement::from_string(
-        app.db.get_database_backend(),
-        "SELECT CAST(@@innodb_buffer_pool_size AS UNSIGNED) AS n",
-    );
-    let row = app
-        .db
-        .query_one_raw(stmt)
-        .await
-        .expect("query")
-        .expect("row");
-    let pool: u64 = row.try_get("", "n").expect("buffer pool size");
+    let pool = server_variable(&app.db, "innodb_buffer_pool_size").await;
     let line = serve_until_line(&url, &[], "InnoDB buffer pool").expect("the comparison");
     let expected = format!("of the server's {} MiB InnoDB buffer pool", pool >> 20);
     assert!(line.contains(&expected), "{line}");
