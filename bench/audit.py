@@ -7,9 +7,12 @@ post-user,patch-group-100,get-id. For each database two Roster servers on
 fresh databases, one with `[audit] enabled = false`, one with the default
 (on); the workloads run on both in turns (interleaved rounds, alternating
 who goes first). The table gives the median round's req/s and p99 of each,
-and their ratios.
+and their ratios, and how many request log entries the server with the
+audit trail dropped meanwhile (its buffer full): above 0, the ratio
+flatters the audit trail.
 """
 
+import http.client
 import os
 import statistics
 import sys
@@ -21,7 +24,8 @@ import harness as h  # noqa: E402
 
 def start(db, args, tmp, token, bins, sizes, audit):
     tmp.mkdir(parents=True, exist_ok=True)
-    env = {"ROSTER_AUDIT__ENABLED": "true" if audit else "false"}
+    # Metrics open on both, alike: the dropped-entry count is read from them.
+    env = {"ROSTER_AUDIT__ENABLED": "true" if audit else "false", "ROSTER_METRICS__OPEN": "true"}
     s = h.start_roster(db, args, tmp, token, bins[0], bins[1], sizes, server_env=env)
     s.key = f"{db}-audit-{'on' if audit else 'off'}"
     s.label = f"{s.label} audit {'on' if audit else 'off'}"
@@ -31,6 +35,21 @@ def start(db, args, tmp, token, bins, sizes, audit):
 def cpu_probe(s):
     """Per run: Roster's CPU per request, for the log line."""
     return lambda r: f", Roster CPU {r['cpu_us']:,.0f} µs/req" if "cpu_us" in r else ""
+
+
+def dropped(s):
+    """Request log entries the server dropped so far (its buffer was full):
+    work the audit trail did not do, which would flatter its ratio."""
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    for line in text.splitlines():
+        if line.startswith("roster_audit_dropped_total"):
+            return int(float(line.split()[-1]))
+    h.die("the server's /metrics has no roster_audit_dropped_total")
 
 
 def main():
@@ -47,7 +66,9 @@ def main():
             on = start(db, args, tmp / f"{db}-on", token, bins, sizes, True)
             pids = [off.proc.pid, on.proc.pid] + ([h.mariadb_pid()] if db == "mariadb" else [])
             for w in wl:
+                lost_before = dropped(on)
                 seen = h.interleaved(args, w, (off, on), token, pids, cpu_probe)
+                lost = dropped(on) - lost_before
                 if not seen[off.key] or not seen[on.key]:
                     continue
                 rps = {k: statistics.median(r["rps"] for r in v) for k, v in seen.items()}
@@ -59,14 +80,14 @@ def main():
                 line = (f"| {db} | {w.name} | {a:,.0f} | {b:,.0f} | {b / a:.1%} | "
                         f"{pa:.2f} | {pb:.2f} | {pb / pa:.2f}× | "
                         f"{h.rates(seen[off.key])} / "
-                        f"{h.rates(seen[on.key])} | {cpu[off.key]:,.0f} / {cpu[on.key]:,.0f} |")
+                        f"{h.rates(seen[on.key])} | {cpu[off.key]:,.0f} / {cpu[on.key]:,.0f} | {lost:,} |")
                 h.log(line)
                 lines.append(line)
             h.stop_all()
     finally:
         h.stop_all()
-    print("| database | workload | req/s off | req/s on | throughput on/off | p99 off (ms) | p99 on (ms) | p99 on/off | rounds req/s (off / on) | Roster CPU µs/req (off / on) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| database | workload | req/s off | req/s on | throughput on/off | p99 off (ms) | p99 on (ms) | p99 on/off | rounds req/s (off / on) | Roster CPU µs/req (off / on) | entries dropped |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for line in lines:
         print(line)
 
