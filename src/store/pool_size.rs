@@ -13,11 +13,8 @@
 
 /// Connections per core when the size follows the host.
 pub const PER_CORE: u32 = 2;
-/// The smallest pool the host's cores give. A small host still serves
-/// many clients at once, and there too the pool bounds the requests in
-/// progress: on 2 cores, 16 connections served GET by id 15–29 % faster
-/// than 8, and POST as fast.
-pub const MIN: u32 = 16;
+/// The smallest pool the host's cores give.
+pub const MIN: u32 = 8;
 /// The largest pool the host's cores give.
 pub const MAX: u32 = 64;
 
@@ -86,9 +83,8 @@ mod tests {
     fn the_pool_follows_the_cores_within_bounds() {
         assert_eq!(for_host(1), MIN);
         assert_eq!(for_host(2), MIN);
-        assert_eq!(for_host(4), MIN);
+        assert_eq!(for_host(4), 8);
         assert_eq!(for_host(8), 16);
-        assert_eq!(for_host(12), 24);
         assert_eq!(for_host(16), 32);
         assert_eq!(for_host(32), MAX);
         assert_eq!(for_host(256), MAX);
