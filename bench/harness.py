@@ -324,23 +324,22 @@ def settle_mariadb():
     exports the socket; without it, nothing to do)."""
     if not os.environ.get("MARIADB_SOCKET"):
         return
-    root = mariadb_root
     started = time.monotonic()
     # The page cleaner writes at innodb_io_capacity pages a second (200 by
     # default): a buffer pool that holds the whole seed would take minutes.
-    capacity = root("SELECT @@innodb_io_capacity, @@innodb_io_capacity_max").split()
-    root("SET GLOBAL innodb_io_capacity_max = 100000")
-    root("SET GLOBAL innodb_io_capacity = 100000")
-    root("SET GLOBAL innodb_max_dirty_pages_pct = 0")
+    capacity = mariadb_root("SELECT @@innodb_io_capacity, @@innodb_io_capacity_max").split()
+    mariadb_root("SET GLOBAL innodb_io_capacity_max = 100000")
+    mariadb_root("SET GLOBAL innodb_io_capacity = 100000")
+    mariadb_root("SET GLOBAL innodb_max_dirty_pages_pct = 0")
     dirty = None
     while time.monotonic() - started < 180:
-        dirty = int(root("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'").split()[1])
+        dirty = int(mariadb_root("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'").split()[1])
         if dirty < 100:
             break
         time.sleep(2)
-    root("SET GLOBAL innodb_max_dirty_pages_pct = 90")
-    root(f"SET GLOBAL innodb_io_capacity = {capacity[0]}")
-    root(f"SET GLOBAL innodb_io_capacity_max = {capacity[1]}")
+    mariadb_root("SET GLOBAL innodb_max_dirty_pages_pct = 90")
+    mariadb_root(f"SET GLOBAL innodb_io_capacity = {capacity[0]}")
+    mariadb_root(f"SET GLOBAL innodb_io_capacity_max = {capacity[1]}")
     log(f"MariaDB: the seed's pages written out in {time.monotonic() - started:.0f} s ({dirty} dirty left)")
 
 
@@ -355,13 +354,7 @@ def start_roster(db, args, tmp, token, roster_bin, seed_bin, sizes, server_env=N
         if not server:
             die("ROSTER_BENCH_MYSQL_URL unset: run bench/run, which starts MariaDB")
         name = f"roster_bench_{secrets.token_hex(4)}"
-        subprocess.run(
-            [
-                "mariadb", "--no-defaults", f"--socket={os.environ['MARIADB_SOCKET']}", "--user=root",
-                "-e", f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
-            ],
-            check=True,
-        )
+        mariadb_root(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         url = mariadb_url(server, name, args.mariadb_via)
     ids_file = tmp / f"{db}.ids"
     groups_file = tmp / f"{db}.groups.json"
@@ -957,7 +950,7 @@ def versions(servers):
         "wrk": run(["wrk", "-v"]).splitlines()[0].split(" [")[0] if shutil.which("wrk") else "?",
     }
     if any(s.key == "mariadb" for s in servers):
-        v["mariadb"] = run(["mariadb", "--no-defaults", f"--socket={os.environ['MARIADB_SOCKET']}", "--user=root", "-N", "-B", "-e", "SELECT VERSION()"])
+        v["mariadb"] = mariadb_root("SELECT VERSION()").strip()
     return v
 
 
