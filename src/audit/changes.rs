@@ -15,7 +15,7 @@ use super::diff::{active_switched, detail, label, operation_name};
 use super::ids::next_seq;
 use crate::scim::resource::ResourceKind;
 use crate::service::change::{Change, ChangeHook, WriteOperation};
-use crate::store::exec::{InsertSql, Source, Write, WriteTxn, is_unique_violation};
+use crate::store::exec::{InsertSql, Source, Write, WriteTxn};
 use crate::time::now_ms;
 
 /// What a request's summary needs of one committed change.
@@ -53,9 +53,6 @@ impl ChangeNotes {
     }
 }
 
-/// Keys a change record tries before its write fails.
-const KEY_TRIES: u32 = 5;
-
 pub struct AuditHook {
     pub notes: Arc<ChangeNotes>,
 }
@@ -66,18 +63,8 @@ impl ChangeHook for AuditHook {
         txn: &'a WriteTxn,
         change: &'a Change,
     ) -> BoxFuture<'a, Result<(), DbErr>> {
-        Box::pin(async move {
-            // Keys are unique within a process only: two servers on one
-            // MariaDB can take the same microsecond. The duplicate fails
-            // the statement, not the transaction, and a new key is later.
-            let mut tries = 1;
-            loop {
-                match txn.exec(record(change, txn.backend())).await {
-                    Err(e) if tries < KEY_TRIES && is_unique_violation(&e) => tries += 1,
-                    done => return done.map(|_| ()),
-                }
-            }
-        })
+        // Last in the transaction: on MariaDB/MySQL it goes with the commit.
+        Box::pin(txn.exec_at_commit(record(change, txn.backend()), Some(new_key)))
     }
 
     fn committed(&self, change: &Change) {
@@ -125,6 +112,15 @@ fn record(change: &Change, backend: DbBackend) -> Statement {
         Value::from(detail(change)),
     ];
     Statement::from_sql_and_values(backend, SQL.get(backend, 1), values)
+}
+
+/// Keys are microseconds, unique within one process only: two servers on
+/// one MariaDB can take the same one. The duplicate fails the statement,
+/// not the transaction, and the record goes again with a later key.
+fn new_key(stmt: &mut Statement) {
+    if let Some(seq) = stmt.values.as_mut().and_then(|v| v.0.first_mut()) {
+        *seq = Value::from(next_seq());
+    }
 }
 
 /// The table's columns, in the entity's order (a test holds them together).

@@ -114,13 +114,10 @@ pub async fn insert_events<W: Write>(w: &W, events: &[NewEvent]) -> Result<(), D
             Value::from(e.created_at),
         ]);
     }
-    w.exec(Statement::from_sql_and_values(
-        backend,
-        SQL.get(backend, events.len()),
-        values,
-    ))
-    .await
-    .map(|_| ())
+    let insert = Statement::from_sql_and_values(backend, SQL.get(backend, events.len()), values);
+    // Last in the write's transaction: on MariaDB/MySQL it goes with the
+    // commit. Keys come from the database: none is taken twice.
+    w.exec_at_commit(insert, None).await
 }
 
 fn select_events() -> SelectStatement {

@@ -1,13 +1,14 @@
 //! Every committed write, of every kind and through every route, reaches
 //! the change hooks once; a write that rolls back reaches none.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use roster::scim::resource::ResourceKind;
 use roster::service::{Change, ChangeHook, ChangeHooks, Documents, WriteOperation};
-use roster::store::exec::WriteTxn;
-use sea_orm::DbErr;
+use roster::store::exec::{Source, Write, WriteTxn};
+use sea_orm::{ConnectionTrait, DbErr, Statement, Value as SqlValue};
 use serde_json::{Value, json};
 
 use crate::each_database;
@@ -292,7 +293,108 @@ async fn documents_show_the_attributes_around_each_write(db: Db) {
     assert_eq!(deleted.before.expect("before")["active"], false);
 }
 
+/// Writes a row of its own as its transaction's last work
+/// (`exec_at_commit`, which MariaDB sends with the commit); into a table
+/// that does not exist while `broken`. Refuses, after that, a change whose
+/// request id is `refuse`.
+#[derive(Default)]
+struct LastWork {
+    broken: AtomicBool,
+}
+
+/// A label with a quote, a question mark and letters past ASCII: values
+/// written into a statement's text must come back as they were.
+const LABEL: &str = "it's ?é✓";
+
+impl ChangeHook for LastWork {
+    fn in_transaction<'a>(
+        &'a self,
+        txn: &'a WriteTxn,
+        change: &'a Change,
+    ) -> BoxFuture<'a, Result<(), DbErr>> {
+        Box::pin(async move {
+            let table = match self.broken.load(Ordering::SeqCst) {
+                true => "no_such_table",
+                false => "hook_rows",
+            };
+            let insert = Statement::from_sql_and_values(
+                txn.backend(),
+                format!("INSERT INTO {table} (id, label) VALUES (?, ?)"),
+                [SqlValue::from(change.id.to_string()), SqlValue::from(LABEL)],
+            );
+            txn.exec_at_commit(insert, None).await?;
+            if change.request_id.as_deref() == Some("refuse") {
+                return Err(DbErr::Custom("refused by the test hook".into()));
+            }
+            Ok(())
+        })
+    }
+}
+
+async fn hook_rows(app: &TestApp) -> Vec<(String, String)> {
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT id, label FROM hook_rows ORDER BY id",
+        ))
+        .await
+        .expect("hook rows");
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("", "id").expect("id");
+            let label: String = r.try_get("", "label").expect("label");
+            (id, label)
+        })
+        .collect()
+}
+
+/// A hook's last statement commits with its write, and only with it:
+/// refused after it, or failing itself at the commit, the whole write is
+/// undone, and the server's connections stay fit for the next writes.
+async fn a_hooks_last_statement_commits_with_the_write_only(db: Db) {
+    let last = Arc::new(LastWork::default());
+    let hooks = ChangeHooks::new(vec![last.clone() as Arc<dyn ChangeHook>]);
+    let app = TestApp::spawn_hooked(db, |_| {}, async |_| {}, hooks).await;
+    app.db
+        .execute_unprepared("CREATE TABLE hook_rows (id VARCHAR(64), label VARCHAR(64))")
+        .await
+        .expect("table");
+    let user = app.create_user("first@example.com").await;
+    assert_eq!(hook_rows(&app).await, [(user.clone(), LABEL.to_owned())]);
+
+    let refused = app
+        .request(awc::http::Method::POST, "/Users")
+        .insert_header(("X-Request-Id", "refuse"));
+    let r = app
+        .send(refused, Some(&user_body("refused@example.com")))
+        .await;
+    assert!(r.status >= 500, "{} {}", r.status, r.text);
+
+    last.broken.store(true, Ordering::SeqCst);
+    // More failures than the pool has connections: none may be left
+    // holding one.
+    for n in 0..24 {
+        let r = app.post("/Users", &user_body(&format!("broken-{n}"))).await;
+        assert!(r.status >= 500, "{} {}", r.status, r.text);
+    }
+    let patch = replace_active(false);
+    let r = app.patch(&format!("/Users/{user}"), &patch).await;
+    assert!(r.status >= 500, "{} {}", r.status, r.text);
+    let after = app.get(&format!("/Users/{user}")).await;
+    assert_eq!(after.body["active"], true, "{}", after.text);
+
+    last.broken.store(false, Ordering::SeqCst);
+    let second = app.create_user("second@example.com").await;
+    let mut expected = vec![(user, LABEL.to_owned()), (second, LABEL.to_owned())];
+    expected.sort();
+    assert_eq!(hook_rows(&app).await, expected);
+    let listed = app.get("/Users?count=100").await;
+    assert_eq!(listed.body["totalResults"], 2, "{}", listed.text);
+}
+
 each_database!(
+    a_hooks_last_statement_commits_with_the_write_only,
     documents_come_only_to_hooks_that_ask,
     documents_show_the_attributes_around_each_write,
     every_route_reports_each_committed_write,

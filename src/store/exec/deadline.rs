@@ -28,7 +28,7 @@ pub fn set_statement_timeout(limit: Duration) {
     STATEMENT_TIMEOUT_MS.store(ms, Ordering::Relaxed);
 }
 
-fn statement_timeout() -> Duration {
+pub(super) fn statement_timeout() -> Duration {
     Duration::from_millis(STATEMENT_TIMEOUT_MS.load(Ordering::Relaxed))
 }
 

@@ -6,7 +6,8 @@
 //!
 //! On MariaDB/MySQL every kind runs on one sqlx pool; point reads keep
 //! the connections they used for the next ones (`kept`), rather than
-//! hand them back to the pool after each statement. On a SQLite file:
+//! hand them back to the pool after each statement, and a write sends
+//! its change hooks' statements with its COMMIT (`mysql_txn`). On a SQLite file:
 //! - point reads run on the request's own worker thread through rusqlite
 //!   (`inline`), under a budget of VM instructions past which the pool
 //!   runs them instead (`source::Reads`);
@@ -30,6 +31,8 @@ mod inline;
 mod insert;
 mod kept;
 mod lane;
+mod literal;
+mod mysql_txn;
 mod row;
 pub mod select_list;
 mod source;
@@ -45,6 +48,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Transac
 use self::inline::InlineReads;
 use self::kept::KeptConnections;
 use self::lane::WriteLane;
+use self::mysql_txn::MySqlTxn;
 use self::write::LaneWriter;
 use crate::config::DatabaseUrl;
 
@@ -55,7 +59,7 @@ pub use self::insert::{InsertSql, insert_sql};
 pub use self::row::{Decode, Row};
 pub use self::source::{Reads, Source};
 pub use self::template::Template;
-pub use self::write::{Write, WriteTxn, is_unique_violation};
+pub use self::write::{KEY_TRIES, Rekey, Write, WriteTxn, is_unique_violation};
 
 /// The database as the service layer sees it. Cheap to clone.
 #[derive(Clone)]
@@ -188,6 +192,11 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         match self.lane.as_ref().and_then(WriteLane::writer) {
             Some(writer) => writer.begin().await.map(WriteTxn::Lane),
+            None if self.backend() == DbBackend::MySql => {
+                self.give_back_kept();
+                let pool = self.writer.get_mysql_connection_pool();
+                Box::pin(MySqlTxn::begin(pool)).await.map(WriteTxn::MySql)
+            }
             None => {
                 self.give_back_kept();
                 let begin = Box::pin(super::begin_write(&self.writer));

@@ -1,5 +1,6 @@
-//! Where write transactions run: on a SeaORM pool, or on the write lane's
-//! own SQLite connection (see `lane`).
+//! Where write transactions run: on a MariaDB/MySQL pool connection
+//! through sqlx (`mysql_txn`), on the write lane's own SQLite connection
+//! (see `lane`), or else on a SeaORM pool.
 //!
 //! sqlx runs each SQLite connection on a thread of its own, so every
 //! statement of a write transaction is two thread hand-offs, and SQLite
@@ -26,6 +27,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::deadline::bounded;
 use super::inline::{db_err, params, sqlite_file};
+use super::mysql_txn::MySqlTxn;
 use super::row::Decode;
 use super::source::Source;
 use crate::config::DatabaseUrl;
@@ -56,6 +58,42 @@ const UNIQUE_VIOLATION: &str = "sqlite unique violation: ";
 pub trait Write: Source {
     /// Runs `stmt`; the number of rows it changed.
     fn exec(&self, stmt: Statement) -> impl Future<Output = Result<u64, DbErr>>;
+
+    /// Runs `stmt` as its transaction's last work: a MariaDB/MySQL write
+    /// transaction sends it with the commit (`mysql_txn`), elsewhere it
+    /// runs now. `rekey`, for a statement keyed by time, gives it a new key
+    /// when another server took its key (a duplicate fails the statement,
+    /// not the transaction), up to `KEY_TRIES` keys.
+    fn exec_at_commit(
+        &self,
+        stmt: Statement,
+        rekey: Option<Rekey>,
+    ) -> impl Future<Output = Result<(), DbErr>> {
+        exec_rekeyed(self, stmt, rekey)
+    }
+}
+
+/// Gives a statement a new key, in place.
+pub type Rekey = fn(&mut Statement);
+
+/// Keys a statement given a `Rekey` tries before it fails.
+pub const KEY_TRIES: u32 = 5;
+
+async fn exec_rekeyed<W: Write + ?Sized>(
+    w: &W,
+    mut stmt: Statement,
+    rekey: Option<Rekey>,
+) -> Result<(), DbErr> {
+    let mut tries = 1;
+    loop {
+        match (w.exec(stmt.clone()).await, rekey) {
+            (Err(e), Some(rekey)) if tries < KEY_TRIES && is_unique_violation(&e) => {
+                rekey(&mut stmt);
+                tries += 1;
+            }
+            (done, _) => return done.map(|_| ()),
+        }
+    }
 }
 
 impl<C: ConnectionTrait> Write for C {
@@ -78,6 +116,7 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
 /// back.
 pub enum WriteTxn {
     Pool(DatabaseTransaction),
+    MySql(MySqlTxn),
     Lane(LaneTxn),
 }
 
@@ -85,6 +124,7 @@ impl WriteTxn {
     pub async fn commit(self) -> Result<(), DbErr> {
         match self {
             Self::Pool(t) => bounded(t.get_database_backend(), t.commit()).await,
+            Self::MySql(t) => t.commit().await,
             Self::Lane(t) => t.commit(),
         }?;
         crate::store::error::answered();
@@ -96,6 +136,7 @@ impl Source for WriteTxn {
     fn backend(&self) -> DbBackend {
         match self {
             Self::Pool(t) => t.get_database_backend(),
+            Self::MySql(_) => DbBackend::MySql,
             Self::Lane(_) => DbBackend::Sqlite,
         }
     }
@@ -103,6 +144,7 @@ impl Source for WriteTxn {
     async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
         match self {
             Self::Pool(t) => t.rows(stmt).await,
+            Self::MySql(t) => t.rows(&stmt).await,
             Self::Lane(t) => t.rows(&stmt),
         }
     }
@@ -112,7 +154,18 @@ impl Write for WriteTxn {
     async fn exec(&self, stmt: Statement) -> Result<u64, DbErr> {
         match self {
             Self::Pool(t) => t.exec(stmt).await,
+            Self::MySql(t) => t.exec(&stmt).await,
             Self::Lane(t) => t.exec(&stmt),
+        }
+    }
+
+    async fn exec_at_commit(&self, stmt: Statement, rekey: Option<Rekey>) -> Result<(), DbErr> {
+        match self {
+            Self::MySql(t) => match t.defer(stmt, rekey) {
+                Ok(()) => Ok(()),
+                Err(stmt) => exec_rekeyed(self, stmt, rekey).await,
+            },
+            _ => exec_rekeyed(self, stmt, rekey).await,
         }
     }
 }

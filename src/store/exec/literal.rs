@@ -1,0 +1,138 @@
+//! A statement with its values written into its text, for MySQL-family
+//! servers: a query of several statements is sent as text and takes no
+//! bound values. Strings and bytes are written as hex literals (`X'…'`),
+//! which no `sql_mode` reads differently and which no value can end
+//! early; every value means what sqlx binds for it (a UUID its 16 bytes,
+//! JSON its text, a boolean 1 or 0).
+
+use std::fmt::Write as _;
+
+use sea_orm::{Statement, Value};
+
+/// `stmt`'s text with each `?` outside quotes replaced by its value.
+/// `None` when a value is of a type not written here, or the values and
+/// placeholders do not pair up.
+pub fn inlined(stmt: &Statement) -> Option<String> {
+    let values = stmt.values.as_ref().map_or(&[][..], |v| &v.0[..]);
+    let mut values = values.iter();
+    let mut out = String::with_capacity(stmt.sql.len() + 32 * values.len());
+    let mut quote: Option<char> = None;
+    for c in stmt.sql.chars() {
+        match (quote, c) {
+            (None, '?') => literal(values.next()?, &mut out)?,
+            (None, '`' | '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    values.next().is_none().then_some(out)
+}
+
+fn literal(value: &Value, out: &mut String) -> Option<()> {
+    match value {
+        Value::Bool(Some(b)) => out.push(if *b { '1' } else { '0' }),
+        Value::TinyInt(Some(n)) => number(out, n),
+        Value::SmallInt(Some(n)) => number(out, n),
+        Value::Int(Some(n)) => number(out, n),
+        Value::BigInt(Some(n)) => number(out, n),
+        Value::TinyUnsigned(Some(n)) => number(out, n),
+        Value::SmallUnsigned(Some(n)) => number(out, n),
+        Value::Unsigned(Some(n)) => number(out, n),
+        Value::BigUnsigned(Some(n)) => number(out, n),
+        // `{:?}` writes the shortest text that reads back as the same
+        // number, in a form MySQL parses (`1.0`, `1e-7`).
+        Value::Float(Some(f)) if f.is_finite() => number(out, &format_args!("{f:?}")),
+        Value::Double(Some(f)) if f.is_finite() => number(out, &format_args!("{f:?}")),
+        Value::String(Some(s)) => text(out, s.as_bytes()),
+        Value::Char(Some(c)) => text(out, c.to_string().as_bytes()),
+        Value::Json(Some(j)) => text(out, j.to_string().as_bytes()),
+        Value::Bytes(Some(b)) => bytes(out, b),
+        Value::Uuid(Some(u)) => bytes(out, u.as_bytes()),
+        Value::Bool(None)
+        | Value::TinyInt(None)
+        | Value::SmallInt(None)
+        | Value::Int(None)
+        | Value::BigInt(None)
+        | Value::TinyUnsigned(None)
+        | Value::SmallUnsigned(None)
+        | Value::Unsigned(None)
+        | Value::BigUnsigned(None)
+        | Value::Float(None)
+        | Value::Double(None)
+        | Value::String(None)
+        | Value::Char(None)
+        | Value::Json(None)
+        | Value::Bytes(None)
+        | Value::Uuid(None) => out.push_str("NULL"),
+        _ => return None,
+    }
+    Some(())
+}
+
+fn number(out: &mut String, n: &dyn std::fmt::Display) {
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{n}");
+}
+
+fn text(out: &mut String, utf8: &[u8]) {
+    out.push_str("_utf8mb4 ");
+    bytes(out, utf8);
+}
+
+fn bytes(out: &mut String, b: &[u8]) {
+    out.push_str("X'");
+    out.push_str(&hex::encode(b));
+    out.push('\'');
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::DbBackend;
+
+    use super::*;
+
+    fn stmt(sql: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(DbBackend::MySql, sql, values)
+    }
+
+    #[test]
+    fn values_become_literals_in_place() {
+        let id = uuid::Uuid::from_u128(0x0102);
+        let s = stmt(
+            "INSERT INTO `t` (`a`, `b`, `c`, `d`, `e`, `f`) VALUES (?, ?, ?, ?, ?, ?)",
+            vec![
+                Value::from(-7i64),
+                Value::from("it's ?"),
+                Value::from(id),
+                Value::from(None::<String>),
+                Value::from(true),
+                Value::from(0.5f64),
+            ],
+        );
+        assert_eq!(
+            inlined(&s).expect("inlined"),
+            "INSERT INTO `t` (`a`, `b`, `c`, `d`, `e`, `f`) VALUES \
+             (-7, _utf8mb4 X'69742773203f', X'00000000000000000000000000000102', NULL, 1, 0.5)"
+        );
+    }
+
+    #[test]
+    fn question_marks_inside_quotes_are_left_alone() {
+        let s = stmt("SELECT '?', `a?`, ?", vec![Value::from(1i32)]);
+        assert_eq!(inlined(&s).as_deref(), Some("SELECT '?', `a?`, 1"));
+    }
+
+    #[test]
+    fn unpaired_values_or_unwritable_types_give_none() {
+        assert_eq!(inlined(&stmt("SELECT ?, ?", vec![Value::from(1i32)])), None);
+        assert_eq!(inlined(&stmt("SELECT 1", vec![Value::from(1i32)])), None);
+        let nan = stmt("SELECT ?", vec![Value::from(f64::NAN)]);
+        assert_eq!(inlined(&nan), None);
+    }
+}
