@@ -8,7 +8,7 @@
 //! waits for one chunk at most. A batch that found the buffer behind does
 //! not wait at all: under writes that keep the writer busy without a
 //! pause, waiting would let the buffer overflow and drop entries. On
-//! MariaDB the batch is one statement per chunk on the pool.
+//! MariaDB the batch is one transaction on the pool, a statement per chunk.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use entity::{audit_change, audit_request};
 use prometheus_client::metrics::counter::Counter;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Statement,
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Statement,
 };
 use tokio::sync::{Notify, broadcast, mpsc};
 
@@ -95,10 +95,15 @@ impl Writer {
     }
 
     /// Writes `batch`; on SQLite its chunks wait for an idle writer until
-    /// `patient_until`, then take their turns.
+    /// `patient_until`, then take their turns, a transaction each. On a
+    /// server database the batch is one transaction: one commit, and one
+    /// flush of the server's log, for hundreds of rows.
     async fn write(&self, batch: Vec<Captured>, patient_until: Instant) {
         let limit = self.settings.max_body_bytes;
         let watched = self.events.receiver_count() > 0;
+        let backend = self.db.backend();
+        let whole_batch = backend != DbBackend::Sqlite;
+        let mut rows = Rows::default();
         // Shaped a chunk at a time: a whole batch shaped at once is
         // milliseconds of CPU in one burst, taken from requests on a small host.
         let mut batch = batch.into_iter().peekable();
@@ -108,21 +113,31 @@ impl Writer {
                 .take(CHUNK)
                 .map(|c| c.into_row(limit, watched))
                 .unzip();
-            let count = models.len();
-            match self
-                .idle_write(rows::inserts(self.db.backend(), models), patient_until)
-                .await
-            {
-                Ok(_) => {
-                    self.written.inc_by(count as u64);
-                    for activity in live.into_iter().flatten() {
-                        // Err: nobody is listening any more.
-                        let _ = self.events.send(activity);
-                    }
+            rows.count += models.len();
+            rows.statements.extend(rows::inserts(backend, models));
+            rows.live.extend(live.into_iter().flatten());
+            if !whole_batch || batch.peek().is_none() {
+                self.commit(std::mem::take(&mut rows), patient_until).await;
+            }
+        }
+    }
+
+    async fn commit(&self, rows: Rows, patient_until: Instant) {
+        let Rows {
+            statements,
+            live,
+            count,
+        } = rows;
+        match self.idle_write(statements, patient_until).await {
+            Ok(_) => {
+                self.written.inc_by(count as u64);
+                for activity in live {
+                    // Err: nobody is listening any more.
+                    let _ = self.events.send(activity);
                 }
-                Err(e) => {
-                    log_background_failure(&format!("{count} request log entries not written"), &e)
-                }
+            }
+            Err(e) => {
+                log_background_failure(&format!("{count} request log entries not written"), &e)
             }
         }
     }
@@ -204,6 +219,14 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// Request log rows shaped and waiting for their transaction.
+#[derive(Default)]
+struct Rows {
+    statements: Vec<Statement>,
+    live: Vec<Arc<Activity>>,
+    count: usize,
 }
 
 fn prune_every(settings: &AuditConfig) -> Duration {
