@@ -92,14 +92,8 @@ fn numbers(text: &str) -> Option<(u32, u32, u32)> {
 /// Reads the server's version, logs it once and refuses a server too old
 /// for Roster's statements. Nothing to check on SQLite.
 pub async fn check(db: &DatabaseConnection) -> Result<Option<ServerVersion>, CheckError> {
-    if db.get_database_backend() != DbBackend::MySql {
+    let Some(reported) = reported_version(db).await? else {
         return Ok(None);
-    }
-    let stmt = Statement::from_string(DbBackend::MySql, "SELECT VERSION() AS v");
-    let row = db.query_one_raw(stmt).await?;
-    let reported: String = match row {
-        Some(row) => row.try_get("", "v")?,
-        None => String::new(),
     };
     let server =
         ServerVersion::parse(&reported).ok_or_else(|| Unsupported::Unreadable(reported.clone()))?;
@@ -108,6 +102,28 @@ pub async fn check(db: &DatabaseConnection) -> Result<Option<ServerVersion>, Che
     }
     log::info!("database server: {server}");
     Ok(Some(server))
+}
+
+/// The server's flavour, without logging or judging its version; `None`
+/// on SQLite or for a version it cannot read.
+pub async fn flavour(db: &DatabaseConnection) -> Result<Option<Flavour>, DbErr> {
+    let reported = reported_version(db).await?;
+    Ok(reported
+        .as_deref()
+        .and_then(ServerVersion::parse)
+        .map(|v| v.flavour))
+}
+
+async fn reported_version(db: &DatabaseConnection) -> Result<Option<String>, DbErr> {
+    if db.get_database_backend() != DbBackend::MySql {
+        return Ok(None);
+    }
+    let stmt = Statement::from_string(DbBackend::MySql, "SELECT VERSION() AS v");
+    let row = db.query_one_raw(stmt).await?;
+    match row {
+        Some(row) => row.try_get("", "v").map(Some),
+        None => Ok(Some(String::new())),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -50,6 +50,7 @@ use self::kept::KeptConnections;
 use self::lane::WriteLane;
 use self::mysql_txn::MySqlTxn;
 use self::write::LaneWriter;
+use super::server::Flavour;
 use crate::config::DatabaseUrl;
 
 pub(crate) use self::deadline::bounded;
@@ -71,6 +72,10 @@ pub struct Db {
     inline: Option<InlineReads>,
     kept: Option<Arc<KeptConnections>>,
     lane: Option<WriteLane>,
+    /// Whether MariaDB/MySQL writes send their hooks' statements with
+    /// the COMMIT: not on TiDB, which refuses queries of several
+    /// statements unless told otherwise.
+    at_commit: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,12 +101,14 @@ impl Db {
             None
         };
         let one_host = super::failover::Hosts::of(url.expose()).is_none();
+        let at_commit = super::server::flavour(&pool).await? != Some(Flavour::TiDb);
         Ok(Self {
             kept: KeptConnections::for_pool(&pool, one_host),
             pool,
             writer,
             inline: InlineReads::for_url(url),
             lane,
+            at_commit,
         })
     }
 
@@ -195,7 +202,8 @@ impl Db {
             None if self.backend() == DbBackend::MySql => {
                 self.give_back_kept();
                 let pool = self.writer.get_mysql_connection_pool();
-                Box::pin(MySqlTxn::begin(pool)).await.map(WriteTxn::MySql)
+                let begin = MySqlTxn::begin(pool, self.at_commit);
+                Box::pin(begin).await.map(WriteTxn::MySql)
             }
             None => {
                 self.give_back_kept();

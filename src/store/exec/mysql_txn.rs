@@ -32,7 +32,9 @@ use crate::store::error::timed_out;
 
 pub struct MySqlTxn {
     conn: tokio::sync::Mutex<Option<PoolConnection<MySql>>>,
-    at_commit: Mutex<Vec<AtCommit>>,
+    /// `None`: statements run when given (a server that refuses queries
+    /// of several statements).
+    at_commit: Option<Mutex<Vec<AtCommit>>>,
 }
 
 /// A statement that waits for the commit, its text with its values in.
@@ -43,7 +45,7 @@ struct AtCommit {
 }
 
 impl MySqlTxn {
-    pub async fn begin(pool: &MySqlPool) -> Result<Self, DbErr> {
+    pub async fn begin(pool: &MySqlPool, at_commit: bool) -> Result<Self, DbErr> {
         // Boxed: the acquire future embeds the pool's connect and ping
         // states, which every enclosing future would otherwise carry.
         let acquire = async { Box::pin(pool.acquire()).await.map_err(acquire_err) };
@@ -52,7 +54,7 @@ impl MySqlTxn {
         bounded(DbBackend::MySql, async { begin.await.map_err(exec_err) }).await?;
         Ok(Self {
             conn: tokio::sync::Mutex::new(Some(conn)),
-            at_commit: Mutex::new(Vec::new()),
+            at_commit: at_commit.then(|| Mutex::new(Vec::new())),
         })
     }
 
@@ -79,10 +81,13 @@ impl MySqlTxn {
     /// Keeps `stmt` for the commit; gives it back if its values cannot be
     /// written into its text, to run now instead.
     pub fn defer(&self, stmt: Statement, rekey: Option<Rekey>) -> Result<(), Statement> {
+        let Some(pending) = &self.at_commit else {
+            return Err(stmt);
+        };
         let Some(sql) = inlined(&stmt) else {
             return Err(stmt);
         };
-        self.pending().push(AtCommit { stmt, sql, rekey });
+        lock(pending).push(AtCommit { stmt, sql, rekey });
         Ok(())
     }
 
@@ -90,7 +95,11 @@ impl MySqlTxn {
     /// statement that fails stops the rest and the commit; one whose key
     /// another server took (a duplicate) is sent again with a new key.
     pub async fn commit(self) -> Result<(), DbErr> {
-        let mut pending = std::mem::take(&mut *self.pending());
+        let mut pending = self
+            .at_commit
+            .as_ref()
+            .map(|p| std::mem::take(&mut *lock(p)))
+            .unwrap_or_default();
         let mut conn = self.conn.lock().await.take().ok_or_else(finished)?;
         let mut tries = 1;
         loop {
@@ -114,13 +123,6 @@ impl MySqlTxn {
             pending.drain(..ran);
             tries += 1;
         }
-    }
-
-    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<AtCommit>> {
-        // The list is whole whatever a panicking holder was doing.
-        self.at_commit
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -180,6 +182,11 @@ fn roll_back(conn: PoolConnection<MySql>) {
             conn.close_on_drop();
         }
     });
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The list is whole whatever a panicking holder was doing.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn values(stmt: &Statement) -> SqlxValues {
