@@ -96,18 +96,12 @@ async fn counts_stay_exact_across_writes_bulk_and_rollbacks(db: Db) {
     assert_counts(&app, 4, 1).await;
 
     // Writes a hook refuses roll back, count included.
-    let refused = app
-        .request(awc::http::Method::POST, "/Users")
-        .insert_header(("X-Request-Id", "refuse"));
-    let r = app
-        .send(refused, Some(&user_body("refused@example.com")))
+    let body = user_body("refused@example.com");
+    app.refused_by_hook(awc::http::Method::POST, "/Users", Some(&body))
         .await;
-    assert!(r.status >= 500, "{} {}", r.status, r.text);
-    let refused = app
-        .request(awc::http::Method::DELETE, &format!("/Users/{}", users[0]))
-        .insert_header(("X-Request-Id", "refuse"));
-    let r = app.send(refused, None).await;
-    assert!(r.status >= 500, "{} {}", r.status, r.text);
+    let first = format!("/Users/{}", users[0]);
+    app.refused_by_hook(awc::http::Method::DELETE, &first, None)
+        .await;
     assert_counts(&app, 4, 1).await;
 
     // Bulk: each operation counts as its own request would.

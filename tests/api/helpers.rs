@@ -207,6 +207,16 @@ impl TestApp {
         read(result.expect("request reaches the server")).await
     }
 
+    /// Sends a write with the request id `refuse`, which the tests' change
+    /// hooks refuse inside its transaction, and expects a server error.
+    pub async fn refused_by_hook(&self, method: Method, path: &str, body: Option<&Value>) {
+        let req = self
+            .request(method, path)
+            .insert_header(("X-Request-Id", "refuse"));
+        let r = self.send(req, body).await;
+        assert!(r.status >= 500, "{} {}", r.status, r.text);
+    }
+
     pub async fn get(&self, path: &str) -> Resp {
         self.send(self.request(Method::GET, path), None).await
     }
