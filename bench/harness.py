@@ -284,10 +284,12 @@ def tail(path, lines=30):
 
 
 def build():
-    """The server and the seeder (roster-bench), release builds."""
+    """The server and the seeder (roster-bench), release builds. BENCH_ROSTER_BIN
+    names another server binary to measure instead (an older build, say)."""
     log("cargo build --release -p roster -p roster-bench")
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "roster", "-p", "roster-bench"], cwd=ROOT, check=True)
-    return ROOT / "target" / "release" / "roster", ROOT / "target" / "release" / "roster-bench"
+    server = os.environ.get("BENCH_ROSTER_BIN") or ROOT / "target" / "release" / "roster"
+    return server, ROOT / "target" / "release" / "roster-bench"
 
 
 def mariadb_url(server, name, via):

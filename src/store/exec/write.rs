@@ -124,7 +124,7 @@ impl WriteTxn {
     pub async fn commit(self) -> Result<(), DbErr> {
         match self {
             Self::Pool(t) => bounded(t.get_database_backend(), t.commit()).await,
-            Self::MySql(t) => t.commit().await,
+            Self::MySql(t) => Box::pin(t.commit()).await,
             Self::Lane(t) => t.commit(),
         }?;
         crate::store::error::answered();
@@ -144,7 +144,7 @@ impl Source for WriteTxn {
     async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
         match self {
             Self::Pool(t) => t.rows(stmt).await,
-            Self::MySql(t) => t.rows(&stmt).await,
+            Self::MySql(t) => Box::pin(t.rows(&stmt)).await,
             Self::Lane(t) => t.rows(&stmt),
         }
     }
@@ -154,18 +154,19 @@ impl Write for WriteTxn {
     async fn exec(&self, stmt: Statement) -> Result<u64, DbErr> {
         match self {
             Self::Pool(t) => t.exec(stmt).await,
-            Self::MySql(t) => t.exec(&stmt).await,
+            Self::MySql(t) => Box::pin(t.exec(&stmt)).await,
             Self::Lane(t) => t.exec(&stmt),
         }
     }
 
     async fn exec_at_commit(&self, stmt: Statement, rekey: Option<Rekey>) -> Result<(), DbErr> {
         match self {
+            Self::Lane(t) => t.exec_rekeyed(stmt, rekey),
             Self::MySql(t) => match t.defer(stmt, rekey) {
                 Ok(()) => Ok(()),
-                Err(stmt) => exec_rekeyed(self, stmt, rekey).await,
+                Err(stmt) => Box::pin(exec_rekeyed(self, stmt, rekey)).await,
             },
-            _ => exec_rekeyed(self, stmt, rekey).await,
+            Self::Pool(_) => Box::pin(exec_rekeyed(self, stmt, rekey)).await,
         }
     }
 }
@@ -299,6 +300,20 @@ impl LaneTxn {
                 .execute(params_from_iter(values))
         })?;
         Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+    }
+
+    /// `exec_rekeyed` on the lane's own thread: nothing to wait for.
+    fn exec_rekeyed(&self, mut stmt: Statement, rekey: Option<Rekey>) -> Result<(), DbErr> {
+        let mut tries = 1;
+        loop {
+            match (self.exec(&stmt), rekey) {
+                (Err(e), Some(rekey)) if tries < KEY_TRIES && is_unique_violation(&e) => {
+                    rekey(&mut stmt);
+                    tries += 1;
+                }
+                (done, _) => return done.map(|_| ()),
+            }
+        }
     }
 
     fn rows<T: Decode>(&self, stmt: &Statement) -> Result<Vec<T>, DbErr> {
