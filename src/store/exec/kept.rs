@@ -100,10 +100,7 @@ impl KeptConnections {
             None => Box::pin(self.pool.acquire()).await.map_err(acquire_err)?,
         };
         let query = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), args);
-        let rows = query
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))?;
+        let rows = query.fetch_all(&mut *conn).await.map_err(query_err)?;
         self.keep(conn);
         rows.into_iter()
             .map(|row| T::decode(&QueryResult::from(row)))
@@ -177,8 +174,13 @@ impl Drop for Kept {
     }
 }
 
+/// As SeaORM reports a query that failed.
+pub(super) fn query_err(e: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
+}
+
 /// As SeaORM reports a connection that could not be taken.
-fn acquire_err(e: sqlx::Error) -> DbErr {
+pub(super) fn acquire_err(e: sqlx::Error) -> DbErr {
     match e {
         sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
         sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),

@@ -35,6 +35,10 @@ pub fn inlined(stmt: &Statement) -> Option<String> {
 }
 
 fn literal(value: &Value, out: &mut String) -> Option<()> {
+    if !value.is_some() {
+        out.push_str("NULL");
+        return Some(());
+    }
     match value {
         Value::Bool(Some(b)) => out.push(if *b { '1' } else { '0' }),
         Value::TinyInt(Some(n)) => number(out, n),
@@ -54,22 +58,6 @@ fn literal(value: &Value, out: &mut String) -> Option<()> {
         Value::Json(Some(j)) => text(out, j.to_string().as_bytes()),
         Value::Bytes(Some(b)) => bytes(out, b),
         Value::Uuid(Some(u)) => bytes(out, u.as_bytes()),
-        Value::Bool(None)
-        | Value::TinyInt(None)
-        | Value::SmallInt(None)
-        | Value::Int(None)
-        | Value::BigInt(None)
-        | Value::TinyUnsigned(None)
-        | Value::SmallUnsigned(None)
-        | Value::Unsigned(None)
-        | Value::BigUnsigned(None)
-        | Value::Float(None)
-        | Value::Double(None)
-        | Value::String(None)
-        | Value::Char(None)
-        | Value::Json(None)
-        | Value::Bytes(None)
-        | Value::Uuid(None) => out.push_str("NULL"),
         _ => return None,
     }
     Some(())

@@ -60,7 +60,7 @@ pub use self::insert::{InsertSql, insert_sql};
 pub use self::row::{Decode, Row};
 pub use self::source::{Reads, Source};
 pub use self::template::Template;
-pub use self::write::{KEY_TRIES, Rekey, Write, WriteTxn, is_unique_violation};
+pub use self::write::{Rekey, Write, WriteTxn, is_unique_violation};
 
 /// The database as the service layer sees it. Cheap to clone.
 #[derive(Clone)]

@@ -15,19 +15,20 @@
 //! back a dropped transaction, under the statement timeout; a connection
 //! that does not answer in time is closed, which rolls back too.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 use sea_orm::sqlx::mysql::{MySql, MySqlPool};
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, AssertSqlSafe};
-use sea_orm::{ConnAcquireErr, DbBackend, DbErr, QueryResult, RuntimeErr, Statement, Values};
+use sea_orm::{DbBackend, DbErr, QueryResult, RuntimeErr, Statement, Values};
 use sea_query_sqlx::SqlxValues;
 
 use super::deadline::{bounded, statement_timeout};
+use super::kept::{acquire_err, query_err};
 use super::literal::inlined;
 use super::row::Decode;
-use super::write::{KEY_TRIES, Rekey, is_unique_violation};
+use super::write::{Rekey, another_key, lock};
 use crate::store::error::timed_out;
 
 pub struct MySqlTxn {
@@ -112,9 +113,7 @@ impl MySqlTxn {
             let Err((ran, e)) = run_counted(&mut conn, sql).await else {
                 return Ok(());
             };
-            let again = pending
-                .get_mut(ran)
-                .filter(|_| tries < KEY_TRIES && is_unique_violation(&e));
+            let again = pending.get_mut(ran).filter(|_| another_key(&e, tries));
             if again.and_then(AtCommit::rekeyed).is_none() {
                 roll_back(conn);
                 return Err(e);
@@ -184,11 +183,6 @@ fn roll_back(conn: PoolConnection<MySql>) {
     });
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // The list is whole whatever a panicking holder was doing.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 fn values(stmt: &Statement) -> SqlxValues {
     SqlxValues(stmt.values.clone().unwrap_or(Values(Vec::new())))
 }
@@ -199,17 +193,4 @@ fn finished() -> DbErr {
 
 fn exec_err(e: sqlx::Error) -> DbErr {
     DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e)))
-}
-
-fn query_err(e: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
-}
-
-/// As SeaORM reports a connection that could not be taken.
-fn acquire_err(e: sqlx::Error) -> DbErr {
-    match e {
-        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
-        e => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))),
-    }
 }

@@ -77,7 +77,13 @@ pub trait Write: Source {
 pub type Rekey = fn(&mut Statement);
 
 /// Keys a statement given a `Rekey` tries before it fails.
-pub const KEY_TRIES: u32 = 5;
+const KEY_TRIES: u32 = 5;
+
+/// Whether a statement that failed with `e` on its `tries`-th key goes
+/// again with a new one: another server took the key, and keys are left.
+pub(super) fn another_key(e: &DbErr, tries: u32) -> bool {
+    tries < KEY_TRIES && is_unique_violation(e)
+}
 
 async fn exec_rekeyed<W: Write + ?Sized>(
     w: &W,
@@ -87,7 +93,7 @@ async fn exec_rekeyed<W: Write + ?Sized>(
     let mut tries = 1;
     loop {
         match (w.exec(stmt.clone()).await, rekey) {
-            (Err(e), Some(rekey)) if tries < KEY_TRIES && is_unique_violation(&e) => {
+            (Err(e), Some(rekey)) if another_key(&e, tries) => {
                 rekey(&mut stmt);
                 tries += 1;
             }
@@ -280,7 +286,7 @@ fn checkpoints(path: PathBuf) -> std::io::Result<SyncSender<()>> {
     Ok(wake)
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -307,7 +313,7 @@ impl LaneTxn {
         let mut tries = 1;
         loop {
             match (self.exec(&stmt), rekey) {
-                (Err(e), Some(rekey)) if tries < KEY_TRIES && is_unique_violation(&e) => {
+                (Err(e), Some(rekey)) if another_key(&e, tries) => {
                     rekey(&mut stmt);
                     tries += 1;
                 }
