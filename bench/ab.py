@@ -39,10 +39,6 @@ def start(db, args, tmp, token, roster_bin, seed_bin, sizes, name):
     return s
 
 
-def cpu_probe(s):
-    return lambda r: f", Roster CPU {r['cpu_us']:,.0f} µs/req" if "cpu_us" in r else ""
-
-
 def main():
     args = h.parse_args()
     tmp = Path(os.environ.get("BENCH_TMP") or "/tmp")
@@ -60,7 +56,7 @@ def main():
             b = start(db, args, tmp / f"{db}-b", token, b_bin, seed_bin, sizes, "B")
             pids = [a.proc.pid, b.proc.pid] + ([h.mariadb_pid()] if db == "mariadb" else [])
             for w in wl:
-                seen = h.interleaved(args, w, (a, b), token, pids, cpu_probe)
+                seen = h.interleaved(args, w, (a, b), token, pids, h.cpu_probe)
                 if not seen[a.key] or not seen[b.key]:
                     continue
                 med = {k: {m: statistics.median(r.get(m, 0.0) for r in v) for m in ("rps", "p99", "cpu_us")}

@@ -32,11 +32,6 @@ def start(db, args, tmp, token, bins, sizes, audit):
     return s
 
 
-def cpu_probe(s):
-    """Per run: Roster's CPU per request, for the log line."""
-    return lambda r: f", Roster CPU {r['cpu_us']:,.0f} µs/req" if "cpu_us" in r else ""
-
-
 def dropped(s):
     """Request log entries the server dropped so far (its buffer was full):
     work the audit trail did not do, which would flatter its ratio."""
@@ -67,7 +62,7 @@ def main():
             pids = [off.proc.pid, on.proc.pid] + ([h.mariadb_pid()] if db == "mariadb" else [])
             for w in wl:
                 lost_before = dropped(on)
-                seen = h.interleaved(args, w, (off, on), token, pids, cpu_probe)
+                seen = h.interleaved(args, w, (off, on), token, pids, h.cpu_probe)
                 lost = dropped(on) - lost_before
                 if not seen[off.key] or not seen[on.key]:
                     continue

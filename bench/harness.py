@@ -552,6 +552,11 @@ def selected(args, default):
     return [w for w in workloads(args.users) if any(w.key.startswith(k) for k in keys)]
 
 
+def cpu_probe(s):
+    """A probe for `interleaved`: Roster's CPU per request, for the log line."""
+    return lambda r: f", Roster CPU {r['cpu_us']:,.0f} µs/req" if "cpu_us" in r else ""
+
+
 def interleaved(args, w, pair, token, pids, probe=None):
     """Runs `w` on both servers of `pair` in args.rounds rounds, alternating
     which goes first so that drift hits both alike. Returns each server's
