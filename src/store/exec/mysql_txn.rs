@@ -31,6 +31,12 @@ use super::row::Decode;
 use super::write::{Rekey, another_key, lock};
 use crate::store::error::timed_out;
 
+/// The most text the commit's query carries besides the COMMIT: well
+/// under the smallest `max_allowed_packet` a MySQL-family server ships
+/// with (16 MiB on MariaDB, 64 MiB on MySQL), whose excess fails the
+/// query. Past it, statements run when given, their values bound.
+const AT_COMMIT_BYTES: usize = 4 << 20;
+
 pub struct MySqlTxn {
     conn: tokio::sync::Mutex<Option<PoolConnection<MySql>>>,
     /// `None`: statements run when given (a server that refuses queries
@@ -79,8 +85,9 @@ impl MySqlTxn {
             .collect()
     }
 
-    /// Keeps `stmt` for the commit; gives it back if its values cannot be
-    /// written into its text, to run now instead.
+    /// Keeps `stmt` for the commit; gives it back to run now instead if
+    /// its values cannot be written into its text, or the commit's query
+    /// would grow past `AT_COMMIT_BYTES`.
     pub fn defer(&self, stmt: Statement, rekey: Option<Rekey>) -> Result<(), Statement> {
         let Some(pending) = &self.at_commit else {
             return Err(stmt);
@@ -88,7 +95,12 @@ impl MySqlTxn {
         let Some(sql) = inlined(&stmt) else {
             return Err(stmt);
         };
-        lock(pending).push(AtCommit { stmt, sql, rekey });
+        let mut pending = lock(pending);
+        let kept: usize = pending.iter().map(|p| p.sql.len()).sum();
+        if kept + sql.len() > AT_COMMIT_BYTES {
+            return Err(stmt);
+        }
+        pending.push(AtCommit { stmt, sql, rekey });
         Ok(())
     }
 
