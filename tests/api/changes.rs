@@ -390,7 +390,66 @@ async fn a_hooks_last_statement_commits_with_the_write_only(db: Db) {
     assert_eq!(listed.body["totalResults"], 2, "{}", listed.text);
 }
 
+/// Writes `size` bytes as its transaction's last work.
+struct LargeLastWork {
+    size: usize,
+}
+
+impl ChangeHook for LargeLastWork {
+    fn in_transaction<'a>(
+        &'a self,
+        txn: &'a WriteTxn,
+        change: &'a Change,
+    ) -> BoxFuture<'a, Result<(), DbErr>> {
+        Box::pin(async move {
+            let insert = Statement::from_sql_and_values(
+                txn.backend(),
+                "INSERT INTO large_rows (id, body) VALUES (?, ?)",
+                [
+                    SqlValue::from(change.id.to_string()),
+                    SqlValue::from("x".repeat(self.size)),
+                ],
+            );
+            txn.exec_at_commit(insert, None).await
+        })
+    }
+}
+
+/// A hook's last statement too large to travel as text with the commit
+/// (9 MiB, 18 MiB as hex, past MariaDB's 16 MiB `max_allowed_packet`)
+/// still commits with its write, whole.
+async fn a_last_statement_too_large_for_the_commit_still_commits(db: Db) {
+    const SIZE: usize = 9 << 20;
+    let hooks = ChangeHooks::new(vec![
+        Arc::new(LargeLastWork { size: SIZE }) as Arc<dyn ChangeHook>
+    ]);
+    let app = TestApp::spawn_hooked(db, |_| {}, async |_| {}, hooks).await;
+    let text = match app.db.get_database_backend() {
+        sea_orm::DbBackend::MySql => "MEDIUMTEXT",
+        _ => "TEXT",
+    };
+    app.db
+        .execute_unprepared(&format!(
+            "CREATE TABLE large_rows (id VARCHAR(64), body {text})"
+        ))
+        .await
+        .expect("table");
+    let user = app.create_user("large@example.com").await;
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT id, LENGTH(body) AS size FROM large_rows",
+        ))
+        .await
+        .expect("query")
+        .expect("the hook's row");
+    assert_eq!(row.try_get::<String>("", "id").expect("id"), user);
+    assert_eq!(row.try_get::<i64>("", "size").expect("size"), SIZE as i64);
+}
+
 each_database!(
+    a_last_statement_too_large_for_the_commit_still_commits,
     a_hooks_last_statement_commits_with_the_write_only,
     documents_come_only_to_hooks_that_ask,
     documents_show_the_attributes_around_each_write,
