@@ -306,6 +306,8 @@ struct LastWork {
 /// A label with a quote, a question mark and letters past ASCII: values
 /// written into a statement's text must come back as they were.
 const LABEL: &str = "it's ?é✓";
+/// JSON with escapes: a backslash reads differently by `sql_mode`.
+const ESCAPED: &str = r#"{"a":"b\"c\\d","e":"it's"}"#;
 
 impl ChangeHook for LastWork {
     fn in_transaction<'a>(
@@ -320,8 +322,12 @@ impl ChangeHook for LastWork {
             };
             let insert = Statement::from_sql_and_values(
                 txn.backend(),
-                format!("INSERT INTO {table} (id, label) VALUES (?, ?)"),
-                [SqlValue::from(change.id.to_string()), SqlValue::from(LABEL)],
+                format!("INSERT INTO {table} (id, label, json_text) VALUES (?, ?, ?)"),
+                [
+                    SqlValue::from(change.id.to_string()),
+                    SqlValue::from(LABEL),
+                    SqlValue::from(ESCAPED),
+                ],
             );
             txn.exec_at_commit(insert, None).await?;
             if change.request_id.as_deref() == Some("refuse") {
@@ -358,11 +364,28 @@ async fn a_hooks_last_statement_commits_with_the_write_only(db: Db) {
     let hooks = ChangeHooks::new(vec![last.clone() as Arc<dyn ChangeHook>]);
     let app = TestApp::spawn_hooked(db, |_| {}, async |_| {}, hooks).await;
     app.db
-        .execute_unprepared("CREATE TABLE hook_rows (id VARCHAR(64), label VARCHAR(64))")
+        .execute_unprepared(
+            "CREATE TABLE hook_rows (id VARCHAR(64), label VARCHAR(64), json_text VARCHAR(64))",
+        )
         .await
         .expect("table");
     let user = app.create_user("first@example.com").await;
     assert_eq!(hook_rows(&app).await, [(user.clone(), LABEL.to_owned())]);
+    let escaped = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT json_text FROM hook_rows",
+        ))
+        .await
+        .expect("query")
+        .expect("the hook's row");
+    assert_eq!(
+        escaped
+            .try_get::<String>("", "json_text")
+            .expect("json_text"),
+        ESCAPED
+    );
 
     let body = user_body("refused@example.com");
     app.refused_by_hook(awc::http::Method::POST, "/Users", Some(&body))

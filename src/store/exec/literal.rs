@@ -1,9 +1,11 @@
 //! A statement with its values written into its text, for MySQL-family
 //! servers: a query of several statements is sent as text and takes no
-//! bound values. Strings and bytes are written as hex literals (`X'…'`),
-//! which no `sql_mode` reads differently and which no value can end
-//! early; every value means what sqlx binds for it (a UUID its 16 bytes,
-//! JSON its text, a boolean 1 or 0).
+//! bound values. Every value is written so that no `sql_mode` reads it
+//! differently and no value can end its literal early: text in quotes
+//! with its quotes doubled when it holds no backslash (an escape or not,
+//! by NO_BACKSLASH_ESCAPES) and no NUL, else, like bytes, as a hex
+//! literal (`X'…'`). Every value means what sqlx binds for it (a UUID its
+//! 16 bytes, JSON its text, a boolean 1 or 0).
 
 use std::fmt::Write as _;
 
@@ -53,9 +55,9 @@ fn literal(value: &Value, out: &mut String) -> Option<()> {
         // number, in a form MySQL parses (`1.0`, `1e-7`).
         Value::Float(Some(f)) if f.is_finite() => number(out, &format_args!("{f:?}")),
         Value::Double(Some(f)) if f.is_finite() => number(out, &format_args!("{f:?}")),
-        Value::String(Some(s)) => return text(out, s.as_bytes()),
-        Value::Char(Some(c)) => return text(out, c.to_string().as_bytes()),
-        Value::Json(Some(j)) => return text(out, j.to_string().as_bytes()),
+        Value::String(Some(s)) => return text(out, s),
+        Value::Char(Some(c)) => return text(out, &c.to_string()),
+        Value::Json(Some(j)) => return text(out, &j.to_string()),
         Value::Bytes(Some(b)) => return bytes(out, b),
         Value::Uuid(Some(u)) => return bytes(out, u.as_bytes()),
         _ => return None,
@@ -68,9 +70,22 @@ fn number(out: &mut String, n: &dyn std::fmt::Display) {
     let _ = write!(out, "{n}");
 }
 
-fn text(out: &mut String, utf8: &[u8]) -> Option<()> {
+fn text(out: &mut String, text: &str) -> Option<()> {
     out.push_str("_utf8mb4 ");
-    bytes(out, utf8)
+    if memchr::memchr2(b'\\', 0, text.as_bytes()).is_some() {
+        return bytes(out, text.as_bytes());
+    }
+    // Half the bytes of hex, for Roster to write and the server to read.
+    out.reserve(text.len() + 2);
+    out.push('\'');
+    let mut parts = text.split('\'');
+    out.push_str(parts.next().unwrap_or_default());
+    for part in parts {
+        out.push_str("''");
+        out.push_str(part);
+    }
+    out.push('\'');
+    Some(())
 }
 
 fn bytes(out: &mut String, b: &[u8]) -> Option<()> {
@@ -118,15 +133,21 @@ mod tests {
         assert_eq!(
             inlined(&s).expect("inlined"),
             "INSERT INTO `t` (`a`, `b`, `c`, `d`, `e`, `f`) VALUES \
-             (-7, _utf8mb4 X'69742773203f', X'00000000000000000000000000000102', NULL, 1, 0.5)"
+             (-7, _utf8mb4 'it''s ?', X'00000000000000000000000000000102', NULL, 1, 0.5)"
         );
     }
 
     #[test]
+    fn text_with_a_backslash_or_a_nul_is_written_in_hex() {
+        for (value, hex) in [(r"a\'", "615c27"), ("a\0", "6100")] {
+            let sql = inlined(&stmt("SELECT ?", vec![Value::from(value)]));
+            assert_eq!(sql, Some(format!("SELECT _utf8mb4 X'{hex}'")));
+        }
+    }
+
+    #[test]
     fn a_value_longer_than_a_step_is_written_whole() {
-        let long: String = (0..1500)
-            .map(|i| char::from(b'a' + (i % 26) as u8))
-            .collect();
+        let long: String = (0..1500).map(|i| ['a', '\\', 'é'][i % 3]).collect();
         let sql = inlined(&stmt("SELECT ?", vec![Value::from(long.clone())])).expect("inlined");
         let hex = sql
             .strip_prefix("SELECT _utf8mb4 X'")
