@@ -2,13 +2,15 @@
 //!
 //! On SQLite every write shares one writer with the SCIM writes, so a
 //! batch waits until no SCIM write is queued (`Db::write_queue_depth`),
-//! at most `IDLE_WAIT` for the whole batch (past it, its chunks take their
-//! turns in the queue like any write), and goes in chunks of `CHUNK` rows,
-//! each its own short transaction, so that a SCIM write arriving meanwhile
-//! waits for one chunk at most. A batch that found the buffer behind does
-//! not wait at all: under writes that keep the writer busy without a
-//! pause, waiting would let the buffer overflow and drop entries. On
-//! MariaDB the batch is one transaction on the pool, a statement per chunk.
+//! at most `IDLE_WAIT` for the whole batch (past it, it takes its turn in
+//! the queue like any write). It goes in statements of `CHUNK` rows, and
+//! its transaction is committed, and the writer handed over, as soon as a
+//! SCIM write is queued behind it, so that a SCIM write arriving meanwhile
+//! waits for one statement at most; while none comes, the whole batch is
+//! one commit. A batch that found the buffer behind does not wait at all:
+//! under writes that keep the writer busy without a pause, waiting would
+//! let the buffer overflow and drop entries. On MariaDB the batch is one
+//! transaction on the pool, a statement per chunk.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,8 +19,8 @@ use std::time::{Duration, Instant};
 use entity::{audit_change, audit_request};
 use prometheus_client::metrics::counter::Counter;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Statement,
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement,
 };
 use tokio::sync::{Notify, broadcast, mpsc};
 
@@ -30,7 +32,7 @@ use crate::store::error::log_background_failure;
 use crate::store::exec::{Db, Write};
 use crate::time::now_ms;
 
-/// Rows per transaction: one statement's worth.
+/// Rows shaped and inserted at a time: one statement's worth.
 const CHUNK: usize = rows::MAX_ROWS;
 /// Entries per batch, whatever the interval.
 const BATCH: usize = 500;
@@ -94,18 +96,15 @@ impl Writer {
         }
     }
 
-    /// Writes `batch`; on SQLite its chunks wait for an idle writer until
-    /// `patient_until`, then take their turns, a transaction each. On a
-    /// server database the batch is one transaction: one commit, and one
-    /// flush of the server's log, for hundreds of rows.
+    /// Writes `batch`: one commit, and on a server database one flush of
+    /// its log, for hundreds of rows, unless SCIM writes on SQLite cut it
+    /// (`idle_write`). On SQLite it first waits for an idle writer until
+    /// `patient_until`.
     async fn write(&self, batch: Vec<Captured>, patient_until: Instant) {
         let limit = self.settings.max_body_bytes;
         let watched = self.events.receiver_count() > 0;
         let backend = self.db.backend();
-        let whole_batch = backend != DbBackend::Sqlite;
         let mut rows = Rows::default();
-        // Shaped a chunk at a time: a whole batch shaped at once is
-        // milliseconds of CPU in one burst, taken from requests on a small host.
         let mut batch = batch.into_iter().peekable();
         while batch.peek().is_some() {
             let (models, live): (Vec<_>, Vec<_>) = batch
@@ -116,10 +115,8 @@ impl Writer {
             rows.count += models.len();
             rows.statements.extend(rows::inserts(backend, models));
             rows.live.extend(live.into_iter().flatten());
-            if !whole_batch || batch.peek().is_none() {
-                self.commit(std::mem::take(&mut rows), patient_until).await;
-            }
         }
+        self.commit(rows, patient_until).await;
     }
 
     async fn commit(&self, rows: Rows, patient_until: Instant) {
@@ -142,8 +139,10 @@ impl Writer {
         }
     }
 
-    /// Runs `statements` in one transaction where writes run, on SQLite
-    /// once no SCIM write waits (or `until` has passed). The rows each
+    /// Runs `statements` where writes run, on SQLite once no SCIM write
+    /// waits (or `until` has passed). One transaction, which on SQLite is
+    /// committed early, and the writer handed over, whenever a SCIM write
+    /// is queued behind it; the rest follow in another. The rows each
     /// statement changed, added up.
     async fn idle_write(&self, statements: Vec<Statement>, until: Instant) -> Result<u64, DbErr> {
         if let Some(mut depth) = self.db.write_queue_depth() {
@@ -155,12 +154,23 @@ impl Writer {
         let db = self.db.clone();
         self.db
             .writing(async move {
-                let txn = db.begin_write().await?;
+                let mut statements = statements.into_iter().peekable();
                 let mut changed = 0;
-                for stmt in statements {
-                    changed += txn.exec(stmt).await?;
+                while statements.peek().is_some() {
+                    let txn = db.begin_write().await?;
+                    for stmt in statements.by_ref() {
+                        changed += txn.exec(stmt).await?;
+                        // This write is one of them.
+                        if db.write_queue_depth().is_some_and(|d| d > 1) {
+                            break;
+                        }
+                    }
+                    txn.commit().await?;
+                    // The writes queued behind take the writer before the
+                    // next transaction asks for it (its turns are first come,
+                    // first served).
+                    tokio::task::yield_now().await;
                 }
-                txn.commit().await?;
                 Ok::<_, DbErr>(changed)
             })
             .await
