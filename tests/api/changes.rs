@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 use roster::scim::resource::ResourceKind;
 use roster::service::{Change, ChangeHook, ChangeHooks, Documents, WriteOperation};
 use roster::store::exec::{Source, Write, WriteTxn};
-use sea_orm::{ConnectionTrait, DbErr, Statement, Value as SqlValue};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, Value as SqlValue};
 use serde_json::{Value, json};
 
 use crate::each_database;
@@ -338,6 +338,13 @@ impl ChangeHook for LastWork {
     }
 }
 
+/// The first row `sql` reads.
+async fn one_row(app: &TestApp, sql: &str) -> QueryResult {
+    let stmt = Statement::from_string(app.db.get_database_backend(), sql);
+    let row = app.db.query_one_raw(stmt).await.expect("query");
+    row.expect("a row")
+}
+
 async fn hook_rows(app: &TestApp) -> Vec<(String, String)> {
     let rows = app
         .db
@@ -371,15 +378,7 @@ async fn a_hooks_last_statement_commits_with_the_write_only(db: Db) {
         .expect("table");
     let user = app.create_user("first@example.com").await;
     assert_eq!(hook_rows(&app).await, [(user.clone(), LABEL.to_owned())]);
-    let escaped = app
-        .db
-        .query_one_raw(Statement::from_string(
-            app.db.get_database_backend(),
-            "SELECT json_text FROM hook_rows",
-        ))
-        .await
-        .expect("query")
-        .expect("the hook's row");
+    let escaped = one_row(&app, "SELECT json_text FROM hook_rows").await;
     assert_eq!(
         escaped
             .try_get::<String>("", "json_text")
@@ -458,15 +457,7 @@ async fn a_last_statement_too_large_for_the_commit_still_commits(db: Db) {
         .await
         .expect("table");
     let user = app.create_user("large@example.com").await;
-    let row = app
-        .db
-        .query_one_raw(Statement::from_string(
-            app.db.get_database_backend(),
-            "SELECT id, LENGTH(body) AS size FROM large_rows",
-        ))
-        .await
-        .expect("query")
-        .expect("the hook's row");
+    let row = one_row(&app, "SELECT id, LENGTH(body) AS size FROM large_rows").await;
     assert_eq!(row.try_get::<String>("", "id").expect("id"), user);
     assert_eq!(row.try_get::<i64>("", "size").expect("size"), SIZE as i64);
 }
