@@ -303,9 +303,10 @@ struct LastWork {
     broken: AtomicBool,
 }
 
-/// A label with a quote, a question mark and letters past ASCII: values
-/// written into a statement's text must come back as they were.
-const LABEL: &str = "it's ?é✓";
+/// A label with a quote, a question mark, a statement separator, comment
+/// openers and letters past ASCII: values written into a statement's text
+/// must come back as they were.
+const LABEL: &str = "it's ?; -- /* é✓";
 /// JSON with escapes: a backslash reads differently by `sql_mode`.
 const ESCAPED: &str = r#"{"a":"b\"c\\d","e":"it's"}"#;
 
