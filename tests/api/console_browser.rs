@@ -201,7 +201,12 @@ async fn the_console_in_a_browser() {
         .click()
         .await
         .unwrap();
-    c.wait().for_element(Locator::Css("p.count")).await.unwrap();
+    // The unfiltered page has a count too; only the filtered one offers
+    // to clear the filter.
+    c.wait()
+        .for_element(Locator::LinkText("Clear"))
+        .await
+        .unwrap();
     let text = body_text(&c).await;
     assert!(
         text.contains("1 result") && text.contains("search-me@example.com"),
