@@ -36,9 +36,10 @@ const COLUMNS: [&str; 18] = [
     "response_body",
 ];
 
-/// Statements that insert `rows`, in order, skipping a row whose key is
-/// already there (two servers' keys can meet, rarely).
-pub fn inserts(backend: DbBackend, rows: Vec<Model>) -> Vec<Statement> {
+/// Statements that insert `rows`, in order, each with the number of rows
+/// it holds, skipping a row whose key is already there (two servers' keys
+/// can meet, rarely).
+pub fn inserts(backend: DbBackend, rows: Vec<Model>) -> Vec<(Statement, usize)> {
     let mut left = rows.len();
     let mut rows = rows.into_iter();
     let mut statements = Vec::new();
@@ -48,11 +49,8 @@ pub fn inserts(backend: DbBackend, rows: Vec<Model>) -> Vec<Statement> {
         rows.by_ref()
             .take(n)
             .for_each(|row| push_values(row, &mut values));
-        statements.push(Statement::from_sql_and_values(
-            backend,
-            sql(backend, n),
-            values,
-        ));
+        let stmt = Statement::from_sql_and_values(backend, sql(backend, n), values);
+        statements.push((stmt, n));
         left -= n;
     }
     statements
@@ -150,13 +148,15 @@ mod tests {
             response_body: None,
         };
         let statements = inserts(DbBackend::Sqlite, (0..100).map(row).collect());
-        let sizes: Vec<usize> = statements
-            .iter()
-            .map(|s| s.values.as_ref().map_or(0, |v| v.0.len()) / COLUMNS.len())
-            .collect();
+        let sizes: Vec<usize> = statements.iter().map(|(_, n)| *n).collect();
         assert_eq!(sizes, [64, 32, 4]);
-        let first_of_last = &statements[2].values.as_ref().map(|v| v.0[0].clone());
-        assert_eq!(first_of_last, &Some(Value::from(96i64)));
-        assert_eq!(statements[2].sql.matches('?').count(), 4 * COLUMNS.len());
+        for (stmt, n) in &statements {
+            let values = stmt.values.as_ref().map_or(0, |v| v.0.len());
+            assert_eq!(values, n * COLUMNS.len());
+        }
+        let last = &statements[2].0;
+        let first_of_last = last.values.as_ref().map(|v| v.0[0].clone());
+        assert_eq!(first_of_last, Some(Value::from(96i64)));
+        assert_eq!(last.sql.matches('?').count(), 4 * COLUMNS.len());
     }
 }

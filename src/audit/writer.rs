@@ -12,9 +12,11 @@
 //! let the buffer overflow and drop entries. On MariaDB the batch is one
 //! transaction on the pool, a statement per chunk.
 
+use std::iter::Peekable;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use std::vec::IntoIter;
 
 use entity::{audit_change, audit_request};
 use prometheus_client::metrics::counter::Counter;
@@ -104,47 +106,41 @@ impl Writer {
         let limit = self.settings.max_body_bytes;
         let watched = self.events.receiver_count() > 0;
         let backend = self.db.backend();
-        let mut rows = Rows::default();
+        let count = batch.len();
+        let (mut statements, mut sizes, mut live) = (Vec::new(), Vec::new(), Vec::new());
         let mut batch = batch.into_iter().peekable();
         while batch.peek().is_some() {
-            let (models, live): (Vec<_>, Vec<_>) = batch
+            let (models, shown): (Vec<_>, Vec<_>) = batch
                 .by_ref()
                 .take(CHUNK)
                 .map(|c| c.into_row(limit, watched))
                 .unzip();
-            rows.count += models.len();
-            rows.statements.extend(rows::inserts(backend, models));
-            rows.live.extend(live.into_iter().flatten());
+            for (stmt, rows) in rows::inserts(backend, models) {
+                statements.push(stmt);
+                sizes.push(rows);
+            }
+            live.extend(shown);
         }
-        self.commit(rows, patient_until).await;
-    }
-
-    async fn commit(&self, rows: Rows, patient_until: Instant) {
-        let Rows {
-            statements,
-            live,
-            count,
-        } = rows;
-        match self.idle_write(statements, patient_until).await {
-            Ok(_) => {
-                self.written.inc_by(count as u64);
-                for activity in live {
-                    // Err: nobody is listening any more.
-                    let _ = self.events.send(activity);
-                }
-            }
-            Err(e) => {
-                log_background_failure(&format!("{count} request log entries not written"), &e)
-            }
+        let done = self.idle_write(statements, patient_until).await;
+        // The entries before the first statement not committed are written.
+        let written: usize = sizes.iter().take(done.statements).sum();
+        self.written.inc_by(written as u64);
+        for activity in live.into_iter().take(written).flatten() {
+            // Err: nobody is listening any more.
+            let _ = self.events.send(activity);
+        }
+        if let Some(e) = done.error {
+            let lost = count - written;
+            log_background_failure(&format!("{lost} request log entries not written"), &e);
         }
     }
 
     /// Runs `statements` where writes run, on SQLite once no SCIM write
     /// waits (or `until` has passed). One transaction, which on SQLite is
     /// committed early, and the writer handed over, whenever a SCIM write
-    /// is queued behind it; the rest follow in another. The rows each
-    /// statement changed, added up.
-    async fn idle_write(&self, statements: Vec<Statement>, until: Instant) -> Result<u64, DbErr> {
+    /// is queued behind it; the rest follow in another. A failure stops
+    /// the statements after it; those committed before stay.
+    async fn idle_write(&self, statements: Vec<Statement>, until: Instant) -> Committed {
         if let Some(mut depth) = self.db.write_queue_depth() {
             while depth > 0 && Instant::now() < until {
                 tokio::time::sleep(IDLE_POLL).await;
@@ -152,28 +148,31 @@ impl Writer {
             }
         }
         let db = self.db.clone();
-        self.db
-            .writing(async move {
-                let mut statements = statements.into_iter().peekable();
-                let mut changed = 0;
-                while statements.peek().is_some() {
-                    let txn = db.begin_write().await?;
-                    for stmt in statements.by_ref() {
-                        changed += txn.exec(stmt).await?;
-                        // This write is one of them.
-                        if db.write_queue_depth().is_some_and(|d| d > 1) {
-                            break;
-                        }
+        let run = self.db.writing(async move {
+            let mut statements = statements.into_iter().peekable();
+            let mut done = Committed::default();
+            while statements.peek().is_some() {
+                match one_transaction(&db, &mut statements).await {
+                    Ok((ran, changed)) => {
+                        done.statements += ran;
+                        done.changed += changed;
                     }
-                    txn.commit().await?;
-                    // The writes queued behind take the writer before the
-                    // next transaction asks for it (its turns are first come,
-                    // first served).
-                    tokio::task::yield_now().await;
+                    Err(e) => {
+                        done.error = Some(e);
+                        break;
+                    }
                 }
-                Ok::<_, DbErr>(changed)
-            })
-            .await
+                // The writes queued behind take the writer before the next
+                // transaction asks for it (its turns are first come, first
+                // served).
+                tokio::task::yield_now().await;
+            }
+            Ok::<_, DbErr>(done)
+        });
+        run.await.unwrap_or_else(|e| Committed {
+            error: Some(e),
+            ..Committed::default()
+        })
     }
 
     /// Deletes requests and changes past their retention, a batch per
@@ -196,7 +195,8 @@ impl Writer {
             let Some(stmt) = stmt else { break };
             if self
                 .idle_write(vec![stmt], Instant::now() + IDLE_WAIT)
-                .await?
+                .await
+                .changed()?
                 < PRUNE_BATCH
             {
                 break;
@@ -221,7 +221,8 @@ impl Writer {
                 .build(self.db.backend());
             if self
                 .idle_write(vec![delete], Instant::now() + IDLE_WAIT)
-                .await?
+                .await
+                .changed()?
                 < PRUNE_BATCH
             {
                 break;
@@ -231,12 +232,43 @@ impl Writer {
     }
 }
 
-/// Request log rows shaped and waiting for their transaction.
+/// How far `Writer::idle_write` got.
 #[derive(Default)]
-struct Rows {
-    statements: Vec<Statement>,
-    live: Vec<Arc<Activity>>,
-    count: usize,
+struct Committed {
+    /// Statements committed, from the first.
+    statements: usize,
+    /// Rows they changed.
+    changed: u64,
+    /// What stopped the statements after them.
+    error: Option<DbErr>,
+}
+
+impl Committed {
+    /// The rows changed, or the failure.
+    fn changed(self) -> Result<u64, DbErr> {
+        self.error.map_or(Ok(self.changed), Err)
+    }
+}
+
+/// Runs statements from `statements` in one transaction until they end or
+/// a SCIM write is queued behind it; how many it committed, and the rows
+/// they changed.
+async fn one_transaction(
+    db: &Db,
+    statements: &mut Peekable<IntoIter<Statement>>,
+) -> Result<(usize, u64), DbErr> {
+    let txn = db.begin_write().await?;
+    let (mut ran, mut changed) = (0, 0);
+    for stmt in statements.by_ref() {
+        changed += txn.exec(stmt).await?;
+        ran += 1;
+        // This write is one of them.
+        if db.write_queue_depth().is_some_and(|d| d > 1) {
+            break;
+        }
+    }
+    txn.commit().await?;
+    Ok((ran, changed))
 }
 
 fn prune_every(settings: &AuditConfig) -> Duration {
