@@ -325,3 +325,86 @@ async fn old_requests(
         .build(reads.get_database_backend());
     Ok(Some(delete))
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DbBackend, Value};
+
+    use super::*;
+    use crate::config::DatabaseUrl;
+
+    /// A writer on a fresh SQLite file holding `t(n)`, which refuses 3.
+    async fn writer() -> (tempfile::TempDir, Writer) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = DatabaseUrl::new(format!("sqlite://{}", dir.path().join("t.db").display()));
+        let timeout = Duration::from_secs(5);
+        let pool = crate::store::connect(&url, 1, timeout).await.expect("pool");
+        pool.execute_unprepared("CREATE TABLE t (n INTEGER CHECK (n <> 3))")
+            .await
+            .expect("table");
+        let db = Db::open(&url, pool, timeout).await.expect("db");
+        let writer = Writer {
+            settings: AuditConfig::default(),
+            db,
+            events: broadcast::channel(1).0,
+            written: Counter::default(),
+            stopping: Arc::default(),
+            flushed: Arc::default(),
+            wake: Arc::default(),
+        };
+        (dir, writer)
+    }
+
+    fn inserts() -> Vec<Statement> {
+        (1..=4)
+            .map(|n| {
+                let sql = "INSERT INTO t (n) VALUES (?)";
+                Statement::from_sql_and_values(DbBackend::Sqlite, sql, [Value::from(n)])
+            })
+            .collect()
+    }
+
+    async fn stored(w: &Writer) -> Vec<i64> {
+        let read = Statement::from_string(DbBackend::Sqlite, "SELECT n FROM t ORDER BY n");
+        let rows = w.db.scans().query_all_raw(read).await.expect("read");
+        rows.iter()
+            .map(|r| r.try_get::<i64>("", "n").expect("n"))
+            .collect()
+    }
+
+    /// With no SCIM write queued the statements are one transaction: a
+    /// failing one leaves none of them.
+    #[actix_web::test]
+    async fn a_batch_alone_on_the_writer_commits_whole_or_not_at_all() {
+        let (_dir, w) = writer().await;
+        let done = w.idle_write(inserts(), Instant::now()).await;
+        assert_eq!(done.statements, 0);
+        assert!(done.error.is_some());
+        assert_eq!(stored(&w).await, Vec::<i64>::new());
+    }
+
+    /// With a write queued behind it each statement is its own
+    /// transaction: those before a failing one stay, and say so.
+    #[actix_web::test]
+    async fn a_batch_cut_by_queued_writes_keeps_and_counts_what_it_committed() {
+        let (_dir, w) = writer().await;
+        let db = w.db.clone();
+        let queued = actix_web::rt::spawn(async move {
+            let wait = tokio::time::sleep(Duration::from_millis(500));
+            db.writing(async move {
+                wait.await;
+                Ok::<_, DbErr>(())
+            })
+            .await
+        });
+        while w.db.write_queue_depth() == Some(0) {
+            tokio::task::yield_now().await;
+        }
+        let done = w.idle_write(inserts(), Instant::now()).await;
+        assert_eq!(done.statements, 2);
+        assert_eq!(done.changed, 2);
+        assert!(done.error.is_some());
+        assert_eq!(stored(&w).await, [1, 2]);
+        queued.await.expect("joined").expect("queued write");
+    }
+}
