@@ -413,7 +413,9 @@ async fn a_hooks_last_statement_commits_with_the_write_only(db: Db) {
     assert_eq!(listed.body["totalResults"], 2, "{}", listed.text);
 }
 
-/// Writes `size` bytes as its transaction's last work.
+/// Writes `size` bytes as its transaction's last work, backslashes among
+/// them, so that as text with the commit they would go in hex, twice their
+/// size.
 struct LargeLastWork {
     size: usize,
 }
@@ -430,7 +432,7 @@ impl ChangeHook for LargeLastWork {
                 "INSERT INTO large_rows (id, body) VALUES (?, ?)",
                 [
                     SqlValue::from(change.id.to_string()),
-                    SqlValue::from("x".repeat(self.size)),
+                    SqlValue::from("x\\".repeat(self.size / 2)),
                 ],
             );
             txn.exec_at_commit(insert, None).await
