@@ -12,7 +12,6 @@ request) and B's ratios to A.
 """
 
 import os
-import statistics
 import sys
 from pathlib import Path
 
@@ -59,8 +58,7 @@ def main():
                 seen = h.interleaved(args, w, (a, b), token, pids, h.cpu_probe)
                 if not seen[a.key] or not seen[b.key]:
                     continue
-                med = {k: {m: statistics.median(r.get(m, 0.0) for r in v) for m in ("rps", "p99", "cpu_us")}
-                       for k, v in seen.items()}
+                med = h.medians(seen)
                 ma, mb = med[a.key], med[b.key]
                 line = (f"| {db} | {w.name} | {ma['rps']:,.0f} | {mb['rps']:,.0f} | {mb['rps'] / ma['rps']:.1%} | "
                         f"{ma['p99']:.2f} | {mb['p99']:.2f} | {h.rates(seen[a.key])} / {h.rates(seen[b.key])} | "
@@ -70,10 +68,8 @@ def main():
             h.stop_all()
     finally:
         h.stop_all()
-    print("| database | workload | req/s A | req/s B | B/A | p99 A (ms) | p99 B (ms) | rounds req/s (A / B) | Roster CPU µs/req (A / B) |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for line in lines:
-        print(line)
+    h.print_table(["database", "workload", "req/s A", "req/s B", "B/A", "p99 A (ms)", "p99 B (ms)",
+                   "rounds req/s (A / B)", "Roster CPU µs/req (A / B)"], lines)
 
 
 if __name__ == "__main__":

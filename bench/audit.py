@@ -14,7 +14,6 @@ flatters the audit trail.
 
 import http.client
 import os
-import statistics
 import sys
 from pathlib import Path
 
@@ -66,25 +65,22 @@ def main():
                 lost = dropped(on) - lost_before
                 if not seen[off.key] or not seen[on.key]:
                     continue
-                rps = {k: statistics.median(r["rps"] for r in v) for k, v in seen.items()}
-                p99 = {k: statistics.median(r["p99"] for r in v) for k, v in seen.items()}
                 # CPU per request, kernel time included.
-                cpu = {k: statistics.median(r.get("cpu_us", 0.0) for r in v) for k, v in seen.items()}
-                a, b = rps[off.key], rps[on.key]
-                pa, pb = p99[off.key], p99[on.key]
+                med = h.medians(seen)
+                a, b = med[off.key]["rps"], med[on.key]["rps"]
+                pa, pb = med[off.key]["p99"], med[on.key]["p99"]
                 line = (f"| {db} | {w.name} | {a:,.0f} | {b:,.0f} | {b / a:.1%} | "
                         f"{pa:.2f} | {pb:.2f} | {pb / pa:.2f}× | "
                         f"{h.rates(seen[off.key])} / "
-                        f"{h.rates(seen[on.key])} | {cpu[off.key]:,.0f} / {cpu[on.key]:,.0f} | {lost:,} |")
+                        f"{h.rates(seen[on.key])} | {med[off.key]['cpu_us']:,.0f} / {med[on.key]['cpu_us']:,.0f} | {lost:,} |")
                 h.log(line)
                 lines.append(line)
             h.stop_all()
     finally:
         h.stop_all()
-    print("| database | workload | req/s off | req/s on | throughput on/off | p99 off (ms) | p99 on (ms) | p99 on/off | rounds req/s (off / on) | Roster CPU µs/req (off / on) | entries dropped |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for line in lines:
-        print(line)
+    h.print_table(["database", "workload", "req/s off", "req/s on", "throughput on/off", "p99 off (ms)",
+                   "p99 on (ms)", "p99 on/off", "rounds req/s (off / on)", "Roster CPU µs/req (off / on)",
+                   "entries dropped"], lines)
 
 
 if __name__ == "__main__":

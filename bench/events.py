@@ -13,7 +13,6 @@ rate it takes the backlog at is the delivery throughput.
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -132,12 +131,10 @@ def main():
                 seen = h.interleaved(args, w, (off, on), token, pids, sink_probe(on, sink))
                 if not seen[off.key] or not seen[on.key]:
                     continue  # a workload this size of seed cannot run
-                a = statistics.median(r["rps"] for r in seen[off.key])
-                b = statistics.median(r["rps"] for r in seen[on.key])
                 # CPU per request, kernel time included.
-                c_off = statistics.median(r.get("cpu_us", 0.0) for r in seen[off.key])
-                c_on = statistics.median(r.get("cpu_us", 0.0) for r in seen[on.key])
-                c_sink = statistics.median(r.get("sink_us", 0.0) for r in seen[on.key])
+                med = h.medians(seen, ("rps", "cpu_us", "sink_us"))
+                a, b = med[off.key]["rps"], med[on.key]["rps"]
+                c_off, c_on, c_sink = med[off.key]["cpu_us"], med[on.key]["cpu_us"], med[on.key]["sink_us"]
                 line = (f"| {db} | {w.name} | {a:,.0f} | {b:,.0f} | {b / a:.1%} | "
                         f"{h.rates(seen[off.key])} / "
                         f"{h.rates(seen[on.key])} | "
@@ -152,11 +149,8 @@ def main():
     finally:
         h.stop_all()
         sink.stop()
-    print("| database | workload | req/s without receivers | req/s with push + poll receiver | ratio | rounds (off / on) "
-          "| CPU µs/req: Roster off / on / sink |")
-    print("|---|---|---|---|---|---|---|")
-    for line in lines:
-        print(line)
+    h.print_table(["database", "workload", "req/s without receivers", "req/s with push + poll receiver", "ratio",
+                   "rounds (off / on)", "CPU µs/req: Roster off / on / sink"], lines)
 
 
 if __name__ == "__main__":

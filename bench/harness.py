@@ -21,6 +21,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -579,6 +580,19 @@ def interleaved(args, w, pair, token, pids, probe=None):
 def rates(results):
     """Each round's req/s, for a table cell."""
     return ", ".join(f"{r['rps']:,.0f}" for r in results)
+
+
+def medians(seen, metrics=("rps", "p99", "cpu_us")):
+    """Each server's median round, metric by metric (0 where a round lacks one)."""
+    return {k: {m: statistics.median(r.get(m, 0.0) for r in v) for m in metrics} for k, v in seen.items()}
+
+
+def print_table(columns, lines):
+    """A Markdown table of `lines` under `columns`."""
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for line in lines:
+        print(line)
 
 
 def workloads(users):
