@@ -3,14 +3,15 @@
 //! On SQLite every write shares one writer with the SCIM writes, so a
 //! batch waits until no SCIM write is queued (`Db::write_queue_depth`),
 //! at most `IDLE_WAIT` for the whole batch (past it, it takes its turn in
-//! the queue like any write). It goes in statements of `CHUNK` rows, and
-//! its transaction is committed, and the writer handed over, as soon as a
-//! SCIM write is queued behind it, so that a SCIM write arriving meanwhile
-//! waits for one statement at most; while none comes, the whole batch is
-//! one commit. A batch that found the buffer behind does not wait at all:
-//! under writes that keep the writer busy without a pause, waiting would
-//! let the buffer overflow and drop entries. On MariaDB the batch is one
-//! transaction on the pool, a statement per chunk.
+//! the queue like any write). It goes in statements of up to
+//! `rows::MAX_ROWS` rows, and its transaction is committed, and the
+//! writer handed over, as soon as a SCIM write is queued behind it, so
+//! that a SCIM write arriving meanwhile waits for one statement at most;
+//! while none comes, the whole batch is one commit. A batch that found
+//! the buffer behind does not wait at all: under writes that keep the
+//! writer busy without a pause, waiting would let the buffer overflow and
+//! drop entries. On MariaDB the batch is one transaction on the pool, in
+//! the same statements.
 
 use std::iter::Peekable;
 use std::sync::Arc;
@@ -34,8 +35,6 @@ use crate::store::error::log_background_failure;
 use crate::store::exec::{Db, Write};
 use crate::time::now_ms;
 
-/// Rows shaped and inserted at a time: one statement's worth.
-const CHUNK: usize = rows::MAX_ROWS;
 /// Entries per batch, whatever the interval.
 const BATCH: usize = 500;
 /// Longest a batch waits for the SQLite writer to be idle.
@@ -107,20 +106,12 @@ impl Writer {
         let watched = self.events.receiver_count() > 0;
         let backend = self.db.backend();
         let count = batch.len();
-        let (mut statements, mut sizes, mut live) = (Vec::new(), Vec::new(), Vec::new());
-        let mut batch = batch.into_iter().peekable();
-        while batch.peek().is_some() {
-            let (models, shown): (Vec<_>, Vec<_>) = batch
-                .by_ref()
-                .take(CHUNK)
-                .map(|c| c.into_row(limit, watched))
-                .unzip();
-            for (stmt, rows) in rows::inserts(backend, models) {
-                statements.push(stmt);
-                sizes.push(rows);
-            }
-            live.extend(shown);
-        }
+        let (models, live): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|c| c.into_row(limit, watched))
+            .unzip();
+        let (statements, sizes): (Vec<_>, Vec<_>) =
+            rows::inserts(backend, models).into_iter().unzip();
         let done = self.idle_write(statements, patient_until).await;
         // The entries before the first statement not committed are written.
         let written: usize = sizes.iter().take(done.statements).sum();
