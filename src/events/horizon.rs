@@ -4,6 +4,10 @@
 //! missing for a moment. A missing number is waited for until the event
 //! after it is `gap_wait` old; by then the write that took it has rolled
 //! back (events are recorded last, just before the commit).
+//!
+//! On SQLite one transaction writes at a time and takes its number (one
+//! more than the largest) inside it, so numbers become visible in order:
+//! the largest committed is the horizon, read without visiting the events.
 
 use std::sync::Mutex;
 
@@ -18,13 +22,16 @@ const STEP: u64 = 1000;
 pub struct Horizon {
     reached: Mutex<i64>,
     gap_wait_ms: i64,
+    /// Numbers commit in order (SQLite): no gap is ever waited for.
+    gapless: bool,
 }
 
 impl Horizon {
-    pub fn new(start: i64, gap_wait_ms: i64) -> Self {
+    pub fn new(start: i64, gap_wait_ms: i64, gapless: bool) -> Self {
         Self {
             reached: Mutex::new(start),
             gap_wait_ms,
+            gapless,
         }
     }
 
@@ -35,9 +42,24 @@ impl Horizon {
     /// The highest sequence number such that every event up to it that
     /// will ever commit has committed.
     pub async fn advance<S: Source>(&self, s: &S) -> Result<i64, DbErr> {
-        let start = self.get();
+        let reached = if self.gapless {
+            store::max_seq(s).await?
+        } else {
+            self.first_gap(s).await?
+        };
+        if let Ok(mut h) = self.reached.lock()
+            && reached > *h
+        {
+            *h = reached;
+        }
+        Ok(self.get())
+    }
+
+    /// The number before the first gap still young enough to be a write
+    /// under way, reading on from the horizon reached so far.
+    async fn first_gap<S: Source>(&self, s: &S) -> Result<i64, DbErr> {
         let old_enough = crate::time::now_ms() - self.gap_wait_ms;
-        let mut reached = start;
+        let mut reached = self.get();
         'read: loop {
             let rows = store::seqs_after(s, reached, STEP).await?;
             for row in &rows {
@@ -50,11 +72,6 @@ impl Horizon {
                 break;
             }
         }
-        if let Ok(mut h) = self.reached.lock()
-            && reached > *h
-        {
-            *h = reached;
-        }
-        Ok(self.get())
+        Ok(reached)
     }
 }

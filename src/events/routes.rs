@@ -50,7 +50,8 @@ impl EventsState {
             Some(slowest) => slowest,
             None => store::max_seq(&pool).await?,
         };
-        let horizon = Horizon::new(start, config.gap_wait_ms as i64);
+        let gapless = pool.get_database_backend() == sea_orm::DbBackend::Sqlite;
+        let horizon = Horizon::new(start, config.gap_wait_ms as i64, gapless);
         Ok(Self {
             pool,
             db,
