@@ -120,7 +120,7 @@ async fn round(
     if push.is_empty() {
         return Ok(false);
     }
-    let horizon = state.horizon.advance(&state.pool).await?;
+    let horizon = state.horizon.advance(&state.db.background_reads()).await?;
     let rounds = push
         .iter()
         .map(|r| deliver(state, client, r.id, r.tenant, horizon));
@@ -143,7 +143,8 @@ async fn deliver(
     horizon: i64,
 ) -> Result<bool, DbErr> {
     let now = state.clock.now_ms();
-    let Some(receiver) = receivers::by_id(&state.pool, tenant, id).await? else {
+    let reads = state.db.background_reads();
+    let Some(receiver) = receivers::by_id(&reads, tenant, id).await? else {
         return Ok(false);
     };
     if receiver.next_attempt_at > now || receiver.cursor_seq >= horizon {
@@ -153,8 +154,7 @@ async fn deliver(
         return Ok(false);
     }
     let batch = u64::from(state.config.push_batch);
-    let events =
-        store::events_between(&state.pool, tenant, receiver.cursor_seq, horizon, batch).await?;
+    let events = store::events_between(&reads, tenant, receiver.cursor_seq, horizon, batch).await?;
     if events.is_empty() {
         return Ok(false);
     }

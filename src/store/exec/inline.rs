@@ -67,12 +67,14 @@ pub struct InlineReads {
     path: PathBuf,
 }
 
-/// A thread's connection, and the budget checks its current statement has
-/// used (shared with SQLite's progress handler).
+/// A thread's connection, the budget checks its current statement has
+/// used and the checks it may use (both shared with SQLite's progress
+/// handler).
 struct Open {
     id: u64,
     connection: Connection,
     checks: Arc<AtomicU32>,
+    budget: Arc<AtomicU32>,
 }
 
 thread_local! {
@@ -98,11 +100,30 @@ impl InlineReads {
         stmt: &Statement,
         map: impl FnMut(&Cells<'_, '_>) -> rusqlite::Result<T>,
     ) -> Result<Option<Vec<T>>, DbErr> {
+        self.all_within(BUDGET_CHECKS, stmt, map)
+    }
+
+    /// Like `all`, with no budget: for a thread that serves no requests,
+    /// where a long read holds up only background work.
+    pub fn all_unbudgeted<T>(
+        &self,
+        stmt: &Statement,
+        map: impl FnMut(&Cells<'_, '_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<Vec<T>>, DbErr> {
+        self.all_within(u32::MAX, stmt, map)
+    }
+
+    fn all_within<T>(
+        &self,
+        budget: u32,
+        stmt: &Statement,
+        map: impl FnMut(&Cells<'_, '_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<Vec<T>>, DbErr> {
         let Some(mut params) = params(stmt) else {
             return Ok(None);
         };
         let sql = literal_limit(&stmt.sql, &mut params);
-        let found = self.with_connection(|c| read_all(c, &sql, params, map));
+        let found = self.with_connection(budget, |c| read_all(c, &sql, params, map));
         match found {
             Ok(rows) => Ok(Some(rows)),
             Err(e) if e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) => Ok(None),
@@ -112,6 +133,7 @@ impl InlineReads {
 
     fn with_connection<T>(
         &self,
+        budget: u32,
         run: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
         OPEN.with(|open| {
@@ -121,6 +143,7 @@ impl InlineReads {
                 _ => self.open()?,
             };
             current.checks.store(0, Ordering::Relaxed);
+            current.budget.store(budget, Ordering::Relaxed);
             let result = run(&current.connection);
             *open = Some(current);
             result
@@ -134,13 +157,16 @@ impl InlineReads {
         connection.set_prepared_statement_cache_capacity(PREPARED);
         connection.pragma_update(None, "cache_size", -CACHE_KIB)?;
         let checks = Arc::new(AtomicU32::new(0));
-        let counted = Arc::clone(&checks);
-        let over_budget = move || counted.fetch_add(1, Ordering::Relaxed) >= BUDGET_CHECKS;
+        let budget = Arc::new(AtomicU32::new(BUDGET_CHECKS));
+        let (counted, allowed) = (Arc::clone(&checks), Arc::clone(&budget));
+        let over_budget =
+            move || counted.fetch_add(1, Ordering::Relaxed) >= allowed.load(Ordering::Relaxed);
         connection.progress_handler(CHECK_EVERY, Some(over_budget))?;
         Ok(Open {
             id: self.id,
             connection,
             checks,
+            budget,
         })
     }
 }
@@ -313,6 +339,23 @@ mod tests {
         let counted = reads.all(&short, |row| row.i64("c"));
         assert_eq!(counted.expect("no error"), Some(vec![100]));
         assert!(doc(&reads, ids[0]).is_some(), "the budget starts afresh");
+    }
+
+    /// An unbudgeted read finishes what a budgeted one hands back, and
+    /// leaves the next budgeted read its budget.
+    #[test]
+    fn an_unbudgeted_read_runs_to_its_end_and_the_budget_comes_back() {
+        let (_dir, url, _) = database(1);
+        let reads = InlineReads::for_url(&url).expect("a SQLite file");
+        let long = stmt(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) \
+             SELECT count(*) AS c FROM n",
+            Vec::new(),
+        );
+        let counted = reads.all_unbudgeted(&long, |row| row.i64("c"));
+        assert_eq!(counted.expect("no error"), Some(vec![1_000_000]));
+        let counted = reads.all(&long, |row| row.i64("c")).expect("no error");
+        assert_eq!(counted, None, "the budget applies again");
     }
 
     #[test]

@@ -14,7 +14,9 @@
 //! - writes run on a thread of their own (`lane`) over a connection of its
 //!   own (`write::LaneWriter`), one transaction at a time, while another
 //!   thread copies their commits from the WAL into the database;
-//! - scans and consistent multi-statement reads run on the sqlx pool.
+//! - scans and consistent multi-statement reads run on the sqlx pool;
+//! - reads of background work that serves no request (the event delivery
+//!   worker) run on its own thread too, without a budget (`Background`).
 //!
 //! Either way a row comes back as a rusqlite row or a SeaORM
 //! `QueryResult`; each row type decodes both with one function written
@@ -58,7 +60,7 @@ pub use self::deadline::set_statement_timeout;
 pub(crate) use self::inline::sqlite_file;
 pub use self::insert::{InsertSql, insert_sql};
 pub use self::row::{Decode, Row};
-pub use self::source::{Reads, Source};
+pub use self::source::{Background, Reads, Source};
 pub use self::template::Template;
 pub use self::write::{Rekey, Write, WriteTxn, is_unique_violation};
 
@@ -149,6 +151,15 @@ impl Db {
             pool: &self.pool,
             inline: self.inline.as_ref(),
             kept: self.kept.as_deref(),
+        }
+    }
+
+    /// Reads on a thread that serves no requests (see `Background`).
+    pub fn background_reads(&self) -> Background<'_> {
+        self.give_back_kept();
+        Background {
+            pool: &self.pool,
+            inline: self.inline.as_ref(),
         }
     }
 

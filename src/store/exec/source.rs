@@ -76,6 +76,31 @@ impl Source for Reads<'_> {
     }
 }
 
+/// Reads off the request path (the event delivery worker): on SQLite on
+/// the calling thread with no budget, sparing each row's hand-off from
+/// sqlx's connection thread; elsewhere on the pool.
+#[derive(Clone, Copy)]
+pub struct Background<'a> {
+    pub pool: &'a DatabaseConnection,
+    pub inline: Option<&'a InlineReads>,
+}
+
+impl Source for Background<'_> {
+    fn backend(&self) -> DbBackend {
+        self.pool.get_database_backend()
+    }
+
+    async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
+        // `None`: a bound type the inline path does not handle.
+        if let Some(inline) = self.inline
+            && let Some(rows) = inline.all_unbudgeted(&stmt, |row| T::decode(row))?
+        {
+            return Ok(rows);
+        }
+        self.pool.rows(stmt).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
