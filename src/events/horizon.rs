@@ -11,7 +11,7 @@
 
 use std::sync::Mutex;
 
-use sea_orm::DbErr;
+use sea_orm::{DbBackend, DbErr};
 
 use super::store;
 use crate::store::exec::Source;
@@ -22,16 +22,13 @@ const STEP: u64 = 1000;
 pub struct Horizon {
     reached: Mutex<i64>,
     gap_wait_ms: i64,
-    /// Numbers commit in order (SQLite): no gap is ever waited for.
-    gapless: bool,
 }
 
 impl Horizon {
-    pub fn new(start: i64, gap_wait_ms: i64, gapless: bool) -> Self {
+    pub fn new(start: i64, gap_wait_ms: i64) -> Self {
         Self {
             reached: Mutex::new(start),
             gap_wait_ms,
-            gapless,
         }
     }
 
@@ -42,7 +39,8 @@ impl Horizon {
     /// The highest sequence number such that every event up to it that
     /// will ever commit has committed.
     pub async fn advance<S: Source>(&self, s: &S) -> Result<i64, DbErr> {
-        let reached = if self.gapless {
+        // SQLite: numbers commit in order, no gap is ever waited for.
+        let reached = if s.backend() == DbBackend::Sqlite {
             store::max_seq(s).await?
         } else {
             self.first_gap(s).await?

@@ -50,8 +50,7 @@ impl EventsState {
             Some(slowest) => slowest,
             None => store::max_seq(&pool).await?,
         };
-        let gapless = pool.get_database_backend() == sea_orm::DbBackend::Sqlite;
-        let horizon = Horizon::new(start, config.gap_wait_ms as i64, gapless);
+        let horizon = Horizon::new(start, config.gap_wait_ms as i64);
         Ok(Self {
             pool,
             db,
