@@ -275,6 +275,7 @@ fn param(v: &Value) -> Option<Param> {
 mod tests {
     use super::*;
     use crate::store::exec::row::Row;
+    use crate::store::exec::source::tests::counting_to;
     use sea_orm::{DbBackend, Statement};
     use uuid::Uuid;
 
@@ -301,16 +302,6 @@ mod tests {
         Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
     }
 
-    /// Counts from 1 to `n` in SQLite's VM: a statement whose work grows
-    /// with `n` and touches no table.
-    fn count_to(n: u32) -> Statement {
-        let sql = format!(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
-             SELECT count(*) AS c FROM n"
-        );
-        stmt(&sql, Vec::new())
-    }
-
     fn doc(reads: &InlineReads, id: Uuid) -> Option<Vec<serde_json::Value>> {
         let by_id = stmt("SELECT id, doc FROM t WHERE id = ?", vec![id.into()]);
         reads
@@ -334,10 +325,10 @@ mod tests {
     fn a_statement_past_its_budget_is_handed_back_and_the_next_one_runs() {
         let (_dir, url, ids) = database(2);
         let reads = InlineReads::for_url(&url).expect("a SQLite file");
-        let long = count_to(1_000_000);
+        let long = counting_to(1_000_000);
         let counted = reads.all(&long, |row| row.i64("c")).expect("no error");
         assert_eq!(counted, None, "a million-row scan must not finish inline");
-        let short = count_to(100);
+        let short = counting_to(100);
         let counted = reads.all(&short, |row| row.i64("c"));
         assert_eq!(counted.expect("no error"), Some(vec![100]));
         assert!(doc(&reads, ids[0]).is_some(), "the budget starts afresh");
@@ -349,7 +340,7 @@ mod tests {
     fn an_unbudgeted_read_runs_to_its_end_and_the_budget_comes_back() {
         let (_dir, url, _) = database(1);
         let reads = InlineReads::for_url(&url).expect("a SQLite file");
-        let long = count_to(1_000_000);
+        let long = counting_to(1_000_000);
         let counted = reads.all_unbudgeted(&long, |row| row.i64("c"));
         assert_eq!(counted.expect("no error"), Some(vec![1_000_000]));
         let counted = reads.all(&long, |row| row.i64("c")).expect("no error");

@@ -102,7 +102,7 @@ impl Source for Background<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::time::Duration;
 
     use sea_orm::{DbBackend, JsonValue as Json, Statement, Value};
@@ -136,7 +136,9 @@ mod tests {
         (dir, url, pool)
     }
 
-    fn counting_to(n: u32) -> Statement {
+    /// Counts from 1 to `n` in SQLite's VM: a statement whose work grows
+    /// with `n` and touches no table.
+    pub(in crate::store::exec) fn counting_to(n: u32) -> Statement {
         Statement::from_string(
             DbBackend::Sqlite,
             format!(
