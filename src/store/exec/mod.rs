@@ -16,7 +16,8 @@
 //!   thread copies their commits from the WAL into the database;
 //! - scans and consistent multi-statement reads run on the sqlx pool;
 //! - reads of background work that serves no request (the event delivery
-//!   worker) run on its own thread too, without a budget (`Background`).
+//!   worker) run on its own thread too, without a budget
+//!   (`Db::background_reads`).
 //!
 //! Either way a row comes back as a rusqlite row or a SeaORM
 //! `QueryResult`; each row type decodes both with one function written
@@ -60,7 +61,7 @@ pub use self::deadline::set_statement_timeout;
 pub(crate) use self::inline::sqlite_file;
 pub use self::insert::{InsertSql, insert_sql};
 pub use self::row::{Decode, Row};
-pub use self::source::{Background, Reads, Source};
+pub use self::source::{Reads, Source};
 pub use self::template::Template;
 pub use self::write::{Rekey, Write, WriteTxn, is_unique_violation};
 
@@ -151,15 +152,20 @@ impl Db {
             pool: &self.pool,
             inline: self.inline.as_ref(),
             kept: self.kept.as_deref(),
+            budgeted: true,
         }
     }
 
-    /// Reads on a thread that serves no requests (see `Background`).
-    pub fn background_reads(&self) -> Background<'_> {
+    /// Reads on a thread that serves no requests (the event delivery
+    /// worker): on SQLite inline with no budget, sparing each row's
+    /// hand-off from sqlx's connection thread; elsewhere on the pool.
+    pub fn background_reads(&self) -> Reads<'_> {
         self.give_back_kept();
-        Background {
+        Reads {
             pool: &self.pool,
             inline: self.inline.as_ref(),
+            kept: None,
+            budgeted: false,
         }
     }
 

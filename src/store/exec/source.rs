@@ -43,6 +43,9 @@ pub struct Reads<'a> {
     pub pool: &'a DatabaseConnection,
     pub inline: Option<&'a InlineReads>,
     pub kept: Option<&'a KeptConnections>,
+    /// Inline reads stop at their budget (a request's thread); off, they
+    /// run to their end (a thread that serves no requests).
+    pub budgeted: bool,
 }
 
 impl Source for Reads<'_> {
@@ -55,10 +58,14 @@ impl Source for Reads<'_> {
         // it does not handle) the pool reads. What fails inline is an
         // error in every build: the pool reads the same database, and a
         // row the inline path decodes wrongly must not hide behind it.
-        match self
-            .inline
-            .map(|inline| inline.all(&stmt, |row| T::decode(row)))
-        {
+        let inline = self.inline.map(|inline| {
+            if self.budgeted {
+                inline.all(&stmt, |row| T::decode(row))
+            } else {
+                inline.all_unbudgeted(&stmt, |row| T::decode(row))
+            }
+        });
+        match inline {
             Some(Ok(Some(rows))) => return Ok(rows),
             Some(Ok(None)) => log::debug!("read on the pool, not inline: {}", stmt.sql),
             Some(Err(e)) => return Err(e),
@@ -73,31 +80,6 @@ impl Source for Reads<'_> {
         let rows = self.pool.rows(stmt).await?;
         crate::store::error::answered();
         Ok(rows)
-    }
-}
-
-/// Reads off the request path (the event delivery worker): on SQLite on
-/// the calling thread with no budget, sparing each row's hand-off from
-/// sqlx's connection thread; elsewhere on the pool.
-#[derive(Clone, Copy)]
-pub struct Background<'a> {
-    pub pool: &'a DatabaseConnection,
-    pub inline: Option<&'a InlineReads>,
-}
-
-impl Source for Background<'_> {
-    fn backend(&self) -> DbBackend {
-        self.pool.get_database_backend()
-    }
-
-    async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
-        // `None`: a bound type the inline path does not handle.
-        if let Some(inline) = self.inline
-            && let Some(rows) = inline.all_unbudgeted(&stmt, |row| T::decode(row))?
-        {
-            return Ok(rows);
-        }
-        self.pool.rows(stmt).await
     }
 }
 
@@ -159,6 +141,7 @@ pub(super) mod tests {
             pool: &pool,
             inline: Some(&inline),
             kept: None,
+            budgeted: true,
         };
         for n in [100, 1_000_000] {
             let counted: Vec<Counted> = reads.rows(counting_to(n)).await.expect("read");
@@ -194,6 +177,7 @@ pub(super) mod tests {
             pool: &pool,
             inline: Some(&inline),
             kept: None,
+            budgeted: true,
         };
 
         let insert = "INSERT INTO t (c) VALUES (7) RETURNING c";
