@@ -7,8 +7,8 @@
 //!   of each request and response under the SCIM base path and the OAuth
 //!   endpoints as they stream past, and hands the entry to a bounded
 //!   buffer; a task redacts and describes the entries (`redact`,
-//!   `summary`) and writes them in batches, on SQLite only while no SCIM
-//!   write waits, and prunes old rows. A full buffer drops entries and
+//!   `summary`) and writes them in batches, beside a SQLite file in a
+//!   file of its own (`store::request_log`), and prunes old rows. A full buffer drops entries and
 //!   counts them; a crash loses the batch not yet written.
 //! - Queries (`query`): what the console's JSON API and pages show.
 
@@ -37,6 +37,7 @@ use self::query::Activity;
 use crate::config::AuditConfig;
 use crate::oauth::METADATA_PATH;
 use crate::store::exec::Db;
+use crate::store::request_log::RequestLogStore;
 
 /// New entries the console's live view may fall behind by before it
 /// misses some.
@@ -55,6 +56,7 @@ pub struct Audit {
     stopping: Arc<AtomicBool>,
     flushed: Arc<Notify>,
     wake: Arc<Notify>,
+    log: RequestLogStore,
 }
 
 /// What start-up makes before the database: the hook, whose notes the
@@ -83,7 +85,7 @@ impl Audit {
         settings: &AuditConfig,
         (base_path, console_path): (&str, &str),
         notes: AuditNotes,
-        db: Db,
+        (db, log): (Db, RequestLogStore),
         counters: AuditCounters,
     ) -> Arc<Self> {
         let (sender, receiver) = mpsc::channel(settings.buffer_entries);
@@ -99,10 +101,12 @@ impl Audit {
             stopping: Arc::new(AtomicBool::new(false)),
             flushed: Arc::new(Notify::new()),
             wake: Arc::new(Notify::new()),
+            log: log.clone(),
         });
         let run = writer::Writer {
             settings: settings.clone(),
             db,
+            log,
             events,
             written: counters.written,
             stopping: audit.stopping.clone(),
@@ -129,6 +133,11 @@ impl Audit {
         }
         path.strip_prefix(&self.base_path)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
+    /// Where the request log is read.
+    pub fn log_reads(&self) -> &sea_orm::DatabaseConnection {
+        self.log.reads()
     }
 
     pub fn max_body_bytes(&self) -> usize {

@@ -120,12 +120,29 @@ pub enum QueryError {
     Db(#[from] DbErr),
 }
 
-pub async fn activity(
-    db: &DatabaseConnection,
-    f: &ActivityFilter,
-) -> Result<ActivityPage, QueryError> {
+/// Where the audit trail is read: the request log's database, and the
+/// main one, which holds the change records and the tenants.
+#[derive(Clone)]
+pub struct AuditDbs {
+    pub log: DatabaseConnection,
+    pub main: DatabaseConnection,
+}
+
+impl AuditDbs {
+    /// The databases of `audit`'s trail over `main`; with the audit trail
+    /// off, the main database's (empty) log.
+    pub fn new(main: &DatabaseConnection, audit: Option<&super::Audit>) -> Self {
+        Self {
+            log: audit.map_or(main, |a| a.log_reads()).clone(),
+            main: main.clone(),
+        }
+    }
+}
+
+pub async fn activity(dbs: &AuditDbs, f: &ActivityFilter) -> Result<ActivityPage, QueryError> {
+    let db = &dbs.log;
     let limit = f.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let tenant = tenant_id(db, f.tenant.as_deref()).await?;
+    let tenant = tenant_id(&dbs.main, f.tenant.as_deref()).await?;
     let range = key_range(f)?;
     let narrowing = narrowing(f, tenant)?;
     // A request id has its index; the other filters are read row by row.
@@ -145,7 +162,7 @@ pub async fn activity(
         .take(limit as usize)
         .map(|r| entry(&r))
         .collect();
-    attach_changes(db, &mut entries).await?;
+    attach_changes(&dbs.main, &mut entries).await?;
     let next_before = match more {
         true => entries.last().map(|e| e.seq),
         // The window ended before the page filled: the search goes on
@@ -206,17 +223,17 @@ async fn within_window<E: EntityTrait>(
 
 /// The newest request with this id, in full.
 pub async fn activity_detail(
-    db: &DatabaseConnection,
+    dbs: &AuditDbs,
     request_id: &str,
 ) -> Result<Option<ActivityDetail>, QueryError> {
     let row = audit_request::Entity::find()
         .filter(audit_request::Column::RequestId.eq(request_id))
         .order_by_desc(audit_request::Column::Seq)
-        .one(db)
+        .one(&dbs.log)
         .await?;
     let Some(row) = row else { return Ok(None) };
     let mut entries = vec![entry(&row)];
-    attach_changes(db, &mut entries).await?;
+    attach_changes(&dbs.main, &mut entries).await?;
     let activity = entries
         .pop()
         .ok_or_else(|| QueryError::BadFilter("lost".to_owned()))?;

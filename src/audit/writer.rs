@@ -1,6 +1,10 @@
 //! Writes the request log in batches and prunes both audit tables.
 //!
-//! On SQLite every write shares one writer with the SCIM writes, so a
+//! Beside a SQLite file the log has a file of its own
+//! (`store::request_log`), written by its own connection: a batch is one
+//! transaction there, whatever the SCIM writes do. Where the log is a
+//! table of the main database, on SQLite (in memory) it shares one writer
+//! with the SCIM writes, so a
 //! batch waits until no SCIM write is queued (`Db::write_queue_depth`),
 //! at most `IDLE_WAIT` for the whole batch (past it, it takes its turn in
 //! the queue like any write). It goes in statements of up to
@@ -33,6 +37,7 @@ use super::rows;
 use crate::config::AuditConfig;
 use crate::store::error::log_background_failure;
 use crate::store::exec::{Db, Write};
+use crate::store::request_log::{Committed, RequestLogStore};
 use crate::time::now_ms;
 
 /// Entries per batch, whatever the interval.
@@ -48,6 +53,7 @@ const DAY_MS: i64 = 86_400_000;
 pub(super) struct Writer {
     pub settings: AuditConfig,
     pub db: Db,
+    pub log: RequestLogStore,
     pub events: broadcast::Sender<Arc<Activity>>,
     pub written: Counter,
     pub stopping: Arc<AtomicBool>,
@@ -112,7 +118,7 @@ impl Writer {
             .unzip();
         let (statements, sizes): (Vec<_>, Vec<_>) =
             rows::inserts(backend, models).into_iter().unzip();
-        let done = self.idle_write(statements, patient_until).await;
+        let done = self.log_write(statements, patient_until).await;
         // The entries before the first statement not committed are written.
         let written: usize = sizes.iter().take(done.statements).sum();
         self.written.inc_by(written as u64);
@@ -123,6 +129,15 @@ impl Writer {
         if let Some(e) = done.error {
             let lost = count - written;
             log_background_failure(&format!("{lost} request log entries not written"), &e);
+        }
+    }
+
+    /// Runs statements on the request log: on its own file at once, else
+    /// as `idle_write` does.
+    async fn log_write(&self, statements: Vec<Statement>, until: Instant) -> Committed {
+        match self.log.own_file() {
+            Some(file) => file.write(statements).await,
+            None => self.idle_write(statements, until).await,
         }
     }
 
@@ -179,13 +194,13 @@ impl Writer {
     }
 
     async fn prune_all(&self, request_cutoff: i64, change_cutoff: i64) -> Result<(), DbErr> {
-        let reads = self.db.scans();
-        let bound = row_limit_bound(reads, self.settings.max_request_rows).await?;
+        let log = self.log.reads();
+        let bound = row_limit_bound(log, self.settings.max_request_rows).await?;
         loop {
-            let stmt = old_requests(reads, request_cutoff, bound).await?;
+            let stmt = old_requests(log, request_cutoff, bound).await?;
             let Some(stmt) = stmt else { break };
             if self
-                .idle_write(vec![stmt], Instant::now() + IDLE_WAIT)
+                .log_write(vec![stmt], Instant::now() + IDLE_WAIT)
                 .await
                 .changed()?
                 < PRUNE_BATCH
@@ -202,7 +217,7 @@ impl Writer {
                 .order_by_asc(audit_change::Column::Seq)
                 .limit(PRUNE_BATCH)
                 .into_tuple()
-                .all(reads)
+                .all(self.db.scans())
                 .await?;
             if seqs.is_empty() {
                 break;
@@ -220,24 +235,6 @@ impl Writer {
             }
         }
         Ok(())
-    }
-}
-
-/// How far `Writer::idle_write` got.
-#[derive(Default)]
-struct Committed {
-    /// Statements committed, from the first.
-    statements: usize,
-    /// Rows they changed.
-    changed: u64,
-    /// What stopped the statements after them.
-    error: Option<DbErr>,
-}
-
-impl Committed {
-    /// The rows changed, or the failure.
-    fn changed(self) -> Result<u64, DbErr> {
-        self.error.map_or(Ok(self.changed), Err)
     }
 }
 
@@ -333,10 +330,12 @@ mod tests {
         pool.execute_unprepared("CREATE TABLE t (n INTEGER CHECK (n <> 3))")
             .await
             .expect("table");
+        let log = RequestLogStore::in_main(&pool);
         let db = Db::open(&url, pool, timeout).await.expect("db");
         let writer = Writer {
             settings: AuditConfig::default(),
             db,
+            log,
             events: broadcast::channel(1).0,
             written: Counter::default(),
             stopping: Arc::default(),

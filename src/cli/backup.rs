@@ -1,17 +1,21 @@
 //! `roster backup --out FILE`: a consistent copy of a SQLite database
 //! taken while the server serves. `VACUUM INTO` reads one snapshot (WAL
 //! readers never block the writer, nor it them) and writes a compact,
-//! self-contained database file. MySQL-family databases have their own
+//! self-contained database file; the request log's own file is copied
+//! beside it the same way. MySQL-family databases have their own
 //! tool for this; the command prints how to run it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use rusqlite::OpenFlags;
 use sea_orm::{ConnectionTrait, Statement};
 
 use super::open;
 use crate::config::Config;
 use crate::startup::StartupError;
+use crate::store::exec::sqlite_file;
 use crate::store::file_mode::create_private;
+use crate::store::request_log::file_beside;
 
 pub async fn run(config: &Config, out: &Path, force: bool) -> Result<(), StartupError> {
     if !config.database.url.is_sqlite() {
@@ -23,13 +27,17 @@ pub async fn run(config: &Config, out: &Path, force: bool) -> Result<(), Startup
         ));
     }
     let db = open::existing(config).await?;
-    if out.exists() {
-        if !force {
+    let log = request_log_file(config);
+    let log_out = log.as_ref().map(|_| file_beside(out));
+    for target in std::iter::once(out).chain(log_out.as_deref()) {
+        if target.exists() && !force {
             return Err(StartupError::Cli(format!(
                 "{} exists; pass --force to overwrite it",
-                out.display()
+                target.display()
             )));
         }
+    }
+    if out.exists() {
         std::fs::remove_file(out).map_err(|e| cannot_write(out, &e))?;
     }
     // The file exists, private, before SQLite writes into it: VACUUM INTO
@@ -47,6 +55,39 @@ pub async fn run(config: &Config, out: &Path, force: bool) -> Result<(), Startup
     }
     db.close().await.ok();
     eprintln!("backed up {} to {}", config.database.url, out.display());
+    match (log, log_out) {
+        (Some(log), Some(target)) => back_up_request_log(&log, &target),
+        _ => Ok(()),
+    }
+}
+
+/// The request log's own file (`store::request_log`), where there is one.
+fn request_log_file(config: &Config) -> Option<PathBuf> {
+    let log = file_beside(&sqlite_file(&config.database.url)?);
+    log.exists().then_some(log)
+}
+
+/// Copies the request log's file to `target`, beside the backup as it
+/// sits beside the database.
+fn back_up_request_log(log: &Path, target: &Path) -> Result<(), StartupError> {
+    if target.exists() {
+        std::fs::remove_file(target).map_err(|e| cannot_write(target, &e))?;
+    }
+    create_private(target).map_err(|e| cannot_write(target, &e))?;
+    let copied = rusqlite::Connection::open_with_flags(log, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.execute("VACUUM INTO ?1", [target.to_string_lossy()]));
+    if let Err(e) = copied {
+        std::fs::remove_file(target).ok();
+        return Err(StartupError::Cli(format!(
+            "cannot back up the request log to {}: {e}",
+            target.display()
+        )));
+    }
+    eprintln!(
+        "backed up the request log {} to {}",
+        log.display(),
+        target.display()
+    );
     Ok(())
 }
 

@@ -120,7 +120,7 @@ async fn show(
     filters: web::Query<Filters>,
 ) -> Result<HttpResponse, ConsoleError> {
     let filters = filters.into_inner();
-    let (page, problem) = match query::activity(&console.db, &filters.query()).await {
+    let (page, problem) = match query::activity(&console.audit_dbs(), &filters.query()).await {
         Ok(page) => (Some(page), None),
         Err(QueryError::BadFilter(detail)) => (None, Some(detail)),
         Err(QueryError::Db(e)) => return Err(e.into()),

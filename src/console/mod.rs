@@ -51,6 +51,11 @@ impl Console {
     pub fn at(&self, suffix: &str) -> String {
         format!("{}{suffix}", self.path)
     }
+
+    /// Where the activity pages read.
+    pub fn audit_dbs(&self) -> crate::audit::query::AuditDbs {
+        crate::audit::query::AuditDbs::new(&self.db, self.audit.as_deref())
+    }
 }
 
 /// Registers the console's pages. Before the SCIM API, so that a base path

@@ -19,7 +19,7 @@ async fn show(
     console: web::Data<Console>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let found = query::activity_detail(&console.db, &id)
+    let found = query::activity_detail(&console.audit_dbs(), &id)
         .await
         .map_err(|e| match e {
             QueryError::BadFilter(d) => ConsoleError::BadInput(d),

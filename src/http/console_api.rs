@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 use super::admin_guard::{Admin, require_admin};
 use super::error::scim_error_response;
 use crate::audit::Audit;
-use crate::audit::query::{self, ActivityFilter, QueryError};
+use crate::audit::query::{self, ActivityFilter, AuditDbs, QueryError};
 use crate::auth::admins::AdminVerifier;
 use crate::scim::ScimError;
 
@@ -44,7 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, api: ConsoleApi) {
     }
     cfg.app_data(web::Data::new(api.admins.clone())).service(
         web::scope(&format!("{}/api", api.path))
-            .app_data(web::Data::new(AuditDb(api.db.clone())))
+            .app_data(web::Data::new(AuditDbs::new(&api.db, api.audit.as_deref())))
             .wrap(middleware::from_fn(require_admin))
             .route("/me", web::get().to(me))
             .route("/activity", web::get().to(activity))
@@ -54,23 +54,20 @@ pub fn routes(cfg: &mut web::ServiceConfig, api: ConsoleApi) {
     );
 }
 
-/// The database the audit queries read.
-pub struct AuditDb(pub DatabaseConnection);
-
 /// The signed-in admin.
 async fn me(admin: Admin) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "name": admin.name }))
 }
 
-async fn activity(db: web::Data<AuditDb>, filter: web::Query<ActivityFilter>) -> HttpResponse {
-    match query::activity(&db.0, &filter).await {
+async fn activity(dbs: web::Data<AuditDbs>, filter: web::Query<ActivityFilter>) -> HttpResponse {
+    match query::activity(&dbs, &filter).await {
         Ok(page) => HttpResponse::Ok().json(page),
         Err(e) => query_error(&e),
     }
 }
 
-async fn activity_detail(db: web::Data<AuditDb>, id: web::Path<String>) -> HttpResponse {
-    match query::activity_detail(&db.0, &id).await {
+async fn activity_detail(dbs: web::Data<AuditDbs>, id: web::Path<String>) -> HttpResponse {
+    match query::activity_detail(&dbs, &id).await {
         Ok(Some(detail)) => HttpResponse::Ok().json(detail),
         Ok(None) => scim_error_response(&ScimError::not_found(format!(
             "no request {id:?} in the log"
@@ -85,14 +82,14 @@ struct HistoryQuery {
 }
 
 async fn history(
-    db: web::Data<AuditDb>,
+    dbs: web::Data<AuditDbs>,
     id: web::Path<String>,
     page: web::Query<HistoryQuery>,
 ) -> HttpResponse {
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
         return scim_error_response(&ScimError::not_found(format!("no resource {id:?}")));
     };
-    match query::resource_history(&db.0, id, page.before, query::MAX_LIMIT).await {
+    match query::resource_history(&dbs.main, id, page.before, query::MAX_LIMIT).await {
         Ok(history) => HttpResponse::Ok().json(history),
         Err(e) => query_error(&QueryError::Db(e)),
     }

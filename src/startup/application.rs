@@ -25,6 +25,7 @@ use crate::oauth;
 use crate::observe::{self, Observe, metrics::Metrics};
 use crate::service::{self, ChangeHooks, DEFAULT_TENANT};
 use crate::store::exec::Db;
+use crate::store::request_log::RequestLogStore;
 
 /// How long queued writes may take to finish once the server has stopped.
 const WRITES_DRAIN: Duration = Duration::from_secs(10);
@@ -78,6 +79,12 @@ impl Application {
     /// The database the application serves from.
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Where the request log is read: its own file beside a SQLite file,
+    /// else the main database.
+    pub fn request_log(&self) -> &DatabaseConnection {
+        self.audit.as_ref().map_or(&self.db, |a| a.log_reads())
     }
 
     /// Stops the server from elsewhere, gracefully or not.
@@ -278,7 +285,11 @@ impl Connected {
         if let Some(m) = &metrics {
             m.attach(state.services.db.clone());
         }
-        let audit = notes.map(|notes| {
+        let log = match notes.is_some() {
+            true => Some(RequestLogStore::open(&builder.config.database.url, &db).await?),
+            false => None,
+        };
+        let audit = notes.zip(log).map(|(notes, log)| {
             let config = &builder.config;
             let counters =
                 metrics
@@ -295,7 +306,7 @@ impl Connected {
                 &config.audit,
                 paths,
                 notes,
-                state.services.db.clone(),
+                (state.services.db.clone(), log),
                 counters,
             )
         });

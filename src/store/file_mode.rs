@@ -21,15 +21,20 @@ static WARNED: Once = Once::new();
 /// per process when an existing one, or its `-wal`/`-shm`, is readable by
 /// others. Nothing for other databases or in-memory SQLite.
 pub fn prepare_sqlite_file(url: &DatabaseUrl) -> std::io::Result<()> {
-    let Some(path) = super::exec::sqlite_file(url) else {
-        return Ok(());
-    };
-    match create_private(&path) {
+    match super::exec::sqlite_file(url) {
+        Some(path) => prepare_file(&path),
+        None => Ok(()),
+    }
+}
+
+/// `prepare_sqlite_file` for the SQLite file at `path`.
+pub fn prepare_file(path: &Path) -> std::io::Result<()> {
+    match create_private(path) {
         Ok(()) => return Ok(()),
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
     }
-    let loose: Vec<(PathBuf, u32)> = companions(&path)
+    let loose: Vec<(PathBuf, u32)> = companions(path)
         .into_iter()
         .filter_map(|p| {
             let mode = std::fs::metadata(&p).ok()?.permissions().mode() & 0o777;

@@ -17,6 +17,7 @@ pub mod pool_size;
 pub mod positions;
 pub mod query;
 pub mod reindex;
+pub mod request_log;
 pub mod resources;
 pub mod server;
 pub mod tenants;

@@ -118,7 +118,12 @@ async fn database_files_are_private_and_loose_ones_are_named() {
         .send(Method::POST, "/Users", Some(&user))
         .await
         .assert_status(201);
-    for name in ["roster.db", "roster.db-wal", "roster.db-shm"] {
+    for name in [
+        "roster.db",
+        "roster.db-wal",
+        "roster.db-shm",
+        "roster-requests.db",
+    ] {
         let path = dir.path().join(name);
         assert_eq!(mode_of(&path), 0o600, "{name}");
     }
@@ -244,6 +249,9 @@ async fn a_backup_taken_while_serving_writes_restores_to_the_same_data() {
     let written: usize = written.iter().sum();
     assert!(written > 0);
     assert_eq!(mode_of(&dir.path().join("during.db")), 0o600);
+    // The request log's own file is copied beside it, as private.
+    assert_eq!(mode_of(&dir.path().join("during-requests.db")), 0o600);
+    assert!(logged_requests(&dir.path().join("during-requests.db")) > 0);
 
     // The copy taken mid-stream is a database a server opens and serves.
     let restored_during = Server::start(dir.path(), "sqlite://during.db?mode=rw", &[]).await;
@@ -275,6 +283,13 @@ async fn a_backup_taken_while_serving_writes_restores_to_the_same_data() {
         &["backup", "--out", "during.db", "--force"],
     );
     assert!(forced.status.success(), "{}", stderr_of(&forced));
+}
+
+/// Requests in the request log file at `path`.
+fn logged_requests(path: &Path) -> i64 {
+    let c = rusqlite::Connection::open(path).expect("open the copy");
+    c.query_row("SELECT COUNT(*) FROM audit_requests", [], |r| r.get(0))
+        .expect("count")
 }
 
 #[test]

@@ -36,9 +36,15 @@ fn with_oauth(c: &mut Config) {
 pub async fn logged(app: &TestApp, n: u64) -> Vec<audit_request::Model> {
     let until = Instant::now() + Duration::from_secs(10);
     loop {
-        let count = audit_request::Entity::find().count(&app.db).await.unwrap();
+        let count = audit_request::Entity::find()
+            .count(&app.request_log)
+            .await
+            .unwrap();
         if count >= n || Instant::now() > until {
-            let mut rows = audit_request::Entity::find().all(&app.db).await.unwrap();
+            let mut rows = audit_request::Entity::find()
+                .all(&app.request_log)
+                .await
+                .unwrap();
             rows.sort_by_key(|r| r.seq);
             return rows;
         }
@@ -475,7 +481,7 @@ async fn retention_prunes_old_rows(db: Db) {
     let (old, kept) = ((now - 15 * day) * 1000, (now - 13 * day) * 1000);
     for seq in [old, kept] {
         stored_request(seq, seq / 1000)
-            .insert(&app.db)
+            .insert(&app.request_log)
             .await
             .unwrap();
     }
@@ -489,7 +495,10 @@ async fn retention_prunes_old_rows(db: Db) {
     }
     let until = Instant::now() + Duration::from_secs(10);
     loop {
-        let requests = audit_request::Entity::find().all(&app.db).await.unwrap();
+        let requests = audit_request::Entity::find()
+            .all(&app.request_log)
+            .await
+            .unwrap();
         let changes = audit_change::Entity::find().all(&app.db).await.unwrap();
         let gone =
             !requests.iter().any(|r| r.seq == old) && !changes.iter().any(|c| c.seq == old_change);
@@ -519,14 +528,14 @@ async fn the_row_limit_keeps_the_newest(db: Db) {
     let now = roster::time::now_ms();
     for n in 1..=8 {
         stored_request(now * 1000 + n, now)
-            .insert(&app.db)
+            .insert(&app.request_log)
             .await
             .unwrap();
     }
     let until = Instant::now() + Duration::from_secs(10);
     loop {
         let mut seqs: Vec<i64> = audit_request::Entity::find()
-            .all(&app.db)
+            .all(&app.request_log)
             .await
             .unwrap()
             .iter()
@@ -621,7 +630,10 @@ async fn audit_off_records_nothing(db: Db) {
     app.create_user("quiet").await;
     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
-        audit_request::Entity::find().count(&app.db).await.unwrap(),
+        audit_request::Entity::find()
+            .count(&app.request_log)
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(
@@ -630,7 +642,32 @@ async fn audit_off_records_nothing(db: Db) {
     );
 }
 
+/// Beside a SQLite file the log is a file of its own (the main
+/// database's table stays empty) that the console reads; on MariaDB it is
+/// the main database's table.
+async fn the_log_is_where_the_console_reads_it(db: Db) {
+    let app = app_with_admin_and(db, quick).await;
+    let id = app.create_user("filed").await;
+    let rows = logged(&app, 1).await;
+    let in_main = audit_request::Entity::find().count(&app.db).await.unwrap();
+    match db {
+        Db::Sqlite => assert_eq!(in_main, 0),
+        Db::MariaDb => assert_eq!(in_main, rows.len() as u64),
+    }
+    let request_id = &rows[0].request_id;
+    let path = format!("/console/api/activity/{request_id}");
+    let detail = console_get(&app, &path, Some(&admin())).await;
+    detail.assert_status(200);
+    assert_eq!(
+        detail.body["changes"][0]["id"],
+        json!(id),
+        "{}",
+        detail.text
+    );
+}
+
 each_database!(
+    the_log_is_where_the_console_reads_it,
     secrets_never_reach_the_tables,
     a_change_record_commits_with_its_write_only,
     a_key_another_server_took_does_not_fail_the_write,
@@ -642,8 +679,8 @@ each_database!(
     audit_off_records_nothing,
 );
 
-/// On SQLite the request log shares the one writer with SCIM writes: under
-/// a stream of concurrent POSTs none waits long, and every request is in
+/// On SQLite the request log is written beside the SCIM writes: under a
+/// stream of concurrent POSTs none waits long, and every request is in
 /// the log once the buffer is written.
 #[actix_web::test]
 async fn the_request_log_never_holds_up_sqlite_writes() {

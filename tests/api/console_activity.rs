@@ -355,7 +355,7 @@ fn numbers() -> String {
 }
 
 async fn synthetic_log(app: &TestApp, n: u64, failed: [u64; 2]) {
-    let backend = app.db.get_database_backend();
+    let backend = app.request_log.get_database_backend();
     let request_id = match backend {
         DbBackend::MySql => "CONCAT('synthetic-', i)",
         _ => "'synthetic-' || i",
@@ -374,7 +374,7 @@ async fn synthetic_log(app: &TestApp, n: u64, failed: [u64; 2]) {
         failed[1].into(),
         n.into(),
     ];
-    app.db
+    app.request_log
         .execute_raw(Statement::from_sql_and_values(backend, sql, values))
         .await
         .expect("the synthetic log");

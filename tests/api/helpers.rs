@@ -29,6 +29,8 @@ pub struct TestApp {
     /// The same for the management listener, when one is configured.
     pub management: Option<String>,
     pub db: DatabaseConnection,
+    /// Where the request log is: its own file beside a SQLite file.
+    pub request_log: DatabaseConnection,
     client: awc::Client,
     _dir: Option<tempfile::TempDir>,
 }
@@ -165,6 +167,7 @@ impl TestApp {
         prepare(connected.db()).await;
         let app = connected.build().await.expect("start the app");
         let conn = app.db().clone();
+        let request_log = app.request_log().clone();
         let management = app
             .management_port()
             .map(|p| format!("http://127.0.0.1:{p}"));
@@ -175,6 +178,7 @@ impl TestApp {
             root: format!("http://127.0.0.1:{port}"),
             management,
             db: conn,
+            request_log,
             client: awc::Client::builder()
                 .connector(awc::Connector::new().conn_keep_alive(CLIENT_KEEP_ALIVE))
                 .timeout(std::time::Duration::from_secs(60))

@@ -219,7 +219,7 @@ pub(crate) fn sqlite_file(url: &DatabaseUrl) -> Option<PathBuf> {
     Some(options.get_filename().to_path_buf())
 }
 
-pub(super) fn db_err(e: impl std::fmt::Display) -> DbErr {
+pub(in crate::store) fn db_err(e: impl std::fmt::Display) -> DbErr {
     DbErr::Custom(format!("sqlite: {e}"))
 }
 
@@ -235,7 +235,7 @@ pub(super) fn params(stmt: &Statement) -> Option<Vec<Param>> {
 
 /// The same values bound in place: text and blobs by reference, where
 /// [`params`] copies them. Writes bind whole documents and log bodies.
-pub(super) fn borrowed_params(stmt: &Statement) -> Option<Vec<ToSqlOutput<'_>>> {
+pub(in crate::store) fn borrowed_params(stmt: &Statement) -> Option<Vec<ToSqlOutput<'_>>> {
     let Some(values) = &stmt.values else {
         return Some(Vec::new());
     };

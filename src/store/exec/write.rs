@@ -291,7 +291,7 @@ fn checkpoints(path: PathBuf) -> std::io::Result<SyncSender<()>> {
     Ok(wake)
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(in crate::store) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

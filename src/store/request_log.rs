@@ -1,0 +1,396 @@
+//! Where the request log is kept.
+//!
+//! On a SQLite file it is a database file of its own beside the main one
+//! (`roster.db` → `roster-requests.db`), with 64 KiB pages and a rollback
+//! journal, written on a connection of its own. In the main file every
+//! log row went through the WAL and then again through the checkpoint, a
+//! write and a copy for each 4 KiB page, and every batch took the one
+//! writer that SCIM writes wait for. Pages appended under a rollback
+//! journal are written once, large pages take fewer system calls, and the
+//! log's commits neither wait for a SCIM write nor hold one up.
+//!
+//! Its table is the one the migrations made in the main database, which
+//! stays empty there: the definition is copied when the file is made, and
+//! rows found in the main database (written before the log had a file)
+//! move over at start.
+//!
+//! Elsewhere (MariaDB/MySQL, an in-memory SQLite) the log is a table of
+//! the main database, written where writes run.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, params_from_iter};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sea_orm::{DatabaseConnection, DbErr, SqlxSqliteConnector, Statement};
+
+use super::exec::{borrowed_params, db_err, lock, sqlite_file};
+use crate::config::DatabaseUrl;
+
+const TABLE: &str = "audit_requests";
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The console's reads and the pruning's.
+const READ_CONNECTIONS: u32 = 2;
+
+/// The request log's database: where it is read, and, on a SQLite file,
+/// the connection that writes it.
+#[derive(Clone)]
+pub struct RequestLogStore {
+    reads: DatabaseConnection,
+    own: Option<OwnFile>,
+}
+
+impl RequestLogStore {
+    /// The log of the database at `url`, whose pool is `main`: its own
+    /// file beside a SQLite file (made or brought up to date here), else
+    /// the main database.
+    pub async fn open(url: &DatabaseUrl, main: &DatabaseConnection) -> Result<Self, DbErr> {
+        let Some(main_file) = sqlite_file(url) else {
+            return Ok(Self::in_main(main));
+        };
+        let path = file_beside(&main_file);
+        let opened = path.clone();
+        let connection = tokio::task::spawn_blocking(move || open_file(&main_file, &opened))
+            .await
+            .map_err(|e| DbErr::Custom(format!("request log: {e}")))?
+            .map_err(db_err)?;
+        Ok(Self {
+            reads: read_pool(&path).await?,
+            own: Some(OwnFile {
+                connection: Arc::new(Mutex::new(connection)),
+            }),
+        })
+    }
+
+    /// The log as a table of the main database.
+    pub fn in_main(main: &DatabaseConnection) -> Self {
+        Self {
+            reads: main.clone(),
+            own: None,
+        }
+    }
+
+    /// Where the log is read.
+    pub fn reads(&self) -> &DatabaseConnection {
+        &self.reads
+    }
+
+    /// The connection that writes the log's own file; `None` where the
+    /// log is a table of the main database.
+    pub fn own_file(&self) -> Option<&OwnFile> {
+        self.own.as_ref()
+    }
+}
+
+/// The log's file for the main database file `main`.
+pub fn file_beside(main: &Path) -> PathBuf {
+    let stem = main
+        .file_stem()
+        .map_or_else(|| "roster".into(), |s| s.to_string_lossy().into_owned());
+    let name = match main.extension() {
+        Some(ext) => format!("{stem}-requests.{}", ext.to_string_lossy()),
+        None => format!("{stem}-requests"),
+    };
+    main.with_file_name(name)
+}
+
+fn open_file(main: &Path, path: &Path) -> rusqlite::Result<Connection> {
+    super::file_mode::prepare_file(path)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let c = Connection::open(path)?;
+    c.busy_timeout(BUSY_TIMEOUT)?;
+    // The page size before the first table: a file keeps the one it was
+    // made with. NORMAL syncs the journal before the pages it protects
+    // are overwritten; a power cut may lose the last batch, as a crash
+    // may, but leaves the file whole.
+    c.execute_batch(
+        "PRAGMA page_size = 65536; PRAGMA journal_mode = TRUNCATE; PRAGMA synchronous = NORMAL;",
+    )?;
+    c.execute(
+        "ATTACH DATABASE ?1 AS roster_main",
+        [main.to_string_lossy()],
+    )?;
+    let made = copy_definition(&c).and_then(|()| move_rows(&c));
+    c.execute_batch("DETACH DATABASE roster_main")?;
+    made?;
+    Ok(c)
+}
+
+/// Makes the log's table and indexes as the main database has them.
+fn copy_definition(c: &Connection) -> rusqlite::Result<()> {
+    let mut definitions = c.prepare(
+        "SELECT sql FROM roster_main.sqlite_master \
+         WHERE tbl_name = ?1 AND sql IS NOT NULL ORDER BY type = 'index'",
+    )?;
+    let texts: Vec<String> = definitions
+        .query_map([TABLE], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for text in texts {
+        // Unqualified names land in the log's own file, the connection's
+        // `main`.
+        let text = text
+            .replacen("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1)
+            .replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+            .replacen(
+                "CREATE UNIQUE INDEX ",
+                "CREATE UNIQUE INDEX IF NOT EXISTS ",
+                1,
+            );
+        c.execute_batch(&text)?;
+    }
+    Ok(())
+}
+
+/// Moves rows the main database holds into the log's file. Moved again
+/// after a crash between the copy and the delete, they are skipped by
+/// key.
+fn move_rows(c: &Connection) -> rusqlite::Result<()> {
+    let any: Option<i64> = c
+        .query_row(
+            &format!("SELECT 1 FROM roster_main.{TABLE} LIMIT 1"),
+            [],
+            |r| r.get(0),
+        )
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    if any.is_none() {
+        return Ok(());
+    }
+    c.execute_batch(&format!(
+        "INSERT INTO main.{TABLE} SELECT * FROM roster_main.{TABLE} WHERE true \
+         ON CONFLICT DO NOTHING; DELETE FROM roster_main.{TABLE};"
+    ))
+}
+
+async fn read_pool(path: &Path) -> Result<DatabaseConnection, DbErr> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Truncate)
+        .busy_timeout(BUSY_TIMEOUT);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(READ_CONNECTIONS)
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await
+        .map_err(|e| DbErr::Custom(format!("request log: {e}")))?;
+    Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+}
+
+/// How far a run of statements got.
+#[derive(Default)]
+pub struct Committed {
+    /// Statements committed, from the first.
+    pub statements: usize,
+    /// Rows they changed.
+    pub changed: u64,
+    /// What stopped the statements after them.
+    pub error: Option<DbErr>,
+}
+
+impl Committed {
+    /// The rows changed, or the failure.
+    pub fn changed(self) -> Result<u64, DbErr> {
+        self.error.map_or(Ok(self.changed), Err)
+    }
+}
+
+/// The connection that writes the log's own file.
+#[derive(Clone)]
+pub struct OwnFile {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl OwnFile {
+    /// Runs `statements` in one transaction on a blocking thread. A
+    /// failure stops the statements after it; those before it commit.
+    pub async fn write(&self, statements: Vec<Statement>) -> Committed {
+        let connection = Arc::clone(&self.connection);
+        tokio::task::spawn_blocking(move || write_all(&lock(&connection), &statements))
+            .await
+            .unwrap_or_else(|e| Committed {
+                error: Some(DbErr::Custom(format!("request log: {e}"))),
+                ..Committed::default()
+            })
+    }
+}
+
+fn write_all(c: &Connection, statements: &[Statement]) -> Committed {
+    let mut done = Committed::default();
+    if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
+        done.error = Some(db_err(e));
+        return done;
+    }
+    for stmt in statements {
+        match exec(c, stmt) {
+            Ok(changed) => {
+                done.statements += 1;
+                done.changed += changed;
+            }
+            Err(e) => {
+                done.error = Some(e);
+                break;
+            }
+        }
+    }
+    // Some failures (a full disk) end the transaction themselves.
+    if c.is_autocommit() {
+        done.statements = 0;
+        done.changed = 0;
+    } else if let Err(e) = c.execute_batch("COMMIT") {
+        c.execute_batch("ROLLBACK").ok();
+        done = Committed {
+            error: Some(db_err(e)),
+            ..Committed::default()
+        };
+    }
+    done
+}
+
+fn exec(c: &Connection, stmt: &Statement) -> Result<u64, DbErr> {
+    let values = borrowed_params(stmt)
+        .ok_or_else(|| DbErr::Custom(format!("request log: a value it cannot bind: {stmt}")))?;
+    let changed = c
+        .prepare_cached(&stmt.sql)
+        .and_then(|mut s| s.execute(params_from_iter(values)))
+        .map_err(db_err)?;
+    Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DbBackend, Value};
+
+    use super::*;
+
+    /// A main database file holding a log table with `rows` rows, as the
+    /// migrations make it, and its URL.
+    fn main_with_rows(dir: &Path, rows: i64) -> (PathBuf, DatabaseUrl) {
+        let path = dir.join("r.db");
+        let c = Connection::open(&path).expect("main");
+        c.execute_batch(
+            "PRAGMA journal_mode = WAL; \
+             CREATE TABLE audit_requests (seq INTEGER PRIMARY KEY, note TEXT CHECK (note <> 'refused')); \
+             CREATE INDEX audit_requests_note ON audit_requests (note);",
+        )
+        .expect("schema");
+        for seq in 1..=rows {
+            c.execute("INSERT INTO audit_requests VALUES (?1, 'old')", [seq])
+                .expect("row");
+        }
+        let url = DatabaseUrl::new(format!("sqlite://{}?mode=rwc", path.display()));
+        (path, url)
+    }
+
+    async fn opened(url: &DatabaseUrl) -> RequestLogStore {
+        let main = crate::store::connect(url, 1, Duration::from_secs(5))
+            .await
+            .expect("pool");
+        RequestLogStore::open(url, &main).await.expect("log")
+    }
+
+    fn count(path: &Path) -> i64 {
+        Connection::open(path)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM audit_requests", [], |r| r.get(0)))
+            .expect("count")
+    }
+
+    fn insert(note: &str) -> Statement {
+        let sql = "INSERT INTO audit_requests (note) VALUES (?)";
+        Statement::from_sql_and_values(DbBackend::Sqlite, sql, [Value::from(note)])
+    }
+
+    #[test]
+    fn the_file_sits_beside_the_database() {
+        let beside = |p: &str| file_beside(Path::new(p)).display().to_string();
+        assert_eq!(
+            beside("/var/lib/roster/roster.db"),
+            "/var/lib/roster/roster-requests.db"
+        );
+        assert_eq!(beside("data/roster"), "data/roster-requests");
+        assert_eq!(beside("a.b.sqlite"), "a.b-requests.sqlite");
+    }
+
+    /// The log's file gets the main table's definition, large pages and a
+    /// rollback journal, and the rows written before it had a file; they
+    /// move once.
+    #[actix_web::test]
+    async fn a_sqlite_log_gets_its_own_file_and_the_rows_from_before() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (main, url) = main_with_rows(dir.path(), 3);
+        let log = opened(&url).await;
+        assert!(log.own_file().is_some());
+        let file = file_beside(&main);
+        assert_eq!((count(&file), count(&main)), (3, 0));
+        let c = Connection::open(&file).expect("log file");
+        let pragma = |name: &str| -> String {
+            c.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, Value2>(0))
+                .expect(name)
+                .0
+        };
+        assert_eq!(pragma("page_size"), "65536");
+        assert_ne!(pragma("journal_mode"), "wal");
+        let index: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_requests_note'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("index");
+        assert_eq!(index, 1);
+        drop(log);
+        opened(&url).await;
+        assert_eq!((count(&file), count(&main)), (3, 0));
+    }
+
+    /// A batch is one transaction: a failing statement stops the ones
+    /// after it, and those before it are written and counted.
+    #[actix_web::test]
+    async fn a_batch_keeps_what_ran_before_a_failure() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (main, url) = main_with_rows(dir.path(), 0);
+        let log = opened(&url).await;
+        let file = log.own_file().expect("own file");
+        let done = file.write(vec![insert("a"), insert("b")]).await;
+        assert_eq!((done.statements, done.changed), (2, 2));
+        assert!(done.error.is_none());
+        let batch = vec![insert("c"), insert("refused"), insert("d")];
+        let done = file.write(batch).await;
+        assert_eq!((done.statements, done.changed), (1, 1));
+        assert!(done.error.is_some());
+        assert_eq!(count(&file_beside(&main)), 3);
+        let read = Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT COUNT(*) AS n FROM audit_requests",
+        );
+        let row = log
+            .reads()
+            .query_one_raw(read)
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(row.try_get::<i64>("", "n").expect("n"), 3);
+    }
+
+    /// Elsewhere the log is the main database's table.
+    #[actix_web::test]
+    async fn an_in_memory_log_stays_in_the_main_database() {
+        let url = DatabaseUrl::new("sqlite::memory:".to_owned());
+        assert!(opened(&url).await.own_file().is_none());
+    }
+
+    /// A pragma's value as text, whatever its type.
+    struct Value2(String);
+
+    impl rusqlite::types::FromSql for Value2 {
+        fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+            Ok(Self(match v {
+                rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                _ => String::new(),
+            }))
+        }
+    }
+}
