@@ -1,27 +1,18 @@
 //! Writes the request log in batches and prunes both audit tables.
 //!
 //! Beside a SQLite file the log has a file of its own
-//! (`store::request_log`), written by its own connection: a batch is one
-//! transaction there, whatever the SCIM writes do. Where the log is a
-//! table of the main database, on SQLite (in memory) it shares one writer
-//! with the SCIM writes, so a
-//! batch waits until no SCIM write is queued (`Db::write_queue_depth`),
-//! at most `IDLE_WAIT` for the whole batch (past it, it takes its turn in
-//! the queue like any write). It goes in statements of up to
-//! `rows::MAX_ROWS` rows, and its transaction is committed, and the
-//! writer handed over, as soon as a SCIM write is queued behind it, so
-//! that a SCIM write arriving meanwhile waits for one statement at most;
-//! while none comes, the whole batch is one commit. A batch that found
-//! the buffer behind does not wait at all: under writes that keep the
-//! writer busy without a pause, waiting would let the buffer overflow and
-//! drop entries. On MariaDB the batch is one transaction on the pool, in
-//! the same statements.
+//! (`store::request_log`), written by its own connection, so a batch
+//! never takes the writer SCIM writes queue for; elsewhere (MariaDB/MySQL,
+//! an in-memory SQLite) it is a table of the main database, written on the
+//! pool. Either way a batch goes in statements of up to `rows::MAX_ROWS`
+//! rows, in one transaction: one commit, and on a server database one
+//! flush of its log, for hundreds of rows. Pruning the change records,
+//! which live in the main database, waits on SQLite until no SCIM write
+//! is queued (`Db::write_queue_depth`), at most `IDLE_WAIT`.
 
-use std::iter::Peekable;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use std::vec::IntoIter;
 
 use entity::{audit_change, audit_request};
 use prometheus_client::metrics::counter::Counter;
@@ -80,10 +71,9 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let patience = if backlog { Duration::ZERO } else { IDLE_WAIT };
             backlog = batch.len() == BATCH;
             if !batch.is_empty() {
-                self.write(batch, Instant::now() + patience).await;
+                self.write(batch).await;
             }
             if Instant::now() >= next_prune {
                 self.prune().await;
@@ -92,7 +82,7 @@ impl Writer {
             if woken || self.stopping.load(Ordering::Acquire) {
                 // Anything still buffered goes before the caller hears.
                 while let Ok(entry) = receiver.try_recv() {
-                    self.write(vec![entry], Instant::now()).await;
+                    self.write(vec![entry]).await;
                 }
                 self.flushed.notify_waiters();
             }
@@ -103,11 +93,8 @@ impl Writer {
         }
     }
 
-    /// Writes `batch`: one commit, and on a server database one flush of
-    /// its log, for hundreds of rows, unless SCIM writes on SQLite cut it
-    /// (`idle_write`). On SQLite it first waits for an idle writer until
-    /// `patient_until`.
-    async fn write(&self, batch: Vec<Captured>, patient_until: Instant) {
+    /// Writes `batch` in one transaction.
+    async fn write(&self, batch: Vec<Captured>) {
         let limit = self.settings.max_body_bytes;
         let watched = self.events.receiver_count() > 0;
         let backend = self.db.backend();
@@ -118,7 +105,7 @@ impl Writer {
             .unzip();
         let (statements, sizes): (Vec<_>, Vec<_>) =
             rows::inserts(backend, models).into_iter().unzip();
-        let done = self.log_write(statements, patient_until).await;
+        let done = self.log_write(statements).await;
         // The entries before the first statement not committed are written.
         let written: usize = sizes.iter().take(done.statements).sum();
         self.written.inc_by(written as u64);
@@ -132,20 +119,17 @@ impl Writer {
         }
     }
 
-    /// Runs statements on the request log: on its own file at once, else
-    /// as `idle_write` does.
-    async fn log_write(&self, statements: Vec<Statement>, until: Instant) -> Committed {
+    /// Runs statements on the request log, in one transaction.
+    async fn log_write(&self, statements: Vec<Statement>) -> Committed {
         match self.log.own_file() {
             Some(file) => file.write(statements).await,
-            None => self.idle_write(statements, until).await,
+            None => self.idle_write(statements, Instant::now()).await,
         }
     }
 
-    /// Runs `statements` where writes run, on SQLite once no SCIM write
-    /// waits (or `until` has passed). One transaction, which on SQLite is
-    /// committed early, and the writer handed over, whenever a SCIM write
-    /// is queued behind it; the rest follow in another. A failure stops
-    /// the statements after it; those committed before stay.
+    /// Runs `statements` in one transaction where writes run, on SQLite
+    /// once no SCIM write waits (or `until` has passed). A failure leaves
+    /// none of them.
     async fn idle_write(&self, statements: Vec<Statement>, until: Instant) -> Committed {
         if let Some(mut depth) = self.db.write_queue_depth() {
             while depth > 0 && Instant::now() < until {
@@ -154,31 +138,20 @@ impl Writer {
             }
         }
         let db = self.db.clone();
-        let run = self.db.writing(async move {
-            let mut statements = statements.into_iter().peekable();
-            let mut done = Committed::default();
-            while statements.peek().is_some() {
-                match one_transaction(&db, &mut statements).await {
-                    Ok((ran, changed)) => {
-                        done.statements += ran;
-                        done.changed += changed;
-                    }
-                    Err(e) => {
-                        done.error = Some(e);
-                        break;
-                    }
-                }
-                // The writes queued behind take the writer before the next
-                // transaction asks for it (its turns are first come, first
-                // served).
-                tokio::task::yield_now().await;
-            }
-            Ok::<_, DbErr>(done)
-        });
-        run.await.unwrap_or_else(|e| Committed {
-            error: Some(e),
-            ..Committed::default()
-        })
+        let run = self
+            .db
+            .writing(async move { one_transaction(&db, statements).await });
+        match run.await {
+            Ok((statements, changed)) => Committed {
+                statements,
+                changed,
+                error: None,
+            },
+            Err(e) => Committed {
+                error: Some(e),
+                ..Committed::default()
+            },
+        }
     }
 
     /// Deletes requests and changes past their retention, a batch per
@@ -199,12 +172,7 @@ impl Writer {
         loop {
             let stmt = old_requests(log, request_cutoff, bound).await?;
             let Some(stmt) = stmt else { break };
-            if self
-                .log_write(vec![stmt], Instant::now() + IDLE_WAIT)
-                .await
-                .changed()?
-                < PRUNE_BATCH
-            {
+            if self.log_write(vec![stmt]).await.changed()? < PRUNE_BATCH {
                 break;
             }
         }
@@ -238,22 +206,14 @@ impl Writer {
     }
 }
 
-/// Runs statements from `statements` in one transaction until they end or
-/// a SCIM write is queued behind it; how many it committed, and the rows
-/// they changed.
-async fn one_transaction(
-    db: &Db,
-    statements: &mut Peekable<IntoIter<Statement>>,
-) -> Result<(usize, u64), DbErr> {
+/// Runs `statements` in one transaction; how many, and the rows they
+/// changed.
+async fn one_transaction(db: &Db, statements: Vec<Statement>) -> Result<(usize, u64), DbErr> {
     let txn = db.begin_write().await?;
     let (mut ran, mut changed) = (0, 0);
-    for stmt in statements.by_ref() {
+    for stmt in statements {
         changed += txn.exec(stmt).await?;
         ran += 1;
-        // This write is one of them.
-        if db.write_queue_depth().is_some_and(|d| d > 1) {
-            break;
-        }
     }
     txn.commit().await?;
     Ok((ran, changed))
@@ -362,39 +322,14 @@ mod tests {
             .collect()
     }
 
-    /// With no SCIM write queued the statements are one transaction: a
-    /// failing one leaves none of them.
+    /// The statements are one transaction: a failing one leaves none of
+    /// them.
     #[actix_web::test]
-    async fn a_batch_alone_on_the_writer_commits_whole_or_not_at_all() {
+    async fn a_batch_commits_whole_or_not_at_all() {
         let (_dir, w) = writer().await;
         let done = w.idle_write(inserts(), Instant::now()).await;
         assert_eq!(done.statements, 0);
         assert!(done.error.is_some());
         assert_eq!(stored(&w).await, Vec::<i64>::new());
-    }
-
-    /// With a write queued behind it each statement is its own
-    /// transaction: those before a failing one stay, and say so.
-    #[actix_web::test]
-    async fn a_batch_cut_by_queued_writes_keeps_and_counts_what_it_committed() {
-        let (_dir, w) = writer().await;
-        let db = w.db.clone();
-        let queued = actix_web::rt::spawn(async move {
-            let wait = tokio::time::sleep(Duration::from_millis(500));
-            db.writing(async move {
-                wait.await;
-                Ok::<_, DbErr>(())
-            })
-            .await
-        });
-        while w.db.write_queue_depth() == Some(0) {
-            tokio::task::yield_now().await;
-        }
-        let done = w.idle_write(inserts(), Instant::now()).await;
-        assert_eq!(done.statements, 2);
-        assert_eq!(done.changed, 2);
-        assert!(done.error.is_some());
-        assert_eq!(stored(&w).await, [1, 2]);
-        queued.await.expect("joined").expect("queued write");
     }
 }
