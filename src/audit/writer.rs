@@ -106,7 +106,7 @@ impl Writer {
         let (statements, sizes): (Vec<_>, Vec<_>) =
             rows::inserts(backend, models).into_iter().unzip();
         let done = self.log_write(statements).await;
-        // The entries before the first statement not committed are written.
+        // A batch is written whole or not at all.
         let written: usize = sizes.iter().take(done.statements).sum();
         self.written.inc_by(written as u64);
         for activity in live.into_iter().take(written).flatten() {
@@ -141,17 +141,7 @@ impl Writer {
         let run = self
             .db
             .writing(async move { one_transaction(&db, statements).await });
-        match run.await {
-            Ok((statements, changed)) => Committed {
-                statements,
-                changed,
-                error: None,
-            },
-            Err(e) => Committed {
-                error: Some(e),
-                ..Committed::default()
-            },
-        }
+        run.await.into()
     }
 
     /// Deletes requests and changes past their retention, a batch per

@@ -159,6 +159,8 @@ fn move_rows(c: &Connection) -> rusqlite::Result<()> {
     if any.is_none() {
         return Ok(());
     }
+    // `WHERE true`: without it SQLite would read `ON CONFLICT` as part
+    // of the SELECT's join.
     c.execute_batch(&format!(
         "INSERT INTO main.{TABLE} SELECT * FROM roster_main.{TABLE} WHERE true \
          ON CONFLICT DO NOTHING; DELETE FROM roster_main.{TABLE};"
@@ -179,15 +181,32 @@ async fn read_pool(path: &Path) -> Result<DatabaseConnection, DbErr> {
     Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
 }
 
-/// How far a run of statements got.
+/// What a transaction of statements did.
 #[derive(Default)]
 pub struct Committed {
-    /// Statements committed, from the first.
+    /// Statements committed: all of them, or none.
     pub statements: usize,
     /// Rows they changed.
     pub changed: u64,
-    /// What stopped the statements after them.
+    /// Why none were.
     pub error: Option<DbErr>,
+}
+
+/// From the statements run and the rows they changed, or the failure.
+impl From<Result<(usize, u64), DbErr>> for Committed {
+    fn from(run: Result<(usize, u64), DbErr>) -> Self {
+        match run {
+            Ok((statements, changed)) => Self {
+                statements,
+                changed,
+                error: None,
+            },
+            Err(e) => Self {
+                error: Some(e),
+                ..Self::default()
+            },
+        }
+    }
 }
 
 impl Committed {
@@ -204,49 +223,34 @@ pub struct OwnFile {
 }
 
 impl OwnFile {
-    /// Runs `statements` in one transaction on a blocking thread. A
-    /// failure stops the statements after it; those before it commit.
+    /// Runs `statements` in one transaction on a blocking thread; a
+    /// failure leaves none of them.
     pub async fn write(&self, statements: Vec<Statement>) -> Committed {
         let connection = Arc::clone(&self.connection);
         tokio::task::spawn_blocking(move || write_all(&lock(&connection), &statements))
             .await
-            .unwrap_or_else(|e| Committed {
-                error: Some(DbErr::Custom(format!("request log: {e}"))),
-                ..Committed::default()
-            })
+            .unwrap_or_else(|e| Err(DbErr::Custom(format!("request log: {e}"))))
+            .into()
     }
 }
 
-fn write_all(c: &Connection, statements: &[Statement]) -> Committed {
-    let mut done = Committed::default();
-    if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
-        done.error = Some(db_err(e));
-        return done;
-    }
-    for stmt in statements {
-        match exec(c, stmt) {
-            Ok(changed) => {
-                done.statements += 1;
-                done.changed += changed;
+/// The statements run and the rows they changed.
+fn write_all(c: &Connection, statements: &[Statement]) -> Result<(usize, u64), DbErr> {
+    c.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+    let ran = statements
+        .iter()
+        .try_fold(0, |changed, stmt| Ok(changed + exec(c, stmt)?))
+        .and_then(|changed| c.execute_batch("COMMIT").map(|()| changed).map_err(db_err));
+    match ran {
+        Ok(changed) => Ok((statements.len(), changed)),
+        Err(e) => {
+            // Some failures (a full disk) have ended the transaction already.
+            if !c.is_autocommit() {
+                c.execute_batch("ROLLBACK").ok();
             }
-            Err(e) => {
-                done.error = Some(e);
-                break;
-            }
+            Err(e)
         }
     }
-    // Some failures (a full disk) end the transaction themselves.
-    if c.is_autocommit() {
-        done.statements = 0;
-        done.changed = 0;
-    } else if let Err(e) = c.execute_batch("COMMIT") {
-        c.execute_batch("ROLLBACK").ok();
-        done = Committed {
-            error: Some(db_err(e)),
-            ..Committed::default()
-        };
-    }
-    done
 }
 
 fn exec(c: &Connection, stmt: &Statement) -> Result<u64, DbErr> {
@@ -345,10 +349,9 @@ mod tests {
         assert_eq!((count(&file), count(&main)), (3, 0));
     }
 
-    /// A batch is one transaction: a failing statement stops the ones
-    /// after it, and those before it are written and counted.
+    /// A batch is one transaction: a failing statement leaves none of it.
     #[actix_web::test]
-    async fn a_batch_keeps_what_ran_before_a_failure() {
+    async fn a_batch_commits_whole_or_not_at_all() {
         let dir = tempfile::tempdir().expect("dir");
         let (main, url) = main_with_rows(dir.path(), 0);
         let log = opened(&url).await;
@@ -358,9 +361,11 @@ mod tests {
         assert!(done.error.is_none());
         let batch = vec![insert("c"), insert("refused"), insert("d")];
         let done = file.write(batch).await;
-        assert_eq!((done.statements, done.changed), (1, 1));
+        assert_eq!((done.statements, done.changed), (0, 0));
         assert!(done.error.is_some());
-        assert_eq!(count(&file_beside(&main)), 3);
+        assert_eq!(count(&file_beside(&main)), 2);
+        // The connection is usable after the failure.
+        assert!(file.write(vec![insert("e")]).await.error.is_none());
         let read = Statement::from_string(
             DbBackend::Sqlite,
             "SELECT COUNT(*) AS n FROM audit_requests",
