@@ -70,6 +70,19 @@ pub struct Captured {
     pub notes: Vec<ChangeNote>,
 }
 
+impl Captured {
+    /// The memory the entry holds, roughly: its bodies and its text.
+    pub fn weight(&self) -> usize {
+        let headers: usize = self.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        std::mem::size_of::<Self>()
+            + self.request_body.bytes.capacity()
+            + self.response_body.bytes.capacity()
+            + self.path.len()
+            + self.route.len()
+            + headers
+    }
+}
+
 pub async fn record<B: MessageBody + 'static>(
     mut req: ServiceRequest,
     next: Next<B>,

@@ -25,7 +25,7 @@ pub mod summary;
 mod writer;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
@@ -57,6 +57,9 @@ pub struct Audit {
     flushed: Arc<Notify>,
     wake: Arc<Notify>,
     log: RequestLogStore,
+    /// What the buffered entries weigh (`Captured::weight`), against
+    /// `buffer_bytes`.
+    buffered: Arc<AtomicUsize>,
 }
 
 /// What start-up makes before the database: the hook, whose notes the
@@ -102,11 +105,13 @@ impl Audit {
             flushed: Arc::new(Notify::new()),
             wake: Arc::new(Notify::new()),
             log: log.clone(),
+            buffered: Arc::default(),
         });
         let run = writer::Writer {
             settings: settings.clone(),
             db,
             log,
+            buffered: audit.buffered.clone(),
             events,
             written: counters.written,
             stopping: audit.stopping.clone(),
@@ -144,10 +149,14 @@ impl Audit {
         self.settings.max_body_bytes
     }
 
-    /// Hands an entry to the writer; a full buffer drops it and counts it.
+    /// Hands an entry to the writer; a full buffer, by entries or by
+    /// bytes, drops it and counts it.
     fn submit(&self, mut entry: Captured) {
         entry.notes = self.notes.take(&entry.request_id);
-        if self.sender.try_send(entry).is_err() {
+        let weight = entry.weight();
+        let held = self.buffered.fetch_add(weight, Ordering::AcqRel);
+        if held + weight > self.settings.buffer_bytes || self.sender.try_send(entry).is_err() {
+            self.buffered.fetch_sub(weight, Ordering::AcqRel);
             self.dropped.inc();
         }
     }

@@ -11,7 +11,7 @@
 //! is queued (`Db::write_queue_depth`), at most `IDLE_WAIT`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use entity::{audit_change, audit_request};
@@ -45,6 +45,8 @@ pub(super) struct Writer {
     pub settings: AuditConfig,
     pub db: Db,
     pub log: RequestLogStore,
+    /// What the buffered entries weigh; taken off as they are received.
+    pub buffered: Arc<AtomicUsize>,
     pub events: broadcast::Sender<Arc<Activity>>,
     pub written: Counter,
     pub stopping: Arc<AtomicBool>,
@@ -66,9 +68,9 @@ impl Writer {
                 };
             let mut batch = Vec::new();
             while batch.len() < BATCH {
-                match receiver.try_recv() {
-                    Ok(entry) => batch.push(entry),
-                    Err(_) => break,
+                match self.next(&mut receiver) {
+                    Some(entry) => batch.push(entry),
+                    None => break,
                 }
             }
             backlog = batch.len() == BATCH;
@@ -81,7 +83,7 @@ impl Writer {
             }
             if woken || self.stopping.load(Ordering::Acquire) {
                 // Anything still buffered goes before the caller hears.
-                while let Ok(entry) = receiver.try_recv() {
+                while let Some(entry) = self.next(&mut receiver) {
                     self.write(vec![entry]).await;
                 }
                 self.flushed.notify_waiters();
@@ -91,6 +93,14 @@ impl Writer {
                 return;
             }
         }
+    }
+
+    /// The next buffered entry, if any, its weight no longer counted as
+    /// buffered.
+    fn next(&self, receiver: &mut mpsc::Receiver<Captured>) -> Option<Captured> {
+        let entry = receiver.try_recv().ok()?;
+        self.buffered.fetch_sub(entry.weight(), Ordering::AcqRel);
+        Some(entry)
     }
 
     /// Writes `batch` in one transaction.
@@ -286,6 +296,7 @@ mod tests {
             settings: AuditConfig::default(),
             db,
             log,
+            buffered: Arc::default(),
             events: broadcast::channel(1).0,
             written: Counter::default(),
             stopping: Arc::default(),

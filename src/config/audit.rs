@@ -21,6 +21,9 @@ pub struct AuditConfig {
     /// Requests held in memory before they are written; beyond, new ones
     /// are dropped and counted rather than slowing requests down.
     pub buffer_entries: usize,
+    /// Bytes those requests may hold (their bodies and text), whatever
+    /// their number: each may carry two bodies of `max_body_bytes`.
+    pub buffer_bytes: usize,
     /// How often buffered requests are written: often, so that shaping and
     /// inserting them is spread beside requests, not done in bursts.
     pub flush_interval_ms: u64,
@@ -36,7 +39,8 @@ impl Default for AuditConfig {
             change_days: 365,
             max_request_rows: 0,
             max_body_bytes: 65536,
-            buffer_entries: 10_000,
+            buffer_entries: 100_000,
+            buffer_bytes: 64 << 20,
             flush_interval_ms: 50,
             prune_interval_secs: 0,
         }
@@ -45,9 +49,10 @@ impl Default for AuditConfig {
 
 impl AuditConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        if self.buffer_entries == 0 || self.flush_interval_ms == 0 {
+        if self.buffer_entries == 0 || self.buffer_bytes == 0 || self.flush_interval_ms == 0 {
             return Err(invalid(
-                "audit.buffer_entries and audit.flush_interval_ms must be positive",
+                "audit.buffer_entries, audit.buffer_bytes and audit.flush_interval_ms must be \
+                 positive",
             ));
         }
         Ok(())

@@ -666,6 +666,8 @@ async fn the_log_is_where_the_console_reads_it(db: Db) {
     );
 }
 
+each_database!(a_buffer_full_by_bytes_drops_and_counts);
+
 each_database!(
     the_log_is_where_the_console_reads_it,
     secrets_never_reach_the_tables,
@@ -778,6 +780,32 @@ async fn a_full_buffer_drops_and_counts(db: Db) {
         app.get("/ServiceProviderConfig").await.assert_status(200);
     }
     assert_eq!(dropped(&app).await, "8");
+}
+
+/// The buffer is bounded by bytes too: an entry that would take it past
+/// `buffer_bytes` is dropped and counted, however few entries it holds;
+/// entries that fit are written, and the room they took is given back.
+async fn a_buffer_full_by_bytes_drops_and_counts(db: Db) {
+    let app = TestApp::spawn_with(db, |c| {
+        quick(c);
+        // Room for about one entry at a time, not for a large one.
+        c.audit.buffer_bytes = 16 * 1024;
+        c.metrics.open = true;
+    })
+    .await;
+    // Refused (too long a name), and logged like any request: with its
+    // 20 KB body.
+    let mut big = user_body("heavy");
+    big["displayName"] = json!("x".repeat(20_000));
+    app.post("/Users", &big).await.assert_status(400);
+    assert_eq!(dropped(&app).await, "1");
+    // Together more than the buffer holds: each is written, and its room
+    // given back, before the next comes.
+    for n in 0..12 {
+        app.create_user(&format!("light-{n}")).await;
+        logged(&app, n + 1).await;
+    }
+    assert_eq!(dropped(&app).await, "1");
 }
 
 /// `roster_audit_dropped_total`, from an app with open metrics.
