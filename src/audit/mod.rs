@@ -8,8 +8,9 @@
 //!   endpoints as they stream past, and hands the entry to a bounded
 //!   buffer; a task redacts and describes the entries (`redact`,
 //!   `summary`) and writes them in batches, beside a SQLite file in a
-//!   file of its own (`store::request_log`), and prunes old rows. A full buffer drops entries and
-//!   counts them; a crash loses the batch not yet written.
+//!   file of its own (`store::request_log`), and prunes old rows. A full
+//!   buffer drops entries and counts them; a crash loses the batch not
+//!   yet written.
 //! - Queries (`query`): what the console's JSON API and pages show.
 
 pub mod capture;
@@ -56,7 +57,8 @@ pub struct Audit {
     stopping: Arc<AtomicBool>,
     flushed: Arc<Notify>,
     wake: Arc<Notify>,
-    log: RequestLogStore,
+    /// Where the request log is read.
+    log_reads: sea_orm::DatabaseConnection,
     /// What the buffered entries weigh (`Captured::weight`), against
     /// `buffer_bytes`.
     buffered: Arc<AtomicUsize>,
@@ -104,7 +106,7 @@ impl Audit {
             stopping: Arc::new(AtomicBool::new(false)),
             flushed: Arc::new(Notify::new()),
             wake: Arc::new(Notify::new()),
-            log: log.clone(),
+            log_reads: log.reads().clone(),
             buffered: Arc::default(),
         });
         let run = writer::Writer {
@@ -142,7 +144,7 @@ impl Audit {
 
     /// Where the request log is read.
     pub fn log_reads(&self) -> &sea_orm::DatabaseConnection {
-        self.log.reads()
+        &self.log_reads
     }
 
     pub fn max_body_bytes(&self) -> usize {

@@ -36,10 +36,9 @@ const COLUMNS: [&str; 18] = [
     "response_body",
 ];
 
-/// Statements that insert `rows`, in order, each with the number of rows
-/// it holds, skipping a row whose key is already there (two servers' keys
-/// can meet, rarely).
-pub fn inserts(backend: DbBackend, rows: Vec<Model>) -> Vec<(Statement, usize)> {
+/// Statements that insert `rows`, in order, skipping a row whose key is
+/// already there (two servers' keys can meet, rarely).
+pub fn inserts(backend: DbBackend, rows: Vec<Model>) -> Vec<Statement> {
     let mut left = rows.len();
     let mut rows = rows.into_iter();
     let mut statements = Vec::new();
@@ -50,7 +49,7 @@ pub fn inserts(backend: DbBackend, rows: Vec<Model>) -> Vec<(Statement, usize)> 
             .take(n)
             .for_each(|row| push_values(row, &mut values));
         let stmt = Statement::from_sql_and_values(backend, sql(backend, n), values);
-        statements.push((stmt, n));
+        statements.push(stmt);
         left -= n;
     }
     statements
@@ -148,13 +147,16 @@ mod tests {
             response_body: None,
         };
         let statements = inserts(DbBackend::Sqlite, (0..100).map(row).collect());
-        let sizes: Vec<usize> = statements.iter().map(|(_, n)| *n).collect();
+        let values = |stmt: &Statement| stmt.values.as_ref().map_or(0, |v| v.0.len());
+        let sizes: Vec<usize> = statements
+            .iter()
+            .map(|stmt| values(stmt) / COLUMNS.len())
+            .collect();
         assert_eq!(sizes, [64, 32, 4]);
-        for (stmt, n) in &statements {
-            let values = stmt.values.as_ref().map_or(0, |v| v.0.len());
-            assert_eq!(values, n * COLUMNS.len());
+        for stmt in &statements {
+            assert_eq!(stmt.sql.matches('?').count(), values(stmt));
         }
-        let last = &statements[2].0;
+        let last = &statements[2];
         let first_of_last = last.values.as_ref().map(|v| v.0[0].clone());
         assert_eq!(first_of_last, Some(Value::from(96i64)));
         assert_eq!(last.sql.matches('?').count(), 4 * COLUMNS.len());

@@ -28,7 +28,7 @@ use super::rows;
 use crate::config::AuditConfig;
 use crate::store::error::log_background_failure;
 use crate::store::exec::{Db, Write};
-use crate::store::request_log::{Committed, RequestLogStore};
+use crate::store::request_log::RequestLogStore;
 use crate::time::now_ms;
 
 /// Entries per batch, whatever the interval.
@@ -113,24 +113,21 @@ impl Writer {
             .into_iter()
             .map(|c| c.into_row(limit, watched))
             .unzip();
-        let (statements, sizes): (Vec<_>, Vec<_>) =
-            rows::inserts(backend, models).into_iter().unzip();
-        let done = self.log_write(statements).await;
         // A batch is written whole or not at all.
-        let written: usize = sizes.iter().take(done.statements).sum();
-        self.written.inc_by(written as u64);
-        for activity in live.into_iter().take(written).flatten() {
+        if let Err(e) = self.log_write(rows::inserts(backend, models)).await {
+            log_background_failure(&format!("{count} request log entries not written"), &e);
+            return;
+        }
+        self.written.inc_by(count as u64);
+        for activity in live.into_iter().flatten() {
             // Err: nobody is listening any more.
             let _ = self.events.send(activity);
         }
-        if let Some(e) = done.error {
-            let lost = count - written;
-            log_background_failure(&format!("{lost} request log entries not written"), &e);
-        }
     }
 
-    /// Runs statements on the request log, in one transaction.
-    async fn log_write(&self, statements: Vec<Statement>) -> Committed {
+    /// Runs statements on the request log, in one transaction; the rows
+    /// they changed.
+    async fn log_write(&self, statements: Vec<Statement>) -> Result<u64, DbErr> {
         match self.log.own_file() {
             Some(file) => file.write(statements).await,
             None => self.idle_write(statements, Instant::now()).await,
@@ -138,9 +135,9 @@ impl Writer {
     }
 
     /// Runs `statements` in one transaction where writes run, on SQLite
-    /// once no SCIM write waits (or `until` has passed). A failure leaves
-    /// none of them.
-    async fn idle_write(&self, statements: Vec<Statement>, until: Instant) -> Committed {
+    /// once no SCIM write waits (or `until` has passed); the rows they
+    /// changed. A failure leaves none of them.
+    async fn idle_write(&self, statements: Vec<Statement>, until: Instant) -> Result<u64, DbErr> {
         if let Some(mut depth) = self.db.write_queue_depth() {
             while depth > 0 && Instant::now() < until {
                 tokio::time::sleep(IDLE_POLL).await;
@@ -151,7 +148,7 @@ impl Writer {
         let run = self
             .db
             .writing(async move { one_transaction(&db, statements).await });
-        run.await.into()
+        run.await
     }
 
     /// Deletes requests and changes past their retention, a batch per
@@ -172,7 +169,7 @@ impl Writer {
         loop {
             let stmt = old_requests(log, request_cutoff, bound).await?;
             let Some(stmt) = stmt else { break };
-            if self.log_write(vec![stmt]).await.changed()? < PRUNE_BATCH {
+            if self.log_write(vec![stmt]).await? < PRUNE_BATCH {
                 break;
             }
         }
@@ -195,8 +192,7 @@ impl Writer {
                 .build(self.db.backend());
             if self
                 .idle_write(vec![delete], Instant::now() + IDLE_WAIT)
-                .await
-                .changed()?
+                .await?
                 < PRUNE_BATCH
             {
                 break;
@@ -206,17 +202,15 @@ impl Writer {
     }
 }
 
-/// Runs `statements` in one transaction; how many, and the rows they
-/// changed.
-async fn one_transaction(db: &Db, statements: Vec<Statement>) -> Result<(usize, u64), DbErr> {
+/// Runs `statements` in one transaction; the rows they changed.
+async fn one_transaction(db: &Db, statements: Vec<Statement>) -> Result<u64, DbErr> {
     let txn = db.begin_write().await?;
-    let (mut ran, mut changed) = (0, 0);
+    let mut changed = 0;
     for stmt in statements {
         changed += txn.exec(stmt).await?;
-        ran += 1;
     }
     txn.commit().await?;
-    Ok((ran, changed))
+    Ok(changed)
 }
 
 fn prune_every(settings: &AuditConfig) -> Duration {
@@ -328,9 +322,7 @@ mod tests {
     #[actix_web::test]
     async fn a_batch_commits_whole_or_not_at_all() {
         let (_dir, w) = writer().await;
-        let done = w.idle_write(inserts(), Instant::now()).await;
-        assert_eq!(done.statements, 0);
-        assert!(done.error.is_some());
+        assert!(w.idle_write(inserts(), Instant::now()).await.is_err());
         assert_eq!(stored(&w).await, Vec::<i64>::new());
     }
 }

@@ -37,12 +37,7 @@ pub async fn run(config: &Config, out: &Path, force: bool) -> Result<(), Startup
             )));
         }
     }
-    if out.exists() {
-        std::fs::remove_file(out).map_err(|e| cannot_write(out, &e))?;
-    }
-    // The file exists, private, before SQLite writes into it: VACUUM INTO
-    // accepts an empty file and keeps its mode.
-    create_private(out).map_err(|e| cannot_write(out, &e))?;
+    empty_private(out)?;
     let target = out.to_string_lossy().into_owned();
     let vacuum =
         Statement::from_sql_and_values(db.get_database_backend(), "VACUUM INTO ?", [target.into()]);
@@ -70,10 +65,7 @@ fn request_log_file(config: &Config) -> Option<PathBuf> {
 /// Copies the request log's file to `target`, beside the backup as it
 /// sits beside the database.
 fn back_up_request_log(log: &Path, target: &Path) -> Result<(), StartupError> {
-    if target.exists() {
-        std::fs::remove_file(target).map_err(|e| cannot_write(target, &e))?;
-    }
-    create_private(target).map_err(|e| cannot_write(target, &e))?;
+    empty_private(target)?;
     let copied = rusqlite::Connection::open_with_flags(log, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .and_then(|c| c.execute("VACUUM INTO ?1", [target.to_string_lossy()]));
     if let Err(e) = copied {
@@ -89,6 +81,16 @@ fn back_up_request_log(log: &Path, target: &Path) -> Result<(), StartupError> {
         target.display()
     );
     Ok(())
+}
+
+/// Makes `out` a new empty file only its owner may read, in place of any
+/// there: VACUUM INTO accepts an empty file and keeps its mode, so the
+/// copy is private before SQLite writes into it.
+fn empty_private(out: &Path) -> Result<(), StartupError> {
+    if out.exists() {
+        std::fs::remove_file(out).map_err(|e| cannot_write(out, &e))?;
+    }
+    create_private(out).map_err(|e| cannot_write(out, &e))
 }
 
 fn cannot_write(out: &Path, e: &std::io::Error) -> StartupError {

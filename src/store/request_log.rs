@@ -21,11 +21,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::Connection;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sea_orm::{DatabaseConnection, DbErr, SqlxSqliteConnector, Statement};
 
-use super::exec::{borrowed_params, db_err, lock, sqlite_file};
+use super::exec::{db_err, execute, lock, sqlite_file};
 use crate::config::DatabaseUrl;
 
 const TABLE: &str = "audit_requests";
@@ -181,41 +181,6 @@ async fn read_pool(path: &Path) -> Result<DatabaseConnection, DbErr> {
     Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
 }
 
-/// What a transaction of statements did.
-#[derive(Default)]
-pub struct Committed {
-    /// Statements committed: all of them, or none.
-    pub statements: usize,
-    /// Rows they changed.
-    pub changed: u64,
-    /// Why none were.
-    pub error: Option<DbErr>,
-}
-
-/// From the statements run and the rows they changed, or the failure.
-impl From<Result<(usize, u64), DbErr>> for Committed {
-    fn from(run: Result<(usize, u64), DbErr>) -> Self {
-        match run {
-            Ok((statements, changed)) => Self {
-                statements,
-                changed,
-                error: None,
-            },
-            Err(e) => Self {
-                error: Some(e),
-                ..Self::default()
-            },
-        }
-    }
-}
-
-impl Committed {
-    /// The rows changed, or the failure.
-    pub fn changed(self) -> Result<u64, DbErr> {
-        self.error.map_or(Ok(self.changed), Err)
-    }
-}
-
 /// The connection that writes the log's own file.
 #[derive(Clone)]
 pub struct OwnFile {
@@ -223,26 +188,24 @@ pub struct OwnFile {
 }
 
 impl OwnFile {
-    /// Runs `statements` in one transaction on a blocking thread; a
-    /// failure leaves none of them.
-    pub async fn write(&self, statements: Vec<Statement>) -> Committed {
+    /// Runs `statements` in one transaction on a blocking thread; the
+    /// rows they changed. A failure leaves none of them.
+    pub async fn write(&self, statements: Vec<Statement>) -> Result<u64, DbErr> {
         let connection = Arc::clone(&self.connection);
         tokio::task::spawn_blocking(move || write_all(&lock(&connection), &statements))
             .await
             .unwrap_or_else(|e| Err(DbErr::Custom(format!("request log: {e}"))))
-            .into()
     }
 }
 
-/// The statements run and the rows they changed.
-fn write_all(c: &Connection, statements: &[Statement]) -> Result<(usize, u64), DbErr> {
+fn write_all(c: &Connection, statements: &[Statement]) -> Result<u64, DbErr> {
     c.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
     let ran = statements
         .iter()
-        .try_fold(0, |changed, stmt| Ok(changed + exec(c, stmt)?))
+        .try_fold(0, |changed, stmt| Ok(changed + execute(c, stmt)?))
         .and_then(|changed| c.execute_batch("COMMIT").map(|()| changed).map_err(db_err));
     match ran {
-        Ok(changed) => Ok((statements.len(), changed)),
+        Ok(changed) => Ok(changed),
         Err(e) => {
             // Some failures (a full disk) have ended the transaction already.
             if !c.is_autocommit() {
@@ -251,16 +214,6 @@ fn write_all(c: &Connection, statements: &[Statement]) -> Result<(usize, u64), D
             Err(e)
         }
     }
-}
-
-fn exec(c: &Connection, stmt: &Statement) -> Result<u64, DbErr> {
-    let values = borrowed_params(stmt)
-        .ok_or_else(|| DbErr::Custom(format!("request log: a value it cannot bind: {stmt}")))?;
-    let changed = c
-        .prepare_cached(&stmt.sql)
-        .and_then(|mut s| s.execute(params_from_iter(values)))
-        .map_err(db_err)?;
-    Ok(u64::try_from(changed).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -357,15 +310,12 @@ mod tests {
         let log = opened(&url).await;
         let file = log.own_file().expect("own file");
         let done = file.write(vec![insert("a"), insert("b")]).await;
-        assert_eq!((done.statements, done.changed), (2, 2));
-        assert!(done.error.is_none());
+        assert_eq!(done.expect("written"), 2);
         let batch = vec![insert("c"), insert("refused"), insert("d")];
-        let done = file.write(batch).await;
-        assert_eq!((done.statements, done.changed), (0, 0));
-        assert!(done.error.is_some());
+        assert!(file.write(batch).await.is_err());
         assert_eq!(count(&file_beside(&main)), 2);
         // The connection is usable after the failure.
-        assert!(file.write(vec![insert("e")]).await.error.is_none());
+        assert_eq!(file.write(vec![insert("e")]).await.expect("written"), 1);
         let read = Statement::from_string(
             DbBackend::Sqlite,
             "SELECT COUNT(*) AS n FROM audit_requests",

@@ -235,7 +235,7 @@ pub(super) fn params(stmt: &Statement) -> Option<Vec<Param>> {
 
 /// The same values bound in place: text and blobs by reference, where
 /// [`params`] copies them. Writes bind whole documents and log bodies.
-pub(in crate::store) fn borrowed_params(stmt: &Statement) -> Option<Vec<ToSqlOutput<'_>>> {
+pub(super) fn borrowed_params(stmt: &Statement) -> Option<Vec<ToSqlOutput<'_>>> {
     let Some(values) = &stmt.values else {
         return Some(Vec::new());
     };

@@ -58,14 +58,14 @@ use crate::config::DatabaseUrl;
 
 pub(crate) use self::deadline::bounded;
 pub use self::deadline::set_statement_timeout;
+pub(in crate::store) use self::inline::db_err;
 pub(crate) use self::inline::sqlite_file;
-pub(in crate::store) use self::inline::{borrowed_params, db_err};
 pub use self::insert::{InsertSql, insert_sql};
 pub use self::row::{Decode, Row};
 pub use self::source::{Reads, Source};
 pub use self::template::Template;
-pub(in crate::store) use self::write::lock;
 pub use self::write::{Rekey, Write, WriteTxn, is_unique_violation};
+pub(in crate::store) use self::write::{execute, lock};
 
 /// The database as the service layer sees it. Cheap to clone.
 #[derive(Clone)]

@@ -305,12 +305,7 @@ pub struct LaneTxn {
 
 impl LaneTxn {
     fn exec(&self, stmt: &Statement) -> Result<u64, DbErr> {
-        let values = super::inline::borrowed_params(stmt).ok_or_else(|| unhandled(stmt))?;
-        let changed = self.with(|c| {
-            c.prepare_cached(&stmt.sql)?
-                .execute(params_from_iter(values))
-        })?;
-        Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+        self.on_connection(|c| execute(c, stmt))
     }
 
     /// `exec_rekeyed` on the lane's own thread: nothing to wait for.
@@ -353,11 +348,18 @@ impl LaneTxn {
     }
 
     fn with<T>(&self, run: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, DbErr> {
+        self.on_connection(|c| run(c).map_err(lane_err))
+    }
+
+    fn on_connection<T>(
+        &self,
+        run: impl FnOnce(&Connection) -> Result<T, DbErr>,
+    ) -> Result<T, DbErr> {
         let guard = self.writer.connection()?;
         let connection = guard
             .as_ref()
             .ok_or_else(|| DbErr::Custom("write lane: no connection".into()))?;
-        run(connection).map_err(lane_err)
+        run(connection)
     }
 }
 
@@ -369,13 +371,24 @@ impl Drop for LaneTxn {
     }
 }
 
+/// Runs `stmt` on `c`, its values bound in place (prepared once per
+/// connection); the rows it changed.
+pub(in crate::store) fn execute(c: &Connection, stmt: &Statement) -> Result<u64, DbErr> {
+    let values = super::inline::borrowed_params(stmt).ok_or_else(|| unhandled(stmt))?;
+    let changed = c
+        .prepare_cached(&stmt.sql)
+        .and_then(|mut prepared| prepared.execute(params_from_iter(values)))
+        .map_err(lane_err)?;
+    Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+}
+
 fn bound(stmt: &Statement) -> Result<Vec<rusqlite::types::Value>, DbErr> {
     params(stmt).ok_or_else(|| unhandled(stmt))
 }
 
 fn unhandled(stmt: &Statement) -> DbErr {
     DbErr::Custom(format!(
-        "write lane: a bound value of a type it does not handle: {}",
+        "sqlite: a bound value of a type this path does not handle: {}",
         stmt.sql
     ))
 }
