@@ -3,7 +3,13 @@
 //! it is sent (a streamed group is never held whole), and when the
 //! response is done hands the entry to the writer's buffer. Redaction and
 //! the summary happen in the writer, off the request's path.
+//!
+//! An entry is made on a request's thread and freed on the writer's, and
+//! memory freed on another thread comes back cold: the entry holds what
+//! it can without allocating (the method, the address, the principal)
+//! and its headers as one text.
 
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -12,6 +18,7 @@ use std::time::Instant;
 use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
+use actix_web::http::Method;
 use actix_web::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
@@ -52,11 +59,11 @@ pub struct Captured {
     pub seq: i64,
     pub at_ms: i64,
     pub request_id: Arc<str>,
-    pub client_addr: Option<String>,
-    pub principal: Option<String>,
+    pub client_addr: Option<IpAddr>,
+    pub principal: Option<Principal>,
     /// The tenant the credential reached; `default` for refused requests.
     pub tenant: Uuid,
-    pub method: String,
+    pub method: Method,
     pub route: String,
     pub path: String,
     pub status: u16,
@@ -64,7 +71,8 @@ pub struct Captured {
     pub request_content_type: Option<String>,
     /// The request body was compressed: its bytes are not kept.
     pub request_encoded: bool,
-    pub headers: Vec<(String, String)>,
+    /// The kept headers, a `name: value` line each.
+    pub headers: String,
     pub request_body: BodyCopy,
     pub response_body: BodyCopy,
     pub notes: Vec<ChangeNote>,
@@ -73,13 +81,19 @@ pub struct Captured {
 impl Captured {
     /// The memory the entry holds, roughly: its bodies and its text.
     pub fn weight(&self) -> usize {
-        let headers: usize = self.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
         std::mem::size_of::<Self>()
             + self.request_body.bytes.capacity()
             + self.response_body.bytes.capacity()
             + self.path.len()
             + self.route.len()
-            + headers
+            + self.headers.len()
+    }
+
+    /// The kept headers' names and values.
+    pub fn header_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers
+            .lines()
+            .filter_map(|line| line.split_once(": "))
     }
 }
 
@@ -101,14 +115,17 @@ pub async fn record<B: MessageBody + 'static>(
     let at_ms = now_ms();
     let limit = audit.max_body_bytes();
     let request_body = Arc::new(Mutex::new(BodyCopy::default()));
-    let payload = req.take_payload();
-    req.set_payload(Payload::Stream {
-        payload: Box::pin(TeeStream {
-            inner: payload,
-            copy: request_body.clone(),
-            limit,
+    // A request without a body has nothing to copy.
+    match req.take_payload() {
+        Payload::None => {}
+        payload => req.set_payload(Payload::Stream {
+            payload: Box::pin(TeeStream {
+                inner: payload,
+                copy: request_body.clone(),
+                limit,
+            }),
         }),
-    });
+    }
     let headers = kept_headers(req.request());
     let res = next.call(req).await?;
     let entry = describe(res.request(), res.status().as_u16(), at_ms, headers);
@@ -128,39 +145,40 @@ pub async fn record<B: MessageBody + 'static>(
     }))
 }
 
-/// Headers other than credentials and cookies.
-fn kept_headers(req: &HttpRequest) -> Vec<(String, String)> {
-    req.headers()
-        .iter()
-        .filter(|(name, _)| !is_secret_header(name.as_str()))
-        .map(|(name, value)| {
-            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            (name.as_str().to_owned(), value)
-        })
-        .collect()
+/// Headers other than credentials and cookies, a line each. A name has
+/// no colon and a value no line break, so the lines read back as sent.
+fn kept_headers(req: &HttpRequest) -> String {
+    let kept = || {
+        req.headers()
+            .iter()
+            .filter(|(name, _)| !is_secret_header(name.as_str()))
+    };
+    let size = kept().map(|(n, v)| n.as_str().len() + v.len() + 3).sum();
+    let mut text = String::with_capacity(size);
+    for (name, value) in kept() {
+        text.push_str(name.as_str());
+        text.push_str(": ");
+        text.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        text.push('\n');
+    }
+    text
 }
 
 /// Everything but the bodies, read once the handler has answered (the
 /// guard has named the principal by then).
-fn describe(
-    req: &HttpRequest,
-    status: u16,
-    at_ms: i64,
-    headers: Vec<(String, String)>,
-) -> Captured {
+fn describe(req: &HttpRequest, status: u16, at_ms: i64, headers: String) -> Captured {
     let extensions = req.extensions();
     let request_id = extensions
         .get::<RequestId>()
         .map_or_else(|| Arc::from(""), |id| id.0.clone());
-    let principal = extensions.get::<Principal>().map(|p| p.name().to_string());
+    let principal = extensions.get::<Principal>().cloned();
     let tenant = extensions
         .get::<Arc<Tenant>>()
         .map_or(DEFAULT_TENANT, |t| t.id);
     let addr = req
         .app_data::<web::Data<FailureLimiter>>()
         .and_then(|limiter| client_addr(limiter, req))
-        .or_else(|| req.peer_addr().map(|a| a.ip()))
-        .map(|a| a.to_string());
+        .or_else(|| req.peer_addr().map(|a| a.ip()));
     let path = match req.query_string() {
         "" => req.path().to_owned(),
         q => format!("{}?{q}", req.path()),
@@ -178,7 +196,7 @@ fn describe(
         client_addr: addr,
         principal,
         tenant,
-        method: req.method().as_str().to_owned(),
+        method: req.method().clone(),
         route: req
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_owned()),
@@ -265,5 +283,33 @@ impl<B: MessageBody> MessageBody for TeeBody<B> {
             self.pending.response_body.push(chunk, limit);
         }
         polled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    /// Headers read back as sent, a value's own `: ` included; credentials
+    /// and cookies are not kept.
+    #[test]
+    fn kept_headers_read_back_as_sent() {
+        let req = TestRequest::get()
+            .insert_header(("Accept", "application/scim+json"))
+            .insert_header(("Authorization", "Bearer secret-token"))
+            .insert_header(("Cookie", "roster_session=s"))
+            .insert_header(("X-Note", "a: b"))
+            .to_http_request();
+        let entry = describe(&req, 200, 0, kept_headers(&req));
+        let mut pairs: Vec<_> = entry.header_pairs().collect();
+        pairs.sort_unstable();
+        assert_eq!(
+            pairs,
+            [("accept", "application/scim+json"), ("x-note", "a: b")]
+        );
+        assert!(!entry.headers.contains("secret-token"));
+        assert_eq!(entry.method, Method::GET);
     }
 }

@@ -37,12 +37,13 @@ impl Captured {
         let failed = self.status >= 400;
         let unchanged = !failed && self.notes.is_empty();
         let response = response_text.as_deref();
+        let method = self.method.as_str();
         let response_json = if self.route.ends_with("/Bulk") {
             response.map(Glance::of_bulk)
         } else if failed {
             response.map(Glance::of)
         } else if unchanged {
-            answer_key(&self.method, &self.route)
+            answer_key(method, &self.route)
                 .zip(response)
                 .map(|(key, text)| Glance::until(text, Some(key)))
         } else {
@@ -54,7 +55,7 @@ impl Captured {
             .map(Glance::of);
         let query = path.split_once('?').map(|(_, q)| q);
         let summary = summarize(&Seen {
-            method: &self.method,
+            method,
             route: &self.route,
             status: self.status,
             request: request_json.as_ref(),
@@ -67,11 +68,12 @@ impl Captured {
             .filter(|_| failed)
             .and_then(Glance::scim_type)
             .map(|t| t.chars().take(32).collect());
-        let (resource, operation) = classify(&self.method, &self.route);
-        let headers = headers_json(&self.headers);
+        let (resource, operation) = classify(method, &self.route);
+        let headers = headers_json(self.header_pairs());
         let principal = self
             .principal
-            .map(|p| p.chars().take(255).collect::<String>());
+            .map(|p| p.name().chars().take(255).collect::<String>());
+        let client_addr = self.client_addr.map(|a| a.to_string());
         let route: String = self.route.chars().take(255).collect();
         let activity = live.then(|| {
             Arc::new(Activity {
@@ -79,9 +81,9 @@ impl Captured {
                 tenant_id: self.tenant,
                 time: crate::time::format_ms(self.at_ms),
                 request_id: self.request_id.to_string(),
-                client_addr: self.client_addr.clone(),
+                client_addr: client_addr.clone(),
                 principal: principal.clone(),
-                method: self.method.clone(),
+                method: method.to_owned(),
                 route: route.clone(),
                 path: path.clone(),
                 status: self.status,
@@ -98,9 +100,9 @@ impl Captured {
             tenant_id: self.tenant,
             at: self.at_ms,
             request_id: self.request_id.to_string(),
-            client_addr: self.client_addr,
+            client_addr,
             principal,
-            method: self.method,
+            method: method.to_owned(),
             route,
             path,
             status: i32::from(self.status),
@@ -118,9 +120,9 @@ impl Captured {
 }
 
 /// The kept headers as a JSON object, tokens masked in their values.
-fn headers_json(headers: &[(String, String)]) -> String {
-    let mut out = Vec::with_capacity(64 * headers.len());
-    let pairs = headers.iter().map(|(k, v)| (k, redact::tokens(v)));
+fn headers_json<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = Vec::with_capacity(256);
+    let pairs = headers.map(|(k, v)| (k, redact::tokens(v)));
     let mut serializer = serde_json::Serializer::new(&mut out);
     // Writing strings into a Vec cannot fail.
     if serde::Serializer::collect_map(&mut serializer, pairs).is_err() {
