@@ -114,7 +114,11 @@ impl Writer {
             .map(|c| c.into_row(limit, watched))
             .unzip();
         // A batch is written whole or not at all.
-        if let Err(e) = self.log_write(rows::inserts(backend, models)).await {
+        let written = match self.log.own_file() {
+            Some(file) => file.insert(models).await,
+            None => self.log_write(rows::inserts(backend, models)).await,
+        };
+        if let Err(e) = written {
             log_background_failure(&format!("{count} request log entries not written"), &e);
             return;
         }
