@@ -1,4 +1,6 @@
-//! The request log's inserts. Rows go in statements of 1, 2, 4 … 64
+//! The request log's inserts where the log is a table of the main
+//! database (its own SQLite file binds each row in place, see
+//! `store::request_log`). Rows go in statements of 1, 2, 4 … 64
 //! rows, so that the log uses a handful of statement texts, each prepared
 //! once per connection, where a statement per batch size would be parsed
 //! anew for nearly every batch. The SQL and its values are made here,

@@ -4,9 +4,10 @@
 //! (`store::request_log`), written by its own connection, so a batch
 //! never takes the writer SCIM writes queue for; elsewhere (MariaDB/MySQL,
 //! an in-memory SQLite) it is a table of the main database, written on the
-//! pool. Either way a batch goes in statements of up to `rows::MAX_ROWS`
-//! rows, in one transaction: one commit, and on a server database one
-//! flush of its log, for hundreds of rows. Pruning the change records,
+//! pool. Either way a batch is one transaction: one commit, and on a
+//! server database one flush of its log, for hundreds of rows (on the own
+//! file a prepared insert a row, elsewhere statements of up to
+//! `rows::MAX_ROWS` rows). Pruning the change records,
 //! which live in the main database, waits on SQLite until no SCIM write
 //! is queued (`Db::write_queue_depth`), at most `IDLE_WAIT`.
 

@@ -247,46 +247,27 @@ fn insert_rows(c: &Connection, rows: &[audit_request::Model]) -> rusqlite::Resul
     let mut insert = c.prepare_cached(&SQL)?;
     let mut inserted = 0;
     for row in rows {
-        // The entity's fields in their order, which `Column::iter` gives.
-        let audit_request::Model {
-            seq,
-            tenant_id,
-            at,
-            request_id,
-            client_addr,
-            principal,
-            method,
-            route,
-            path,
-            status,
-            latency_us,
-            scim_type,
-            resource_kind,
-            operation,
-            summary,
-            request_headers,
-            request_body,
-            response_body,
-        } = row;
+        // The entity's fields in their order, which `Column::iter` gives
+        // (a field added to one and not here fails the count of values).
         inserted += insert.execute(rusqlite::params![
-            seq,
-            tenant_id.as_bytes().as_slice(),
-            at,
-            request_id,
-            client_addr,
-            principal,
-            method,
-            route,
-            path,
-            status,
-            latency_us,
-            scim_type,
-            resource_kind,
-            operation,
-            summary,
-            request_headers,
-            request_body,
-            response_body,
+            row.seq,
+            row.tenant_id.as_bytes().as_slice(),
+            row.at,
+            row.request_id,
+            row.client_addr,
+            row.principal,
+            row.method,
+            row.route,
+            row.path,
+            row.status,
+            row.latency_us,
+            row.scim_type,
+            row.resource_kind,
+            row.operation,
+            row.summary,
+            row.request_headers,
+            row.request_body,
+            row.response_body,
         ])?;
     }
     Ok(inserted as u64)
