@@ -108,18 +108,13 @@ impl Writer {
     async fn write(&self, batch: Vec<Captured>) {
         let limit = self.settings.max_body_bytes;
         let watched = self.events.receiver_count() > 0;
-        let backend = self.db.backend();
         let count = batch.len();
         let (models, live): (Vec<_>, Vec<_>) = batch
             .into_iter()
             .map(|c| c.into_row(limit, watched))
             .unzip();
         // A batch is written whole or not at all.
-        let written = match self.log.own_file() {
-            Some(file) => file.insert(models).await,
-            None => self.log_write(rows::inserts(backend, models)).await,
-        };
-        if let Err(e) = written {
+        if let Err(e) = self.log_insert(models).await {
             log_background_failure(&format!("{count} request log entries not written"), &e);
             return;
         }
@@ -127,6 +122,17 @@ impl Writer {
         for activity in live.into_iter().flatten() {
             // Err: nobody is listening any more.
             let _ = self.events.send(activity);
+        }
+    }
+
+    /// Inserts rows into the request log, in one transaction.
+    async fn log_insert(&self, models: Vec<audit_request::Model>) -> Result<u64, DbErr> {
+        match self.log.own_file() {
+            Some(file) => file.insert(models).await,
+            None => {
+                let statements = rows::inserts(self.db.backend(), models);
+                self.idle_write(statements, Instant::now()).await
+            }
         }
     }
 

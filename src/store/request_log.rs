@@ -24,9 +24,11 @@ use std::time::Duration;
 use entity::audit_request;
 use rusqlite::Connection;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sea_orm::{DatabaseConnection, DbErr, IdenStatic, Iterable, SqlxSqliteConnector, Statement};
+use sea_orm::{
+    DatabaseConnection, DbBackend, DbErr, IdenStatic, Iterable, SqlxSqliteConnector, Statement,
+};
 
-use super::exec::{db_err, execute, lock, sqlite_file};
+use super::exec::{db_err, execute, insert_sql, lock, sqlite_file};
 use crate::config::DatabaseUrl;
 
 const TABLE: &str = "audit_requests";
@@ -238,11 +240,8 @@ fn in_transaction(
 fn insert_rows(c: &Connection, rows: &[audit_request::Model]) -> rusqlite::Result<u64> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         let columns: Vec<&str> = audit_request::Column::iter().map(|c| c.as_str()).collect();
-        format!(
-            "INSERT INTO {TABLE} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
-            columns.join(", "),
-            vec!["?"; columns.len()].join(", ")
-        )
+        let insert = insert_sql(DbBackend::Sqlite, TABLE, &columns, 1);
+        format!("{insert} ON CONFLICT DO NOTHING")
     });
     let mut insert = c.prepare_cached(&SQL)?;
     let mut inserted = 0;
@@ -275,7 +274,7 @@ fn insert_rows(c: &Connection, rows: &[audit_request::Model]) -> rusqlite::Resul
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ConnectionTrait, DbBackend, Value};
+    use sea_orm::{ConnectionTrait, Value};
 
     use super::*;
 
