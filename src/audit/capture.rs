@@ -114,18 +114,21 @@ pub async fn record<B: MessageBody + 'static>(
     let started = Instant::now();
     let at_ms = now_ms();
     let limit = audit.max_body_bytes();
-    let request_body = Arc::new(Mutex::new(BodyCopy::default()));
     // A request without a body has nothing to copy.
-    match req.take_payload() {
-        Payload::None => {}
-        payload => req.set_payload(Payload::Stream {
-            payload: Box::pin(TeeStream {
-                inner: payload,
-                copy: request_body.clone(),
-                limit,
-            }),
-        }),
-    }
+    let request_body = match req.take_payload() {
+        Payload::None => None,
+        payload => {
+            let copy = Arc::new(Mutex::new(BodyCopy::default()));
+            req.set_payload(Payload::Stream {
+                payload: Box::pin(TeeStream {
+                    inner: payload,
+                    copy: copy.clone(),
+                    limit,
+                }),
+            });
+            Some(copy)
+        }
+    };
     let headers = kept_headers(req.request());
     let res = next.call(req).await?;
     let entry = describe(res.request(), res.status().as_u16(), at_ms, headers);
@@ -238,7 +241,7 @@ impl Stream for TeeStream {
 struct Pending {
     audit: Arc<Audit>,
     entry: Option<Captured>,
-    request_body: Arc<Mutex<BodyCopy>>,
+    request_body: Option<Arc<Mutex<BodyCopy>>>,
     response_body: BodyCopy,
     started: Instant,
     limit: usize,
@@ -250,11 +253,10 @@ impl Drop for Pending {
             return;
         };
         entry.latency_us = i64::try_from(self.started.elapsed().as_micros()).unwrap_or(i64::MAX);
-        let mut request = self
-            .request_body
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        entry.request_body = std::mem::take(&mut *request);
+        if let Some(copy) = &self.request_body {
+            let mut request = copy.lock().unwrap_or_else(PoisonError::into_inner);
+            entry.request_body = std::mem::take(&mut *request);
+        }
         entry.response_body = std::mem::take(&mut self.response_body);
         self.audit.submit(entry);
     }

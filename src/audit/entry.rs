@@ -67,14 +67,13 @@ impl Captured {
             .as_ref()
             .filter(|_| failed)
             .and_then(Glance::scim_type)
-            .map(|t| t.chars().take(32).collect());
+            .map(|t| clipped(t, 32).to_owned());
         let (resource, operation) = classify(method, &self.route);
         let headers = headers_json(self.header_pairs());
-        let principal = self
-            .principal
-            .map(|p| p.name().chars().take(255).collect::<String>());
+        let principal = self.principal.map(|p| clipped(&p.name(), 255).to_owned());
         let client_addr = self.client_addr.map(|a| a.to_string());
-        let route: String = self.route.chars().take(255).collect();
+        let mut route = self.route;
+        route.truncate(clipped(&route, 255).len());
         let activity = live.then(|| {
             Arc::new(Activity {
                 seq: self.seq,
@@ -131,6 +130,14 @@ fn headers_json<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> String
     String::from_utf8(out).unwrap_or_else(|_| "{}".to_owned())
 }
 
+/// The first `chars` characters of `text` (the columns' limits count
+/// characters).
+fn clipped(text: &str, chars: usize) -> &str {
+    text.char_indices()
+        .nth(chars)
+        .map_or(text, |(end, _)| &text[..end])
+}
+
 /// The kept bytes as text, marked when cut off.
 fn body_text(body: &BodyCopy, limit: usize) -> String {
     let mut text = truncated_text(&body.bytes, limit);
@@ -167,4 +174,19 @@ pub fn classify(method: &str, route: &str) -> (Option<&'static str>, Option<&'st
         _ => None,
     };
     (resource, operation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clipped;
+
+    /// Limits count characters, and a cut never splits one.
+    #[test]
+    fn clipped_counts_characters() {
+        assert_eq!(clipped("abc", 5), "abc");
+        assert_eq!(clipped("abc", 3), "abc");
+        assert_eq!(clipped("abc", 2), "ab");
+        assert_eq!(clipped("żółw", 2), "żó");
+        assert_eq!(clipped("", 0), "");
+    }
 }

@@ -35,6 +35,9 @@ const TABLE: &str = "audit_requests";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The console's reads and the pruning's.
 const READ_CONNECTIONS: u32 = 2;
+/// Bytes the persisted journal keeps between commits; a pruning batch
+/// that journaled more leaves it cut back to this.
+const JOURNAL_LIMIT: u32 = 4 << 20;
 
 /// The request log's database: where it is read, and, on a SQLite file,
 /// the connection that writes it.
@@ -106,10 +109,14 @@ fn open_file(main: &Path, path: &Path) -> rusqlite::Result<Connection> {
     // The page size before the first table: a file keeps the one it was
     // made with. NORMAL syncs the journal before the pages it protects
     // are overwritten; a power cut may lose the last batch, as a crash
-    // may, but leaves the file whole.
-    c.execute_batch(
-        "PRAGMA page_size = 65536; PRAGMA journal_mode = TRUNCATE; PRAGMA synchronous = NORMAL;",
-    )?;
+    // may, but leaves the file whole. A persisted journal is overwritten
+    // in place by the next batch: cutting it to nothing and growing it
+    // again took the file system's block bookkeeping twice a commit
+    // (a fifth of the log's system time per row).
+    c.execute_batch(&format!(
+        "PRAGMA page_size = 65536; PRAGMA journal_mode = PERSIST; \
+         PRAGMA journal_size_limit = {JOURNAL_LIMIT}; PRAGMA synchronous = NORMAL;"
+    ))?;
     c.execute(
         "ATTACH DATABASE ?1 AS roster_main",
         [main.to_string_lossy()],
@@ -173,7 +180,7 @@ fn move_rows(c: &Connection) -> rusqlite::Result<()> {
 async fn read_pool(path: &Path) -> Result<DatabaseConnection, DbErr> {
     let options = SqliteConnectOptions::new()
         .filename(path)
-        .journal_mode(SqliteJournalMode::Truncate)
+        .journal_mode(SqliteJournalMode::Persist)
         .busy_timeout(BUSY_TIMEOUT);
     let pool = SqlitePoolOptions::new()
         .max_connections(READ_CONNECTIONS)
