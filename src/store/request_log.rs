@@ -334,8 +334,8 @@ mod tests {
     }
 
     /// The log's file gets the main table's definition, large pages and a
-    /// rollback journal, and the rows written before it had a file; they
-    /// move once.
+    /// rollback journal kept between commits, and the rows written before
+    /// it had a file; they move once.
     #[actix_web::test]
     async fn a_sqlite_log_gets_its_own_file_and_the_rows_from_before() {
         let dir = tempfile::tempdir().expect("dir");
@@ -352,6 +352,20 @@ mod tests {
         };
         assert_eq!(pragma("page_size"), "65536");
         assert_ne!(pragma("journal_mode"), "wal");
+        // A rollback journal's mode and limit belong to the connection:
+        // the writing one's.
+        {
+            let own = log.own_file().expect("own file");
+            let writer = own.connection.lock().expect("connection");
+            let setting = |name: &str| -> String {
+                writer
+                    .query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, Value2>(0))
+                    .expect(name)
+                    .0
+            };
+            assert_eq!(setting("journal_mode"), "persist");
+            assert_eq!(setting("journal_size_limit"), JOURNAL_LIMIT.to_string());
+        }
         let index: i64 = c
             .query_row(
                 "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_requests_note'",
