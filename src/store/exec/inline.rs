@@ -119,11 +119,10 @@ impl InlineReads {
         stmt: &Statement,
         map: impl FnMut(&Cells<'_, '_>) -> rusqlite::Result<T>,
     ) -> Result<Option<Vec<T>>, DbErr> {
-        let Some(mut params) = params(stmt) else {
+        let Some(params) = params(stmt) else {
             return Ok(None);
         };
-        let sql = literal_limit(&stmt.sql, &mut params);
-        let found = self.with_connection(budget, |c| read_all(c, &sql, params, map));
+        let found = self.with_connection(budget, |c| read_all(c, &stmt.sql, params, map));
         match found {
             Ok(rows) => Ok(Some(rows)),
             Err(e) if e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) => Ok(None),
@@ -188,24 +187,6 @@ pub(super) fn read_all<T>(
         map(&Cells::new(row, &names))
     })?;
     rows.collect()
-}
-
-/// The statement with its trailing `LIMIT ? OFFSET ?` written out. SQLite
-/// plans around a bound LIMIT's value, so every new binding expires the
-/// prepared statement and it is compiled again on each execution; with
-/// literals, the cached statement is reused (one per page size and offset,
-/// and lookups always read the first page).
-fn literal_limit<'s>(sql: &'s str, params: &mut Vec<Param>) -> std::borrow::Cow<'s, str> {
-    const TAIL: &str = " LIMIT ? OFFSET ?";
-    let Some(head) = sql.trim_end().strip_suffix(TAIL) else {
-        return sql.into();
-    };
-    let [.., Param::Integer(limit), Param::Integer(offset)] = params.as_slice() else {
-        return sql.into();
-    };
-    let written = format!("{head} LIMIT {limit} OFFSET {offset}");
-    params.truncate(params.len() - 2);
-    written.into()
 }
 
 /// The file of a SQLite database; `None` for other databases, and for an
@@ -274,6 +255,7 @@ fn param(v: &Value) -> Option<Param> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::exec::limit::written_out;
     use crate::store::exec::row::Row;
     use crate::store::exec::source::tests::counting_to;
     use sea_orm::{DbBackend, Statement};
@@ -399,25 +381,6 @@ mod tests {
     }
 
     #[test]
-    fn a_bound_limit_and_offset_are_written_out() {
-        let mut params = vec![
-            Param::Text("a".into()),
-            Param::Integer(101),
-            Param::Integer(0),
-        ];
-        let sql = literal_limit("SELECT x FROM t WHERE y = ? LIMIT ? OFFSET ? ", &mut params);
-        assert_eq!(sql, "SELECT x FROM t WHERE y = ? LIMIT 101 OFFSET 0");
-        assert_eq!(params, vec![Param::Text("a".into())]);
-
-        let mut params = vec![Param::Integer(1)];
-        let sql = literal_limit("SELECT x FROM t WHERE id = ?", &mut params);
-        assert_eq!(
-            (sql.as_ref(), params.len()),
-            ("SELECT x FROM t WHERE id = ?", 1)
-        );
-    }
-
-    #[test]
     fn a_page_reads_the_same_rows_with_its_limit_written_out() {
         let (_dir, url, ids) = database(5);
         let reads = InlineReads::for_url(&url).expect("a SQLite file");
@@ -428,7 +391,7 @@ mod tests {
                 "SELECT id FROM t ORDER BY id LIMIT ? OFFSET ?",
                 vec![limit.into(), offset.into()],
             );
-            let found = reads.all(&page, |row| row.uuid("id"));
+            let found = reads.all(&written_out(page), |row| row.uuid("id"));
             let expected: Vec<Uuid> = sorted
                 .iter()
                 .skip(offset as usize)

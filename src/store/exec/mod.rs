@@ -34,6 +34,7 @@ mod inline;
 mod insert;
 mod kept;
 mod lane;
+mod limit;
 mod literal;
 mod mysql_txn;
 mod row;

@@ -9,6 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use super::deadline::bounded;
 use super::inline::InlineReads;
 use super::kept::KeptConnections;
+use super::limit::written_out;
 use super::row::Decode;
 
 pub trait Source {
@@ -31,6 +32,7 @@ impl<C: ConnectionTrait> Source for C {
     }
 
     async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
+        let stmt = written_out(stmt);
         let rows = bounded(self.get_database_backend(), self.query_all_raw(stmt)).await?;
         rows.iter().map(|row| T::decode(row)).collect()
     }
@@ -54,6 +56,7 @@ impl Source for Reads<'_> {
     }
 
     async fn rows<T: Decode>(&self, stmt: Statement) -> Result<Vec<T>, DbErr> {
+        let stmt = written_out(stmt);
         // What the inline path leaves alone (past its budget, a bound type
         // it does not handle) the pool reads. What fails inline is an
         // error in every build: the pool reads the same database, and a

@@ -27,6 +27,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::deadline::bounded;
 use super::inline::{db_err, params, sqlite_file};
+use super::limit::written_out;
 use super::mysql_txn::MySqlTxn;
 use super::row::Decode;
 use super::source::Source;
@@ -156,7 +157,7 @@ impl Source for WriteTxn {
         match self {
             Self::Pool(t) => t.rows(stmt).await,
             Self::MySql(t) => Box::pin(t.rows(&stmt)).await,
-            Self::Lane(t) => t.rows(&stmt),
+            Self::Lane(t) => t.rows(&written_out(stmt)),
         }
     }
 }
