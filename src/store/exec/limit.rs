@@ -2,42 +2,41 @@
 //!
 //! SQLite plans around a bound LIMIT's value: binding it marks the
 //! prepared statement expired, so a cached statement is compiled again on
-//! every execution (a page of ten users took twice as long, a group's
-//! member list a quarter longer). With the numbers in the text the cached
-//! statement is reused: one per page size and offset, and lookups and
-//! member lists always read the first page. Every path that runs reads on
-//! SQLite (on the request's thread, the pool, the write lane) writes them
-//! out here.
+//! every execution (a page of two users took twice as long, a group's
+//! member list a third longer). With the number in the text the cached
+//! statement is reused, one per page size. A bound OFFSET does not expire
+//! it, and stays bound: an import paging by `startIndex` reuses one
+//! statement for every page. Every path that runs reads on SQLite (on the
+//! request's thread, the pool, the write lane) writes the LIMIT out here.
 
 use sea_orm::{DbBackend, Statement, Value};
 
-/// `stmt` with a trailing `LIMIT ?` or `LIMIT ? OFFSET ?` written out as
-/// numbers, on SQLite; any other statement as it is.
+/// `stmt` with the value of a trailing `LIMIT ?` (or `LIMIT ? OFFSET ?`)
+/// written out as a number, on SQLite; any other statement as it is.
 pub fn written_out(mut stmt: Statement) -> Statement {
     if stmt.db_backend != DbBackend::Sqlite {
         return stmt;
     }
     let sql = stmt.sql.trim_end();
-    let (head, bound) = if let Some(head) = sql.strip_suffix(" LIMIT ? OFFSET ?") {
-        (head, 2)
+    // The LIMIT's value, counted from the last value.
+    let (head, tail, from_end) = if let Some(head) = sql.strip_suffix(" LIMIT ? OFFSET ?") {
+        (head, " OFFSET ?", 2)
     } else if let Some(head) = sql.strip_suffix(" LIMIT ?") {
-        (head, 1)
+        (head, "", 1)
     } else {
         return stmt;
     };
     let Some(values) = stmt.values.as_mut() else {
         return stmt;
     };
-    let Some(at) = values.0.len().checked_sub(bound) else {
+    let Some(at) = values.0.len().checked_sub(from_end) else {
         return stmt;
     };
-    let numbers: Option<Vec<i128>> = values.0[at..].iter().map(integer).collect();
-    let written = match numbers.as_deref() {
-        Some([limit]) => format!("{head} LIMIT {limit}"),
-        Some([limit, offset]) => format!("{head} LIMIT {limit} OFFSET {offset}"),
-        _ => return stmt,
+    let Some(limit) = integer(&values.0[at]) else {
+        return stmt;
     };
-    values.0.truncate(at);
+    let written = format!("{head} LIMIT {limit}{tail}");
+    values.0.remove(at);
     stmt.sql = written;
     stmt
 }
@@ -69,14 +68,14 @@ mod tests {
     }
 
     #[test]
-    fn a_trailing_limit_and_offset_are_written_out() {
+    fn a_trailing_limit_is_written_out_and_an_offset_stays_bound() {
         let s = written_out(stmt(
             DbBackend::Sqlite,
             "SELECT x FROM t WHERE y = ? LIMIT ? OFFSET ? ",
-            vec!["a".into(), 101u64.into(), 0u64.into()],
+            vec!["a".into(), 101u64.into(), 40u64.into()],
         ));
-        assert_eq!(s.sql, "SELECT x FROM t WHERE y = ? LIMIT 101 OFFSET 0");
-        assert_eq!(s.values, Some(Values(vec!["a".into()])));
+        assert_eq!(s.sql, "SELECT x FROM t WHERE y = ? LIMIT 101 OFFSET ?");
+        assert_eq!(s.values, Some(Values(vec!["a".into(), 40u64.into()])));
 
         let s = written_out(stmt(
             DbBackend::Sqlite,
@@ -128,12 +127,13 @@ mod tests {
             .offset(20)
             .to_owned();
         let s = written_out(DbBackend::Sqlite.build(&page));
-        assert!(s.sql.ends_with("LIMIT 10 OFFSET 20"), "{}", s.sql);
-        assert_eq!(s.values, Some(Values(Vec::new())));
+        assert!(s.sql.ends_with("LIMIT 10 OFFSET ?"), "{}", s.sql);
+        assert_eq!(s.values, Some(Values(vec![20u64.into()])));
     }
 
     /// The reason for all this: a bound LIMIT has the cached statement
-    /// compiled again at every execution, a written-out one does not.
+    /// compiled again at every execution; a written-out one, with its
+    /// OFFSET bound to a different value each time, does not.
     #[test]
     fn a_written_out_limit_keeps_the_statement_prepared() {
         let c = Connection::open_in_memory().expect("db");
@@ -142,20 +142,24 @@ mod tests {
              CREATE INDEX t_n ON t (n); INSERT INTO t (n) VALUES (1), (2), (3);",
         )
         .expect("table");
-        let reprepares = |sql: &str, bound: bool| {
+        // Each execution binds a different OFFSET; the bound statement binds
+        // its LIMIT too.
+        let reprepares = |sql: &str, limit_bound: bool| {
             let mut s = c.prepare(sql).expect("prepare");
-            for _ in 0..3 {
-                let rows = if bound {
-                    s.query_map([1, 2], |_| Ok(())).map(Iterator::count)
+            for offset in [0, 1, 0] {
+                let rows = if limit_bound {
+                    s.query_map([1, 2, offset], |_| Ok(())).map(Iterator::count)
                 } else {
-                    s.query_map([1], |_| Ok(())).map(Iterator::count)
+                    s.query_map([1, offset], |_| Ok(())).map(Iterator::count)
                 };
                 assert_eq!(rows.expect("rows"), 2);
             }
             s.get_status(StatementStatus::RePrepare)
         };
-        let sql = "SELECT id FROM t WHERE n >= ? ORDER BY n LIMIT ?";
-        let written = written_out(stmt(DbBackend::Sqlite, sql, vec![1i64.into(), 2u64.into()]));
+        let sql = "SELECT id FROM t WHERE n >= ? ORDER BY n LIMIT ? OFFSET ?";
+        let values = vec![1i64.into(), 2u64.into(), 0u64.into()];
+        let written = written_out(stmt(DbBackend::Sqlite, sql, values));
+        assert!(written.sql.ends_with("LIMIT 2 OFFSET ?"));
         assert!(reprepares(sql, true) > 0);
         assert_eq!(reprepares(&written.sql, false), 0);
     }
