@@ -256,6 +256,16 @@ pub fn is_unavailable(e: &DbErr) -> bool {
     ) || is_retryable(e)
 }
 
+/// A deadlock or write conflict, reported at once rather than after a
+/// timeout: MySQL/MariaDB 1213 (a Galera certification failure too), TiDB
+/// 9007.
+pub fn is_conflict(e: &DbErr) -> bool {
+    let text = e.to_string();
+    ["1213", "9007", "Deadlock found"]
+        .iter()
+        .any(|needle| text.contains(needle))
+}
+
 /// Deadlocks, lock wait timeouts and write conflicts that a retry of the
 /// whole transaction resolves (MySQL/MariaDB 1213 and 1205, TiDB 9007,
 /// SQLite busy/locked).
