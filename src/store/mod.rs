@@ -271,16 +271,10 @@ pub fn is_conflict(e: &DbErr) -> bool {
 /// SQLite busy/locked).
 pub fn is_retryable(e: &DbErr) -> bool {
     let text = e.to_string();
-    [
-        "1213",
-        "1205",
-        "9007",
-        "database is locked",
-        "SQLITE_BUSY",
-        "Deadlock found",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle))
+    is_conflict(e)
+        || ["1205", "database is locked", "SQLITE_BUSY"]
+            .iter()
+            .any(|needle| text.contains(needle))
 }
 
 #[cfg(test)]
