@@ -401,15 +401,12 @@ async fn save(
 }
 
 /// The delay before attempt `attempts + 1`: doubling from
-/// `retry_initial_ms` up to `retry_max_ms`, then a random half of it
-/// taken off, so that receivers coming back are not all hit at once.
+/// `retry_initial_ms` up to `retry_max_ms`, less a random part of up to
+/// half, so that receivers coming back are not all hit at once.
 fn backoff(state: &EventsState, attempts: i64) -> i64 {
-    let initial = state.config.retry_initial_ms as i64;
-    let max = state.config.retry_max_ms as i64;
-    let exponent = u32::try_from(attempts.saturating_sub(1).min(30)).unwrap_or(30);
-    let delay = initial.saturating_mul(1i64 << exponent).min(max).max(1);
-    let mut bytes = [0u8; 8];
-    let random = getrandom::fill(&mut bytes).map_or(0, |()| u64::from_le_bytes(bytes));
-    let half = (delay / 2).max(1);
-    delay - (random % half as u64) as i64
+    let first = Duration::from_millis(state.config.retry_initial_ms);
+    let longest = Duration::from_millis(state.config.retry_max_ms);
+    let attempt = u32::try_from(attempts).unwrap_or(u32::MAX);
+    let delay = crate::service::backoff(first, longest, attempt);
+    i64::try_from(delay.as_millis()).unwrap_or(i64::MAX).max(1)
 }

@@ -36,6 +36,7 @@ pub use list::ResourcePage;
 pub use members::{GroupMembers, MemberFeed};
 pub use page_ends::PageEnds;
 pub use render::{Encoded, PageItem, ResourceView};
+pub use retry::backoff;
 
 use crate::scim::cursor::CursorKey;
 use crate::scim::etag::Precondition;

@@ -34,7 +34,7 @@ where
         match body().await {
             Err(ServiceError::Db(e)) if attempt < attempts(&e) => {
                 log::debug!("retrying transaction after conflict (attempt {attempt}): {e}");
-                tokio::time::sleep(wait(attempt, random())).await;
+                tokio::time::sleep(backoff(FIRST_WAIT, LONGEST_WAIT, attempt)).await;
                 attempt += 1;
             }
             other => return other,
@@ -53,25 +53,32 @@ fn attempts(e: &DbErr) -> u32 {
     }
 }
 
-/// The wait after attempt `attempt` failed: its bound doubles from
-/// `FIRST_WAIT` up to `LONGEST_WAIT`, and `random` takes up to half of it
-/// off.
-fn wait(attempt: u32, random: u64) -> Duration {
-    let bound = FIRST_WAIT
-        .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-        .min(LONGEST_WAIT);
-    let half = u64::try_from(bound.as_micros() / 2).unwrap_or(1).max(1);
-    bound.saturating_sub(Duration::from_micros(random % half))
+/// The wait after attempt `attempt` failed, for anything retried with
+/// backoff (a transaction here, an event's delivery): its bound doubles
+/// from `first` up to `longest`, and a random part of up to half of it is
+/// taken off, so that what failed together does not come back together.
+pub fn backoff(first: Duration, longest: Duration, attempt: u32) -> Duration {
+    let mut bytes = [0u8; 8];
+    let random = getrandom::fill(&mut bytes).map_or(0, |()| u64::from_le_bytes(bytes));
+    backoff_drawn(first, longest, attempt, random)
 }
 
-fn random() -> u64 {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_or(0, |()| u64::from_le_bytes(bytes))
+/// `backoff` with its random draw given.
+fn backoff_drawn(first: Duration, longest: Duration, attempt: u32, random: u64) -> Duration {
+    let bound = first
+        .saturating_mul(1 << attempt.saturating_sub(1).min(30))
+        .min(longest);
+    let half = u64::try_from(bound.as_micros() / 2).unwrap_or(1).max(1);
+    bound.saturating_sub(Duration::from_micros(random % half))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn wait(attempt: u32, random: u64) -> Duration {
+        backoff_drawn(FIRST_WAIT, LONGEST_WAIT, attempt, random)
+    }
 
     /// Bounds double up to the longest wait, and a draw stays in the
     /// upper half of its bound.
