@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::redact::{MASK, is_secret_key};
+use super::redact::{MASK, clipped, is_secret_key};
 use crate::service::change::{Change, Documents, WriteOperation};
 
 /// The change record's `detail`: `{"attributes": [{"path", "old", "new"}],
@@ -122,7 +122,7 @@ pub fn label(docs: Option<&Documents>) -> Option<String> {
     ["userName", "displayName"]
         .iter()
         .find_map(|k| doc.get(*k).and_then(Value::as_str))
-        .map(|s| s.chars().take(255).collect())
+        .map(|s| clipped(s, 255).to_owned())
 }
 
 /// Whether the write switched `active`: `Some(false)` for a deactivation.

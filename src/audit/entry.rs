@@ -7,7 +7,7 @@ use entity::audit_request;
 
 use super::capture::{BodyCopy, Captured};
 use super::query::Activity;
-use super::redact::{self, truncated_text};
+use super::redact::{self, clipped, truncated_text};
 use super::summary::{Glance, Seen, answer_key, summarize};
 
 impl Captured {
@@ -130,14 +130,6 @@ fn headers_json<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> String
     String::from_utf8(out).unwrap_or_else(|_| "{}".to_owned())
 }
 
-/// The first `chars` characters of `text` (the columns' limits count
-/// characters).
-fn clipped(text: &str, chars: usize) -> &str {
-    text.char_indices()
-        .nth(chars)
-        .map_or(text, |(end, _)| &text[..end])
-}
-
 /// The kept bytes as text, marked when cut off.
 fn body_text(body: &BodyCopy, limit: usize) -> String {
     let mut text = truncated_text(&body.bytes, limit);
@@ -174,19 +166,4 @@ pub fn classify(method: &str, route: &str) -> (Option<&'static str>, Option<&'st
         _ => None,
     };
     (resource, operation)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clipped;
-
-    /// Limits count characters, and a cut never splits one.
-    #[test]
-    fn clipped_counts_characters() {
-        assert_eq!(clipped("abc", 5), "abc");
-        assert_eq!(clipped("abc", 3), "abc");
-        assert_eq!(clipped("abc", 2), "ab");
-        assert_eq!(clipped("żółw", 2), "żó");
-        assert_eq!(clipped("", 0), "");
-    }
 }

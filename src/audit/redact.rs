@@ -244,6 +244,14 @@ pub fn tokens(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The first `chars` characters of `text` (the columns' limits count
+/// characters).
+pub fn clipped(text: &str, chars: usize) -> &str {
+    text.char_indices()
+        .nth(chars)
+        .map_or(text, |(end, _)| &text[..end])
+}
+
 /// The first `limit` bytes of `body` as text, cut at a character boundary.
 pub fn truncated_text(body: &[u8], limit: usize) -> String {
     let cut = &body[..body.len().min(limit)];
@@ -259,6 +267,16 @@ pub fn truncated_text(body: &[u8], limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Limits count characters, and a cut never splits one.
+    #[test]
+    fn clipped_counts_characters() {
+        assert_eq!(clipped("abc", 5), "abc");
+        assert_eq!(clipped("abc", 3), "abc");
+        assert_eq!(clipped("abc", 2), "ab");
+        assert_eq!(clipped("żółw", 2), "żó");
+        assert_eq!(clipped("", 0), "");
+    }
 
     #[test]
     fn masks_secret_values_in_whole_and_cut_off_json() {

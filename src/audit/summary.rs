@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::changes::ChangeNote;
+use super::redact::clipped;
 use super::scan::{Literal, top_level};
 use crate::scim::resource::ResourceKind;
 use crate::service::change::WriteOperation;
@@ -121,7 +122,7 @@ pub fn summarize(seen: &Seen<'_>) -> String {
     let detail = seen
         .response
         .and_then(|r| r.reason.as_deref())
-        .map(|d| d.chars().take(200).collect::<String>());
+        .map(|d| clipped(d, 200).to_owned());
     match seen.status {
         401 | 403 | 429 => {
             let reason = detail.unwrap_or_else(|| "no valid credentials".to_owned());
