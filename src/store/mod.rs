@@ -9,6 +9,7 @@ pub mod error;
 pub mod exec;
 pub mod failover;
 pub mod file_mode;
+pub mod galera;
 pub mod group_names;
 pub mod groups;
 pub mod memberships;
@@ -138,7 +139,8 @@ pub async fn connect_with(
         let chosen = hosts
             .as_ref()
             .map(|h| DatabaseUrl::new(h.url(start).to_owned()));
-        let server_max = first_connection(chosen.as_ref().unwrap_or(url), connect).await?;
+        let server = first_connection(chosen.as_ref().unwrap_or(url), connect).await?;
+        let server_max = server.max_connections;
         let chosen = pool_size::choose(max_connections, pool_size::host_cores(), server_max);
         if let Some(warning) = &chosen.warning {
             log::warn!("{warning}");
@@ -157,6 +159,10 @@ pub async fn connect_with(
         if let Some(hosts) = &hosts {
             hosts.discard_stale(&mut opts);
         }
+        if server.galera {
+            log::info!("the database is a Galera node: reads wait for the cluster's commits");
+            galera::causal_reads(&mut opts);
+        }
     }
     let db = Database::connect(opts).await?;
     if let Some(hosts) = hosts {
@@ -165,24 +171,36 @@ pub async fn connect_with(
     Ok(db)
 }
 
+/// What the first connection to a server database learns of it.
+#[derive(Default)]
+struct FirstLook {
+    /// How many connections the server accepts (`None` if it does not say).
+    max_connections: Option<u32>,
+    /// The server is a Galera node.
+    galera: bool,
+}
+
 /// One connection, made and closed, to learn why a server database cannot
 /// be reached (the pool retries a refused connection until its timeout
-/// and then reports only that it timed out), and how many connections
-/// the server accepts (`None` if it does not say).
-async fn first_connection(url: &DatabaseUrl, limit: Duration) -> Result<Option<u32>, DbErr> {
+/// and then reports only that it timed out), and what the pool needs to
+/// know of the server.
+async fn first_connection(url: &DatabaseUrl, limit: Duration) -> Result<FirstLook, DbErr> {
     use sea_orm::sqlx::mysql::MySqlConnectOptions;
     use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
     if url.kind() != "mysql" {
-        return Ok(None);
+        return Ok(FirstLook::default());
     }
     let sqlx_err = |e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e)));
     let opts: MySqlConnectOptions = url.expose().parse().map_err(sqlx_err)?;
     match tokio::time::timeout(limit, opts.connect()).await {
         Ok(Ok(mut connection)) => {
-            let server_max = server_max_connections(&mut connection, limit).await;
+            let look = FirstLook {
+                max_connections: server_max_connections(&mut connection, limit).await,
+                galera: galera::is_node(&mut connection, limit).await,
+            };
             // Closing politely is a courtesy; the pool connects afresh.
             let _ = connection.close().await;
-            Ok(server_max)
+            Ok(look)
         }
         Ok(Err(e)) => Err(sqlx_err(e)),
         Err(_) => Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(format!(

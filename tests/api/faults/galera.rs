@@ -75,6 +75,35 @@ fn no_server_errors(what: &str, rs: &[Resp]) {
     }
 }
 
+/// A Galera node applies other nodes' commits a moment after they are
+/// answered; every connection Roster opens to a node first waits for
+/// them before it reads (`wsrep_sync_wait = 1`), so what was written
+/// through one node is read through any other.
+#[actix_web::test]
+#[ignore = "faults stage"]
+async fn galera_connections_read_what_other_nodes_committed() {
+    let (urls, _) = cluster();
+    let db = create_database(&urls[0]).await;
+    let url = roster::config::DatabaseUrl::new(format!("{}/{db}", urls[1]));
+    let pool = roster::store::connect(&url, 4, Duration::from_secs(5))
+        .await
+        .expect("a pool on node 2");
+    // Held at once, so that each is a connection of its own.
+    let held = join_all((0..4).map(|_| sea_orm::TransactionTrait::begin(&pool))).await;
+    for txn in &held {
+        let txn = txn.as_ref().expect("a connection");
+        let row = txn
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::MySql,
+                "SELECT CAST(@@SESSION.wsrep_sync_wait AS SIGNED) AS w",
+            ))
+            .await
+            .expect("read the session's setting")
+            .expect("a row");
+        assert_eq!(row.try_get::<i64>("", "w").expect("w"), 1);
+    }
+}
+
 #[actix_web::test]
 #[ignore = "faults stage"]
 async fn galera_roster_nodes_keep_invariants_and_outlive_a_killed_node() {
