@@ -109,15 +109,14 @@ impl Writer {
         let limit = self.settings.max_body_bytes;
         let watched = self.events.receiver_count() > 0;
         let count = batch.len();
-        let (models, live): (Vec<_>, Vec<_>) = batch
-            .into_iter()
-            .map(|c| c.into_row(limit, watched))
-            .unzip();
         // A batch is written whole or not at all.
-        if let Err(e) = self.log_insert(models).await {
-            log_background_failure(&format!("{count} request log entries not written"), &e);
-            return;
-        }
+        let live = match self.log_insert(batch, limit, watched).await {
+            Ok(live) => live,
+            Err(e) => {
+                log_background_failure(&format!("{count} request log entries not written"), &e);
+                return;
+            }
+        };
         self.written.inc_by(count as u64);
         for activity in live.into_iter().flatten() {
             // Err: nobody is listening any more.
@@ -125,13 +124,25 @@ impl Writer {
         }
     }
 
-    /// Inserts rows into the request log, in one transaction.
-    async fn log_insert(&self, models: Vec<audit_request::Model>) -> Result<u64, DbErr> {
+    /// Inserts the rows of `batch` into the request log, in one
+    /// transaction; the live view's entries when `watched`.
+    async fn log_insert(
+        &self,
+        batch: Vec<Captured>,
+        limit: usize,
+        watched: bool,
+    ) -> Result<Vec<Option<Arc<Activity>>>, DbErr> {
+        let make = move |c: Captured| c.into_row(limit, watched);
         match self.log.own_file() {
-            Some(file) => file.insert(models).await,
+            Some(file) => {
+                let made = file.insert_made(batch, make).await?;
+                Ok(made.into_iter().map(|(_, live)| live).collect())
+            }
             None => {
+                let (models, live) = batch.into_iter().map(make).unzip();
                 let statements = rows::inserts(self.db.backend(), models);
-                self.idle_write(statements, Instant::now()).await
+                self.idle_write(statements, Instant::now()).await?;
+                Ok(live)
             }
         }
     }

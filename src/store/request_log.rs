@@ -209,18 +209,42 @@ impl OwnFile {
         .await
     }
 
-    /// Inserts `rows` in one transaction on a blocking thread, skipping a
-    /// key already there; the rows inserted. Each row's fields are bound
-    /// where they lie: made into query values they were each copied and
-    /// boxed, at a cost near the insert's own.
-    pub async fn insert(&self, rows: Vec<audit_request::Model>) -> Result<u64, DbErr> {
-        self.transaction(move |c| insert_rows(c, &rows).map_err(db_err))
-            .await
+    /// Makes a row of each item and inserts it, all in one transaction
+    /// on a blocking thread, skipping a key already there; for each item
+    /// whether its row was new, and what `make` gave besides. A row is
+    /// made, written and freed before the next is made: made on another
+    /// thread and freed on this one, a batch's text came back to its
+    /// maker's allocator cold, and that cost the maker more than the
+    /// making. Each row's fields are bound where they lie: made into
+    /// query values they were each copied and boxed, at a cost near the
+    /// insert's own.
+    pub async fn insert_made<T, R>(
+        &self,
+        items: Vec<T>,
+        make: impl Fn(T) -> (audit_request::Model, R) + Send + 'static,
+    ) -> Result<Vec<(bool, R)>, DbErr>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+    {
+        self.transaction(move |c| {
+            let mut insert = c.prepare_cached(&INSERT_SQL).map_err(db_err)?;
+            items
+                .into_iter()
+                .map(|item| {
+                    let (row, said) = make(item);
+                    let added = insert_row(&mut insert, &row).map_err(db_err)?;
+                    Ok((added, said))
+                })
+                .collect()
+        })
+        .await
     }
 
-    async fn transaction<F>(&self, work: F) -> Result<u64, DbErr>
+    async fn transaction<F, R>(&self, work: F) -> Result<R, DbErr>
     where
-        F: FnOnce(&Connection) -> Result<u64, DbErr> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, DbErr> + Send + 'static,
+        R: Send + 'static,
     {
         let connection = Arc::clone(&self.connection);
         tokio::task::spawn_blocking(move || in_transaction(&lock(&connection), work))
@@ -229,10 +253,10 @@ impl OwnFile {
     }
 }
 
-fn in_transaction(
+fn in_transaction<R>(
     c: &Connection,
-    work: impl FnOnce(&Connection) -> Result<u64, DbErr>,
-) -> Result<u64, DbErr> {
+    work: impl FnOnce(&Connection) -> Result<R, DbErr>,
+) -> Result<R, DbErr> {
     c.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
     let ran =
         work(c).and_then(|changed| c.execute_batch("COMMIT").map(|()| changed).map_err(db_err));
@@ -244,39 +268,40 @@ fn in_transaction(
 }
 
 /// One statement, prepared once, per row.
-fn insert_rows(c: &Connection, rows: &[audit_request::Model]) -> rusqlite::Result<u64> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        let columns: Vec<&str> = audit_request::Column::iter().map(|c| c.as_str()).collect();
-        let insert = insert_sql(DbBackend::Sqlite, TABLE, &columns, 1);
-        format!("{insert} ON CONFLICT DO NOTHING")
-    });
-    let mut insert = c.prepare_cached(&SQL)?;
-    let mut inserted = 0;
-    for row in rows {
-        // The entity's fields in their order, which `Column::iter` gives
-        // (a field added to one and not here fails the count of values).
-        inserted += insert.execute(rusqlite::params![
-            row.seq,
-            row.tenant_id.as_bytes().as_slice(),
-            row.at,
-            row.request_id,
-            row.client_addr,
-            row.principal,
-            row.method,
-            row.route,
-            row.path,
-            row.status,
-            row.latency_us,
-            row.scim_type,
-            row.resource_kind,
-            row.operation,
-            row.summary,
-            row.request_headers,
-            row.request_body,
-            row.response_body,
-        ])?;
-    }
-    Ok(inserted as u64)
+static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
+    let columns: Vec<&str> = audit_request::Column::iter().map(|c| c.as_str()).collect();
+    let insert = insert_sql(DbBackend::Sqlite, TABLE, &columns, 1);
+    format!("{insert} ON CONFLICT DO NOTHING")
+});
+
+/// Binds `row` field by field; whether it was new.
+fn insert_row(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    row: &audit_request::Model,
+) -> rusqlite::Result<bool> {
+    // The entity's fields in their order, which `Column::iter` gives (a
+    // field added to one and not here fails the count of values).
+    let added = insert.execute(rusqlite::params![
+        row.seq,
+        row.tenant_id.as_bytes().as_slice(),
+        row.at,
+        row.request_id,
+        row.client_addr,
+        row.principal,
+        row.method,
+        row.route,
+        row.path,
+        row.status,
+        row.latency_us,
+        row.scim_type,
+        row.resource_kind,
+        row.operation,
+        row.summary,
+        row.request_headers,
+        row.request_body,
+        row.response_body,
+    ])?;
+    Ok(added > 0)
 }
 
 #[cfg(test)]
@@ -440,8 +465,11 @@ mod tests {
         };
         let rows = vec![row(1, Some("192.0.2.7")), row(2, None)];
         let file = log.own_file().expect("own file");
-        assert_eq!(file.insert(rows.clone()).await.expect("inserted"), 2);
-        assert_eq!(file.insert(vec![row(2, Some("x"))]).await.expect("ran"), 0);
+        let same = |row| (row, ());
+        let added = file.insert_made(rows.clone(), same).await;
+        assert_eq!(added.expect("inserted"), [(true, ()), (true, ())]);
+        let again = file.insert_made(vec![row(2, Some("x"))], same).await;
+        assert_eq!(again.expect("ran"), [(false, ())]);
         let read = audit_request::Entity::find()
             .order_by_asc(audit_request::Column::Seq)
             .all(log.reads())
