@@ -161,8 +161,11 @@ fn filter_by_grammar(input: &str) -> Result<Filter, FilterError> {
 /// Parses a PATCH operation's `path`, and each name of `attributes=` and
 /// `excludedAttributes=` (which may also be value paths).
 pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
-    match simple::attr_path(input) {
-        Some(path) => Ok(PatchPath::Attr(path)),
+    if let Some(path) = simple::attr_path(input) {
+        return Ok(PatchPath::Attr(path));
+    }
+    match simple::value_path(input) {
+        Some(path) => Ok(path),
         None => patch_path_by_grammar(input),
     }
 }

@@ -1,6 +1,9 @@
 //! The filters and paths identity providers send most, read without the
 //! grammar: `userName eq "…"`, `externalId eq "…"`, `displayName eq "…"`,
-//! and plain attribute names in `attributes=` and `excludedAttributes=`.
+//! plain attribute names in `attributes=` and `excludedAttributes=`, and
+//! the PATCH paths with one test in brackets that Entra and Okta send
+//! for every member they remove (`members[value eq "…"]`) and every
+//! multi-valued attribute they replace (`emails[type eq "work"].value`).
 //!
 //! `scim_v2`'s generated lexer starts every parse with an empty lazy DFA
 //! (`lalrpop-util` builds a fresh cache per input), so even a one-term
@@ -9,7 +12,7 @@
 //! below is read here; anything else, including every error, goes to the
 //! grammar. The tests compare both readings on the same inputs.
 
-use super::{AttrPath, CompValue, CompareOp, Filter};
+use super::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
 
 /// `name op "string"`, `name op true|false|null`, `name pr`, with one
 /// space between the parts, or `name.sub` in place of `name`.
@@ -45,6 +48,38 @@ pub(super) fn attr_path(input: &str) -> Option<AttrPath> {
     Some(AttrPath {
         uri: None,
         name: name.to_owned(),
+        sub_attr: sub_attr.map(str::to_owned),
+    })
+}
+
+/// `name[test]` or `name[test].sub`, where `test` is a one-term filter
+/// on a plain sub-attribute name, as `filter` reads it.
+pub(super) fn value_path(input: &str) -> Option<PatchPath> {
+    if input.len() > super::MAX_INPUT_BYTES {
+        return None;
+    }
+    let (name, rest) = input.split_once('[')?;
+    let close = rest.rfind(']')?;
+    let (test, after) = (&rest[..close], &rest[close + 1..]);
+    let sub_attr = match after {
+        "" => None,
+        _ => Some(after.strip_prefix('.').filter(|sub| is_attr_name(sub))?),
+    };
+    if !is_attr_name(name) || is_keyword(name) {
+        return None;
+    }
+    let filter = filter(test)?;
+    let plain = match &filter {
+        Filter::Compare { path, .. } | Filter::Present(path) => path.sub_attr.is_none(),
+        _ => false,
+    };
+    plain.then(|| PatchPath::ValuePath {
+        attr: AttrPath {
+            uri: None,
+            name: name.to_owned(),
+            sub_attr: None,
+        },
+        filter,
         sub_attr: sub_attr.map(str::to_owned),
     })
 }
@@ -188,6 +223,62 @@ mod tests {
         }
         assert_eq!(filter(r#"not eq "x""#), None);
         assert!(filter(r#"notx eq "x""#).is_some());
+    }
+
+    #[test]
+    fn value_paths_read_as_the_grammar_reads_them() {
+        let read_here = [
+            r#"members[value eq "2819c223-7f76-453a-919d-413861904646"]"#,
+            r#"members[value eq "00u1abc"]"#,
+            r#"emails[type eq "work"].value"#,
+            r#"emails[type eq "work"].primary"#,
+            r#"emails[primary eq true]"#,
+            r#"addresses[type EQ "work"].streetAddress"#,
+            r#"phoneNumbers[type eq "mobile"].value"#,
+            r#"emails[display pr]"#,
+            r#"members[value eq "a]b"]"#,
+            r#"members[value eq "a b [c]"]"#,
+            r#"roles[value ne "x"].display"#,
+            r#"x-y_1[z eq null]"#,
+        ];
+        for input in read_here {
+            let here = value_path(input).unwrap_or_else(|| panic!("not read here: {input}"));
+            assert_eq!(Ok(here.clone()), patch_path_by_grammar(input), "{input}");
+            assert_eq!(parse_patch_path(input), Ok(here), "{input}");
+        }
+        let left = [
+            r#"members[value eq "a"] "#,
+            r#"members [value eq "a"]"#,
+            r#"members[ value eq "a"]"#,
+            r#"members[value eq "a" ]"#,
+            r#"members[value eq "a"]."#,
+            r#"members[value eq "a"].x.y"#,
+            r#"members[value eq "a"]x"#,
+            r#"members[value eq "a" and display eq "b"]"#,
+            r#"members[value.x eq "a"]"#,
+            r#"members[not (value eq "a")]"#,
+            r#"members[value eq "esc"aped"]"#,
+            r#"members[value eq "a"]]"#,
+            r#"name.x[value eq "a"]"#,
+            r#"urn:ietf:params:scim:schemas:core:2.0:Group:members[value eq "a"]"#,
+            r#"not[value eq "a"]"#,
+            r#"members[value eq 42]"#,
+            r#"members[value eq "a""#,
+            r#"members[]"#,
+            "[value pr]",
+        ];
+        for input in left {
+            assert_eq!(value_path(input), None, "{input}");
+        }
+        // Whatever is left here reads as the grammar reads it (or fails
+        // there, with the grammar's own message).
+        for input in left {
+            assert_eq!(
+                parse_patch_path(input),
+                patch_path_by_grammar(input),
+                "{input}"
+            );
+        }
     }
 
     #[test]
