@@ -258,8 +258,7 @@ fn in_transaction<R>(
     work: impl FnOnce(&Connection) -> Result<R, DbErr>,
 ) -> Result<R, DbErr> {
     c.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
-    let ran =
-        work(c).and_then(|changed| c.execute_batch("COMMIT").map(|()| changed).map_err(db_err));
+    let ran = work(c).and_then(|done| c.execute_batch("COMMIT").map(|()| done).map_err(db_err));
     if ran.is_err() && !c.is_autocommit() {
         // Some failures (a full disk) have ended the transaction already.
         c.execute_batch("ROLLBACK").ok();

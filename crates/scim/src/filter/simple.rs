@@ -65,20 +65,14 @@ pub(super) fn value_path(input: &str) -> Option<PatchPath> {
         "" => None,
         _ => Some(after.strip_prefix('.').filter(|sub| is_attr_name(sub))?),
     };
-    if !is_attr_name(name) || is_keyword(name) {
-        return None;
-    }
+    let attr = attr_path(name).filter(|attr| attr.sub_attr.is_none())?;
     let filter = filter(test)?;
     let plain = match &filter {
         Filter::Compare { path, .. } | Filter::Present(path) => path.sub_attr.is_none(),
         _ => false,
     };
     plain.then(|| PatchPath::ValuePath {
-        attr: AttrPath {
-            uri: None,
-            name: name.to_owned(),
-            sub_attr: None,
-        },
+        attr,
         filter,
         sub_attr: sub_attr.map(str::to_owned),
     })
