@@ -25,6 +25,7 @@ mod util;
 pub use m20261204_000001_json_positions::{
     JSON_POSITIONS, JSON_POSITIONS_TABLE, extend_json_positions,
 };
+pub use m20261205_000002_audit_log::request_log_sqlite;
 
 pub struct Migrator;
 

@@ -109,8 +109,17 @@ async fn changes(m: &SchemaManager<'_>) -> Result<(), DbErr> {
 }
 
 async fn requests(m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    create_table(m, requests_table()).await?;
+    // No index on `at`: the key is the time in microseconds, and every
+    // index is paid for by every request logged.
+    create_index(m, "audit_requests", REQUESTS_INDEX, requests_index()).await
+}
+
+const REQUESTS_INDEX: &str = "audit_requests_request";
+
+fn requests_table() -> TableCreateStatement {
     use AuditRequests as R;
-    let table = Table::create()
+    Table::create()
         .table(R::Table)
         .col(big(R::Seq).not_null())
         .col(ColumnDef::new(R::TenantId).uuid().not_null())
@@ -131,10 +140,27 @@ async fn requests(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         .col(long_text(R::RequestBody).null())
         .col(long_text(R::ResponseBody).null())
         .primary_key(Index::create().col(R::Seq))
-        .to_owned();
-    create_table(m, table).await?;
-    let by_request = Index::create().col(R::RequestId).to_owned();
-    // No index on `at`: the key is the time in microseconds, and every
-    // index is paid for by every request logged.
-    create_index(m, "audit_requests", "audit_requests_request", by_request).await
+        .to_owned()
+}
+
+fn requests_index() -> IndexCreateStatement {
+    Index::create().col(AuditRequests::RequestId).to_owned()
+}
+
+/// The request log's table and index as SQLite statements, for a log kept
+/// in a SQLite file of its own beside a server database, which the
+/// migrations never see. The same definition the migrations give a SQLite
+/// database (a test holds the two together); a later migration that
+/// changes the table must change this too.
+pub fn request_log_sqlite() -> [String; 2] {
+    let table = requests_table().if_not_exists().to_owned();
+    let mut index = requests_index();
+    index
+        .name(REQUESTS_INDEX)
+        .table(AuditRequests::Table)
+        .if_not_exists();
+    [
+        table.to_string(SqliteQueryBuilder),
+        index.to_string(SqliteQueryBuilder),
+    ]
 }

@@ -58,7 +58,10 @@ pub async fn run(config: &Config, out: &Path, force: bool) -> Result<(), Startup
 
 /// The request log's own file (`store::request_log`), where there is one.
 fn request_log_file(config: &Config) -> Option<PathBuf> {
-    let log = file_beside(&sqlite_file(&config.database.url)?);
+    let log = match &config.audit.request_log_file {
+        Some(file) => file.clone(),
+        None => file_beside(&sqlite_file(&config.database.url)?),
+    };
     log.exists().then_some(log)
 }
 

@@ -1,6 +1,8 @@
 //! `[audit]`: what Roster records of the requests it answers and the
 //! changes it makes.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, invalid};
@@ -29,6 +31,12 @@ pub struct AuditConfig {
     pub flush_interval_ms: u64,
     /// How often rows past their retention are deleted; 0 for every minute.
     pub prune_interval_secs: u64,
+    /// A SQLite file for the request log. Unset: beside a SQLite database
+    /// file, else a table of the database, which every server sharing it
+    /// reads. Set beside MariaDB/MySQL, the log's rows leave the database
+    /// (each cost it more than the write it records, see BENCHMARKS.md),
+    /// and each server shows only the requests it answered.
+    pub request_log_file: Option<PathBuf>,
 }
 
 impl Default for AuditConfig {
@@ -43,6 +51,7 @@ impl Default for AuditConfig {
             buffer_bytes: 64 << 20,
             flush_interval_ms: 50,
             prune_interval_secs: 0,
+            request_log_file: None,
         }
     }
 }
@@ -55,6 +64,28 @@ impl AuditConfig {
                  positive",
             ));
         }
+        if self
+            .request_log_file
+            .as_ref()
+            .is_some_and(|f| f.as_os_str().is_empty())
+        {
+            return Err(invalid("audit.request_log_file must not be empty"));
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_request_log_file_is_refused() {
+        let mut c = AuditConfig::default();
+        assert!(c.validate().is_ok());
+        c.request_log_file = Some(PathBuf::new());
+        assert!(c.validate().is_err());
+        c.request_log_file = Some(PathBuf::from("requests.db"));
+        assert!(c.validate().is_ok());
     }
 }

@@ -286,7 +286,11 @@ impl Connected {
             m.attach(state.services.db.clone());
         }
         let log = match notes.is_some() {
-            true => Some(RequestLogStore::open(&builder.config.database.url, &db).await?),
+            true => {
+                let config = &builder.config;
+                let file = config.audit.request_log_file.as_deref();
+                Some(RequestLogStore::open(&config.database.url, &db, file).await?)
+            }
             false => None,
         };
         let audit = notes.zip(log).map(|(notes, log)| {

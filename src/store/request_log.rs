@@ -48,19 +48,26 @@ pub struct RequestLogStore {
 }
 
 impl RequestLogStore {
-    /// The log of the database at `url`, whose pool is `main`: its own
-    /// file beside a SQLite file (made or brought up to date here), else
-    /// the main database.
-    pub async fn open(url: &DatabaseUrl, main: &DatabaseConnection) -> Result<Self, DbErr> {
-        let Some(main_file) = sqlite_file(url) else {
-            return Ok(Self::in_main(main));
+    /// The log of the database at `url`, whose pool is `main`: in `file`
+    /// when given, else in its own file beside a SQLite file (either made
+    /// or brought up to date here), else in the main database.
+    pub async fn open(
+        url: &DatabaseUrl,
+        main: &DatabaseConnection,
+        file: Option<&Path>,
+    ) -> Result<Self, DbErr> {
+        let main_file = sqlite_file(url);
+        let path = match (file, &main_file) {
+            (Some(file), _) => file.to_owned(),
+            (None, Some(main_file)) => file_beside(main_file),
+            (None, None) => return Ok(Self::in_main(main)),
         };
-        let path = file_beside(&main_file);
         let opened = path.clone();
-        let connection = tokio::task::spawn_blocking(move || open_file(&main_file, &opened))
-            .await
-            .map_err(|e| DbErr::Custom(format!("request log: {e}")))?
-            .map_err(db_err)?;
+        let connection =
+            tokio::task::spawn_blocking(move || open_file(main_file.as_deref(), &opened))
+                .await
+                .map_err(|e| DbErr::Custom(format!("request log: {e}")))?
+                .map_err(|e| DbErr::Custom(format!("request log {}: {e}", path.display())))?;
         Ok(Self {
             reads: read_pool(&path).await?,
             own: Some(OwnFile {
@@ -101,7 +108,10 @@ pub fn file_beside(main: &Path) -> PathBuf {
     main.with_file_name(name)
 }
 
-fn open_file(main: &Path, path: &Path) -> rusqlite::Result<Connection> {
+/// Opens the log's file at `path`, making its table as the SQLite
+/// database `main` has it and moving that table's rows over, or, beside a
+/// server database, as the migrations would make it on SQLite.
+fn open_file(main: Option<&Path>, path: &Path) -> rusqlite::Result<Connection> {
     super::file_mode::prepare_file(path)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     let c = Connection::open(path)?;
@@ -117,6 +127,12 @@ fn open_file(main: &Path, path: &Path) -> rusqlite::Result<Connection> {
         "PRAGMA page_size = 65536; PRAGMA journal_mode = PERSIST; \
          PRAGMA journal_size_limit = {JOURNAL_LIMIT}; PRAGMA synchronous = NORMAL;"
     ))?;
+    let Some(main) = main else {
+        for definition in migration::request_log_sqlite() {
+            c.execute_batch(&definition)?;
+        }
+        return Ok(c);
+    };
     c.execute(
         "ATTACH DATABASE ?1 AS roster_main",
         [main.to_string_lossy()],
@@ -332,7 +348,7 @@ mod tests {
         let main = crate::store::connect(url, 1, Duration::from_secs(5))
             .await
             .expect("pool");
-        RequestLogStore::open(url, &main).await.expect("log")
+        RequestLogStore::open(url, &main, None).await.expect("log")
     }
 
     fn count(path: &Path) -> i64 {
@@ -441,7 +457,7 @@ mod tests {
             .await
             .expect("pool");
         crate::store::migrate(&main).await.expect("migrations");
-        let log = RequestLogStore::open(&url, &main).await.expect("log");
+        let log = RequestLogStore::open(&url, &main, None).await.expect("log");
         let row = |seq: i64, client_addr: Option<&str>| audit_request::Model {
             seq,
             tenant_id: uuid::Uuid::from_u128(0x0123_4567_89ab),
@@ -478,6 +494,38 @@ mod tests {
     }
 
     /// Elsewhere the log is the main database's table.
+    /// The log's table and index in the text SQLite keeps for them.
+    fn definitions(path: &Path) -> Vec<String> {
+        let c = Connection::open(path).expect("open");
+        let mut q = c
+            .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = ?1 ORDER BY name")
+            .expect("prepare");
+        q.query_map([TABLE], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .expect("definitions")
+    }
+
+    /// Beside a server database the log's file gets the table the
+    /// migrations give a SQLite database, whose definition it cannot copy.
+    #[actix_web::test]
+    async fn a_file_apart_gets_the_migrations_table() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let migrated = dir.path().join("m.db");
+        let url = DatabaseUrl::new(format!("sqlite://{}?mode=rwc", migrated.display()));
+        let main = crate::store::connect(&url, 1, Duration::from_secs(5))
+            .await
+            .expect("pool");
+        crate::store::migrate(&main).await.expect("migrations");
+        let apart = dir.path().join("apart.db");
+        open_file(None, &apart).expect("log file");
+        let made = definitions(&apart);
+        assert_eq!(made.len(), 2, "{made:?}");
+        assert_eq!(made, definitions(&migrated));
+        // Opened again, it is left as it is.
+        open_file(None, &apart).expect("log file again");
+        assert_eq!(definitions(&apart), made);
+    }
+
     #[actix_web::test]
     async fn an_in_memory_log_stays_in_the_main_database() {
         let url = DatabaseUrl::new("sqlite::memory:".to_owned());

@@ -666,7 +666,39 @@ async fn the_log_is_where_the_console_reads_it(db: Db) {
     );
 }
 
+/// `request_log_file` takes the log out of the database, on MariaDB too:
+/// its rows land in that file and the console reads them there, while the
+/// change records stay in the database.
+async fn a_configured_file_takes_the_log(db: Db) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("requests.db");
+    let configured = file.clone();
+    let app = app_with_admin_and(db, move |c| {
+        quick(c);
+        c.audit.request_log_file = Some(configured);
+    })
+    .await;
+    let id = app.create_user("filed-apart").await;
+    let rows = logged(&app, 1).await;
+    assert!(!rows.is_empty());
+    assert!(file.exists());
+    let in_main = audit_request::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(in_main, 0);
+    let changes = audit_change::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(changes, 1);
+    let path = format!("/console/api/activity/{}", rows[0].request_id);
+    let detail = console_get(&app, &path, Some(&admin())).await;
+    detail.assert_status(200);
+    assert_eq!(
+        detail.body["changes"][0]["id"],
+        json!(id),
+        "{}",
+        detail.text
+    );
+}
+
 each_database!(a_buffer_full_by_bytes_drops_and_counts);
+each_database!(a_configured_file_takes_the_log);
 
 each_database!(
     the_log_is_where_the_console_reads_it,
