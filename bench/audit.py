@@ -9,7 +9,9 @@ fresh databases, one with `[audit] enabled = false`, one with the default
 who goes first). The table gives the median round's req/s and p99 of each,
 and their ratios, and how many request log entries the server with the
 audit trail dropped meanwhile (its buffer full): above 0, the ratio
-flatters the audit trail.
+flatters the audit trail. BENCH_REQUEST_LOG_FILE=true gives the server with
+the audit trail a request log file of its own (`audit.request_log_file`),
+which only changes where MariaDB/MySQL keeps the log.
 """
 
 import http.client
@@ -25,6 +27,8 @@ def start(db, args, tmp, token, bins, sizes, audit):
     tmp.mkdir(parents=True, exist_ok=True)
     # Metrics open on both, alike: the dropped-entry count is read from them.
     env = {"ROSTER_AUDIT__ENABLED": "true" if audit else "false", "ROSTER_METRICS__OPEN": "true"}
+    if audit and os.environ.get("BENCH_REQUEST_LOG_FILE") == "true":
+        env["ROSTER_AUDIT__REQUEST_LOG_FILE"] = str(tmp / "requests.db")
     s = h.start_roster(db, args, tmp, token, bins[0], bins[1], sizes, server_env=env)
     s.key = f"{db}-audit-{'on' if audit else 'off'}"
     s.label = f"{s.label} audit {'on' if audit else 'off'}"
