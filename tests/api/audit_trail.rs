@@ -654,16 +654,7 @@ async fn the_log_is_where_the_console_reads_it(db: Db) {
         Db::Sqlite => assert_eq!(in_main, 0),
         Db::MariaDb => assert_eq!(in_main, rows.len() as u64),
     }
-    let request_id = &rows[0].request_id;
-    let path = format!("/console/api/activity/{request_id}");
-    let detail = console_get(&app, &path, Some(&admin())).await;
-    detail.assert_status(200);
-    assert_eq!(
-        detail.body["changes"][0]["id"],
-        json!(id),
-        "{}",
-        detail.text
-    );
+    shows_the_change(&app, &rows[0].request_id, &id).await;
 }
 
 /// `request_log_file` takes the log out of the database, on MariaDB too:
@@ -686,8 +677,14 @@ async fn a_configured_file_takes_the_log(db: Db) {
     assert_eq!(in_main, 0);
     let changes = audit_change::Entity::find().count(&app.db).await.unwrap();
     assert_eq!(changes, 1);
-    let path = format!("/console/api/activity/{}", rows[0].request_id);
-    let detail = console_get(&app, &path, Some(&admin())).await;
+    shows_the_change(&app, &rows[0].request_id, &id).await;
+}
+
+/// The console's detail of request `request_id` shows its change to the
+/// resource `id`.
+async fn shows_the_change(app: &TestApp, request_id: &str, id: &str) {
+    let path = format!("/console/api/activity/{request_id}");
+    let detail = console_get(app, &path, Some(&admin())).await;
     detail.assert_status(200);
     assert_eq!(
         detail.body["changes"][0]["id"],
