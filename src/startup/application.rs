@@ -212,13 +212,15 @@ impl Connected {
         if let Some(events) = &routes.events {
             events.start_worker();
         }
+        // Before the server takes connections, so that SIGHUP reloads from
+        // the first one on.
+        if let Some(certs) = certificates {
+            certs.watch(reload_every);
+        }
         let (server, port) = bind(builder, routes, tls).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
             source,
         })?;
-        if let Some(certs) = certificates {
-            certs.watch(reload_every);
-        }
         let management_port = management
             .as_ref()
             .and_then(|slot| slot.get()?.first().map(SocketAddr::port));

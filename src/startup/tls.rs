@@ -102,9 +102,11 @@ impl Certificates {
     /// Checks the files every `interval`, and reloads on SIGHUP. Runs on
     /// the current actix system until the process ends.
     pub fn watch(self: &Arc<Self>, interval: Duration) {
+        // Taken here, not in the task: until the task first ran, a SIGHUP
+        // met its default action and ended a server already serving.
+        let mut hangup = hangups();
         let this = self.clone();
         actix_web::rt::spawn(async move {
-            let mut hangup = hangups();
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -174,4 +176,36 @@ fn certified_key(
         .map_err(|e| failed(format!("key {}: {e}", key.display())))?;
     CertifiedKey::from_der(chain, private, provider)
         .map_err(|e| failed(format!("key {}: {e}", key.display())))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// SIGHUP is taken once `watch` returns, before its task first runs:
+    /// until then its default action would end the process (this test's).
+    #[actix_web::test]
+    async fn sighup_is_taken_before_the_watcher_first_runs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let made =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&cert, made.cert.pem()).expect("cert file");
+        std::fs::write(&key, made.signing_key.serialize_pem()).expect("key file");
+        let config = TlsConfig {
+            cert: Some(cert),
+            key: Some(key),
+            ..TlsConfig::default()
+        };
+        let certs = Certificates::load(&config).expect("loads").expect("TLS on");
+        certs.watch(Duration::from_secs(3600));
+        // No await since `watch`: its task has not run.
+        let sent = std::process::Command::new("kill")
+            .args(["-HUP", &std::process::id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        // Still here after the signal has had time to land.
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
 }
