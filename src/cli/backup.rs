@@ -13,9 +13,8 @@ use sea_orm::{ConnectionTrait, Statement};
 use super::open;
 use crate::config::Config;
 use crate::startup::StartupError;
-use crate::store::exec::sqlite_file;
 use crate::store::file_mode::create_private;
-use crate::store::request_log::file_beside;
+use crate::store::request_log::{file_beside, own_file_path};
 
 pub async fn run(config: &Config, out: &Path, force: bool) -> Result<(), StartupError> {
     if !config.database.url.is_sqlite() {
@@ -58,10 +57,8 @@ pub async fn run(config: &Config, out: &Path, force: bool) -> Result<(), Startup
 
 /// The request log's own file (`store::request_log`), where there is one.
 fn request_log_file(config: &Config) -> Option<PathBuf> {
-    let log = match &config.audit.request_log_file {
-        Some(file) => file.clone(),
-        None => file_beside(&sqlite_file(&config.database.url)?),
-    };
+    let configured = config.audit.request_log_file.as_deref();
+    let log = own_file_path(&config.database.url, configured)?;
     log.exists().then_some(log)
 }
 

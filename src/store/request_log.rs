@@ -56,12 +56,10 @@ impl RequestLogStore {
         main: &DatabaseConnection,
         file: Option<&Path>,
     ) -> Result<Self, DbErr> {
-        let main_file = sqlite_file(url);
-        let path = match (file, &main_file) {
-            (Some(file), _) => file.to_owned(),
-            (None, Some(main_file)) => file_beside(main_file),
-            (None, None) => return Ok(Self::in_main(main)),
+        let Some(path) = own_file_path(url, file) else {
+            return Ok(Self::in_main(main));
         };
+        let main_file = sqlite_file(url);
         let opened = path.clone();
         let connection =
             tokio::task::spawn_blocking(move || open_file(main_file.as_deref(), &opened))
@@ -93,6 +91,16 @@ impl RequestLogStore {
     /// log is a table of the main database.
     pub fn own_file(&self) -> Option<&OwnFile> {
         self.own.as_ref()
+    }
+}
+
+/// Where the log has a file of its own: `configured` when given, else
+/// beside a SQLite database file; `None` where it is a table of the main
+/// database.
+pub fn own_file_path(url: &DatabaseUrl, configured: Option<&Path>) -> Option<PathBuf> {
+    match configured {
+        Some(file) => Some(file.to_owned()),
+        None => sqlite_file(url).map(|main| file_beside(&main)),
     }
 }
 
@@ -493,7 +501,6 @@ mod tests {
         assert_eq!(read, rows);
     }
 
-    /// Elsewhere the log is the main database's table.
     /// The log's table and index in the text SQLite keeps for them.
     fn definitions(path: &Path) -> Vec<String> {
         let c = Connection::open(path).expect("open");
@@ -526,6 +533,7 @@ mod tests {
         assert_eq!(definitions(&apart), made);
     }
 
+    /// Elsewhere the log is the main database's table.
     #[actix_web::test]
     async fn an_in_memory_log_stays_in_the_main_database() {
         let url = DatabaseUrl::new("sqlite::memory:".to_owned());
