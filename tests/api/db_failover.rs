@@ -23,6 +23,10 @@ async fn mariadb_the_suites_server_is_read_and_accepted() {
         .expect("a MySQL-family server");
     assert_eq!(found.flavour, Flavour::MariaDb, "{found}");
     assert!(found.version >= (10, 4, 0), "{found}");
+    // A MariaDB without a cluster is no Galera node: its writes send the
+    // hooks' statements with the COMMIT.
+    let galera = roster::store::galera::serves_cluster(&app.db).await;
+    assert!(!galera.expect("read wsrep_on"));
 }
 
 /// A port nothing listens on.

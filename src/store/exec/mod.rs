@@ -7,7 +7,8 @@
 //! On MariaDB/MySQL every kind runs on one sqlx pool; point reads keep
 //! the connections they used for the next ones (`kept`), rather than
 //! hand them back to the pool after each statement, and a write sends
-//! its change hooks' statements with its COMMIT (`mysql_txn`). On a SQLite file:
+//! its change hooks' statements with its COMMIT (`mysql_txn`), except on
+//! a Galera node (`Db::at_commit` says why). On a SQLite file:
 //! - point reads run on the request's own worker thread through rusqlite
 //!   (`inline`), under a budget of VM instructions past which the pool
 //!   runs them instead (`source::Reads`);
@@ -79,8 +80,13 @@ pub struct Db {
     kept: Option<Arc<KeptConnections>>,
     lane: Option<WriteLane>,
     /// Whether MariaDB/MySQL writes send their hooks' statements with
-    /// the COMMIT: not on TiDB, which refuses queries of several
-    /// statements unless told otherwise.
+    /// the COMMIT. Not on TiDB, which refuses queries of several
+    /// statements unless told otherwise. Not on a Galera node: another
+    /// node's commit can abort the transaction between the statements of
+    /// one query, and the COMMIT that follows in that query then commits
+    /// nothing and answers OK (a group's member adds racing through two
+    /// nodes lost about one in a hundred). A COMMIT sent alone is answered
+    /// with the abort, as a deadlock, which the write path retries.
     at_commit: bool,
 }
 
@@ -107,7 +113,8 @@ impl Db {
             None
         };
         let one_host = super::failover::Hosts::of(url.expose()).is_none();
-        let at_commit = super::server::flavour(&pool).await? != Some(Flavour::TiDb);
+        let at_commit = super::server::flavour(&pool).await? != Some(Flavour::TiDb)
+            && !super::galera::serves_cluster(&pool).await?;
         Ok(Self {
             kept: KeptConnections::for_pool(&pool, one_host),
             pool,

@@ -7,6 +7,7 @@
 //! send each and then the COMMIT, one round trip apiece. Where writes
 //! queue on one row lock (members added to one group) every round trip
 //! inside the transaction is paid by all the writers waiting behind it.
+//! On a Galera node the COMMIT goes alone (`Db::at_commit` says why).
 //!
 //! Statements bind values as SeaORM binds them (`sea-query-sqlx`), rows
 //! decode as SeaORM's, and errors are SeaORM's error types, so callers
