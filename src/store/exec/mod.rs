@@ -81,12 +81,14 @@ pub struct Db {
     lane: Option<WriteLane>,
     /// Whether MariaDB/MySQL writes send their hooks' statements with
     /// the COMMIT. Not on TiDB, which refuses queries of several
-    /// statements unless told otherwise. Not on a Galera node: another
-    /// node's commit can abort the transaction between the statements of
-    /// one query, and the COMMIT that follows in that query then commits
-    /// nothing and answers OK (a group's member adds racing through two
-    /// nodes lost about one in a hundred). A COMMIT sent alone is answered
-    /// with the abort, as a deadlock, which the write path retries.
+    /// statements unless told otherwise. Not on a Galera node: when
+    /// another node's commit aborts the transaction while such a query
+    /// runs, the rest of the query can still run, outside the transaction,
+    /// and its COMMIT answers OK. Member adds racing through two nodes
+    /// lost about one in a hundred so, answered 200, and change records
+    /// came apart from their changes both ways. Sent alone, a statement
+    /// or the COMMIT is answered with the abort, as a deadlock, which the
+    /// write path retries.
     at_commit: bool,
 }
 

@@ -279,6 +279,21 @@ async fn concurrent_member_adds_all_land(a: &TestApp, b: &TestApp) {
             );
         }
     }
+    // Each change commits with its record, never one without the other.
+    let records =
+        a.db.query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::MySql,
+            "SELECT COUNT(*) AS n FROM audit_changes WHERE kind = 'Group' AND operation = 'patch'",
+        ))
+        .await
+        .expect("count the change records")
+        .expect("a row");
+    let records: i64 = records.try_get("", "n").expect("n");
+    assert_eq!(
+        records,
+        (MEMBER_ROUNDS * users.len()) as i64,
+        "change records"
+    );
 }
 
 async fn if_match_lets_one_writer_through(a: &TestApp, b: &TestApp) {
