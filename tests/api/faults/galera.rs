@@ -69,6 +69,13 @@ async fn create_database(server: &str) -> String {
     name
 }
 
+/// The one value (column `v`) of a one-row query.
+async fn value<T: sea_orm::TryGetable>(conn: &impl ConnectionTrait, sql: &str) -> T {
+    let stmt = sea_orm::Statement::from_string(sea_orm::DbBackend::MySql, sql);
+    let row = conn.query_one_raw(stmt).await.expect(sql).expect("a row");
+    row.try_get("", "v").expect("v")
+}
+
 fn no_server_errors(what: &str, rs: &[Resp]) {
     for r in rs {
         assert!(r.status < 500, "{what}: {} {}", r.status, r.text);
@@ -94,15 +101,8 @@ async fn galera_connections_read_what_other_nodes_committed() {
     let held = join_all((0..4).map(|_| sea_orm::TransactionTrait::begin(&pool))).await;
     for txn in &held {
         let txn = txn.as_ref().expect("a connection");
-        let row = txn
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::MySql,
-                "SELECT CAST(@@SESSION.wsrep_sync_wait AS SIGNED) AS w",
-            ))
-            .await
-            .expect("read the session's setting")
-            .expect("a row");
-        assert_eq!(row.try_get::<i64>("", "w").expect("w"), 1);
+        let wait: i64 = value(txn, "SELECT CAST(@@SESSION.wsrep_sync_wait AS SIGNED) AS v").await;
+        assert_eq!(wait, 1);
     }
 }
 
@@ -171,16 +171,8 @@ async fn galera_roster_nodes_keep_invariants_and_outlive_a_killed_node() {
 /// seconds such as `PT5S`).
 async fn suspect_timeout(server: &str) -> Duration {
     let conn = Database::connect(server).await.expect("connect to node 1");
-    let row = conn
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::MySql,
-            "SELECT @@GLOBAL.wsrep_provider_options AS o",
-        ))
-        .await
-        .expect("read the provider's options")
-        .expect("a row");
+    let options: String = value(&conn, "SELECT @@GLOBAL.wsrep_provider_options AS v").await;
     conn.close().await.ok();
-    let options: String = row.try_get("", "o").expect("o");
     let value = options
         .split(';')
         .filter_map(|o| o.split_once('='))
@@ -280,15 +272,11 @@ async fn concurrent_member_adds_all_land(a: &TestApp, b: &TestApp) {
         }
     }
     // Each change commits with its record, never one without the other.
-    let records =
-        a.db.query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::MySql,
-            "SELECT COUNT(*) AS n FROM audit_changes WHERE kind = 'Group' AND operation = 'patch'",
-        ))
-        .await
-        .expect("count the change records")
-        .expect("a row");
-    let records: i64 = records.try_get("", "n").expect("n");
+    let records: i64 = value(
+        &a.db,
+        "SELECT COUNT(*) AS v FROM audit_changes WHERE kind = 'Group' AND operation = 'patch'",
+    )
+    .await;
     assert_eq!(
         records,
         (MEMBER_ROUNDS * users.len()) as i64,
