@@ -10,6 +10,7 @@
 use entity::audit_request::Model;
 use sea_orm::{DbBackend, Statement, Value};
 
+use super::ids::next_seq;
 use crate::store::exec::insert_sql;
 
 /// The most rows one statement inserts.
@@ -38,8 +39,9 @@ const COLUMNS: [&str; 18] = [
     "response_body",
 ];
 
-/// Statements that insert `rows`, in order, skipping a row whose key is
-/// already there (two servers' keys can meet, rarely).
+/// Statements that insert `rows`, in order. A key another server took
+/// (two servers' keys can meet, rarely) fails its statement; `rekey`
+/// gives the rows new ones.
 pub fn inserts(backend: DbBackend, rows: Vec<Model>) -> Vec<Statement> {
     let mut left = rows.len();
     let mut rows = rows.into_iter();
@@ -58,12 +60,24 @@ pub fn inserts(backend: DbBackend, rows: Vec<Model>) -> Vec<Statement> {
 }
 
 fn sql(backend: DbBackend, rows: usize) -> String {
-    let conflict = match backend {
-        DbBackend::MySql => "ON DUPLICATE KEY UPDATE `seq` = `seq`",
-        _ => "ON CONFLICT DO NOTHING",
-    };
-    let insert = insert_sql(backend, "audit_requests", &COLUMNS, rows);
-    format!("{insert} {conflict}")
+    insert_sql(backend, "audit_requests", &COLUMNS, rows)
+}
+
+/// Gives every row of `statements` (made by `inserts`) a new key; the
+/// keys, in the rows' order.
+pub fn rekey(statements: &mut [Statement]) -> Vec<i64> {
+    let mut keys = Vec::new();
+    for stmt in statements {
+        let Some(values) = stmt.values.as_mut() else {
+            continue;
+        };
+        for row in values.0.chunks_mut(COLUMNS.len()) {
+            let key = next_seq();
+            row[0] = Value::from(key);
+            keys.push(key);
+        }
+    }
+    keys
 }
 
 fn push_values(row: Model, values: &mut Vec<Value>) {

@@ -28,7 +28,8 @@ use super::query::Activity;
 use super::rows;
 use crate::config::AuditConfig;
 use crate::store::error::log_background_failure;
-use crate::store::exec::{Db, Write};
+use crate::store::exec::{Db, is_unique_violation};
+use crate::store::is_conflict;
 use crate::store::request_log::RequestLogStore;
 use crate::time::now_ms;
 
@@ -140,9 +141,45 @@ impl Writer {
             }
             None => {
                 let (models, live) = batch.into_iter().map(make).unzip();
-                let statements = rows::inserts(self.db.backend(), models);
-                self.idle_write(statements, Instant::now()).await?;
-                Ok(live)
+                self.shared_insert(rows::inserts(self.db.backend(), models), live)
+                    .await
+            }
+        }
+    }
+
+    /// Inserts a batch into the main database's table, which other
+    /// servers on the database write too: where one of them took a key of
+    /// the batch, or (on a Galera cluster) a node's commit aborted it, the
+    /// batch goes again under new keys rather than be lost.
+    async fn shared_insert(
+        &self,
+        mut statements: Vec<Statement>,
+        mut live: Vec<Option<Arc<Activity>>>,
+    ) -> Result<Vec<Option<Arc<Activity>>>, DbErr> {
+        let mut tries = 1;
+        loop {
+            let db = self.db.clone();
+            let run = self.db.writing(one_transaction(db, statements)).await;
+            match run {
+                Ok(_) => return Ok(live),
+                Err(failed) if tries < INSERT_TRIES && goes_again(&failed.error) => {
+                    if is_unique_violation(&failed.error) {
+                        // New keys past every key taken, not only past
+                        // the one met: another server may be ahead.
+                        if let Ok(Some(newest)) = newest_request(self.log.reads()).await {
+                            super::ids::skip_past(newest);
+                        }
+                    }
+                    statements = failed.statements;
+                    let keys = rows::rekey(&mut statements);
+                    for (entry, key) in live.iter_mut().zip(keys) {
+                        if let Some(activity) = entry.as_mut().and_then(Arc::get_mut) {
+                            activity.seq = key;
+                        }
+                    }
+                    tries += 1;
+                }
+                Err(failed) => return Err(failed.error),
             }
         }
     }
@@ -167,10 +204,8 @@ impl Writer {
             }
         }
         let db = self.db.clone();
-        let run = self
-            .db
-            .writing(async move { one_transaction(&db, statements).await });
-        run.await
+        let run = self.db.writing(one_transaction(db, statements));
+        run.await.map_err(|failed| failed.error)
     }
 
     /// Deletes requests and changes past their retention, a batch per
@@ -225,14 +260,42 @@ impl Writer {
 }
 
 /// Runs `statements` in one transaction; the rows they changed.
-async fn one_transaction(db: &Db, statements: Vec<Statement>) -> Result<u64, DbErr> {
-    let txn = db.begin_write().await?;
-    let mut changed = 0;
-    for stmt in statements {
-        changed += txn.exec(stmt).await?;
+/// Runs `statements` in one transaction; the rows they changed, or the
+/// error with the statements, to go again.
+async fn one_transaction(db: Db, statements: Vec<Statement>) -> Result<u64, Failed> {
+    let run = async {
+        let txn = db.begin_write().await?;
+        let mut changed = 0;
+        for stmt in &statements {
+            changed += txn.exec_kept(stmt).await?;
+        }
+        txn.commit().await?;
+        Ok(changed)
+    };
+    run.await.map_err(|error| Failed { error, statements })
+}
+
+/// A transaction that failed, and its statements.
+struct Failed {
+    error: DbErr,
+    statements: Vec<Statement>,
+}
+
+impl From<DbErr> for Failed {
+    fn from(error: DbErr) -> Self {
+        Self {
+            error,
+            statements: Vec::new(),
+        }
     }
-    txn.commit().await?;
-    Ok(changed)
+}
+
+/// Attempts in all at a batch whose keys others took or whose
+/// transaction another node's commit aborted.
+const INSERT_TRIES: u32 = 5;
+
+fn goes_again(e: &DbErr) -> bool {
+    is_unique_violation(e) || is_conflict(e)
 }
 
 fn prune_every(settings: &AuditConfig) -> Duration {
@@ -240,6 +303,18 @@ fn prune_every(settings: &AuditConfig) -> Duration {
         0 => PRUNE_EVERY,
         secs => Duration::from_secs(secs),
     }
+}
+
+/// The newest request's key.
+async fn newest_request(reads: &DatabaseConnection) -> Result<Option<i64>, DbErr> {
+    audit_request::Entity::find()
+        .select_only()
+        .column(audit_request::Column::Seq)
+        .order_by_desc(audit_request::Column::Seq)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(reads)
+        .await
 }
 
 /// The key at and below which requests are beyond the newest `max_rows`

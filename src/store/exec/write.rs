@@ -133,6 +133,15 @@ pub enum WriteTxn {
 }
 
 impl WriteTxn {
+    /// Runs `stmt` without taking it, for a caller that may run it again.
+    pub async fn exec_kept(&self, stmt: &Statement) -> Result<u64, DbErr> {
+        match self {
+            Self::Pool(t) => t.exec(stmt.clone()).await,
+            Self::MySql(t) => Box::pin(t.exec(stmt)).await,
+            Self::Lane(t) => t.exec(stmt),
+        }
+    }
+
     pub async fn commit(self) -> Result<(), DbErr> {
         match self {
             Self::Pool(t) => bounded(t.get_database_backend(), t.commit()).await,

@@ -7,7 +7,7 @@ use entity::{audit_change, audit_request};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 
-use super::{admin, logged, quick};
+use super::{admin, logged, quick, stored_request};
 use crate::audit_admins::{app_with_admin_and, console_get};
 use crate::each_database;
 use crate::helpers::{Db, TestApp, user_body};
@@ -130,6 +130,35 @@ async fn the_request_log_keeps_up_with_sustained_sqlite_writes() {
     let rows = logged(&app, total).await;
     assert_eq!(rows.len() as u64, total, "every request is logged");
     assert_eq!(dropped(&app).await, "0", "entries dropped");
+}
+
+/// Servers sharing a MariaDB write one request log table and take its
+/// keys from their own clocks (microseconds, unique within a process
+/// only), so two can take the same key: the entry is still written, under
+/// a later key. (A log in a SQLite file is the server's own.)
+#[actix_web::test]
+async fn a_key_another_server_took_does_not_lose_the_entry() {
+    let app = TestApp::spawn_with(Db::MariaDb, quick).await;
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    // A stretch of keys ahead of the clock, wide enough that this test's
+    // request lands in it whatever the tests beside it take meanwhile.
+    let first = now_us + 300_000;
+    let taken = first..first + 500;
+    audit_request::Entity::insert_many(taken.clone().map(|seq| stored_request(seq, seq / 1000)))
+        .exec(&app.request_log)
+        .await
+        .unwrap();
+    roster::audit::ids::skip_past(first - 1);
+    app.post("/Users", &user_body("collide@example.com"))
+        .await
+        .assert_status(201);
+    let rows = logged(&app, 501).await;
+    let ours: Vec<&audit_request::Model> = rows.iter().filter(|r| r.method == "POST").collect();
+    assert_eq!(ours.len(), 1, "the POST's entry: {} rows", rows.len());
+    assert!(!taken.contains(&ours[0].seq), "a key of its own");
 }
 
 /// New entries reach a live view as server-sent events.
