@@ -8,7 +8,7 @@
 //! else, the holder is polled as soon as each statement returns.
 //!
 //! The lane's transactions also run their statements on this thread, on a
-//! connection of its own (`write::LaneWriter`), rather than on
+//! connection of its own (`lane_writer::LaneWriter`), rather than on
 //! sqlx's connection thread; validation happens before a write is sent
 //! here, so the lane does little but write.
 
@@ -20,7 +20,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 use sea_orm::DbErr;
 
-use super::write::LaneWriter;
+use super::lane_writer::LaneWriter;
 
 /// Runs futures on the lane's thread. The thread ends when the last
 /// clone is dropped (tests start many servers in one process).

@@ -13,7 +13,7 @@
 //!   (`inline`), under a budget of VM instructions past which the pool
 //!   runs them instead (`source::Reads`);
 //! - writes run on a thread of their own (`lane`) over a connection of its
-//!   own (`write::LaneWriter`), one transaction at a time, while another
+//!   own (`lane_writer::LaneWriter`), one transaction at a time, while another
 //!   thread copies their commits from the WAL into the database;
 //! - scans and consistent multi-statement reads run on the sqlx pool;
 //! - reads of background work that serves no request (the event delivery
@@ -35,6 +35,7 @@ mod inline;
 mod insert;
 mod kept;
 mod lane;
+mod lane_writer;
 mod limit;
 mod literal;
 mod mysql_txn;
@@ -53,8 +54,8 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Transac
 use self::inline::InlineReads;
 use self::kept::KeptConnections;
 use self::lane::WriteLane;
+use self::lane_writer::LaneWriter;
 use self::mysql_txn::MySqlTxn;
-use self::write::LaneWriter;
 use super::server::Flavour;
 use crate::config::DatabaseUrl;
 
@@ -63,11 +64,11 @@ pub use self::deadline::set_statement_timeout;
 pub(in crate::store) use self::inline::db_err;
 pub(crate) use self::inline::sqlite_file;
 pub use self::insert::{InsertSql, insert_sql};
+pub(in crate::store) use self::lane_writer::{execute, lock};
 pub use self::row::{Decode, Row};
 pub use self::source::{Reads, Source};
 pub use self::template::Template;
 pub use self::write::{Rekey, Write, WriteTxn, is_unique_violation};
-pub(in crate::store) use self::write::{execute, lock};
 
 /// The database as the service layer sees it. Cheap to clone.
 #[derive(Clone)]

@@ -27,9 +27,10 @@ use sea_query_sqlx::SqlxValues;
 
 use super::deadline::{bounded, statement_timeout};
 use super::kept::{acquire_err, query_err};
+use super::lane_writer::lock;
 use super::literal::inlined;
 use super::row::Decode;
-use super::write::{Rekey, another_key, lock};
+use super::write::{Rekey, another_key};
 use crate::store::error::timed_out;
 
 /// The most text the commit's query carries besides the COMMIT: well
