@@ -224,10 +224,7 @@ impl LaneTxn {
         }
     }
 
-    fn with<T>(
-        &self,
-        run: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, DbErr> {
+    fn with<T>(&self, run: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, DbErr> {
         self.on_connection(|c| run(c).map_err(lane_err))
     }
 
