@@ -259,7 +259,6 @@ impl Writer {
     }
 }
 
-/// Runs `statements` in one transaction; the rows they changed.
 /// Runs `statements` in one transaction; the rows they changed, or the
 /// error with the statements, to go again.
 async fn one_transaction(db: Db, statements: Vec<Statement>) -> Result<u64, Failed> {
