@@ -170,10 +170,7 @@ async fn a_change_record_commits_with_its_write_only(db: Db) {
 /// within a process only): the write takes the next one rather than fail.
 async fn a_key_another_server_took_does_not_fail_the_write(db: Db) {
     let app = TestApp::spawn_with(db, quick).await;
-    let now_us = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as i64;
+    let now_us = roster::time::now_ms() * 1000;
     // Keys a little ahead of the clock (a request's changes are looked for
     // up to a second around it, in the tests running beside this one too).
     let taken = [now_us + 300_000, now_us + 300_001];

@@ -235,6 +235,8 @@ async fn concurrent_member_adds_all_land(a: &TestApp, b: &TestApp) {
     for i in 0..16 {
         users.push(a.create_user(&format!("member{i}@example.com")).await);
     }
+    let mut expected = users.clone();
+    expected.sort();
     for round in 0..MEMBER_ROUNDS {
         let group = a.create_group(&format!("Racers {round}"), &[]).await;
         let answers = join_all(users.iter().enumerate().map(|(i, id)| {
@@ -254,8 +256,6 @@ async fn concurrent_member_adds_all_land(a: &TestApp, b: &TestApp) {
                 r.text
             );
         }
-        let mut expected = users.clone();
-        expected.sort();
         let (through_b, through_a) = (b.member_ids(&group).await, a.member_ids(&group).await);
         if through_b != expected || through_a != expected {
             // Read again once the cluster has settled: a member still
